@@ -1,0 +1,52 @@
+"""`python -m devstack up|test [pytest args]`: what `make up` and `make test` run."""
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+
+from devstack.infra import InfrastructureMissing, ensure_database, ensure_postgres, ensure_redis
+from devstack.stack import plan_stack, run_stack
+
+TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel_test"
+TEST_REDIS_URL = "redis://127.0.0.1:6379/1"
+
+
+def up() -> int:
+    asyncio.run(run_stack(plan_stack(dict(os.environ))))
+    return 0
+
+
+def test(pytest_args: list[str]) -> int:
+    """The whole suite against real services, on a database made anew for the run."""
+    database_url = os.environ.get("TEST_DATABASE_URL", TEST_DATABASE_URL)
+    redis_url = os.environ.get("TEST_REDIS_URL", TEST_REDIS_URL)
+
+    async def prepare() -> None:
+        await ensure_postgres(database_url)
+        await ensure_redis(redis_url)
+        await ensure_database(database_url, recreate=True)
+
+    asyncio.run(prepare())
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "ENVIRONMENT": "test"}
+    return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], env=env)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s devstack %(levelname)s %(message)s")
+    command, *rest = sys.argv[1:] or ["up"]
+    try:
+        if command == "up":
+            return up()
+        if command == "test":
+            return test(rest)
+    except InfrastructureMissing as missing:
+        print(missing, file=sys.stderr)
+        return 2
+    print(f"unknown command {command!r}; use 'up' or 'test'", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

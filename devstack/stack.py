@@ -1,0 +1,170 @@
+"""`make up`: the whole platform on this machine, in the foreground.
+
+Ports and addresses come from the environment (each with a default): the gateway on
+`GATEWAY_PORT` (8000), each service on `<SERVICE>_PORT`, `DATABASE_URL`, `REDIS_URL`,
+`KAFKA_BOOTSTRAP_SERVERS` (else the dev broker on `BROKER_PORT`, default a free port),
+`STRIPE_API_BASE` (localstripe, default http://127.0.0.1:8420), the mail sink on
+`MAIL_SINK_SMTP_PORT` (1025) and `MAIL_SINK_HTTP_PORT` (8025).
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from typing import IO
+from urllib.parse import urlsplit
+
+from devstack.apps import ALL_APPS, GATEWAY, SERVICES, AppSpec
+from devstack.infra import (
+    Command,
+    broker_command,
+    ensure_database,
+    ensure_postgres,
+    ensure_redis,
+    free_port,
+    localstripe_command,
+    mail_sink_command,
+)
+from devstack.supervisor import Supervisor
+from shared.migrations import upgrade_to_head
+
+logger = logging.getLogger("devstack")
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_STRIPE_API_BASE = "http://127.0.0.1:8420"
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """Everything `make up` will run, and the environment every app gets."""
+
+    infrastructure: list[Command]
+    apps: list[tuple[AppSpec, Command]]
+    app_environment: dict[str, str]
+    endpoints: dict[str, str]
+
+
+def plan_stack(env: dict[str, str]) -> StackPlan:
+    database_url = env.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    redis_url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
+    stripe_api_base = env.get("STRIPE_API_BASE", DEFAULT_STRIPE_API_BASE)
+    smtp_port = int(env.get("MAIL_SINK_SMTP_PORT", "1025"))
+    mail_http_port = int(env.get("MAIL_SINK_HTTP_PORT", "8025"))
+
+    infrastructure: list[Command] = []
+    bootstrap_servers = env.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap_servers:
+        broker_port = int(env.get("BROKER_PORT") or free_port())
+        bootstrap_servers = f"127.0.0.1:{broker_port}"
+        infrastructure.append(broker_command(broker_port))
+    infrastructure.append(localstripe_command(urlsplit(stripe_api_base).port or 8420))
+    infrastructure.append(mail_sink_command(smtp_port, mail_http_port))
+
+    app_environment = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "STRIPE_API_BASE": stripe_api_base,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "ENVIRONMENT": env.get("ENVIRONMENT", "development"),
+    }
+    with _Environment(env | app_environment):
+        ports = {spec.name: spec.settings().port for spec in ALL_APPS}
+    for spec in SERVICES:
+        app_environment[f"GATEWAY_{spec.name.upper()}_URL"] = f"http://127.0.0.1:{ports[spec.name]}"
+
+    apps = [(spec, _app_command(spec, ports[spec.name])) for spec in ALL_APPS]
+    endpoints = {
+        "gateway": f"http://127.0.0.1:{ports[GATEWAY.name]}",
+        **{spec.name: f"http://127.0.0.1:{ports[spec.name]}" for spec in SERVICES},
+        "broker": bootstrap_servers,
+        "localstripe": stripe_api_base,
+        "mail sink (SMTP)": f"127.0.0.1:{smtp_port}",
+        "mail sink (messages)": f"http://127.0.0.1:{mail_http_port}/messages",
+        "database": database_url,
+        "redis": redis_url,
+    }
+    return StackPlan(infrastructure, apps, app_environment, endpoints)
+
+
+def _app_command(spec: AppSpec, port: int) -> Command:
+    return Command(
+        name=spec.name,
+        argv=[
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            spec.factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env={},
+        ready_url=f"http://127.0.0.1:{port}/readyz",
+    )
+
+
+class _Environment:
+    """Temporarily make `values` the process environment (settings classes read it)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values
+        self._saved: dict[str, str] = {}
+
+    def __enter__(self) -> None:
+        self._saved = dict(os.environ)
+        os.environ.update(self._values)
+
+    def __exit__(self, *_: object) -> None:
+        os.environ.clear()
+        os.environ.update(self._saved)
+
+
+async def prepare_data_stores(plan: StackPlan) -> None:
+    """PostgreSQL and Redis answer, the database exists, every app's schema is migrated."""
+    await ensure_postgres(plan.app_environment["DATABASE_URL"])
+    await ensure_redis(plan.app_environment["REDIS_URL"])
+    await ensure_database(plan.app_environment["DATABASE_URL"])
+    with _Environment(dict(os.environ) | plan.app_environment):
+        for spec, _ in plan.apps:
+            await asyncio.to_thread(upgrade_to_head, spec.migrations_dir)
+
+
+async def run_stack(plan: StackPlan, *, output: IO[str] | None = None) -> None:
+    """Start everything, print where it is, and run until SIGINT or SIGTERM."""
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop_requested.set)
+
+    await prepare_data_stores(plan)
+    supervisor = Supervisor(output=output)
+    os.environ.update(plan.app_environment)
+    try:
+        for command in plan.infrastructure:
+            await supervisor.start(command)
+        await asyncio.gather(*(supervisor.wait_ready(command) for command in plan.infrastructure))
+        for _, command in plan.apps:
+            await supervisor.start(command)
+        await asyncio.gather(*(supervisor.wait_ready(command, within_seconds=90) for _, command in plan.apps))
+        _print_endpoints(plan)
+        await stop_requested.wait()
+        print("Stopping the platform...", flush=True)
+    finally:
+        await supervisor.stop_all()
+    print("Stopped.", flush=True)
+
+
+def _print_endpoints(plan: StackPlan) -> None:
+    width = max(len(name) for name in plan.endpoints)
+    lines = [f"  {name.ljust(width)}  {where}" for name, where in plan.endpoints.items()]
+    print("The platform is up:\n" + "\n".join(lines) + "\nCtrl-C stops everything.", flush=True)

@@ -1,0 +1,1 @@
+"""Analytics service: the read model of everything that happened: revenue, conversion, forecasts."""

@@ -1,0 +1,1 @@
+"""Inventory service: the catalog, schedules, slots, prices, seat holds and the live availability feed."""

@@ -1,0 +1,20 @@
+from functools import lru_cache
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import AppSettings
+
+
+class InventorySettings(AppSettings):
+    model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore", frozen=True)
+
+    service_name: ClassVar[str] = "inventory"
+    db_schema: ClassVar[str] = "inventory"
+
+    port: int = 8001
+
+
+@lru_cache
+def get_settings() -> InventorySettings:
+    return InventorySettings()

@@ -1,0 +1,1 @@
+"""Notification service: email, SMS, calendar invites, reminders and in-app notifications."""

@@ -1,0 +1,1 @@
+"""The project's own library: the plumbing every service and the gateway share."""

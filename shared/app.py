@@ -1,0 +1,171 @@
+"""One way to build every app: the same middleware, error body, health, metrics and event
+plumbing, wired once here.
+
+The lifespan opens the database engine, Redis and Kafka clients; the outbox relay and the
+consumers run as background tasks that restart after a failure, so an app boots and reports
+itself not ready while the broker is away, and recovers when it is back.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db import create_engine, create_session_factory
+from shared.errors import install_error_handlers
+from shared.events.consumer import ConsumerSpec, EventConsumer
+from shared.events.envelope import dead_letter_topic_for
+from shared.events.kafka import create_producer, ensure_topics
+from shared.events.outbox import OutboxRelay, outbox_lag
+from shared.health import BrokerProbe, database_check, health_router, redis_check
+from shared.logging import configure_logging
+from shared.metrics import AppMetrics, HttpMetricsMiddleware, metrics_endpoint
+from shared.requests import RequestContextMiddleware
+from shared.settings import AppSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AppResources:
+    """What a request handler may use; reachable as `request.app.state.resources`."""
+
+    settings: AppSettings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    redis: Redis
+    producer: AIOKafkaProducer
+    relay: OutboxRelay
+    metrics: AppMetrics
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+async def run_with_restarts(name: str, work: Callable[[], Awaitable[None]], *, max_delay: float = 5.0) -> None:
+    """Run `work` until cancelled, starting it again (with backoff) whenever it fails."""
+    failures = 0
+    while True:
+        try:
+            await work()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            failures += 1
+            logger.exception("%s failed; restarting (failure %d)", name, failures)
+            await asyncio.sleep(min(0.2 * 2**failures, max_delay))
+
+
+def create_app(
+    settings: AppSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    consumers: Sequence[ConsumerSpec] = (),
+) -> FastAPI:
+    metrics = AppMetrics(settings.service_name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service_name=settings.service_name, level=settings.log_level)
+        async with AsyncExitStack() as stack:
+            engine = create_engine(
+                database_url=settings.database_url, schema=settings.db_schema, pool_size=settings.database_pool_size
+            )
+            stack.push_async_callback(engine.dispose)
+            redis = Redis.from_url(settings.redis_url, socket_timeout=settings.readiness_timeout_seconds)
+            stack.push_async_callback(redis.aclose)
+            producer = create_producer(settings.kafka_bootstrap_servers, client_id=settings.service_name)
+            relay_holder: list[OutboxRelay] = []
+            session_factory = create_session_factory(engine, after_outbox_commit=lambda: relay_holder[0].notify())
+            relay = OutboxRelay(
+                session_factory=session_factory,
+                producer=producer,
+                lock_name=f"outbox:{settings.db_schema}",
+                batch_size=settings.outbox_batch_size,
+                poll_interval_seconds=settings.outbox_poll_interval_seconds,
+            )
+            relay_holder.append(relay)
+            broker_probe = BrokerProbe(settings.kafka_bootstrap_servers)
+            stack.push_async_callback(broker_probe.close)
+            resources = AppResources(
+                settings=settings,
+                engine=engine,
+                session_factory=session_factory,
+                redis=redis,
+                producer=producer,
+                relay=relay,
+                metrics=metrics,
+            )
+            app.state.resources = resources
+            app.state.readiness_checks = {
+                "database": database_check(engine),
+                "redis": redis_check(redis),
+                "broker": broker_probe,
+            }
+            app.state.readiness_timeout_seconds = settings.readiness_timeout_seconds
+
+            event_plumbing = asyncio.create_task(_run_event_plumbing(resources, consumers), name="event-plumbing")
+            try:
+                yield
+            finally:
+                event_plumbing.cancel()
+                await asyncio.gather(event_plumbing, return_exceptions=True)
+                await producer.stop()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health_router)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+async def _run_event_plumbing(resources: AppResources, consumers: Sequence[ConsumerSpec]) -> None:
+    """Connect to the broker (waiting for it if need be), then relay and consume until cancelled."""
+    settings = resources.settings
+
+    async def connect() -> None:
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            [settings.events_topic, *(dead_letter_topic_for(spec.name) for spec in consumers)],
+            partitions=settings.kafka_topic_partitions,
+            replication_factor=settings.kafka_replication_factor,
+        )
+        await resources.producer.start()
+
+    await run_with_restarts(f"{settings.service_name} broker connection", connect)
+
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(run_with_restarts("outbox lag metrics", lambda: _record_outbox_lag(resources)))
+        if settings.relay_enabled:
+            tasks.create_task(run_with_restarts("outbox relay", resources.relay.run))
+        if settings.consumers_enabled:
+            for spec in consumers:
+                consumer = EventConsumer(
+                    spec=spec,
+                    session_factory=resources.session_factory,
+                    bootstrap_servers=settings.kafka_bootstrap_servers,
+                    dead_letter_producer=resources.producer,
+                    metrics=resources.metrics.consumer,
+                    max_attempts=settings.consumer_max_attempts,
+                    retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
+                )
+                tasks.create_task(run_with_restarts(f"consumer {spec.name}", consumer.run))
+
+
+async def _record_outbox_lag(resources: AppResources) -> None:
+    while True:
+        pending, oldest_age = await outbox_lag(resources.session_factory)
+        resources.metrics.outbox.pending.set(pending)
+        resources.metrics.outbox.oldest_age.set(oldest_age)
+        await asyncio.sleep(resources.settings.metrics_lag_interval_seconds)

@@ -1,0 +1,76 @@
+"""Async SQLAlchemy plumbing: one engine per app, scoped to the app's own schema.
+
+Every connection's `search_path` is the app's schema, so unqualified table names (ours and
+the shared outbox and inbox tables) resolve inside it and no app can see another's tables.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """A MetaData with the project's constraint naming convention; one per app."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class PlumbingBase(DeclarativeBase):
+    """Tables every app has in its own schema: the outbox, the inbox, idempotency records."""
+
+    metadata = new_metadata()
+
+
+class CreatedAtMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def create_engine(*, database_url: str, schema: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"search_path": schema, "timezone": "UTC"}},
+    )
+
+
+def create_session_factory(
+    engine: AsyncEngine, *, after_outbox_commit: Callable[[], None] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for one app; `after_outbox_commit` runs after a commit that queued events."""
+
+    class AppSession(Session):
+        pass
+
+    if after_outbox_commit is not None:
+        callback = after_outbox_commit
+
+        @event.listens_for(AppSession, "after_commit")
+        def _wake_relay(session: Session) -> None:
+            if session.info.pop("outbox_written", False):
+                callback()
+
+        @event.listens_for(AppSession, "after_rollback")
+        def _forget_outbox_write(session: Session) -> None:
+            session.info.pop("outbox_written", None)
+
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=AppSession)
+
+
+@asynccontextmanager
+async def transaction(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One use case, one transaction: commits on success, rolls back on any error."""
+    async with session_factory() as session, session.begin():
+        yield session

@@ -1,0 +1,158 @@
+"""The one error body of the public API, and the handlers every app installs.
+
+`{"status", "error", "error_code", "message", "details", "timestamp", "request_id"}` served as
+`application/problem+json`, whatever went wrong and wherever.
+"""
+
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from shared.context import request_id_var
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+_ERROR_CODES_BY_STATUS = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+    504: "GATEWAY_TIMEOUT",
+}
+
+
+class AppError(Exception):
+    """A failure the caller should see, with its status and machine-readable code."""
+
+    status_code = 400
+    error_code = "BAD_REQUEST"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_code: str | None = None,
+        status_code: int | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if error_code is not None:
+            self.error_code = error_code
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    error_code = "UNAUTHORIZED"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    error_code = "FORBIDDEN"
+
+
+class NotFound(AppError):
+    status_code = 404
+    error_code = "NOT_FOUND"
+
+
+class Conflict(AppError):
+    status_code = 409
+    error_code = "CONFLICT"
+
+
+class InvalidInput(AppError):
+    status_code = 422
+    error_code = "VALIDATION_ERROR"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    error_code = "SERVICE_UNAVAILABLE"
+
+
+def default_error_code(status: int) -> str:
+    return _ERROR_CODES_BY_STATUS.get(status, HTTPStatus(status).phrase.upper().replace(" ", "_"))
+
+
+def problem_body(
+    status: int, message: str, *, error_code: str | None = None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "error": HTTPStatus(status).phrase,
+        "error_code": error_code or default_error_code(status),
+        "message": message,
+        "details": details or {},
+        "timestamp": datetime.now(UTC).isoformat(),
+        "request_id": request_id_var.get(),
+    }
+
+
+def problem_response(
+    status: int,
+    message: str,
+    *,
+    error_code: str | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = problem_body(status, message, error_code=error_code, details=details)
+    all_headers = dict(headers or {})
+    if body["request_id"]:
+        all_headers["X-Request-ID"] = body["request_id"]
+    return JSONResponse(
+        jsonable_encoder(body), status_code=status, headers=all_headers, media_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+async def _handle_app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        exc.status_code, exc.message, error_code=exc.error_code, details=exc.details, headers=exc.headers
+    )
+
+
+async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        message = f"No route for {request.method} {request.url.path}"
+    return problem_response(exc.status_code, message, headers=dict(exc.headers or {}))
+
+
+async def _handle_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
+    return problem_response(422, "The request is not valid.", error_code="VALIDATION_ERROR", details={"fields": fields})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Domain errors, HTTP errors and validation errors; unexpected ones are caught by
+    `shared.requests.RequestContextMiddleware`, where the request id is still known."""
+    app.add_exception_handler(AppError, _handle_app_error)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)

@@ -1,0 +1,170 @@
+"""Consuming events at least once, applying each exactly once.
+
+A consumer is a named set of handlers by event type. Each message is applied in one database
+transaction that also records `(consumer, event_id)` in the inbox, so a redelivered or replayed
+event finds its inbox row and changes nothing. A message that keeps failing is retried a bounded
+number of times, then published to the consumer's dead-letter topic and skipped.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.context import correlation_id_var
+from shared.events.envelope import EventEnvelope, dead_letter_topic_for
+from shared.events.models import InboxMessage
+from shared.metrics import ConsumerMetrics
+
+logger = logging.getLogger(__name__)
+
+EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """What an app consumes: its handlers keyed by event type, and the topics they come from."""
+
+    name: str
+    topics: tuple[str, ...]
+    handlers: Mapping[str, EventHandler]
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        spec: ConsumerSpec,
+        session_factory: async_sessionmaker[AsyncSession],
+        bootstrap_servers: str,
+        dead_letter_producer: AIOKafkaProducer,
+        metrics: ConsumerMetrics,
+        max_attempts: int = 5,
+        retry_backoff_seconds: float = 0.2,
+        group_id: str | None = None,
+    ) -> None:
+        self._spec = spec
+        self._session_factory = session_factory
+        self._bootstrap_servers = bootstrap_servers
+        self._dead_letters = dead_letter_producer
+        self._metrics = metrics
+        self._max_attempts = max_attempts
+        self._retry_backoff = retry_backoff_seconds
+        self._group_id = group_id or spec.name
+        self._kafka: AIOKafkaConsumer | None = None
+
+    async def run(self) -> None:
+        """Consume until cancelled; partitions are handled concurrently, each strictly in order."""
+        self._kafka = AIOKafkaConsumer(
+            *self._spec.topics,
+            bootstrap_servers=self._bootstrap_servers,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=5_000,
+        )
+        await self._kafka.start()
+        try:
+            while True:
+                batches = await self._kafka.getmany(timeout_ms=500, max_records=500)
+                await asyncio.gather(*(self._handle_partition(tp, records) for tp, records in batches.items()))
+                await self._record_lag()
+        finally:
+            await self._kafka.stop()
+
+    async def _handle_partition(self, partition: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        assert self._kafka is not None
+        for record in records:
+            await self.handle_record(record)
+            await self._kafka.commit({partition: record.offset + 1})
+
+    async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Apply one message, retrying and finally dead-lettering it; never raises for bad data."""
+        try:
+            envelope = EventEnvelope.from_bytes(record.value or b"")
+        except (ValidationError, ValueError) as error:
+            await self._dead_letter(record, f"undecodable envelope: {error}", attempts=1)
+            return
+        handler = self._spec.handlers.get(envelope.type)
+        if handler is None:
+            return
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                applied = await self._apply(envelope, handler)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning(
+                    "consumer %s failed on %s %s (attempt %d of %d): %r",
+                    self._spec.name,
+                    envelope.type,
+                    envelope.event_id,
+                    attempt,
+                    self._max_attempts,
+                    error,
+                )
+                if attempt == self._max_attempts:
+                    await self._dead_letter(record, repr(error), attempts=attempt)
+                    return
+                await asyncio.sleep(self._retry_backoff * 2 ** (attempt - 1))
+            else:
+                self._metrics.processed.labels(
+                    self._spec.name, envelope.type, "applied" if applied else "duplicate"
+                ).inc()
+                return
+
+    async def _apply(self, envelope: EventEnvelope, handler: EventHandler) -> bool:
+        """Run the handler and record the inbox row in one transaction; False if seen before."""
+        token = correlation_id_var.set(envelope.correlation_id)
+        try:
+            async with self._session_factory() as session, session.begin():
+                inserted = await session.scalar(
+                    insert(InboxMessage)
+                    .values(consumer=self._spec.name, event_id=envelope.event_id, event_type=envelope.type)
+                    .on_conflict_do_nothing()
+                    .returning(InboxMessage.event_id)
+                )
+                if inserted is None:
+                    return False
+                await handler(session, envelope)
+                return True
+        finally:
+            correlation_id_var.reset(token)
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str, *, attempts: int) -> None:
+        logger.error(
+            "consumer %s dead-letters %s[%d]@%d after %d attempt(s): %s",
+            self._spec.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            attempts,
+            reason,
+        )
+        headers = [
+            ("original_topic", record.topic.encode()),
+            ("original_partition", str(record.partition).encode()),
+            ("original_offset", str(record.offset).encode()),
+            ("attempts", str(attempts).encode()),
+            ("error", reason[:1000].encode()),
+        ]
+        await self._dead_letters.send_and_wait(
+            dead_letter_topic_for(self._spec.name), value=record.value, key=record.key, headers=headers
+        )
+        self._metrics.dead_lettered.labels(self._spec.name, record.topic).inc()
+
+    async def _record_lag(self) -> None:
+        assert self._kafka is not None
+        for partition in self._kafka.assignment():
+            highwater = self._kafka.highwater(partition)
+            if highwater is None:
+                continue
+            position = await self._kafka.position(partition)
+            self._metrics.lag.labels(self._spec.name, partition.topic, str(partition.partition)).set(
+                max(highwater - position, 0)
+            )

@@ -1,0 +1,25 @@
+"""HTTP calls between services: pooled, with timeouts, passing the request and correlation ids."""
+
+import httpx
+
+from shared.context import correlation_id_var, request_id_var
+from shared.requests import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
+
+
+async def _propagate_context(request: httpx.Request) -> None:
+    request_id = request_id_var.get()
+    correlation_id = correlation_id_var.get()
+    if request_id and REQUEST_ID_HEADER not in request.headers:
+        request.headers[REQUEST_ID_HEADER] = request_id
+    if correlation_id and CORRELATION_ID_HEADER not in request.headers:
+        request.headers[CORRELATION_ID_HEADER] = correlation_id
+
+
+def service_client(*, base_url: str, timeout_seconds: float = 5.0, max_connections: int = 100) -> httpx.AsyncClient:
+    """A client for one upstream service. Callers close it (the app's lifespan does)."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 2.0)),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        event_hooks={"request": [_propagate_context]},
+    )

@@ -1,0 +1,92 @@
+"""Alembic plumbing: each app keeps its own history in its own schema, with its own
+version table, and runs it with `upgrade_to_head`."""
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import MetaData, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.settings import AppSettings
+
+
+def alembic_config(migrations_dir: Path) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    return config
+
+
+def upgrade_to_head(migrations_dir: Path) -> None:
+    """Bring an app's schema up to date (its env.py reads the app's settings)."""
+    command.upgrade(alembic_config(migrations_dir), "head")
+
+
+def run_migrations(settings: AppSettings, target_metadata: list[MetaData]) -> None:
+    """The body of every app's env.py: online migrations inside the app's schema."""
+    schema = settings.db_schema
+
+    def migrate(connection: Connection) -> None:
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        connection.execute(text(f'SET search_path TO "{schema}"'))
+        connection.commit()
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            version_table="alembic_version",
+            version_table_schema=schema,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            # Two apps starting together must not run the same migration twice.
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"migrate:{schema}"})
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(settings.database_url)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(migrate)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def create_outbox_and_inbox_tables() -> None:
+    """Migration step shared by every app's first revision: the outbox and inbox tables."""
+    op.create_table(
+        "outbox_message",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("envelope", postgresql.JSONB(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_outbox_message"),
+        sa.UniqueConstraint("event_id", name="uq_outbox_message_event_id"),
+    )
+    op.create_index(
+        "ix_outbox_message_unpublished", "outbox_message", ["id"], postgresql_where=sa.text("published_at IS NULL")
+    )
+    op.create_table(
+        "inbox_message",
+        sa.Column("consumer", sa.String(200), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox_message"),
+    )
+
+
+def drop_outbox_and_inbox_tables() -> None:
+    op.drop_table("inbox_message")
+    op.drop_index("ix_outbox_message_unpublished", table_name="outbox_message")
+    op.drop_table("outbox_message")

@@ -1,0 +1,68 @@
+"""Request ids: taken from `X-Request-ID` when the caller sent one, made up otherwise, and
+returned on every response; `X-Correlation-ID` follows a flow across services and events."""
+
+import logging
+import re
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.context import correlation_id_var, request_id_var
+from shared.errors import problem_response
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+CORRELATION_ID_HEADER = "X-Correlation-ID"
+
+# A caller's id is echoed into logs and headers, so only a short, plain token is accepted.
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _header(scope: Scope, name: str) -> str | None:
+    wanted = name.lower().encode()
+    for key, value in scope.get("headers", []):
+        if key == wanted:
+            decoded = value.decode("latin-1")
+            return decoded if _SAFE_ID.match(decoded) else None
+    return None
+
+
+class RequestContextMiddleware:
+    """Sets the request and correlation ids for the request, and turns an unexpected error into
+    the api.md 500 body (nothing of the error's text reaches the caller; the log has it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, REQUEST_ID_HEADER) or uuid.uuid4().hex
+        correlation_id = _header(scope, CORRELATION_ID_HEADER) or request_id
+        request_token = request_id_var.set(request_id)
+        correlation_token = correlation_id_var.set(correlation_id)
+
+        response_started = False
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        except Exception:
+            if response_started or scope["type"] != "http":
+                raise
+            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            response = problem_response(500, "Something went wrong on our side.", error_code="INTERNAL_ERROR")
+            await response(scope, receive, send_with_request_id)
+        finally:
+            request_id_var.reset(request_token)
+            correlation_id_var.reset(correlation_token)
