@@ -134,9 +134,8 @@ async def prepare_data_stores(plan: StackPlan) -> None:
     await ensure_postgres(plan.app_environment["DATABASE_URL"])
     await ensure_redis(plan.app_environment["REDIS_URL"])
     await ensure_database(plan.app_environment["DATABASE_URL"])
-    with _Environment(dict(os.environ) | plan.app_environment):
-        for spec, _ in plan.apps:
-            await asyncio.to_thread(upgrade_to_head, spec.migrations_dir)
+    for spec, _ in plan.apps:
+        await asyncio.to_thread(upgrade_to_head, spec.migrations_dir, database_url=plan.app_environment["DATABASE_URL"])
 
 
 async def run_stack(plan: StackPlan, *, output: IO[str] | None = None) -> None:

@@ -22,9 +22,11 @@ def alembic_config(migrations_dir: Path) -> Config:
     return config
 
 
-def upgrade_to_head(migrations_dir: Path) -> None:
-    """Bring an app's schema up to date (its env.py reads the app's settings)."""
-    command.upgrade(alembic_config(migrations_dir), "head")
+def upgrade_to_head(migrations_dir: Path, *, database_url: str | None = None) -> None:
+    """Bring an app's schema up to date, in `database_url` or the one its settings name."""
+    config = alembic_config(migrations_dir)
+    config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
 
 
 def run_migrations(settings: AppSettings, target_metadata: list[MetaData]) -> None:
@@ -48,7 +50,7 @@ def run_migrations(settings: AppSettings, target_metadata: list[MetaData]) -> No
             context.run_migrations()
 
     async def run() -> None:
-        engine = create_async_engine(settings.database_url)
+        engine = create_async_engine(context.config.attributes.get("database_url") or settings.database_url)
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(migrate)

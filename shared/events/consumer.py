@@ -81,7 +81,10 @@ class EventConsumer:
         assert self._kafka is not None
         for record in records:
             await self.handle_record(record)
-            await self._kafka.commit({partition: record.offset + 1})
+        # Committed once per batch: after a crash the batch is read again, and the inbox drops
+        # what was already applied.
+        if records:
+            await self._kafka.commit({partition: records[-1].offset + 1})
 
     async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Apply one message, retrying and finally dead-lettering it; never raises for bad data."""
