@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.db import PlumbingBase
 from shared.settings import AppSettings
 
 
@@ -29,9 +30,17 @@ def upgrade_to_head(migrations_dir: Path, *, database_url: str | None = None) ->
     command.upgrade(config, "head")
 
 
-def run_migrations(settings: AppSettings, target_metadata: list[MetaData]) -> None:
+def plumbing_metadata() -> MetaData:
+    """The tables every app has besides its own: the outbox and the inbox."""
+    import shared.events.models  # noqa: F401  (registers the tables on PlumbingBase)
+
+    return PlumbingBase.metadata
+
+
+def run_migrations(settings: AppSettings, app_metadata: MetaData) -> None:
     """The body of every app's env.py: online migrations inside the app's schema."""
     schema = settings.db_schema
+    target_metadata = [app_metadata, plumbing_metadata()]
 
     def migrate(connection: Connection) -> None:
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

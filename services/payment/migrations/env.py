@@ -1,6 +1,5 @@
 from services.payment.db import Base
 from services.payment.settings import get_settings
-from shared.db import PlumbingBase
 from shared.migrations import run_migrations
 
-run_migrations(get_settings(), target_metadata=[Base.metadata, PlumbingBase.metadata])
+run_migrations(get_settings(), app_metadata=Base.metadata)
