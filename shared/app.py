@@ -9,7 +9,7 @@ itself not ready while the broker is away, and recovers when it is back.
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
@@ -61,13 +61,24 @@ async def run_with_restarts(name: str, work: Callable[[], Awaitable[None]], *, m
             await asyncio.sleep(min(0.2 * 2**failures, max_delay))
 
 
+AppLifespanHook = Callable[[FastAPI, "AppResources"], AbstractAsyncContextManager[None]]
+
+
 def create_app(
     settings: AppSettings,
     *,
     title: str,
     routers: Sequence[APIRouter] = (),
     consumers: Sequence[ConsumerSpec] = (),
+    lifespan_hook: AppLifespanHook | None = None,
+    serve_own_openapi: bool = True,
 ) -> FastAPI:
+    """An app with the platform's middleware, error body, health, metrics and event plumbing.
+
+    `lifespan_hook` opens what one app alone needs (the gateway's upstream clients) once the
+    shared resources exist, and closes it before they go. `serve_own_openapi=False` leaves
+    `/openapi.json` and `/docs` to the app (the gateway serves the merged document there).
+    """
     metrics = AppMetrics(settings.service_name)
 
     @asynccontextmanager
@@ -110,6 +121,8 @@ def create_app(
             }
             app.state.readiness_timeout_seconds = settings.readiness_timeout_seconds
 
+            if lifespan_hook is not None:
+                await stack.enter_async_context(lifespan_hook(app, resources))
             event_plumbing = asyncio.create_task(_run_event_plumbing(resources, consumers), name="event-plumbing")
             try:
                 yield
@@ -118,7 +131,13 @@ def create_app(
                 await asyncio.gather(event_plumbing, return_exceptions=True)
                 await producer.stop()
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        lifespan=lifespan,
+        redoc_url=None,
+        openapi_url="/openapi.json" if serve_own_openapi else None,
+        docs_url="/docs" if serve_own_openapi else None,
+    )
     app.state.metrics = metrics
     install_error_handlers(app)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)

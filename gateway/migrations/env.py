@@ -1,0 +1,5 @@
+from gateway.db import Base
+from gateway.settings import get_settings
+from shared.migrations import run_migrations
+
+run_migrations(get_settings(), app_metadata=Base.metadata)

@@ -1,0 +1,101 @@
+"""One OpenAPI document for the whole public API: the gateway's own routes and every
+service's routes under their public /api/v1 paths, so clients generate one SDK from it."""
+
+import asyncio
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from gateway.proxy.routes import PUBLIC_PREFIX, is_owned_by
+from gateway.proxy.service import Upstreams
+
+REF_PREFIX = "#/components/schemas/"
+FETCH_TIMEOUT_SECONDS = 3.0
+
+
+@dataclass
+class OpenApiCache:
+    """The last merged document; kept for a while only if every service contributed."""
+
+    ttl_seconds: float
+    document: dict[str, Any] | None = None
+    built_at: float = field(default=0.0)
+
+    def fresh(self) -> dict[str, Any] | None:
+        if self.document is not None and time.monotonic() - self.built_at < self.ttl_seconds:
+            return self.document
+        return None
+
+    def keep(self, document: dict[str, Any]) -> None:
+        if not document.get("x-missing-services"):
+            self.document, self.built_at = document, time.monotonic()
+
+
+async def _fetch(client: httpx.AsyncClient) -> dict[str, Any] | None:
+    try:
+        response = await client.get("/openapi.json", timeout=FETCH_TIMEOUT_SECONDS)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def _rewrite_refs(node: Any, renamed: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: (
+                REF_PREFIX + renamed.get(value[len(REF_PREFIX) :], value[len(REF_PREFIX) :])
+                if key == "$ref" and isinstance(value, str) and value.startswith(REF_PREFIX)
+                else _rewrite_refs(value, renamed)
+            )
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_refs(item, renamed) for item in node]
+    return node
+
+
+def merge_documents(
+    gateway_document: dict[str, Any], service_documents: dict[str, dict[str, Any] | None]
+) -> dict[str, Any]:
+    """The gateway's document plus each service's public paths; a schema name two services
+    use for different shapes is prefixed with the service's name in the second one."""
+    merged = copy.deepcopy(gateway_document)
+    merged["info"] = {**merged.get("info", {}), "title": "Travel platform API"}
+    paths: dict[str, Any] = merged.setdefault("paths", {})
+    components: dict[str, Any] = merged.setdefault("components", {})
+    schemas: dict[str, Any] = components.setdefault("schemas", {})
+    missing: list[str] = []
+
+    for service, document in sorted(service_documents.items()):
+        if document is None:
+            missing.append(service)
+            continue
+        own_schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+        renamed = {
+            name: f"{service.capitalize()}_{name}"
+            for name, schema in own_schemas.items()
+            if name in schemas and schemas[name] != _rewrite_refs(schema, {})
+        }
+        for name, schema in own_schemas.items():
+            schemas[renamed.get(name, name)] = _rewrite_refs(schema, renamed)
+        for kind, entries in document.get("components", {}).items():
+            if kind != "schemas":
+                components.setdefault(kind, {}).update(entries)
+        for path, item in document.get("paths", {}).items():
+            if is_owned_by(service, path):
+                paths[PUBLIC_PREFIX + path] = _rewrite_refs(item, renamed)
+
+    merged["x-missing-services"] = missing
+    return merged
+
+
+async def build_merged_document(gateway_document: dict[str, Any], upstreams: Upstreams) -> dict[str, Any]:
+    names = sorted(upstreams.clients)
+    fetched = await asyncio.gather(*(_fetch(upstreams.clients[name]) for name in names))
+    return merge_documents(gateway_document, dict(zip(names, fetched, strict=True)))

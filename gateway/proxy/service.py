@@ -1,0 +1,119 @@
+"""Forwarding a client's request to the service that owns it, and its answer back."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+
+from gateway.proxy.routes import owner_of
+from shared.errors import AppError, NotFound
+from shared.http_client import service_client
+
+# Headers that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1).
+HOP_BY_HOP_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+
+
+class BadGateway(AppError):
+    status_code = 502
+    error_code = "BAD_GATEWAY"
+
+
+class GatewayTimeout(AppError):
+    status_code = 504
+    error_code = "GATEWAY_TIMEOUT"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    error_code = "PAYLOAD_TOO_LARGE"
+
+
+@dataclass
+class Upstreams:
+    """One pooled keep-alive client per service."""
+
+    clients: dict[str, httpx.AsyncClient]
+
+    @classmethod
+    def open(cls, urls: dict[str, str], *, timeout_seconds: float) -> "Upstreams":
+        return cls({name: service_client(base_url=url, timeout_seconds=timeout_seconds) for name, url in urls.items()})
+
+    async def close(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+
+def _forwarded_headers(request: Request) -> list[tuple[str, str]]:
+    headers = [(name, value) for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP_HEADERS]
+    client_host = request.client.host if request.client else ""
+    prior = request.headers.get("x-forwarded-for")
+    headers = [(name, value) for name, value in headers if name.lower() not in ("x-forwarded-for", "x-forwarded-proto")]
+    headers.append(("x-forwarded-for", f"{prior}, {client_host}" if prior else client_host))
+    headers.append(("x-forwarded-proto", request.url.scheme))
+    return headers
+
+
+async def _read_body(request: Request, *, limit: int) -> bytes:
+    """The whole body, refusing it as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is over {limit} bytes.", details={"limit_bytes": limit})
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body is over {limit} bytes.", details={"limit_bytes": limit})
+    return bytes(body)
+
+
+async def forward(request: Request, upstreams: Upstreams, *, max_body_bytes: int) -> StreamingResponse:
+    """Send the request to the owning service and stream its response back unchanged."""
+    upstream = owner_of(request.url.path)
+    if upstream is None:
+        raise NotFound(f"No route for {request.method} {request.url.path}")
+    client = upstreams.clients[upstream.service]
+    body = await _read_body(request, limit=max_body_bytes)
+    outgoing = client.build_request(
+        request.method,
+        upstream.path,
+        params=request.url.query,
+        headers=_forwarded_headers(request),
+        content=body,
+    )
+    try:
+        response = await client.send(outgoing, stream=True)
+    except httpx.TimeoutException:
+        raise GatewayTimeout(f"The {upstream.service} service did not answer in time.") from None
+    except httpx.TransportError:
+        raise BadGateway(f"The {upstream.service} service is unavailable.") from None
+
+    headers = {name: value for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP_HEADERS}
+    return StreamingResponse(
+        _raw_chunks(response),
+        status_code=response.status_code,
+        headers=headers,
+        background=BackgroundTask(response.aclose),
+    )
+
+
+async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    # Raw bytes: a compressed body stays compressed, matching the forwarded content-encoding.
+    async for chunk in response.aiter_raw():
+        yield chunk
