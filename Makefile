@@ -21,7 +21,11 @@ venv: $(VENV)/.synced
 up: $(VENV)/.synced
 	$(BIN)/python -m devstack up
 
+# Lint and types first: a change that is not clean does not reach the suite.
 test: $(VENV)/.synced
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m devstack test
 
 lint: $(VENV)/.synced

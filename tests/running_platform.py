@@ -1,0 +1,94 @@
+"""Running the whole platform for end-to-end tests: `python -m devstack up` (what `make up`
+runs) on free ports, against the test database and the session's broker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from devstack.apps import ALL_APPS, GATEWAY, SERVICES
+from devstack.infra import free_port
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PlatformPorts:
+    apps: dict[str, int]
+    stripe: int
+    smtp: int
+    mail_http: int
+
+    @classmethod
+    def free(cls) -> "PlatformPorts":
+        return cls(
+            apps={spec.name: free_port() for spec in ALL_APPS},
+            stripe=free_port(),
+            smtp=free_port(),
+            mail_http=free_port(),
+        )
+
+    def environment(self) -> dict[str, str]:
+        env = {f"{spec.name.upper()}_PORT": str(self.apps[spec.name]) for spec in ALL_APPS}
+        return env | {
+            "STRIPE_API_BASE": f"http://127.0.0.1:{self.stripe}",
+            "MAIL_SINK_SMTP_PORT": str(self.smtp),
+            "MAIL_SINK_HTTP_PORT": str(self.mail_http),
+        }
+
+    def url(self, app: str) -> str:
+        return f"http://127.0.0.1:{self.apps[app]}"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url(GATEWAY.name)
+
+    @property
+    def service_names(self) -> list[str]:
+        return [spec.name for spec in SERVICES]
+
+
+def start_platform(
+    command: list[str], ports: PlatformPorts, extra_env: dict[str, str], log: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env={**os.environ, **ports.environment(), **extra_env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until_ready(ports: PlatformPorts, process: subprocess.Popen[bytes], *, within_seconds: float = 120) -> None:
+    """Every app answers /readyz with 200, or the platform process died trying."""
+    deadline = time.monotonic() + within_seconds
+    pending = dict(ports.apps)
+    with httpx.Client(timeout=2) as client:
+        while pending and time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the platform exited with {process.returncode} before it was ready")
+            for name, port in list(pending.items()):
+                try:
+                    if client.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.2)
+    if pending:
+        raise TimeoutError(f"not ready after {within_seconds}s: {sorted(pending)}")
+
+
+def stop_platform(process: subprocess.Popen[bytes], *, within_seconds: float = 60) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=within_seconds)
+
+
+def devstack_up_command() -> list[str]:
+    return [sys.executable, "-m", "devstack", "up"]

@@ -1,0 +1,86 @@
+"""`make up` on this machine: every app ready, a crashed app restarted, SIGTERM stops it all."""
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.running_platform import PlatformPorts, start_platform, stop_platform, wait_until_ready
+
+
+def _listens(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _pid_serving(port: int) -> int:
+    """The pid of the uvicorn process started for `port` (found by its command line)."""
+    wanted = f"--port\0{port}\0".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"uvicorn" in cmdline and wanted in cmdline:
+            return int(entry.name)
+    raise LookupError(f"no uvicorn process for port {port}")
+
+
+def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    ports = PlatformPorts.free()
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "KAFKA_BOOTSTRAP_SERVERS": ""}
+    log_path = tmp_path / "make-up.log"
+    with log_path.open("wb") as log:
+        process = start_platform(["make", "--no-print-directory", "up"], ports, env, log)
+        try:
+            wait_until_ready(ports, process)
+            with httpx.Client(timeout=5) as client:
+                assert client.get(f"{ports.gateway_url}/readyz").status_code == 200
+
+                crashed = _pid_serving(ports.apps["booking"])
+                os.kill(crashed, signal.SIGKILL)
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    try:
+                        if client.get(f"{ports.url('booking')}/readyz").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    time.sleep(0.2)
+                assert _pid_serving(ports.apps["booking"]) != crashed
+                assert client.get(f"{ports.url('booking')}/readyz").status_code == 200
+        finally:
+            exit_code = stop_platform(process)
+
+    output = log_path.read_text()
+    # make passes SIGTERM to the platform, waits for it, then ends by the same signal.
+    assert exit_code in (0, -signal.SIGTERM), output[-3000:]
+    assert output.rstrip().endswith("Stopped."), output[-3000:]
+    assert "The platform is up" in output
+    assert ports.gateway_url in output
+    for port in [*ports.apps.values(), ports.stripe, ports.mail_http, ports.smtp]:
+        assert not _listens(port), f"port {port} still served after make up stopped"
+
+
+@pytest.mark.usefixtures("platform")
+def test_the_running_platform_answers_through_the_gateway(platform: PlatformPorts) -> None:
+    with httpx.Client(base_url=platform.gateway_url, timeout=10) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": "ok", "redis": "ok", "broker": "ok"}
+
+        missing = client.get("/api/v1/no-such-resource", headers={"X-Request-ID": "e2e-missing-1"})
+        assert missing.status_code == 404
+        assert missing.json()["request_id"] == "e2e-missing-1"
+        assert missing.headers["content-type"].startswith("application/problem+json")
+
+        metrics = client.get("/metrics")
+        assert 'route="/readyz"' in metrics.text
