@@ -11,9 +11,9 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 
-# The environment follows the hash-pinned lock file exactly.
-$(VENV)/.synced: requirements.lock | $(BIN)/uv
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+# The environment follows the hash-pinned lock file exactly (runtime and development tools).
+$(VENV)/.synced: requirements-dev.lock | $(BIN)/uv
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements-dev.lock
 	touch $@
 
 venv: $(VENV)/.synced
@@ -35,9 +35,12 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 
-# Re-pin after editing pyproject.toml's dependencies.
+# Re-pin after editing pyproject.toml's dependencies: the runtime lock (what the image
+# installs), then the development lock constrained to the same versions.
+COMPILE := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
 lock: | $(BIN)/uv
-	$(BIN)/uv pip compile pyproject.toml --group dev --generate-hashes --python-version 3.11 --quiet -o requirements.lock
+	$(COMPILE) -o requirements.lock
+	$(COMPILE) --group dev -c requirements.lock -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .devstack

@@ -2,6 +2,8 @@
 version table, and runs it with `upgrade_to_head`."""
 
 import asyncio
+import importlib
+import sys
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -101,3 +103,16 @@ def drop_outbox_and_inbox_tables() -> None:
     op.drop_table("inbox_message")
     op.drop_index("ix_outbox_message_unpublished", table_name="outbox_message")
     op.drop_table("outbox_message")
+
+
+def main() -> None:
+    """`python -m shared.migrations <app package>...`: migrate each app (what deployments run)."""
+    packages = sys.argv[1:]
+    if not packages:
+        raise SystemExit("usage: python -m shared.migrations gateway services.inventory ...")
+    for package in packages:
+        upgrade_to_head(Path(importlib.import_module(package).__path__[0]) / "migrations")
+
+
+if __name__ == "__main__":
+    main()

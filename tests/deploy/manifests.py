@@ -1,0 +1,60 @@
+"""What the deployment files must agree with: the apps, their settings and their ports."""
+
+import importlib
+import re
+from pathlib import Path
+from typing import Any
+
+from devstack.apps import ALL_APPS, AppSpec
+from shared.settings import PLATFORM_WIDE_FIELDS, AppSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+UVICORN_APP = re.compile(r"^(?P<module>[\w.]+):(?P<attribute>\w+)$")
+
+
+def settings_class(spec: AppSpec) -> type[AppSettings]:
+    return type(spec.settings())
+
+
+def env_prefix(spec: AppSpec) -> str:
+    prefix = settings_class(spec).model_config.get("env_prefix", "")
+    return str(prefix)
+
+
+def assert_env_names_are_settings(spec: AppSpec, names: set[str]) -> None:
+    """Each variable is a field of the app's settings, prefixed, or a platform-wide one."""
+    fields = set(settings_class(spec).model_fields)
+    prefix = env_prefix(spec)
+    for name in names:
+        lowered = name.lower()
+        if lowered in PLATFORM_WIDE_FIELDS:
+            continue
+        assert name.startswith(prefix), f"{spec.name}: {name} is neither {prefix}* nor platform-wide"
+        assert lowered[len(prefix) :] in fields, f"{spec.name}: {name} names no setting of {spec.name}"
+
+
+def command_option(command: list[str], option: str) -> str:
+    return command[command.index(option) + 1]
+
+
+def assert_runs_the_app(spec: AppSpec, command: list[str]) -> int:
+    """The command runs this app's factory with uvicorn on the app's port; returns the port."""
+    assert command[0] == "uvicorn"
+    assert "--factory" in command
+    target = command[command.index("--factory") + 1]
+    match = UVICORN_APP.match(target)
+    assert match, target
+    assert target == spec.factory
+    factory = getattr(importlib.import_module(match["module"]), match["attribute"])
+    assert callable(factory)
+    port = int(command_option(command, "--port"))
+    assert port == spec.settings().port, f"{spec.name} runs on {port}, its settings say {spec.settings().port}"
+    return port
+
+
+def apps_by_name() -> dict[str, AppSpec]:
+    return {spec.name: spec for spec in ALL_APPS}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,79 @@
+"""docker-compose.yml, checked against the code: every app, its command, port and settings."""
+
+from typing import Any
+
+import pytest
+import yaml
+
+from devstack.apps import ALL_APPS, SERVICES, AppSpec
+from tests.deploy.manifests import REPO_ROOT, assert_env_names_are_settings, assert_runs_the_app
+
+REQUIRED_PLATFORM_ENV = {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT", "INTERNAL_AUTH_SECRET"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    return document
+
+
+@pytest.fixture(params=ALL_APPS, ids=lambda spec: spec.name)
+def app(request: pytest.FixtureRequest) -> AppSpec:
+    spec: AppSpec = request.param
+    return spec
+
+
+def test_every_app_runs_its_factory_on_its_port_with_a_readiness_check(compose: dict[str, Any], app: AppSpec) -> None:
+    service = compose["services"][app.name]
+    port = assert_runs_the_app(app, service["command"])
+    healthcheck = " ".join(service["healthcheck"]["test"])
+    assert f"127.0.0.1:{port}/readyz" in healthcheck
+
+
+def test_every_app_gets_only_variables_its_settings_read(compose: dict[str, Any], app: AppSpec) -> None:
+    environment = compose["services"][app.name]["environment"]
+    assert set(environment) >= REQUIRED_PLATFORM_ENV
+    assert_env_names_are_settings(app, set(environment))
+    assert environment["DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert environment["ENVIRONMENT"] == "production"
+
+
+def test_the_gateway_reaches_each_service_at_its_compose_name_and_port(compose: dict[str, Any]) -> None:
+    environment = compose["services"]["gateway"]["environment"]
+    for spec in SERVICES:
+        assert environment[f"GATEWAY_{spec.name.upper()}_URL"] == f"http://{spec.name}:{spec.settings().port}"
+    assert compose["services"]["gateway"]["ports"] == ["8000:8000"]
+
+
+def test_dependencies_exist_and_apps_wait_for_migrations(compose: dict[str, Any], app: AppSpec) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on missing {dependency}"
+    depends_on = services[app.name]["depends_on"]
+    assert depends_on["migrate"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_migration_job_migrates_every_app(compose: dict[str, Any]) -> None:
+    command = compose["services"]["migrate"]["command"]
+    assert command[:3] == ["python", "-m", "shared.migrations"]
+    assert set(command[3:]) == {spec.package for spec in ALL_APPS}
+
+
+def test_kafka_runs_in_kraft_mode_without_zookeeper(compose: dict[str, Any]) -> None:
+    kafka = compose["services"]["kafka"]
+    assert kafka["image"].startswith("apache/kafka:")
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert "zookeeper" not in yaml.safe_dump(compose).lower()
+    advertised = kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"].split("//")[1]
+    assert compose["services"]["inventory"]["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == advertised
+
+
+def test_the_image_is_built_from_the_runtime_lock_as_a_non_root_user() -> None:
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert "--require-hashes" in dockerfile
+    assert "requirements.lock" in dockerfile
+    assert "requirements-dev.lock" not in dockerfile
+    assert "\nUSER 10001" in dockerfile
+    for folder in ("shared", "gateway", "services"):
+        assert f"COPY {folder} ./{folder}" in dockerfile

@@ -1,0 +1,104 @@
+"""k8s/, checked against the code: every app deployed on its port, probed, with real settings."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from devstack.apps import ALL_APPS, AppSpec
+from tests.deploy.manifests import REPO_ROOT, assert_env_names_are_settings, assert_runs_the_app
+
+K8S = REPO_ROOT / "k8s"
+
+
+def _documents(path: Path) -> list[dict[str, Any]]:
+    return [document for document in yaml.safe_load_all(path.read_text()) if document]
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[tuple[str, str], dict[str, Any]]:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for file_name in kustomization["resources"]:
+        for document in _documents(K8S / file_name):
+            found[(document["kind"], document["metadata"]["name"])] = document
+    return found
+
+
+@pytest.fixture(params=ALL_APPS, ids=lambda spec: spec.name)
+def app(request: pytest.FixtureRequest) -> AppSpec:
+    spec: AppSpec = request.param
+    return spec
+
+
+def test_the_kustomization_lists_every_manifest() -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    on_disk = {path.name for path in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == on_disk
+
+
+def test_every_document_is_a_named_kubernetes_object() -> None:
+    for path in K8S.glob("*.yaml"):
+        for document in _documents(path):
+            assert document.get("apiVersion"), path.name
+            assert document.get("kind"), path.name
+            if document["kind"] != "Kustomization":
+                assert document["metadata"]["name"], path.name
+
+
+def test_every_app_is_deployed_on_its_port_and_probed(
+    resources: dict[tuple[str, str], dict[str, Any]], app: AppSpec
+) -> None:
+    deployment = resources[("Deployment", app.name)]
+    pod = deployment["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    port = assert_runs_the_app(app, container["command"])
+    assert [entry["containerPort"] for entry in container["ports"]] == [port]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port}
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(port)
+    assert container["resources"]["requests"]
+    assert container["resources"]["limits"]
+
+    service = resources[("Service", app.name)]
+    assert service["spec"]["ports"][0]["targetPort"] == port
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert resources[("HorizontalPodAutoscaler", app.name)]["spec"]["scaleTargetRef"]["name"] == app.name
+
+
+def test_every_app_migrates_itself_first_and_reads_only_its_settings(
+    resources: dict[tuple[str, str], dict[str, Any]], app: AppSpec
+) -> None:
+    pod = resources[("Deployment", app.name)]["spec"]["template"]["spec"]
+    migrate = pod["initContainers"][0]
+    assert migrate["command"] == ["python", "-m", "shared.migrations", app.package]
+    config = resources[("ConfigMap", "platform-config")]["data"]
+    for container in (migrate, pod["containers"][0]):
+        names = {entry["name"] for entry in container["env"]} | set(config)
+        assert_env_names_are_settings(app, names)
+        assert f"{app.name.upper()}_DATABASE_URL" in names
+        assert container["image"] == "travel-platform:latest"
+
+
+def test_the_gateway_reaches_each_service_by_its_kubernetes_service(
+    resources: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    container = resources[("Deployment", "gateway")]["spec"]["template"]["spec"]["containers"][0]
+    upstreams = {entry["name"]: entry["value"] for entry in container["env"] if "value" in entry}
+    for spec in ALL_APPS:
+        if spec.name == "gateway":
+            continue
+        service_port = resources[("Service", spec.name)]["spec"]["ports"][0]["port"]
+        assert upstreams[f"GATEWAY_{spec.name.upper()}_URL"] == f"http://{spec.name}:{service_port}"
+
+
+def test_kafka_is_kraft_with_a_topic_per_producing_app(resources: dict[tuple[str, str], dict[str, Any]]) -> None:
+    kafka = resources[("Kafka", "platform")]
+    assert kafka["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
+    assert "zookeeper" not in kafka["spec"]
+    for spec in ALL_APPS:
+        topic = resources[("KafkaTopic", spec.settings().events_topic)]
+        assert topic["spec"]["replicas"] >= 3
+    bootstrap = resources[("ConfigMap", "platform-config")]["data"]["KAFKA_BOOTSTRAP_SERVERS"]
+    assert bootstrap.startswith(f"{kafka['metadata']['name']}-kafka-bootstrap:")
