@@ -86,9 +86,24 @@ class InvalidInput(AppError):
     error_code = "VALIDATION_ERROR"
 
 
+class PayloadTooLarge(AppError):
+    status_code = 413
+    error_code = "PAYLOAD_TOO_LARGE"
+
+
+class BadGateway(AppError):
+    status_code = 502
+    error_code = "BAD_GATEWAY"
+
+
 class ServiceUnavailable(AppError):
     status_code = 503
     error_code = "SERVICE_UNAVAILABLE"
+
+
+class GatewayTimeout(AppError):
+    status_code = 504
+    error_code = "GATEWAY_TIMEOUT"
 
 
 def default_error_code(status: int) -> str:

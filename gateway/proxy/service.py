@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from gateway.proxy.routes import owner_of
-from shared.errors import AppError, NotFound
+from shared.errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge
 from shared.http_client import service_client
 
 # Headers that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1).
@@ -28,21 +28,6 @@ HOP_BY_HOP_HEADERS = frozenset(
         "content-length",
     }
 )
-
-
-class BadGateway(AppError):
-    status_code = 502
-    error_code = "BAD_GATEWAY"
-
-
-class GatewayTimeout(AppError):
-    status_code = 504
-    error_code = "GATEWAY_TIMEOUT"
-
-
-class PayloadTooLarge(AppError):
-    status_code = 413
-    error_code = "PAYLOAD_TOO_LARGE"
 
 
 @dataclass
