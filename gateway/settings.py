@@ -1,7 +1,7 @@
 from functools import lru_cache
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import AppSettings
@@ -21,9 +21,32 @@ class GatewaySettings(AppSettings):
     notification_url: str = "http://127.0.0.1:8004"
     analytics_url: str = "http://127.0.0.1:8005"
 
+    # Signs access tokens. Development values are refused in production.
+    jwt_secret: str = "dev-jwt-secret-change-me-0123456789abcdef"  # noqa: S105
+    access_token_ttl_seconds: int = Field(default=900, gt=0)
+    refresh_token_ttl_days: int = Field(default=30, gt=0)
+    internal_identity_ttl_seconds: int = Field(default=60, gt=0)
+
+    # The first admin, created at start-up when missing (printed by `make up` in development).
+    bootstrap_admin_email: str = "admin@travel.example"
+    bootstrap_admin_password: str = "admin-password-change-me"  # noqa: S105
+
+    # Sign-in attempts allowed per client address in each window.
+    token_rate_limit: int = Field(default=10, gt=0)
+    token_rate_window_seconds: int = Field(default=60, gt=0)
+
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     max_request_body_bytes: int = Field(default=1_048_576, gt=0)
     openapi_cache_seconds: float = Field(default=30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_development_credentials_in_production(self) -> "GatewaySettings":
+        if self.environment == "production":
+            defaults = type(self).model_fields
+            for name in ("jwt_secret", "bootstrap_admin_password"):
+                if getattr(self, name) == defaults[name].default:
+                    raise ValueError(f"{name} must be set to a real secret in production")
+        return self
 
     def upstream_urls(self) -> dict[str, str]:
         """Base URL of every service, by service name."""

@@ -51,8 +51,8 @@ def run_migrations(settings: AppSettings, app_metadata: MetaData) -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
+            # Unqualified: the search path puts the version table in the app's own schema.
             version_table="alembic_version",
-            version_table_schema=schema,
             compare_type=True,
         )
         with context.begin_transaction():

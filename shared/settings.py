@@ -17,7 +17,7 @@ PLATFORM_WIDE_FIELDS = frozenset(
 )
 
 # Values that are fine on a laptop and must never reach production.
-DEVELOPMENT_ONLY_SECRETS = frozenset({"dev-internal-secret-change-me"})
+DEVELOPMENT_ONLY_SECRETS = frozenset({"dev-internal-secret-change-me-0123456789"})
 
 
 class _PlatformWideEnvSource(EnvSettingsSource):
@@ -46,7 +46,7 @@ class AppSettings(BaseSettings):
     kafka_replication_factor: int = 1
 
     # Signs the identity the gateway forwards to services, so no client can forge it.
-    internal_auth_secret: str = "dev-internal-secret-change-me"  # noqa: S105 (refused in production)
+    internal_auth_secret: str = "dev-internal-secret-change-me-0123456789"  # noqa: S105 (refused in production)
 
     outbox_poll_interval_seconds: float = 0.1
     outbox_batch_size: int = 200

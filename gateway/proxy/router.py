@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
-from gateway.proxy.service import Upstreams, forward
+from gateway.proxy.service import ProxyPolicy, Upstreams, forward
 
 router = APIRouter(include_in_schema=False)
 
@@ -11,4 +11,5 @@ PROXIED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 @router.api_route("/api/v1/{path:path}", methods=PROXIED_METHODS)
 async def proxy_to_owning_service(request: Request) -> StreamingResponse:
     upstreams: Upstreams = request.app.state.upstreams
-    return await forward(request, upstreams, max_body_bytes=request.app.state.max_request_body_bytes)
+    policy: ProxyPolicy = request.app.state.proxy_policy
+    return await forward(request, upstreams, policy)

@@ -2,14 +2,19 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from gateway.identity.tokens import identity_from_authorization
+from gateway.proxy.policy import is_public
 from gateway.proxy.routes import owner_of
-from shared.errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge
+from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, sign_internal_identity
+from shared.clock import Clock
+from shared.errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge, Unauthorized
 from shared.http_client import service_client
 
 # Headers that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1).
@@ -29,6 +34,24 @@ HOP_BY_HOP_HEADERS = frozenset(
     }
 )
 
+# Never passed on from the client: the gateway alone vouches for identity, and the access
+# token stays at the door.
+STRIPPED_REQUEST_HEADERS = HOP_BY_HOP_HEADERS | {
+    "authorization",
+    INTERNAL_IDENTITY_HEADER.lower(),
+    "x-forwarded-for",
+    "x-forwarded-proto",
+}
+
+
+@dataclass(frozen=True)
+class ProxyPolicy:
+    jwt_secret: str
+    internal_secret: str
+    internal_identity_ttl: timedelta
+    max_body_bytes: int
+    clock: Clock
+
 
 @dataclass
 class Upstreams:
@@ -45,11 +68,15 @@ class Upstreams:
             await client.aclose()
 
 
-def _forwarded_headers(request: Request) -> list[tuple[str, str]]:
-    headers = [(name, value) for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP_HEADERS]
+def _forwarded_headers(request: Request, identity: Identity | None, policy: ProxyPolicy) -> list[tuple[str, str]]:
+    headers = [(name, value) for name, value in request.headers.items() if name.lower() not in STRIPPED_REQUEST_HEADERS]
     client_host = request.client.host if request.client else ""
     prior = request.headers.get("x-forwarded-for")
-    headers = [(name, value) for name, value in headers if name.lower() not in ("x-forwarded-for", "x-forwarded-proto")]
+    if identity is not None:
+        signed = sign_internal_identity(
+            identity, secret=policy.internal_secret, now=policy.clock.now(), ttl=policy.internal_identity_ttl
+        )
+        headers.append((INTERNAL_IDENTITY_HEADER, signed))
     headers.append(("x-forwarded-for", f"{prior}, {client_host}" if prior else client_host))
     headers.append(("x-forwarded-proto", request.url.scheme))
     return headers
@@ -68,18 +95,24 @@ async def _read_body(request: Request, *, limit: int) -> bytes:
     return bytes(body)
 
 
-async def forward(request: Request, upstreams: Upstreams, *, max_body_bytes: int) -> StreamingResponse:
-    """Send the request to the owning service and stream its response back unchanged."""
+async def forward(request: Request, upstreams: Upstreams, policy: ProxyPolicy) -> StreamingResponse:
+    """Send the request to the owning service, with the caller's identity signed for it, and
+    stream its response back unchanged."""
     upstream = owner_of(request.url.path)
     if upstream is None:
         raise NotFound(f"No route for {request.method} {request.url.path}")
+    identity = identity_from_authorization(
+        request.headers.get("authorization"), secret=policy.jwt_secret, now=policy.clock.now()
+    )
+    if identity is None and not is_public(request.method, upstream.path):
+        raise Unauthorized("Sign in to do this.")
     client = upstreams.clients[upstream.service]
-    body = await _read_body(request, limit=max_body_bytes)
+    body = await _read_body(request, limit=policy.max_body_bytes)
     outgoing = client.build_request(
         request.method,
         upstream.path,
         params=request.url.query,
-        headers=_forwarded_headers(request),
+        headers=_forwarded_headers(request, identity, policy),
         content=body,
     )
     try:

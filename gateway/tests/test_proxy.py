@@ -1,7 +1,10 @@
 """The gateway forwards /api/v1 to the owning service and answers for it when it cannot."""
 
 import asyncio
+import secrets
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from pydantic import BaseModel
 from devstack.infra import free_port
 from gateway.main import build_app
 from gateway.settings import GatewaySettings
+from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, sign_internal_identity, verify_internal_identity
 from shared.migrations import upgrade_to_head
 
 
@@ -31,6 +35,8 @@ def _inventory_double() -> FastAPI:
             "query": dict(request.query_params),
             "request_id": request.headers.get("x-request-id"),
             "forwarded_for": request.headers.get("x-forwarded-for"),
+            "internal_identity": request.headers.get(INTERNAL_IDENTITY_HEADER),
+            "authorization": request.headers.get("authorization"),
         }
 
     @app.get("/holds/{hold_id}")
@@ -86,12 +92,26 @@ async def gateway(database_url: str, redis_url: str, bootstrap_servers: str) -> 
     )
     app = build_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        # A client address of its own: sign-in attempts are rate limited per address.
+        client_host = f"198.18.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
+        transport = httpx.ASGITransport(app=app, client=(client_host, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            client.headers["Authorization"] = f"Bearer {await _sign_up_and_in(client)}"
             yield client
     for server, task, _ in servers:
         server.should_exit = True
         await task
+
+
+async def _sign_up_and_in(client: httpx.AsyncClient) -> str:
+    email = f"proxy-{uuid.uuid4().hex[:12]}@example.com"
+    registered = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": "correct horse battery", "name": "Pat"}
+    )
+    assert registered.status_code == 201, registered.text
+    tokens = await client.post("/api/v1/auth/token", json={"email": email, "password": "correct horse battery"})
+    access_token: str = tokens.json()["access_token"]
+    return access_token
 
 
 def _problem(response: httpx.Response, status: int, error_code: str) -> dict[str, Any]:
@@ -108,13 +128,43 @@ async def test_a_get_reaches_the_owner_without_the_prefix_and_keeps_its_query(ga
         "/api/v1/listings", params={"city": "Lisbon", "party_size": "2"}, headers={"X-Request-ID": "trace-me-1"}
     )
     assert response.status_code == 200
-    assert response.json() == {
-        "path": "/listings",
-        "query": {"city": "Lisbon", "party_size": "2"},
-        "request_id": "trace-me-1",
-        "forwarded_for": "203.0.113.7",
-    }
+    echoed = response.json()
+    assert echoed["path"] == "/listings"
+    assert echoed["query"] == {"city": "Lisbon", "party_size": "2"}
+    assert echoed["request_id"] == "trace-me-1"
+    assert echoed["forwarded_for"].startswith("198.18.")
     assert response.headers["x-request-id"] == "trace-me-1"
+
+
+async def test_the_owner_gets_a_signed_identity_and_never_the_token_or_a_forged_identity(
+    gateway: httpx.AsyncClient,
+) -> None:
+    forged = sign_internal_identity(
+        Identity(user_id=uuid.uuid4(), email="eve@example.com", roles=("admin",)),
+        secret="a-guessed-secret-that-is-long-enough-0000",
+        now=datetime.now(UTC),
+        ttl=timedelta(minutes=5),
+    )
+    echoed = (await gateway.get("/api/v1/listings", headers={INTERNAL_IDENTITY_HEADER: forged})).json()
+    assert echoed["authorization"] is None
+    identity = verify_internal_identity(echoed["internal_identity"], secret=GatewaySettings().internal_auth_secret)
+    assert identity.email.startswith("proxy-")
+    assert identity.roles == ("traveler",)
+
+    anonymous = await gateway.get("/api/v1/listings", headers={"Authorization": "", INTERNAL_IDENTITY_HEADER: forged})
+    assert anonymous.json()["internal_identity"] is None
+
+
+async def test_a_route_that_needs_sign_in_is_401_at_the_gateway_without_a_token(gateway: httpx.AsyncClient) -> None:
+    del gateway.headers["Authorization"]
+    _problem(
+        await gateway.post("/api/v1/bookings", json={"hold_id": "h"}, headers={"Idempotency-Key": "k"}),
+        401,
+        "UNAUTHORIZED",
+    )
+    _problem(
+        await gateway.get("/api/v1/bookings", headers={"Authorization": "Bearer not-a-token"}), 401, "INVALID_TOKEN"
+    )
 
 
 async def test_a_post_keeps_its_body_headers_and_status(gateway: httpx.AsyncClient) -> None:

@@ -26,6 +26,7 @@ async def migrated_app(request: pytest.FixtureRequest, database_url: str) -> App
 
 def _app_metadata(spec: AppSpec) -> MetaData:
     """The app's own tables and the shared plumbing tables, as one MetaData."""
+    importlib.import_module(f"{spec.package}.main")  # imports every model of the app
     combined = MetaData()
     for metadata in (importlib.import_module(f"{spec.package}.db").Base.metadata, plumbing_metadata()):
         for table in metadata.tables.values():

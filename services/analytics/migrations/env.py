@@ -1,3 +1,4 @@
+import services.analytics.main  # noqa: F401  (imports every model of the app)
 from services.analytics.db import Base
 from services.analytics.settings import get_settings
 from shared.migrations import run_migrations

@@ -1,3 +1,4 @@
+import services.booking.main  # noqa: F401  (imports every model of the app)
 from services.booking.db import Base
 from services.booking.settings import get_settings
 from shared.migrations import run_migrations

@@ -1,3 +1,4 @@
+import services.inventory.main  # noqa: F401  (imports every model of the app)
 from services.inventory.db import Base
 from services.inventory.settings import get_settings
 from shared.migrations import run_migrations

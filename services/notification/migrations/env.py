@@ -1,3 +1,4 @@
+import services.notification.main  # noqa: F401  (imports every model of the app)
 from services.notification.db import Base
 from services.notification.settings import get_settings
 from shared.migrations import run_migrations

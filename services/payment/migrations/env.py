@@ -1,3 +1,4 @@
+import services.payment.main  # noqa: F401  (imports every model of the app)
 from services.payment.db import Base
 from services.payment.settings import get_settings
 from shared.migrations import run_migrations

@@ -1,0 +1,151 @@
+"""Registering, signing in, rotating refresh tokens, and the bootstrap admin."""
+
+import asyncio
+import logging
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.identity.models import RefreshToken, UserAccount
+from gateway.identity.schemas import Registration, TokenPair
+from gateway.identity.tokens import issue_access_token, new_refresh_token, refresh_token_hash
+from gateway.settings import GatewaySettings
+from shared.auth import Identity
+from shared.clock import Clock
+from shared.errors import Conflict, NotFound, Unauthorized
+
+logger = logging.getLogger(__name__)
+
+# argon2id with the library's defaults (RFC 9106 low-memory profile).
+password_hasher = PasswordHasher()
+
+# Verified when the email is unknown, so a miss costs as much time as a wrong password.
+_UNKNOWN_USER_HASH = password_hasher.hash("no user has this password")
+
+
+def _identity(user: UserAccount) -> Identity:
+    return Identity(user_id=user.id, email=user.email, roles=tuple(user.roles))
+
+
+async def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(password_hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def register_user(session: AsyncSession, *, registration: Registration) -> UserAccount:
+    """A new account with one self-service role; 409 EMAIL_TAKEN if the email is in use."""
+    user = UserAccount(
+        email=registration.email.lower(),
+        name=registration.name,
+        password_hash=await asyncio.to_thread(password_hasher.hash, registration.password),
+        roles=[registration.role],
+    )
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("An account with this email exists.", error_code="EMAIL_TAKEN") from None
+    return user
+
+
+async def _issue_tokens(
+    session: AsyncSession, *, user: UserAccount, family_id: UUID, settings: GatewaySettings, clock: Clock
+) -> TokenPair:
+    now = clock.now()
+    refresh_token = new_refresh_token()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=refresh_token_hash(refresh_token),
+            issued_at=now,
+            expires_at=now + timedelta(days=settings.refresh_token_ttl_days),
+        )
+    )
+    access_token = issue_access_token(
+        _identity(user),
+        secret=settings.jwt_secret,
+        now=now,
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+    )
+    return TokenPair(
+        access_token=access_token, refresh_token=refresh_token, expires_in=settings.access_token_ttl_seconds
+    )
+
+
+async def sign_in(
+    session: AsyncSession, *, email: str, password: str, settings: GatewaySettings, clock: Clock
+) -> TokenPair:
+    user = await session.scalar(select(UserAccount).where(UserAccount.email == email.lower()))
+    matches = await _password_matches(user.password_hash if user else _UNKNOWN_USER_HASH, password)
+    if user is None or not matches:
+        raise Unauthorized("The email or password is wrong.", error_code="INVALID_CREDENTIALS")
+    if password_hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(password_hasher.hash, password)
+    tokens = await _issue_tokens(session, user=user, family_id=uuid4(), settings=settings, clock=clock)
+    await session.commit()
+    return tokens
+
+
+async def rotate_refresh_token(
+    session: AsyncSession, *, refresh_token: str, settings: GatewaySettings, clock: Clock
+) -> TokenPair:
+    """A new pair for a live refresh token, which stops working. A token used a second time
+    means it was stolen or leaked: its whole family is revoked."""
+    now = clock.now()
+    stored = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == refresh_token_hash(refresh_token)).with_for_update()
+    )
+    if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
+        raise Unauthorized("The refresh token is invalid or expired.", error_code="INVALID_TOKEN")
+    if stored.used_at is not None:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == stored.family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        await session.commit()
+        logger.warning("refresh token reused; family %s revoked", stored.family_id)
+        raise Unauthorized("The refresh token was already used.", error_code="INVALID_TOKEN")
+    stored.used_at = now
+    user = await session.get_one(UserAccount, stored.user_id)
+    tokens = await _issue_tokens(session, user=user, family_id=stored.family_id, settings=settings, clock=clock)
+    await session.commit()
+    return tokens
+
+
+async def get_user(session: AsyncSession, *, user_id: UUID) -> UserAccount:
+    user = await session.get(UserAccount, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+async def ensure_bootstrap_admin(
+    session_factory: async_sessionmaker[AsyncSession], *, settings: GatewaySettings
+) -> None:
+    """The admin named in settings exists (created once; an existing account is left as it is)."""
+    email = settings.bootstrap_admin_email.lower()
+    async with session_factory() as session:
+        if await session.scalar(select(UserAccount.id).where(UserAccount.email == email)):
+            return
+        session.add(
+            UserAccount(
+                email=email,
+                name="Platform admin",
+                password_hash=await asyncio.to_thread(password_hasher.hash, settings.bootstrap_admin_password),
+                roles=["admin"],
+            )
+        )
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
