@@ -1,6 +1,7 @@
 from functools import lru_cache
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import AppSettings
@@ -13,6 +14,9 @@ class InventorySettings(AppSettings):
     db_schema: ClassVar[str] = "inventory"
 
     port: int = 8001
+
+    slot_horizon_days: int = Field(default=180, ge=1, le=730)
+    hold_expiry_interval_seconds: float = Field(default=1.0, gt=0)
 
 
 @lru_cache

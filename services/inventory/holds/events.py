@@ -1,0 +1,34 @@
+"""Events of seat holds, published on inventory.events keyed by slot id."""
+
+from datetime import datetime
+from uuid import UUID
+
+from shared.events.envelope import EventPayload, register_event
+
+
+@register_event("inventory.hold_placed", version=1)
+class HoldPlaced(EventPayload):
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    holder_id: UUID
+    seats: int
+    expires_at: datetime
+    total: str
+    currency: str
+
+
+@register_event("inventory.hold_released", version=1)
+class HoldReleased(EventPayload):
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    seats: int
+
+
+@register_event("inventory.hold_expired", version=1)
+class HoldExpired(EventPayload):
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    seats: int

@@ -1,0 +1,31 @@
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+
+from services.inventory.deps import ClockDep, SeatsDep, Traveler
+from services.inventory.holds import service
+from services.inventory.holds.schemas import HoldCreate, HoldOut
+from shared.deps import SessionDep
+
+router = APIRouter(prefix="/holds", tags=["holds"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def place_hold(
+    request: HoldCreate, holder: Traveler, session: SessionDep, seats: SeatsDep, clock: ClockDep
+) -> HoldOut:
+    hold = await service.place_hold(session, seats=seats, holder=holder, request=request, clock=clock)
+    return HoldOut.model_validate(hold)
+
+
+@router.get("/{hold_id}")
+async def read_hold(hold_id: UUID, holder: Traveler, session: SessionDep) -> HoldOut:
+    return HoldOut.model_validate(await service.get_hold(session, hold_id=hold_id, holder=holder))
+
+
+@router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def release_hold(
+    hold_id: UUID, holder: Traveler, session: SessionDep, seats: SeatsDep, clock: ClockDep
+) -> Response:
+    await service.release_hold(session, seats=seats, hold_id=hold_id, holder=holder, clock=clock)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

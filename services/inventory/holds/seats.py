@@ -1,0 +1,173 @@
+"""Seats on hold, in Redis, changed only by atomic Lua scripts.
+
+Per slot, a hash `{capacity, confirmed}` mirrors PostgreSQL, and a sorted set holds one
+member `<hold id>:<seats>` per hold, scored by its expiry in epoch milliseconds. Every script
+first drops the members whose expiry has passed, so an expired hold's seats are back on sale
+at that very moment, whatever the background jobs are doing. Times come from the caller's
+clock, so tests pin them.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+# Shared snippets. KEYS[2] is the holds set, ARGV[1] the current time in ms.
+_DROP_EXPIRED = """
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+"""
+_COUNT_HELD = """
+local held = 0
+for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  held = held + tonumber(string.match(member, ':(%d+)$'))
+end
+"""
+
+# ARGV: now_ms, seats, member, expires_ms → {status, available after}; -2 = slot not loaded.
+_RESERVE = (
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
+"""
+    + _DROP_EXPIRED
+    + _COUNT_HELD
+    + """
+local available = tonumber(redis.call('HGET', KEYS[1], 'capacity'))
+  - tonumber(redis.call('HGET', KEYS[1], 'confirmed')) - held
+if available < tonumber(ARGV[2]) then return {-1, available} end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+return {1, available - tonumber(ARGV[2])}
+"""
+)
+
+# ARGV: now_ms → {status, available}
+_AVAILABLE = (
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
+"""
+    + _DROP_EXPIRED
+    + _COUNT_HELD
+    + """
+return {1, tonumber(redis.call('HGET', KEYS[1], 'capacity'))
+  - tonumber(redis.call('HGET', KEYS[1], 'confirmed')) - held}
+"""
+)
+
+# ARGV: now_ms, member → {removed (0 or 1), available}
+_RELEASE = (
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
+local removed = redis.call('ZREM', KEYS[2], ARGV[2])
+"""
+    + _DROP_EXPIRED
+    + _COUNT_HELD
+    + """
+return {removed, tonumber(redis.call('HGET', KEYS[1], 'capacity'))
+  - tonumber(redis.call('HGET', KEYS[1], 'confirmed')) - held}
+"""
+)
+
+# ARGV: now_ms, member, seats → {status, available}: 1 = the live hold's seats are now
+# confirmed; 2 = the hold had lapsed but the seats were still free and are confirmed; -1 = gone.
+_CONFIRM = (
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
+"""
+    + _DROP_EXPIRED
+    + """
+local was_held = redis.call('ZREM', KEYS[2], ARGV[2])
+"""
+    + _COUNT_HELD
+    + """
+local available = tonumber(redis.call('HGET', KEYS[1], 'capacity'))
+  - tonumber(redis.call('HGET', KEYS[1], 'confirmed')) - held
+if was_held == 0 and available < tonumber(ARGV[3]) then return {-1, available} end
+redis.call('HINCRBY', KEYS[1], 'confirmed', ARGV[3])
+local status = 2
+if was_held == 1 then status = 1 end
+return {status, available - tonumber(ARGV[3])}
+"""
+)
+
+# ARGV: capacity, confirmed, then pairs of (expires_ms, member) → 1 if loaded, 0 if it was there.
+_LOAD = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'capacity', ARGV[1], 'confirmed', ARGV[2])
+for i = 3, #ARGV, 2 do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+
+class SlotNotLoaded(Exception):
+    """Redis has no counts for the slot (new, evicted, or Redis restarted)."""
+
+
+@dataclass(frozen=True)
+class SeatChange:
+    ok: bool
+    available: int
+    late: bool = False
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def hold_member(hold_id: UUID, seats: int) -> str:
+    return f"{hold_id}:{seats}"
+
+
+class RedisSeats:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._reserve = redis.register_script(_RESERVE)
+        self._available = redis.register_script(_AVAILABLE)
+        self._release = redis.register_script(_RELEASE)
+        self._confirm = redis.register_script(_CONFIRM)
+        self._load = redis.register_script(_LOAD)
+
+    @staticmethod
+    def _keys(slot_id: UUID) -> list[str]:
+        # One hash tag per slot, so both keys live on the same Redis Cluster shard.
+        return [f"slot:{{{slot_id}}}:seats", f"slot:{{{slot_id}}}:holds"]
+
+    async def _run(self, script: AsyncScript, slot_id: UUID, *args: int | str) -> tuple[int, int]:
+        status, available = await script(keys=self._keys(slot_id), args=list(args))
+        if int(status) == -2:
+            raise SlotNotLoaded(str(slot_id))
+        return int(status), int(available)
+
+    async def load(
+        self, slot_id: UUID, *, capacity: int, confirmed: int, holds: list[tuple[UUID, int, datetime]]
+    ) -> None:
+        args: list[int | str] = [capacity, confirmed]
+        for hold_id, seats, expires_at in holds:
+            args += [_ms(expires_at), hold_member(hold_id, seats)]
+        await self._load(keys=self._keys(slot_id), args=args)
+
+    async def forget(self, slot_id: UUID) -> None:
+        await self._redis.delete(*self._keys(slot_id))
+
+    async def reserve(
+        self, slot_id: UUID, *, hold_id: UUID, seats: int, now: datetime, expires_at: datetime
+    ) -> SeatChange:
+        status, available = await self._run(
+            self._reserve, slot_id, _ms(now), seats, hold_member(hold_id, seats), _ms(expires_at)
+        )
+        return SeatChange(ok=status == 1, available=available)
+
+    async def available(self, slot_id: UUID, *, now: datetime) -> int:
+        return (await self._run(self._available, slot_id, _ms(now)))[1]
+
+    async def release(self, slot_id: UUID, *, hold_id: UUID, seats: int, now: datetime) -> SeatChange:
+        status, available = await self._run(self._release, slot_id, _ms(now), hold_member(hold_id, seats))
+        return SeatChange(ok=status == 1, available=available)
+
+    async def confirm(self, slot_id: UUID, *, hold_id: UUID, seats: int, now: datetime) -> SeatChange:
+        status, available = await self._run(self._confirm, slot_id, _ms(now), hold_member(hold_id, seats), seats)
+        return SeatChange(ok=status > 0, available=available, late=status == 2)
+
+    async def unconfirm(self, slot_id: UUID, *, seats: int) -> None:
+        """Undo a confirmation PostgreSQL refused, or give back cancelled seats."""
+        await self._redis.hincrby(self._keys(slot_id)[0], "confirmed", -seats)

@@ -1,0 +1,23 @@
+"""Inventory's background work, run beside the HTTP app."""
+
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.inventory.holds.seats import RedisSeats
+from services.inventory.holds.service import release_expired_holds
+from shared.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+
+async def expire_holds_forever(
+    session_factory: async_sessionmaker[AsyncSession], *, seats: RedisSeats, clock: Clock, interval_seconds: float
+) -> None:
+    while True:
+        expired = await release_expired_holds(session_factory, seats=seats, clock=clock)
+        if expired:
+            logger.info("recorded %d expired holds", expired)
+            continue
+        await asyncio.sleep(interval_seconds)

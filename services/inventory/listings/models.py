@@ -1,0 +1,36 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import DateTime, Numeric, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.inventory.db import Base
+
+
+class Listing(Base):
+    """Something a provider sells: a tour, a stay, a transfer, a meal."""
+
+    __tablename__ = "listing"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    provider_id: Mapped[UUID] = mapped_column(index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    city: Mapped[str] = mapped_column(String(100), index=True)
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    booking_mode: Mapped[str] = mapped_column(String(20))
+    availability_mode: Mapped[str] = mapped_column(String(20))
+    base_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    pricing: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    hold_ttl_seconds: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

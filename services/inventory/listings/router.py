@@ -1,0 +1,48 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response, status
+
+from services.inventory.deps import ClockDep, Provider
+from services.inventory.listings import service
+from services.inventory.listings.schemas import Category, ListingCreate, ListingOut, ListingPage, ListingUpdate
+from shared.deps import SessionDep
+
+router = APIRouter(prefix="/listings", tags=["listings"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_listing(fields: ListingCreate, owner: Provider, session: SessionDep) -> ListingOut:
+    return ListingOut.model_validate(await service.create_listing(session, owner=owner, fields=fields))
+
+
+@router.get("")
+async def search_listings(
+    session: SessionDep,
+    city: str | None = None,
+    category: Category | None = None,
+    provider_id: UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> ListingPage:
+    listings, next_cursor = await service.search_listings(
+        session, city=city, category=category, provider_id=provider_id, limit=limit, cursor=cursor
+    )
+    return ListingPage(items=[ListingOut.model_validate(listing) for listing in listings], next_cursor=next_cursor)
+
+
+@router.get("/{listing_id}")
+async def read_listing(listing_id: UUID, session: SessionDep) -> ListingOut:
+    return ListingOut.model_validate(await service.get_listing(session, listing_id=listing_id))
+
+
+@router.patch("/{listing_id}")
+async def update_listing(listing_id: UUID, changes: ListingUpdate, owner: Provider, session: SessionDep) -> ListingOut:
+    listing = await service.update_listing(session, listing_id=listing_id, owner=owner, changes=changes)
+    return ListingOut.model_validate(listing)
+
+
+@router.delete("/{listing_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def archive_listing(listing_id: UUID, owner: Provider, session: SessionDep, clock: ClockDep) -> Response:
+    await service.archive_listing(session, listing_id=listing_id, owner=owner, clock=clock)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,68 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+from zoneinfo import available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.inventory.pricing.domain import PricingRules
+
+Category = Literal["activity", "tour", "accommodation", "transport", "meal", "package"]
+BookingMode = Literal["instant", "request", "external"]
+AvailabilityMode = Literal["calendar", "toggle", "inventory"]
+
+_TIMEZONES = frozenset(available_timezones())
+
+
+class ListingFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    category: Category
+    description: str = Field(default="", max_length=10_000)
+    city: str = Field(min_length=1, max_length=100)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    timezone: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    booking_mode: BookingMode = "instant"
+    availability_mode: AvailabilityMode = "inventory"
+    base_price: Decimal = Field(ge=0, le=Decimal("1000000"), decimal_places=2)
+    pricing: PricingRules = PricingRules()
+    hold_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if value not in _TIMEZONES:
+            raise ValueError("must be an IANA timezone such as Europe/Lisbon")
+        return value
+
+
+class ListingCreate(ListingFields):
+    pass
+
+
+class ListingUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    base_price: Decimal | None = Field(default=None, ge=0, le=Decimal("1000000"), decimal_places=2)
+    pricing: PricingRules | None = None
+    hold_ttl_seconds: int | None = Field(default=None, ge=60, le=86_400)
+    booking_mode: BookingMode | None = None
+
+
+class ListingOut(ListingFields):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+    id: UUID
+    provider_id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class ListingPage(BaseModel):
+    items: list[ListingOut]
+    next_cursor: str | None

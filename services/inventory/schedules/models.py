@@ -1,0 +1,64 @@
+from datetime import date, datetime, time
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Time,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.inventory.db import Base
+
+
+class Schedule(Base):
+    """When a listing runs: a start time in the listing's timezone and a recurrence."""
+
+    __tablename__ = "schedule"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    listing_id: Mapped[UUID] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"), index=True)
+    start_time: Mapped[time] = mapped_column(Time)
+    duration_minutes: Mapped[int]
+    recurrence: Mapped[str] = mapped_column(String(20))
+    weekdays: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    capacity: Mapped[int]
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    price_override: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Slot(Base):
+    """One occurrence of a schedule: the seats PostgreSQL keeps the truth about.
+
+    `confirmed_seats` only grows through a conditional update that keeps it within capacity;
+    seats on hold live in Redis, with a durable record in `seat_hold`."""
+
+    __tablename__ = "slot"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "starts_at"),
+        Index("ix_slot_listing_id_local_date", "listing_id", "local_date"),
+        CheckConstraint("confirmed_seats >= 0 AND confirmed_seats <= capacity", name="seats_within_capacity"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    listing_id: Mapped[UUID] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
+    schedule_id: Mapped[UUID] = mapped_column(ForeignKey("schedule.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    capacity: Mapped[int]
+    confirmed_seats: Mapped[int] = mapped_column(default=0)
+    price_override: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

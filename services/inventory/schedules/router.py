@@ -1,0 +1,40 @@
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, status
+
+from services.inventory.deps import ClockDep, Provider, SeatsDep
+from services.inventory.schedules import service
+from services.inventory.schedules.schemas import Availability, ScheduleCreate, ScheduleOut
+from shared.deps import SessionDep
+
+router = APIRouter(prefix="/listings/{listing_id}", tags=["schedules"])
+
+
+@router.post("/schedules", status_code=status.HTTP_201_CREATED)
+async def create_schedule(
+    listing_id: UUID, fields: ScheduleCreate, owner: Provider, session: SessionDep, clock: ClockDep, request: Request
+) -> ScheduleOut:
+    return await service.create_schedule(
+        session,
+        listing_id=listing_id,
+        owner=owner,
+        fields=fields,
+        clock=clock,
+        horizon_days=request.app.state.resources.settings.slot_horizon_days,
+    )
+
+
+@router.get("/availability")
+async def availability(
+    listing_id: UUID,
+    session: SessionDep,
+    seats: SeatsDep,
+    clock: ClockDep,
+    date: date,
+    party_size: Annotated[int, Query(ge=1, le=50)] = 1,
+) -> Availability:
+    return await service.availability_on(
+        session, seats=seats, listing_id=listing_id, day=date, party_size=party_size, clock=clock
+    )

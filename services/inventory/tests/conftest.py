@@ -1,0 +1,96 @@
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.inventory.main import build_app
+from services.inventory.settings import InventorySettings
+from shared.auth import Identity
+from shared.clock import FrozenClock
+from shared.migrations import upgrade_to_head
+from shared.testing import identity_headers, make_identity
+
+
+@dataclass
+class Inventory:
+    client: httpx.AsyncClient
+    clock: FrozenClock
+    settings: InventorySettings
+    app: Any
+
+    def as_(self, identity: Identity) -> dict[str, str]:
+        return identity_headers(identity, secret=self.settings.internal_auth_secret)
+
+
+@pytest.fixture
+async def inventory(database_url: str, redis_url: str, bootstrap_servers: str) -> AsyncIterator[Inventory]:
+    await asyncio.to_thread(upgrade_to_head, Path("services/inventory/migrations"), database_url=database_url)
+    settings = InventorySettings(
+        database_url=database_url, redis_url=redis_url, kafka_bootstrap_servers=bootstrap_servers
+    )
+    clock = FrozenClock(datetime(2031, 5, 4, 9, 0, tzinfo=UTC))
+    app = build_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://inventory") as client:
+            yield Inventory(client=client, clock=clock, settings=settings, app=app)
+
+
+@pytest.fixture
+def provider() -> Identity:
+    return make_identity("provider")
+
+
+@pytest.fixture
+def traveler() -> Identity:
+    return make_identity("traveler")
+
+
+LISTING = {
+    "title": "Sunset kayak tour",
+    "category": "tour",
+    "description": "Paddle along the river at sunset.",
+    "city": "Lisbon",
+    "country": "PT",
+    "timezone": "Europe/Lisbon",
+    "currency": "EUR",
+    "booking_mode": "instant",
+    "availability_mode": "inventory",
+    "base_price": "40.00",
+    "pricing": {"tax_percent": "10"},
+    "hold_ttl_seconds": 900,
+}
+
+
+async def create_listing_with_slot(
+    inventory: Inventory, provider: Identity, *, capacity: int = 10, **overrides: Any
+) -> tuple[str, str]:
+    """A listing with one slot tomorrow at 10:00 local time; returns (listing id, slot id)."""
+    created = await inventory.client.post("/listings", json=LISTING | overrides, headers=inventory.as_(provider))
+    assert created.status_code == 201, created.text
+    listing_id = created.json()["id"]
+    tomorrow = (inventory.clock.now() + timedelta(days=1)).date()
+    schedule = await inventory.client.post(
+        f"/listings/{listing_id}/schedules",
+        json={
+            "start_time": "10:00",
+            "duration_minutes": 120,
+            "recurrence": "none",
+            "capacity": capacity,
+            "valid_from": tomorrow.isoformat(),
+        },
+        headers=inventory.as_(provider),
+    )
+    assert schedule.status_code == 201, schedule.text
+    assert schedule.json()["slots_generated"] == 1
+    availability = await inventory.client.get(
+        f"/listings/{listing_id}/availability", params={"date": tomorrow.isoformat()}
+    )
+    slots = availability.json()["slots"]
+    assert len(slots) == 1
+    return listing_id, slots[0]["slot_id"]

@@ -1,0 +1,87 @@
+"""Listings: providers create and change their own; anyone reads and searches them."""
+
+import uuid
+
+from services.inventory.tests.conftest import LISTING, Inventory
+from shared.auth import Identity
+from shared.testing import make_identity
+
+
+async def test_a_provider_creates_reads_changes_and_archives_a_listing(
+    inventory: Inventory, provider: Identity
+) -> None:
+    created = await inventory.client.post("/listings", json=LISTING, headers=inventory.as_(provider))
+    assert created.status_code == 201
+    listing = created.json()
+    assert listing["provider_id"] == str(provider.user_id)
+    assert listing["base_price"] == "40.00"
+
+    changed = await inventory.client.patch(
+        f"/listings/{listing['id']}",
+        json={"base_price": "45.50", "title": "Kayak at dusk"},
+        headers=inventory.as_(provider),
+    )
+    assert changed.status_code == 200
+    assert (changed.json()["base_price"], changed.json()["title"]) == ("45.50", "Kayak at dusk")
+    assert (await inventory.client.get(f"/listings/{listing['id']}")).json()["title"] == "Kayak at dusk"
+
+    archived = await inventory.client.delete(f"/listings/{listing['id']}", headers=inventory.as_(provider))
+    assert archived.status_code == 204
+    assert (await inventory.client.get(f"/listings/{listing['id']}")).status_code == 404
+
+
+async def test_only_the_owner_changes_a_listing_and_others_learn_nothing(
+    inventory: Inventory, provider: Identity
+) -> None:
+    listing_id = (await inventory.client.post("/listings", json=LISTING, headers=inventory.as_(provider))).json()["id"]
+    other_provider = make_identity("provider")
+    for method in ("PATCH", "DELETE"):
+        response = await inventory.client.request(
+            method, f"/listings/{listing_id}", json={"title": "Mine now"}, headers=inventory.as_(other_provider)
+        )
+        assert response.status_code == 404
+    traveler = make_identity("traveler")
+    assert (await inventory.client.post("/listings", json=LISTING, headers=inventory.as_(traveler))).status_code == 403
+    assert (await inventory.client.post("/listings", json=LISTING)).status_code == 401
+    assert (await inventory.client.get(f"/listings/{listing_id}")).json()["title"] == LISTING["title"]
+
+
+async def test_invalid_listings_are_422_and_create_nothing(inventory: Inventory, provider: Identity) -> None:
+    marker = f"Invalid {uuid.uuid4().hex[:8]}"
+    for change in (
+        {"timezone": "Mars/Olympus"},
+        {"base_price": "-1"},
+        {"base_price": "10.123"},
+        {"category": "spaceflight"},
+        {"currency": "euro"},
+        {"hold_ttl_seconds": 5},
+    ):
+        response = await inventory.client.post(
+            "/listings", json=LISTING | {"title": marker} | change, headers=inventory.as_(provider)
+        )
+        assert response.status_code == 422, change
+    found = await inventory.client.get("/listings", params={"provider_id": str(provider.user_id)})
+    assert found.json()["items"] == []
+
+
+async def test_search_filters_and_pages_with_a_cursor(inventory: Inventory) -> None:
+    provider = make_identity("provider")
+    city = f"Porto-{uuid.uuid4().hex[:6]}"
+    for index in range(5):
+        body = LISTING | {"city": city, "title": f"Tour {index}", "category": "tour" if index % 2 else "meal"}
+        assert (await inventory.client.post("/listings", json=body, headers=inventory.as_(provider))).status_code == 201
+
+    first = (await inventory.client.get("/listings", params={"city": city.upper(), "limit": 2})).json()
+    second = (
+        await inventory.client.get("/listings", params={"city": city, "limit": 2, "cursor": first["next_cursor"]})
+    ).json()
+    third = (
+        await inventory.client.get("/listings", params={"city": city, "limit": 2, "cursor": second["next_cursor"]})
+    ).json()
+    titles = [item["title"] for page in (first, second, third) for item in page["items"]]
+    assert titles == [f"Tour {index}" for index in range(5)]
+    assert third["next_cursor"] is None
+    meals = (await inventory.client.get("/listings", params={"city": city, "category": "meal"})).json()["items"]
+    assert {item["title"] for item in meals} == {"Tour 0", "Tour 2", "Tour 4"}
+    bad_cursor = await inventory.client.get("/listings", params={"cursor": "!!!"})
+    assert bad_cursor.status_code == 422
