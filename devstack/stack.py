@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urlsplit
 
+import httpx
+
 from devstack.apps import ALL_APPS, GATEWAY, SERVICES, AppSpec
 from devstack.infra import (
     Command,
@@ -35,6 +37,7 @@ logger = logging.getLogger("devstack")
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_STRIPE_API_BASE = "http://127.0.0.1:8420"
+DEV_STRIPE_WEBHOOK_SECRET = "whsec_devstack_localstripe"  # noqa: S105 (localstripe only)
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,21 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
         "REDIS_URL": redis_url,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
         "STRIPE_API_BASE": stripe_api_base,
+        "PAYMENT_STRIPE_WEBHOOK_SECRET": DEV_STRIPE_WEBHOOK_SECRET,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
         "ENVIRONMENT": env.get("ENVIRONMENT", "development"),
     }
     with _Environment(env | app_environment):
         ports = {spec.name: spec.settings().port for spec in ALL_APPS}
-    for spec in SERVICES:
-        app_environment[f"GATEWAY_{spec.name.upper()}_URL"] = f"http://127.0.0.1:{ports[spec.name]}"
+    # Every app that calls a service over HTTP has a `<service>_url` setting; point it here.
+    for caller in ALL_APPS:
+        fields = type(caller.settings()).model_fields
+        for spec in SERVICES:
+            if f"{spec.name}_url" in fields:
+                app_environment[f"{caller.name.upper()}_{spec.name.upper()}_URL"] = (
+                    f"http://127.0.0.1:{ports[spec.name]}"
+                )
 
     apps = [(spec, _app_command(spec, ports[spec.name])) for spec in ALL_APPS]
     endpoints = {
@@ -155,12 +165,28 @@ async def run_stack(plan: StackPlan, *, output: IO[str] | None = None) -> None:
         for _, command in plan.apps:
             await supervisor.start(command)
         await asyncio.gather(*(supervisor.wait_ready(command, within_seconds=90) for _, command in plan.apps))
+        await register_stripe_webhook(
+            plan.app_environment["STRIPE_API_BASE"],
+            url=f"{plan.endpoints['gateway']}/api/v1/payments/webhooks/stripe",
+            secret=DEV_STRIPE_WEBHOOK_SECRET,
+        )
         _print_endpoints(plan)
         await stop_requested.wait()
         print("Stopping the platform...", flush=True)
     finally:
         await supervisor.stop_all()
     print("Stopped.", flush=True)
+
+
+async def register_stripe_webhook(stripe_api_base: str, *, url: str, secret: str) -> None:
+    """Point localstripe's webhooks at the gateway, as the Stripe dashboard does in production."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.post(
+            f"{stripe_api_base}/_config/webhooks/platform",
+            data={"url": url, "secret": secret},
+            auth=("sk_test_dev", ""),
+        )
+        response.raise_for_status()
 
 
 def _print_endpoints(plan: StackPlan) -> None:

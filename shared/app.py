@@ -62,6 +62,8 @@ async def run_with_restarts(name: str, work: Callable[[], Awaitable[None]], *, m
 
 
 AppLifespanHook = Callable[[FastAPI, "AppResources"], AbstractAsyncContextManager[None]]
+# A consumer, or how to build one from the app's resources (when its handlers need Redis, say).
+ConsumerSource = ConsumerSpec | Callable[["AppResources"], ConsumerSpec]
 
 
 def create_app(
@@ -69,7 +71,7 @@ def create_app(
     *,
     title: str,
     routers: Sequence[APIRouter] = (),
-    consumers: Sequence[ConsumerSpec] = (),
+    consumers: Sequence[ConsumerSource] = (),
     lifespan_hook: AppLifespanHook | None = None,
     serve_own_openapi: bool = True,
 ) -> FastAPI:
@@ -149,9 +151,10 @@ def create_app(
     return app
 
 
-async def _run_event_plumbing(resources: AppResources, consumers: Sequence[ConsumerSpec]) -> None:
+async def _run_event_plumbing(resources: AppResources, sources: Sequence[ConsumerSource]) -> None:
     """Connect to the broker (waiting for it if need be), then relay and consume until cancelled."""
     settings = resources.settings
+    consumers = [source if isinstance(source, ConsumerSpec) else source(resources) for source in sources]
 
     async def connect() -> None:
         await ensure_topics(

@@ -1,8 +1,41 @@
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
+from services.booking.bookings.consumers import saga_consumer
+from services.booking.bookings.router import router as bookings_router
 from services.booking.settings import BookingSettings, get_settings
-from shared.app import create_app
+from shared.app import AppResources, create_app
+from shared.clock import Clock, SystemClock
+from shared.http_client import service_client
 
 
-def build_app(settings: BookingSettings | None = None) -> FastAPI:
-    return create_app(settings or get_settings(), title="Booking")
+def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def open_clients(app: FastAPI, _: AppResources) -> AsyncIterator[None]:
+        app.state.inventory = service_client(
+            base_url=settings.inventory_url, timeout_seconds=settings.upstream_timeout_seconds
+        )
+        app.state.payment = service_client(
+            base_url=settings.payment_url, timeout_seconds=settings.upstream_timeout_seconds
+        )
+        try:
+            yield
+        finally:
+            await app.state.inventory.aclose()
+            await app.state.payment.aclose()
+
+    app = create_app(
+        settings,
+        title="Booking",
+        routers=[bookings_router],
+        consumers=[saga_consumer(clock)],
+        lifespan_hook=open_clients,
+    )
+    app.state.clock = clock
+    app.state.idempotency_wait_seconds = settings.idempotency_wait_seconds
+    return app

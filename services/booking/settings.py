@@ -1,6 +1,7 @@
 from functools import lru_cache
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import AppSettings
@@ -13,6 +14,11 @@ class BookingSettings(AppSettings):
     db_schema: ClassVar[str] = "booking"
 
     port: int = 8002
+
+    inventory_url: str = "http://127.0.0.1:8001"
+    payment_url: str = "http://127.0.0.1:8003"
+    upstream_timeout_seconds: float = Field(default=5.0, gt=0)
+    idempotency_wait_seconds: float = Field(default=10.0, gt=0)
 
 
 @lru_cache

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.inventory.holds.consumers import booking_events_consumer_source
 from services.inventory.holds.router import router as holds_router
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.jobs import expire_holds_forever
@@ -45,6 +46,7 @@ def build_app(settings: InventorySettings | None = None, *, clock: Clock | None 
         settings,
         title="Inventory",
         routers=[listings_router, schedules_router, holds_router],
+        consumers=[booking_events_consumer_source(clock)],
         lifespan_hook=run_inventory,
     )
     app.state.clock = clock

@@ -1,8 +1,53 @@
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
+from services.payment.intents.consumers import BOOKING_EVENTS
+from services.payment.intents.router import router as intents_router
+from services.payment.intents.service import run_pending_stripe_commands
 from services.payment.settings import PaymentSettings, get_settings
-from shared.app import create_app
+from services.payment.stripe_gateway import create_stripe_client
+from services.payment.webhooks.router import router as webhooks_router
+from shared.app import AppResources, create_app, run_with_restarts
+from shared.clock import Clock, SystemClock
 
 
-def build_app(settings: PaymentSettings | None = None) -> FastAPI:
-    return create_app(settings or get_settings(), title="Payment")
+def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+    stripe_client = create_stripe_client(settings)
+
+    async def make_stripe_calls_forever(resources: AppResources) -> None:
+        while True:
+            done = await run_pending_stripe_commands(
+                resources.session_factory,
+                stripe_client=stripe_client,
+                fee_percent=settings.platform_fee_percent,
+                now=clock.now(),
+            )
+            if not done:
+                await asyncio.sleep(settings.stripe_command_interval_seconds)
+
+    @asynccontextmanager
+    async def run_payment(_: FastAPI, resources: AppResources) -> AsyncIterator[None]:
+        worker = asyncio.create_task(run_with_restarts("stripe commands", lambda: make_stripe_calls_forever(resources)))
+        try:
+            yield
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    app = create_app(
+        settings,
+        title="Payment",
+        routers=[intents_router, webhooks_router],
+        consumers=[BOOKING_EVENTS],
+        lifespan_hook=run_payment,
+    )
+    app.state.stripe = stripe_client
+    app.state.clock = clock
+    return app

@@ -1,6 +1,8 @@
+from decimal import Decimal
 from functools import lru_cache
 from typing import ClassVar
 
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import AppSettings
@@ -13,6 +15,25 @@ class PaymentSettings(AppSettings):
     db_schema: ClassVar[str] = "payment"
 
     port: int = 8003
+
+    stripe_api_key: str = "sk_test_local_development_key"
+    # STRIPE_API_BASE as api.md names it; unset means Stripe itself.
+    stripe_api_base: str | None = Field(
+        default=None, validation_alias=AliasChoices("PAYMENT_STRIPE_API_BASE", "STRIPE_API_BASE")
+    )
+    stripe_webhook_secret: str = "whsec_local_development_secret"  # noqa: S105
+    stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
+    platform_fee_percent: Decimal = Field(default=Decimal(15), ge=0, le=100)
+    stripe_command_interval_seconds: float = Field(default=0.5, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_development_keys_in_production(self) -> "PaymentSettings":
+        if self.environment == "production":
+            defaults = type(self).model_fields
+            for name in ("stripe_api_key", "stripe_webhook_secret"):
+                if getattr(self, name) == defaults[name].default:
+                    raise ValueError(f"{name} must be set in production")
+        return self
 
 
 @lru_cache

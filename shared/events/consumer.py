@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
@@ -17,13 +18,27 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.context import correlation_id_var
-from shared.events.envelope import EventEnvelope, dead_letter_topic_for
+from shared.events.envelope import EventEnvelope, EventPayload, dead_letter_topic_for
 from shared.events.models import InboxMessage
 from shared.metrics import ConsumerMetrics
 
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+PayloadT = TypeVar("PayloadT", bound=EventPayload)
+
+
+def handles(
+    payload_type: type[PayloadT], apply: Callable[[AsyncSession, PayloadT], Awaitable[None]]
+) -> tuple[str, EventHandler]:
+    """A handler entry for `ConsumerSpec.handlers` that receives the payload as its model."""
+
+    async def handle(session: AsyncSession, envelope: EventEnvelope) -> None:
+        payload = envelope.parse_payload()
+        assert isinstance(payload, payload_type)
+        await apply(session, payload)
+
+    return payload_type.event_type, handle
 
 
 @dataclass(frozen=True)
@@ -68,8 +83,8 @@ class EventConsumer:
             auto_offset_reset="earliest",
             metadata_max_age_ms=5_000,
         )
-        await self._kafka.start()
         try:
+            await self._kafka.start()
             while True:
                 batches = await self._kafka.getmany(timeout_ms=500, max_records=500)
                 await asyncio.gather(*(self._handle_partition(tp, records) for tp, records in batches.items()))

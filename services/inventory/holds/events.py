@@ -26,6 +26,27 @@ class HoldReleased(EventPayload):
     seats: int
 
 
+@register_event("inventory.seats_confirmed", version=1)
+class SeatsConfirmed(EventPayload):
+    """A paid booking's seats are sold: `late` when its hold had lapsed but they were still free."""
+
+    booking_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    seats: int
+    late: bool
+
+
+@register_event("inventory.seats_unavailable", version=1)
+class SeatsUnavailable(EventPayload):
+    """A paid booking's hold lapsed and its seats were sold to someone else."""
+
+    booking_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+
+
 @register_event("inventory.hold_expired", version=1)
 class HoldExpired(EventPayload):
     hold_id: UUID

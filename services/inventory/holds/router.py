@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from services.inventory.deps import ClockDep, SeatsDep, Traveler
 from services.inventory.holds import service
-from services.inventory.holds.schemas import HoldCreate, HoldOut
+from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/holds", tags=["holds"])
@@ -19,8 +19,8 @@ async def place_hold(
 
 
 @router.get("/{hold_id}")
-async def read_hold(hold_id: UUID, holder: Traveler, session: SessionDep) -> HoldOut:
-    return HoldOut.model_validate(await service.get_hold(session, hold_id=hold_id, holder=holder))
+async def read_hold(hold_id: UUID, holder: Traveler, session: SessionDep) -> HoldDetails:
+    return await service.get_hold_details(session, hold_id=hold_id, holder=holder)
 
 
 @router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT)

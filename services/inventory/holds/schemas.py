@@ -54,3 +54,15 @@ class HoldOut(BaseModel):
     status: str
     expires_at: datetime
     quote: QuoteOut
+    booking_id: UUID | None = None
+
+
+class HoldDetails(HoldOut):
+    """A hold with what a booking made from it needs to know about the slot and listing."""
+
+    provider_id: UUID
+    listing_title: str
+    category: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inventory.holds.events import HoldExpired, HoldPlaced, HoldReleased
 from services.inventory.holds.models import SeatHold
-from services.inventory.holds.schemas import HoldCreate
+from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut
 from services.inventory.holds.seats import RedisSeats, SlotNotLoaded
 from services.inventory.listings.models import Listing
 from services.inventory.pricing.domain import Party, PricingRules, Quote, quote
@@ -146,6 +146,23 @@ async def get_hold(session: AsyncSession, *, hold_id: UUID, holder: Identity) ->
     if hold is None or (hold.holder_id != holder.user_id and not holder.is_admin):
         raise NotFound("No such hold.")
     return hold
+
+
+async def get_hold_details(session: AsyncSession, *, hold_id: UUID, holder: Identity) -> HoldDetails:
+    hold = await get_hold(session, hold_id=hold_id, holder=holder)
+    slot = await session.get_one(Slot, hold.slot_id)
+    listing = await session.get_one(Listing, hold.listing_id)
+    return HoldDetails.model_validate(
+        {
+            **HoldOut.model_validate(hold).model_dump(),
+            "provider_id": listing.provider_id,
+            "listing_title": listing.title,
+            "category": listing.category,
+            "timezone": listing.timezone,
+            "starts_at": slot.starts_at,
+            "ends_at": slot.ends_at,
+        }
+    )
 
 
 async def release_hold(

@@ -1,17 +1,14 @@
 """Pricing rules, pure: the same inputs always give the same quote."""
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CENT = Decimal("0.01")
+from shared.money import money
+
 HUNDRED = Decimal(100)
-
-
-def money(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class PricingRules(BaseModel):

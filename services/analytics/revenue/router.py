@@ -1,0 +1,27 @@
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from services.analytics.revenue import service
+from services.analytics.revenue.schemas import Revenue
+from shared.auth import Identity, require_role
+from shared.deps import SessionDep
+from shared.errors import InvalidInput
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+
+AdminOrProvider = Annotated[Identity, Depends(require_role("provider"))]
+
+
+@router.get("/revenue")
+async def revenue(
+    viewer: AdminOrProvider,
+    session: SessionDep,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    group_by: service.GroupBy = "day",
+) -> Revenue:
+    if end < start:
+        raise InvalidInput("`to` is before `from`.", details={"from": str(start), "to": str(end)})
+    return await service.revenue(session, viewer=viewer, start=start, end=end, group_by=group_by)

@@ -1,0 +1,93 @@
+"""Revenue from the event stream: GMV, platform fees, refunds and net, grouped as asked."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.analytics.revenue.models import BookingRevenue
+from services.analytics.revenue.schemas import Revenue, RevenueGroup
+from services.booking.bookings.events import BookingConfirmed
+from services.payment.intents.events import PaymentRefunded
+from shared.auth import Identity
+from shared.events.consumer import ConsumerSpec, handles
+from shared.events.envelope import topic_for
+
+GroupBy = Literal["day", "week", "month", "category", "provider"]
+
+
+async def record_confirmed_booking(session: AsyncSession, booking: BookingConfirmed) -> None:
+    await session.execute(
+        insert(BookingRevenue)
+        .values(
+            booking_id=booking.booking_id,
+            provider_id=booking.provider_id,
+            listing_id=booking.listing_id,
+            category=booking.category,
+            currency=booking.currency,
+            gmv=booking.total,
+            platform_fee=booking.platform_fee,
+            refunded=Decimal(0),
+            confirmed_at=booking.confirmed_at,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def record_refund(session: AsyncSession, refund: PaymentRefunded) -> None:
+    revenue = await session.get(BookingRevenue, refund.booking_id, with_for_update=True)
+    if revenue is not None:
+        revenue.refunded += refund.amount
+
+
+REVENUE_EVENTS = ConsumerSpec(
+    name="analytics.revenue",
+    topics=(topic_for("booking"), topic_for("payment")),
+    handlers=dict([handles(BookingConfirmed, record_confirmed_booking), handles(PaymentRefunded, record_refund)]),
+)
+
+
+async def revenue(session: AsyncSession, *, viewer: Identity, start: date, end: date, group_by: GroupBy) -> Revenue:
+    """Revenue of bookings confirmed in [start, end] (UTC dates); a provider sees their own only."""
+    key: ColumnElement[str]
+    if group_by in ("day", "week", "month"):
+        key = func.to_char(func.date_trunc(group_by, BookingRevenue.confirmed_at), "YYYY-MM-DD")
+    elif group_by == "category":
+        key = BookingRevenue.category.expression
+    else:
+        key = cast(BookingRevenue.provider_id, String)
+    query = (
+        select(
+            key.label("group"),
+            BookingRevenue.currency,
+            func.count(),
+            func.sum(BookingRevenue.gmv),
+            func.sum(BookingRevenue.platform_fee),
+            func.sum(BookingRevenue.refunded),
+        )
+        .where(
+            BookingRevenue.confirmed_at >= datetime.combine(start, time.min, tzinfo=UTC),
+            BookingRevenue.confirmed_at < datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+        )
+        .group_by(key, BookingRevenue.currency)
+        .order_by(key, BookingRevenue.currency)
+    )
+    if not viewer.is_admin:
+        query = query.where(BookingRevenue.provider_id == viewer.user_id)
+    groups = [
+        RevenueGroup(
+            group=str(group),
+            currency=currency,
+            bookings=count,
+            gmv=gmv,
+            platform_fees=fees,
+            refunds=refunds,
+            net=gmv - refunds,
+        )
+        for group, currency, count, gmv, fees, refunds in (await session.execute(query)).all()
+    ]
+    return Revenue(start=start, end=end, group_by=group_by, groups=groups)

@@ -1,0 +1,137 @@
+"""The booking saga on events: paid → seats sold → confirmed; or failed, expired, refunded."""
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.booking.bookings.domain import check_transition
+from services.booking.bookings.events import (
+    BookingConfirmed,
+    BookingExpired,
+    BookingPaymentFailed,
+    BookingPaymentReceived,
+    BookingRefundRequested,
+)
+from services.booking.bookings.models import Booking
+from services.booking.bookings.service import PRODUCER
+from services.inventory.holds.events import HoldExpired, SeatsConfirmed, SeatsUnavailable
+from services.payment.intents.events import PaymentFailed, PaymentRefunded, PaymentSucceeded
+from shared.clock import Clock
+from shared.events.consumer import ConsumerSpec, handles
+from shared.events.envelope import EventPayload, topic_for
+from shared.events.outbox import add_event
+
+
+def _emit(session: AsyncSession, booking: Booking, event: EventPayload) -> None:
+    add_event(session, event, producer=PRODUCER, key=str(booking.id))
+
+
+def _move(booking: Booking, status: str, reason: str | None = None) -> None:
+    check_transition(booking.status, status)
+    booking.status = status
+    booking.status_reason = reason
+
+
+async def _locked(session: AsyncSession, booking_id: UUID) -> Booking | None:
+    return await session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update())
+
+
+def saga_consumer(clock: Clock) -> ConsumerSpec:
+    async def on_payment_succeeded(session: AsyncSession, event: PaymentSucceeded) -> None:
+        booking = await _locked(session, event.booking_id)
+        if booking is None or booking.paid_at is not None:
+            return
+        booking.paid_at = clock.now()
+        booking.platform_fee = event.platform_fee
+        _emit(
+            session,
+            booking,
+            BookingPaymentReceived(
+                booking_id=booking.id, hold_id=booking.hold_id, slot_id=booking.slot_id, seats=booking.seats
+            ),
+        )
+
+    async def on_payment_failed(session: AsyncSession, event: PaymentFailed) -> None:
+        booking = await _locked(session, event.booking_id)
+        if booking is None or booking.status != "pending_payment" or booking.paid_at is not None:
+            return
+        _move(booking, "payment_failed", event.reason)
+        _emit(
+            session,
+            booking,
+            BookingPaymentFailed(booking_id=booking.id, hold_id=booking.hold_id, slot_id=booking.slot_id),
+        )
+
+    async def on_hold_expired(session: AsyncSession, event: HoldExpired) -> None:
+        booking = await session.scalar(select(Booking).where(Booking.hold_id == event.hold_id).with_for_update())
+        if booking is None or booking.status != "pending_payment" or booking.paid_at is not None:
+            return
+        _move(booking, "expired", "the hold expired before payment")
+        _emit(session, booking, BookingExpired(booking_id=booking.id, hold_id=booking.hold_id))
+
+    async def on_seats_confirmed(session: AsyncSession, event: SeatsConfirmed) -> None:
+        booking = await _locked(session, event.booking_id)
+        if booking is None or booking.status == "confirmed":
+            return
+        _move(booking, "confirmed")
+        contact = booking.contact
+        _emit(
+            session,
+            booking,
+            BookingConfirmed(
+                booking_id=booking.id,
+                reference=booking.reference,
+                traveler_id=booking.traveler_id,
+                provider_id=booking.provider_id,
+                listing_id=booking.listing_id,
+                listing_title=booking.listing_title,
+                category=booking.category,
+                slot_id=booking.slot_id,
+                starts_at=booking.starts_at,
+                ends_at=booking.ends_at,
+                timezone=booking.timezone,
+                seats=booking.seats,
+                total=booking.total,
+                platform_fee=booking.platform_fee or 0,
+                currency=booking.currency,
+                contact_name=str(contact["name"]),
+                contact_email=str(contact["email"]),
+                confirmed_at=clock.now(),
+            ),
+        )
+
+    async def on_seats_unavailable(session: AsyncSession, event: SeatsUnavailable) -> None:
+        booking = await _locked(session, event.booking_id)
+        if booking is None or booking.status in ("cancelled", "refunded"):
+            return
+        # Paid, but the seats went to someone else after the hold lapsed: the money goes back.
+        _move(booking, "cancelled", "the seats were sold before the payment arrived")
+        _emit(
+            session,
+            booking,
+            BookingRefundRequested(
+                booking_id=booking.id, amount=booking.total, currency=booking.currency, reason="seats_unavailable"
+            ),
+        )
+
+    async def on_payment_refunded(session: AsyncSession, event: PaymentRefunded) -> None:
+        booking = await _locked(session, event.booking_id)
+        if booking is None or booking.status != "cancelled":
+            return
+        _move(booking, "refunded", booking.status_reason)
+
+    return ConsumerSpec(
+        name="booking.saga",
+        topics=(topic_for("payment"), topic_for("inventory")),
+        handlers=dict(
+            [
+                handles(PaymentSucceeded, on_payment_succeeded),
+                handles(PaymentFailed, on_payment_failed),
+                handles(PaymentRefunded, on_payment_refunded),
+                handles(HoldExpired, on_hold_expired),
+                handles(SeatsConfirmed, on_seats_confirmed),
+                handles(SeatsUnavailable, on_seats_unavailable),
+            ]
+        ),
+    )

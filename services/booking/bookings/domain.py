@@ -1,0 +1,47 @@
+"""Booking rules, pure: the statuses, the transitions allowed between them, references."""
+
+import secrets
+from typing import Literal
+
+from shared.errors import Conflict
+
+Status = Literal[
+    "pending_payment", "confirmed", "completed", "cancelled", "expired", "payment_failed", "refunded", "no_show"
+]
+
+# The only moves a booking can make; anything else is 409 INVALID_TRANSITION.
+TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("pending_payment", "confirmed"),
+        ("pending_payment", "payment_failed"),
+        ("pending_payment", "expired"),
+        ("pending_payment", "cancelled"),
+        # A payment that lands after the hold lapsed, or after a failed attempt on the same
+        # intent: confirmed if the seats are still free, else cancelled and refunded.
+        ("expired", "confirmed"),
+        ("expired", "cancelled"),
+        ("payment_failed", "confirmed"),
+        ("payment_failed", "cancelled"),
+        ("confirmed", "completed"),
+        ("confirmed", "cancelled"),
+        ("confirmed", "no_show"),
+        ("cancelled", "refunded"),
+    }
+)
+
+
+def check_transition(current: str, target: str) -> None:
+    if (current, target) not in TRANSITIONS:
+        raise Conflict(
+            f"A booking cannot go from {current} to {target}.",
+            error_code="INVALID_TRANSITION",
+            details={"from": current, "to": target},
+        )
+
+
+# No 0/O, 1/I/L: references are read out over the phone.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_reference(year: int) -> str:
+    return f"TRV-{year}-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))

@@ -1,0 +1,74 @@
+"""Events of bookings, published on booking.events keyed by booking id."""
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from shared.events.envelope import EventPayload, register_event
+
+
+@register_event("booking.created", version=1)
+class BookingCreated(EventPayload):
+    booking_id: UUID
+    reference: str
+    traveler_id: UUID
+    provider_id: UUID
+    listing_id: UUID
+    slot_id: UUID
+    hold_id: UUID
+    seats: int
+    total: Decimal
+    currency: str
+
+
+@register_event("booking.payment_received", version=1)
+class BookingPaymentReceived(EventPayload):
+    """Paid: inventory is asked to turn the hold into confirmed seats."""
+
+    booking_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+    seats: int
+
+
+@register_event("booking.confirmed", version=1)
+class BookingConfirmed(EventPayload):
+    booking_id: UUID
+    reference: str
+    traveler_id: UUID
+    provider_id: UUID
+    listing_id: UUID
+    listing_title: str
+    category: str
+    slot_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    seats: int
+    total: Decimal
+    platform_fee: Decimal
+    currency: str
+    contact_name: str
+    contact_email: str
+    confirmed_at: datetime
+
+
+@register_event("booking.payment_failed", version=1)
+class BookingPaymentFailed(EventPayload):
+    booking_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+
+
+@register_event("booking.expired", version=1)
+class BookingExpired(EventPayload):
+    booking_id: UUID
+    hold_id: UUID
+
+
+@register_event("booking.refund_requested", version=1)
+class BookingRefundRequested(EventPayload):
+    booking_id: UUID
+    amount: Decimal
+    currency: str
+    reason: str

@@ -1,0 +1,50 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import DateTime, Numeric, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.booking.db import Base
+
+
+class Booking(Base):
+    __tablename__ = "booking"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    traveler_id: Mapped[UUID] = mapped_column(index=True)
+    provider_id: Mapped[UUID] = mapped_column(index=True)
+    listing_id: Mapped[UUID]
+    slot_id: Mapped[UUID]
+    # One booking per hold: a retried request finds the booking it already made.
+    hold_id: Mapped[UUID] = mapped_column(unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending_payment")
+    status_reason: Mapped[str | None] = mapped_column(String(200))
+    adults: Mapped[int]
+    children: Mapped[int]
+    infants: Mapped[int]
+    seats: Mapped[int]
+    total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    amount_due_now: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    platform_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_option: Mapped[str] = mapped_column(String(20))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(100))
+    client_secret: Mapped[str | None] = mapped_column(String(300))
+    quote: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    contact: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    special_requests: Mapped[str | None] = mapped_column(Text)
+    listing_title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(20))
+    timezone: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

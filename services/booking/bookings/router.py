@@ -1,0 +1,77 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from services.booking.bookings import service
+from services.booking.bookings.schemas import BookingCreate, BookingOut, BookingPage
+from services.booking.idempotency import service as idempotency
+from shared.auth import INTERNAL_IDENTITY_HEADER, CurrentIdentity, Identity, require_role
+from shared.deps import ResourcesDep, SessionDep
+
+router = APIRouter(prefix="/bookings", tags=["bookings"])
+
+Traveler = Annotated[Identity, Depends(require_role("traveler"))]
+
+
+@router.post("", status_code=201, response_model=BookingOut)
+async def create_booking(
+    body: BookingCreate,
+    traveler: Traveler,
+    request: Request,
+    session: SessionDep,
+    resources: ResourcesDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> JSONResponse:
+    if idempotency_key is not None:
+        replay = await idempotency.claim(
+            resources.session_factory,
+            user_id=traveler.user_id,
+            key=idempotency_key,
+            body_hash=idempotency.request_hash(body.model_dump(mode="json")),
+            wait_seconds=request.app.state.idempotency_wait_seconds,
+        )
+        if replay is not None:
+            return JSONResponse(replay.body, status_code=replay.status)
+    try:
+        booking = await service.create_booking(
+            session,
+            traveler=traveler,
+            identity_header={INTERNAL_IDENTITY_HEADER: request.headers[INTERNAL_IDENTITY_HEADER]},
+            request=body,
+            inventory=request.app.state.inventory,
+            payment=request.app.state.payment,
+            clock=request.app.state.clock,
+        )
+    except Exception:
+        if idempotency_key is not None:
+            await idempotency.release(resources.session_factory, user_id=traveler.user_id, key=idempotency_key)
+        raise
+    answer = service.booking_out(booking).model_dump(mode="json")
+    if idempotency_key is not None:
+        await idempotency.complete(
+            resources.session_factory, user_id=traveler.user_id, key=idempotency_key, status=201, body=answer
+        )
+    return JSONResponse(answer, status_code=201)
+
+
+@router.get("")
+async def list_bookings(
+    viewer: CurrentIdentity,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> BookingPage:
+    bookings, next_cursor = await service.list_bookings(session, viewer=viewer, limit=limit, cursor=cursor)
+    return BookingPage(items=[service.booking_out(booking) for booking in bookings], next_cursor=next_cursor)
+
+
+@router.get("/reference/{reference}")
+async def read_booking_by_reference(reference: str, viewer: CurrentIdentity, session: SessionDep) -> BookingOut:
+    return service.booking_out(await service.get_booking_by_reference(session, reference=reference, viewer=viewer))
+
+
+@router.get("/{booking_id}")
+async def read_booking(booking_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> BookingOut:
+    return service.booking_out(await service.get_booking(session, booking_id=booking_id, viewer=viewer))

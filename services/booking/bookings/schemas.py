@@ -1,0 +1,79 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class BookingCreate(BaseModel):
+    """From a hold, or from a slot and a party (the hold is then placed for the traveler)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hold_id: UUID | None = None
+    slot_id: UUID | None = None
+    adults: int = Field(default=1, ge=0, le=50)
+    children: int = Field(default=0, ge=0, le=50)
+    infants: int = Field(default=0, ge=0, le=50)
+    contact: Contact
+    special_requests: str | None = Field(default=None, max_length=2000)
+    payment_option: Literal["full", "deposit"] = "full"
+
+    @model_validator(mode="after")
+    def _hold_or_slot(self) -> "BookingCreate":
+        if (self.hold_id is None) == (self.slot_id is None):
+            raise ValueError("give either hold_id or slot_id")
+        if self.payment_option == "deposit":
+            raise ValueError("deposits are not offered yet; pay in full")
+        return self
+
+
+class PaymentOut(BaseModel):
+    provider: Literal["stripe"] = "stripe"
+    payment_intent_id: str | None
+    client_secret: str | None
+
+
+class Money(BaseModel):
+    amount: Decimal
+    currency: str
+
+
+class BookingOut(BaseModel):
+    id: UUID
+    reference: str
+    status: str
+    status_reason: str | None
+    listing_id: UUID
+    slot_id: UUID
+    hold_id: UUID
+    listing_title: str
+    starts_at: datetime
+    ends_at: datetime
+    adults: int
+    children: int
+    infants: int
+    seats: int
+    total: Decimal
+    amount_due_now: Decimal
+    currency: str
+    quote: dict[str, Any]
+    contact: dict[str, Any]
+    special_requests: str | None
+    expires_at: datetime
+    created_at: datetime
+    payment: PaymentOut
+
+
+class BookingPage(BaseModel):
+    items: list[BookingOut]
+    next_cursor: str | None

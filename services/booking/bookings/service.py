@@ -1,0 +1,197 @@
+"""Instant bookings: from a hold to a PaymentIntent while the traveler waits; the rest of the
+way (paid, seats sold, confirmed, or failed and refunded) runs on events."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.booking.bookings.domain import new_reference
+from services.booking.bookings.events import BookingCreated
+from services.booking.bookings.models import Booking
+from services.booking.bookings.schemas import BookingCreate, BookingOut, PaymentOut
+from shared.auth import Identity
+from shared.clock import Clock
+from shared.errors import AppError, BadGateway, Conflict, NotFound
+from shared.events.outbox import add_event
+
+PRODUCER = "booking"
+
+
+def booking_out(booking: Booking) -> BookingOut:
+    return BookingOut.model_validate(
+        {
+            **{column: getattr(booking, column) for column in BookingOut.model_fields if hasattr(booking, column)},
+            "payment": PaymentOut(payment_intent_id=booking.payment_intent_id, client_secret=booking.client_secret),
+        }
+    )
+
+
+async def _upstream_json(response_call: Any) -> dict[str, Any]:
+    """Call another service; its own errors (404, 409 SOLD_OUT) pass through to the traveler."""
+    try:
+        response: httpx.Response = await response_call
+    except httpx.HTTPError:
+        raise BadGateway("A service this booking needs is unavailable; try again.") from None
+    body: dict[str, Any] = response.json() if response.content else {}
+    if response.status_code >= 500:
+        raise BadGateway("A service this booking needs failed; try again.")
+    if response.status_code >= 400:
+        raise AppError(
+            str(body.get("message", "The request was refused.")),
+            status_code=response.status_code,
+            error_code=str(body.get("error_code", "UPSTREAM_REFUSED")),
+            details=body.get("details") or {},
+        )
+    return body
+
+
+async def create_booking(
+    session: AsyncSession,
+    *,
+    traveler: Identity,
+    identity_header: dict[str, str],
+    request: BookingCreate,
+    inventory: httpx.AsyncClient,
+    payment: httpx.AsyncClient,
+    clock: Clock,
+) -> Booking:
+    if request.hold_id is not None:
+        hold_id = request.hold_id
+    else:
+        placed = await _upstream_json(
+            inventory.post(
+                "/holds",
+                json={
+                    "slot_id": str(request.slot_id),
+                    "adults": request.adults,
+                    "children": request.children,
+                    "infants": request.infants,
+                },
+                headers=identity_header,
+            )
+        )
+        hold_id = UUID(placed["id"])
+    hold = await _upstream_json(inventory.get(f"/holds/{hold_id}", headers=identity_header))
+    booking = await session.scalar(select(Booking).where(Booking.hold_id == hold_id))
+    if booking is None:
+        booking = await _record_booking(session, traveler=traveler, hold=hold, request=request, now=clock.now())
+    elif booking.traveler_id != traveler.user_id:
+        raise NotFound("No such hold.")
+    if booking.payment_intent_id is None:
+        intent = await _upstream_json(
+            payment.post(
+                "/internal/payment-intents",
+                json={
+                    "booking_id": str(booking.id),
+                    "provider_id": str(booking.provider_id),
+                    "purpose": "full",
+                    "amount": str(booking.amount_due_now),
+                    "currency": booking.currency,
+                },
+                headers=identity_header,
+            )
+        )
+        booking.payment_intent_id = intent["payment_intent_id"]
+        booking.client_secret = intent["client_secret"]
+        await session.commit()
+    return booking
+
+
+async def _record_booking(
+    session: AsyncSession, *, traveler: Identity, hold: dict[str, Any], request: BookingCreate, now: datetime
+) -> Booking:
+    if hold["status"] != "active" or datetime.fromisoformat(hold["expires_at"]) <= now:
+        raise Conflict("The hold has ended; place a new one.", error_code="HOLD_EXPIRED")
+    total = Decimal(hold["quote"]["total"])
+    for _ in range(5):
+        booking = Booking(
+            id=uuid4(),
+            reference=new_reference(now.year),
+            traveler_id=traveler.user_id,
+            provider_id=UUID(hold["provider_id"]),
+            listing_id=UUID(hold["listing_id"]),
+            slot_id=UUID(hold["slot_id"]),
+            hold_id=UUID(hold["id"]),
+            adults=hold["adults"],
+            children=hold["children"],
+            infants=hold["infants"],
+            seats=hold["seats"],
+            total=total,
+            amount_due_now=total,
+            currency=hold["quote"]["currency"],
+            payment_option=request.payment_option,
+            quote=hold["quote"],
+            contact=request.contact.model_dump(),
+            special_requests=request.special_requests,
+            listing_title=hold["listing_title"],
+            category=hold["category"],
+            timezone=hold["timezone"],
+            starts_at=datetime.fromisoformat(hold["starts_at"]),
+            ends_at=datetime.fromisoformat(hold["ends_at"]),
+            expires_at=datetime.fromisoformat(hold["expires_at"]),
+        )
+        session.add(booking)
+        add_event(
+            session,
+            BookingCreated(
+                booking_id=booking.id,
+                reference=booking.reference,
+                traveler_id=booking.traveler_id,
+                provider_id=booking.provider_id,
+                listing_id=booking.listing_id,
+                slot_id=booking.slot_id,
+                hold_id=booking.hold_id,
+                seats=booking.seats,
+                total=booking.total,
+                currency=booking.currency,
+            ),
+            producer=PRODUCER,
+            key=str(booking.id),
+        )
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            existing = await session.scalar(select(Booking).where(Booking.hold_id == UUID(hold["id"])))
+            if existing is not None:
+                return existing  # a concurrent request made the booking for this hold
+            continue  # the reference was taken; draw another
+        return booking
+    raise Conflict("Could not allocate a booking reference; try again.", error_code="REFERENCE_EXHAUSTED")
+
+
+async def get_booking(session: AsyncSession, *, booking_id: UUID, viewer: Identity) -> Booking:
+    """The traveler's booking, or one on the provider's listing; 404 for anyone else."""
+    booking = await session.get(Booking, booking_id)
+    if booking is None or not _may_see(booking, viewer):
+        raise NotFound("No such booking.")
+    return booking
+
+
+async def get_booking_by_reference(session: AsyncSession, *, reference: str, viewer: Identity) -> Booking:
+    booking = await session.scalar(select(Booking).where(Booking.reference == reference.upper()))
+    if booking is None or not _may_see(booking, viewer):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def _may_see(booking: Booking, viewer: Identity) -> bool:
+    return viewer.is_admin or viewer.user_id in (booking.traveler_id, booking.provider_id)
+
+
+async def list_bookings(
+    session: AsyncSession, *, viewer: Identity, limit: int, cursor: str | None
+) -> tuple[list[Booking], str | None]:
+    query = select(Booking)
+    if not viewer.is_admin:
+        query = query.where((Booking.traveler_id == viewer.user_id) | (Booking.provider_id == viewer.user_id))
+    if cursor:
+        query = query.where(Booking.reference > cursor)
+    rows = list((await session.scalars(query.order_by(Booking.reference).limit(limit + 1))).all())
+    return rows[:limit], (rows[limit - 1].reference if len(rows) > limit else None)

@@ -1,0 +1,108 @@
+"""What inventory does when bookings change: sell a paid booking's seats, free a failed one's."""
+
+from collections.abc import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.booking.bookings.events import BookingPaymentFailed, BookingPaymentReceived
+from services.inventory.holds.events import HoldReleased, SeatsConfirmed, SeatsUnavailable
+from services.inventory.holds.models import SeatHold
+from services.inventory.holds.seats import RedisSeats, SlotNotLoaded
+from services.inventory.holds.service import PRODUCER, load_slot
+from services.inventory.schedules.models import Slot
+from shared.app import AppResources
+from shared.clock import Clock
+from shared.events.consumer import ConsumerSpec, handles
+from shared.events.envelope import topic_for
+from shared.events.outbox import add_event
+
+
+async def _confirm_in_redis(
+    session: AsyncSession, *, seats: RedisSeats, hold: SeatHold, slot: Slot, clock: Clock
+) -> tuple[bool, bool]:
+    try:
+        change = await seats.confirm(slot.id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+    except SlotNotLoaded:
+        await load_slot(session, seats=seats, slot=slot, clock=clock)
+        change = await seats.confirm(slot.id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+    return change.ok, change.late
+
+
+def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
+    async def sell_paid_seats(session: AsyncSession, event: BookingPaymentReceived) -> None:
+        hold = await session.get_one(SeatHold, event.hold_id, with_for_update=True)
+        slot = await session.get_one(Slot, hold.slot_id)
+        if hold.status == "confirmed":
+            return
+        confirmed, late = await _confirm_in_redis(session, seats=seats, hold=hold, slot=slot, clock=clock)
+        if confirmed:
+            # PostgreSQL has the last word: the seats count only if they fit the capacity.
+            sold = await session.execute(
+                update(Slot)
+                .where(Slot.id == slot.id, Slot.confirmed_seats + hold.seats <= Slot.capacity)
+                .values(confirmed_seats=Slot.confirmed_seats + hold.seats)
+            )
+            if getattr(sold, "rowcount", 0) != 1:
+                await seats.unconfirm(slot.id, seats=hold.seats)
+                confirmed = False
+        if confirmed:
+            hold.status, hold.booking_id, hold.ended_at = "confirmed", event.booking_id, clock.now()
+            add_event(
+                session,
+                SeatsConfirmed(
+                    booking_id=event.booking_id,
+                    hold_id=hold.id,
+                    slot_id=slot.id,
+                    listing_id=hold.listing_id,
+                    seats=hold.seats,
+                    late=late,
+                ),
+                producer=PRODUCER,
+                key=str(slot.id),
+            )
+        else:
+            add_event(
+                session,
+                SeatsUnavailable(booking_id=event.booking_id, hold_id=hold.id, slot_id=slot.id),
+                producer=PRODUCER,
+                key=str(slot.id),
+            )
+
+    async def free_seats_of_failed_payment(session: AsyncSession, event: BookingPaymentFailed) -> None:
+        hold = await session.scalar(
+            select(SeatHold).where(SeatHold.id == event.hold_id, SeatHold.status == "active").with_for_update()
+        )
+        if hold is None:
+            return
+        hold.status, hold.ended_at = "released", clock.now()
+        add_event(
+            session,
+            HoldReleased(hold_id=hold.id, slot_id=hold.slot_id, listing_id=hold.listing_id, seats=hold.seats),
+            producer=PRODUCER,
+            key=str(hold.slot_id),
+        )
+        try:
+            await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+        except SlotNotLoaded:
+            return
+
+    return ConsumerSpec(
+        name="inventory.booking-events",
+        topics=(topic_for("booking"),),
+        handlers=dict(
+            [
+                handles(BookingPaymentReceived, sell_paid_seats),
+                handles(BookingPaymentFailed, free_seats_of_failed_payment),
+            ]
+        ),
+    )
+
+
+def booking_events_consumer_source(clock: Clock) -> Callable[[AppResources], ConsumerSpec]:
+    """The consumer, built once the app's Redis client exists."""
+
+    def build(resources: AppResources) -> ConsumerSpec:
+        return booking_events_consumer(seats=RedisSeats(resources.redis), clock=clock)
+
+    return build

@@ -1,0 +1,49 @@
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from sqlalchemy import DateTime, Numeric, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.payment.db import Base
+
+
+class Payment(Base):
+    """One Stripe PaymentIntent for one purpose of one booking (full, deposit or balance)."""
+
+    __tablename__ = "payment"
+    __table_args__ = (UniqueConstraint("booking_id", "purpose"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    booking_id: Mapped[UUID]
+    traveler_id: Mapped[UUID] = mapped_column(index=True)
+    provider_id: Mapped[UUID] = mapped_column(index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    payment_intent_id: Mapped[str] = mapped_column(String(100), unique=True)
+    client_secret: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    # requires_payment → succeeded | failed | canceled
+    status: Mapped[str] = mapped_column(String(20), default="requires_payment")
+    amount_refunded: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class StripeCommand(Base):
+    """A call to Stripe decided inside a transaction and made after it (refund, cancel), retried
+    until Stripe accepts it; its idempotency key makes a retry safe."""
+
+    __tablename__ = "stripe_command"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    kind: Mapped[str] = mapped_column(String(20))
+    payment_id: Mapped[UUID]
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

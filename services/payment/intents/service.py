@@ -1,0 +1,171 @@
+"""PaymentIntents for bookings, and the Stripe calls decided in a transaction and made after it."""
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+import stripe
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.payment.intents.events import PaymentRefunded
+from services.payment.intents.models import Payment, StripeCommand
+from services.payment.intents.schemas import PaymentIntentRequest
+from services.payment.ledger.service import record, refund_postings
+from shared.auth import Identity
+from shared.errors import BadGateway, Conflict
+from shared.events.outbox import add_event
+from shared.money import from_minor_units, to_minor_units
+
+logger = logging.getLogger(__name__)
+
+PRODUCER = "payment"
+
+
+async def create_payment_intent(
+    session: AsyncSession, *, stripe_client: stripe.StripeClient, traveler: Identity, request: PaymentIntentRequest
+) -> Payment:
+    """The booking's intent for this purpose, created once: asking again returns the same one."""
+    existing = await session.scalar(
+        select(Payment).where(Payment.booking_id == request.booking_id, Payment.purpose == request.purpose)
+    )
+    if existing is not None:
+        if existing.amount != request.amount or existing.currency != request.currency:
+            raise Conflict("This booking already has a payment for another amount.", error_code="PAYMENT_MISMATCH")
+        return existing
+    try:
+        intent = await stripe_client.v1.payment_intents.create_async(
+            params={
+                "amount": to_minor_units(request.amount),
+                "currency": request.currency.lower(),
+                "metadata": {"booking_id": str(request.booking_id), "purpose": request.purpose},
+            },
+            options={"idempotency_key": f"intent:{request.booking_id}:{request.purpose}"},
+        )
+    except stripe.StripeError as error:
+        logger.warning("stripe refused a payment intent for %s: %s", request.booking_id, error)
+        raise BadGateway("The payment provider is unavailable; try again.") from None
+    payment = Payment(
+        booking_id=request.booking_id,
+        traveler_id=traveler.user_id,
+        provider_id=request.provider_id,
+        purpose=request.purpose,
+        payment_intent_id=intent.id,
+        client_secret=intent.client_secret or "",
+        amount=request.amount,
+        currency=request.currency,
+    )
+    session.add(payment)
+    try:
+        await session.commit()
+    except IntegrityError:
+        # A concurrent retry won the race; Stripe's idempotency key gave both the same intent.
+        await session.rollback()
+        winner = await session.scalar(
+            select(Payment).where(Payment.booking_id == request.booking_id, Payment.purpose == request.purpose)
+        )
+        assert winner is not None
+        return winner
+    return payment
+
+
+async def run_pending_stripe_commands(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    stripe_client: stripe.StripeClient,
+    fee_percent: Decimal,
+    now: datetime,
+) -> int:
+    """Make the refunds and cancellations that transactions decided on. Each command's
+    idempotency key makes a retry after a crash safe at Stripe."""
+    async with session_factory() as session:
+        commands = (
+            await session.scalars(
+                select(StripeCommand).where(StripeCommand.status == "pending", StripeCommand.attempts < 10).limit(50)
+            )
+        ).all()
+    done = 0
+    for command in commands:
+        async with session_factory() as session, session.begin():
+            locked = await session.get(StripeCommand, command.id, with_for_update={"skip_locked": True})
+            if locked is None or locked.status != "pending":
+                continue
+            payment = await session.get_one(Payment, locked.payment_id, with_for_update=True)
+            locked.attempts += 1
+            try:
+                await _call_stripe(stripe_client, locked, payment)
+            except stripe.StripeError as error:
+                locked.last_error = str(error)[:1000]
+                logger.warning("stripe %s for payment %s failed: %s", locked.kind, payment.id, error)
+                continue
+            locked.status = "done"
+            if locked.kind == "refund" and locked.amount is not None:
+                _record_refund(session, payment=payment, amount=locked.amount, fee_percent=fee_percent, now=now)
+            done += 1
+    return done
+
+
+async def _call_stripe(stripe_client: stripe.StripeClient, command: StripeCommand, payment: Payment) -> None:
+    options: stripe.RequestOptions = {"idempotency_key": command.idempotency_key}
+    if command.kind == "cancel":
+        intent = await stripe_client.v1.payment_intents.retrieve_async(payment.payment_intent_id)
+        if intent.status not in ("succeeded", "canceled"):
+            await stripe_client.v1.payment_intents.cancel_async(payment.payment_intent_id, options=options)
+            payment.status = "canceled"
+        return
+    assert command.amount is not None
+    refund = await stripe_client.v1.refunds.create_async(
+        params={"payment_intent": payment.payment_intent_id, "amount": to_minor_units(command.amount)},
+        options=options,
+    )
+    if from_minor_units(refund.amount) != command.amount:
+        raise stripe.StripeError(f"refund {refund.id} is for {refund.amount}, not {command.amount}")
+
+
+def _record_refund(
+    session: AsyncSession, *, payment: Payment, amount: Decimal, fee_percent: Decimal, now: datetime
+) -> None:
+    payment.amount_refunded += amount
+    record(
+        session,
+        kind="refund",
+        booking_id=payment.booking_id,
+        reference=f"refund:{payment.payment_intent_id}:{payment.amount_refunded}",
+        currency=payment.currency,
+        postings=refund_postings(
+            refund=amount, captured=payment.amount, fee_percent=fee_percent, provider_id=payment.provider_id
+        ),
+    )
+    add_event(
+        session,
+        PaymentRefunded(
+            booking_id=payment.booking_id,
+            payment_intent_id=payment.payment_intent_id,
+            amount=amount,
+            currency=payment.currency,
+        ),
+        producer=PRODUCER,
+        key=str(payment.booking_id),
+        occurred_at=now,
+    )
+
+
+def request_refund(session: AsyncSession, *, payment: Payment, amount: Decimal, reason: str) -> StripeCommand:
+    """Decide a refund in the caller's transaction; never more than what is left to refund."""
+    refundable = payment.amount - payment.amount_refunded
+    amount = min(amount, refundable)
+    command = StripeCommand(
+        kind="refund",
+        payment_id=payment.id,
+        amount=amount,
+        idempotency_key=f"refund:{payment.payment_intent_id}:{reason}",
+    )
+    session.add(command)
+    return command
+
+
+def request_cancel(session: AsyncSession, *, payment: Payment) -> StripeCommand:
+    command = StripeCommand(kind="cancel", payment_id=payment.id, idempotency_key=f"cancel:{payment.payment_intent_id}")
+    session.add(command)
+    return command

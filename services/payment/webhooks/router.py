@@ -1,0 +1,25 @@
+from fastapi import APIRouter, Request
+
+from services.payment.deps import ClockDep, StripeDep
+from services.payment.settings import PaymentSettings
+from services.payment.webhooks import service
+from shared.deps import SessionDep
+
+router = APIRouter(prefix="/payments/webhooks", tags=["payments"])
+
+
+@router.post("/stripe")
+async def receive_stripe_event(
+    request: Request, session: SessionDep, stripe_client: StripeDep, clock: ClockDep
+) -> dict[str, str]:
+    settings: PaymentSettings = request.app.state.resources.settings
+    event = service.verify(
+        await request.body(),
+        request.headers.get("stripe-signature"),
+        secret=settings.stripe_webhook_secret,
+        tolerance_seconds=settings.stripe_webhook_tolerance_seconds,
+    )
+    outcome = await service.handle_event(
+        session, event=event, stripe_client=stripe_client, fee_percent=settings.platform_fee_percent, now=clock.now()
+    )
+    return {"received": event.id, "outcome": outcome}

@@ -1,0 +1,117 @@
+"""Stripe webhooks as triggers: verify the signature, drop repeats, re-read the intent from
+Stripe, and move the payment only from the states that allow it."""
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+import stripe
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.payment.intents.events import PaymentFailed, PaymentSucceeded
+from services.payment.intents.models import Payment
+from services.payment.ledger.service import capture_postings, record
+from services.payment.webhooks.models import StripeEvent
+from shared.errors import AppError
+from shared.events.outbox import add_event
+from shared.money import money
+
+logger = logging.getLogger(__name__)
+
+PRODUCER = "payment"
+HANDLED_TYPES = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
+
+
+class InvalidSignature(AppError):
+    status_code = 400
+    error_code = "INVALID_SIGNATURE"
+
+
+def verify(payload: bytes, signature: str | None, *, secret: str, tolerance_seconds: int) -> stripe.Event:
+    if not signature:
+        raise InvalidSignature("The Stripe-Signature header is missing.")
+    try:
+        event: stripe.Event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=tolerance_seconds)
+    except (stripe.SignatureVerificationError, ValueError):
+        raise InvalidSignature("The webhook signature does not verify.") from None
+    return event
+
+
+async def handle_event(
+    session: AsyncSession,
+    *,
+    event: stripe.Event,
+    stripe_client: stripe.StripeClient,
+    fee_percent: Decimal,
+    now: datetime,
+) -> str:
+    """Apply one verified event once; returns what happened (for the answer and the logs)."""
+    if event.type not in HANDLED_TYPES:
+        return "ignored"
+    intent_id = str(event.data.object["id"])
+    # The event is only a trigger: the intent as Stripe has it now is the truth.
+    intent = await stripe_client.v1.payment_intents.retrieve_async(intent_id)
+    first_time = await session.scalar(
+        insert(StripeEvent).values(id=event.id, type=event.type).on_conflict_do_nothing().returning(StripeEvent.id)
+    )
+    if first_time is None:
+        return "duplicate"
+    payment = await session.scalar(select(Payment).where(Payment.payment_intent_id == intent_id).with_for_update())
+    if payment is None:
+        logger.info("webhook for unknown intent %s", intent_id)
+        await session.commit()
+        return "unknown intent"
+    outcome = _apply_intent_status(session, payment=payment, intent=intent, fee_percent=fee_percent, now=now)
+    await session.commit()
+    return outcome
+
+
+def _apply_intent_status(
+    session: AsyncSession, *, payment: Payment, intent: stripe.PaymentIntent, fee_percent: Decimal, now: datetime
+) -> str:
+    if intent.status == "succeeded" and payment.status in ("requires_payment", "failed", "canceled"):
+        # A success after a failure is a retried card; after a cancel it is a late payment. Both
+        # are money we hold, so both count; booking decides whether a seat is still there.
+        payment.status = "succeeded"
+        fee = money(payment.amount * fee_percent / 100)
+        record(
+            session,
+            kind="capture",
+            booking_id=payment.booking_id,
+            reference=f"capture:{payment.payment_intent_id}",
+            currency=payment.currency,
+            postings=capture_postings(amount=payment.amount, fee_percent=fee_percent, provider_id=payment.provider_id),
+        )
+        add_event(
+            session,
+            PaymentSucceeded(
+                booking_id=payment.booking_id,
+                payment_intent_id=payment.payment_intent_id,
+                purpose=payment.purpose,
+                amount=payment.amount,
+                platform_fee=fee,
+                currency=payment.currency,
+            ),
+            producer=PRODUCER,
+            key=str(payment.booking_id),
+            occurred_at=now,
+        )
+        return "succeeded"
+    if intent.status == "requires_payment_method" and payment.status == "requires_payment":
+        error = intent.last_payment_error
+        payment.status = "failed"
+        add_event(
+            session,
+            PaymentFailed(
+                booking_id=payment.booking_id,
+                payment_intent_id=payment.payment_intent_id,
+                reason=str(error.code or error.message) if error else "payment_failed",
+            ),
+            producer=PRODUCER,
+            key=str(payment.booking_id),
+            occurred_at=now,
+        )
+        return "failed"
+    return "no change"
