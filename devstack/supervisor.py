@@ -68,10 +68,6 @@ class Supervisor:
                 return
             await self._spawn(running)
 
-    def pid(self, name: str) -> int | None:
-        process = self._running[name].process
-        return process.pid if process else None
-
     async def wait_ready(self, command: Command, *, within_seconds: float = 60.0) -> None:
         """Wait until the command's ready URL answers 200 or its port accepts connections."""
         deadline = time.monotonic() + within_seconds

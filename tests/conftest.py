@@ -14,7 +14,13 @@ def platform(
 ) -> Iterator[PlatformPorts]:
     ports = PlatformPorts.free()
     log_path: Path = tmp_path_factory.mktemp("platform") / "platform.log"
-    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        # Every test signs in from 127.0.0.1; the limit itself is tested in gateway/tests.
+        "GATEWAY_TOKEN_RATE_LIMIT": "100000",
+    }
     with log_path.open("wb") as log:
         process = start_platform(devstack_up_command(), ports, env, log)
         try:

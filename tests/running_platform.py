@@ -92,3 +92,18 @@ def stop_platform(process: subprocess.Popen[bytes], *, within_seconds: float = 6
 
 def devstack_up_command() -> list[str]:
     return [sys.executable, "-m", "devstack", "up"]
+
+
+def pid_serving(port: int) -> int:
+    """The pid of the uvicorn process started for `port` (found by its command line)."""
+    wanted = f"--port\0{port}\0".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"uvicorn" in cmdline and wanted in cmdline:
+            return int(entry.name)
+    raise LookupError(f"no uvicorn process for port {port}")

@@ -9,27 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.running_platform import PlatformPorts, start_platform, stop_platform, wait_until_ready
+from tests.running_platform import PlatformPorts, pid_serving, start_platform, stop_platform, wait_until_ready
 
 
 def _listens(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _pid_serving(port: int) -> int:
-    """The pid of the uvicorn process started for `port` (found by its command line)."""
-    wanted = f"--port\0{port}\0".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"uvicorn" in cmdline and wanted in cmdline:
-            return int(entry.name)
-    raise LookupError(f"no uvicorn process for port {port}")
 
 
 def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
@@ -45,7 +30,7 @@ def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
             with httpx.Client(timeout=5) as client:
                 assert client.get(f"{ports.gateway_url}/readyz").status_code == 200
 
-                crashed = _pid_serving(ports.apps["booking"])
+                crashed = pid_serving(ports.apps["booking"])
                 os.kill(crashed, signal.SIGKILL)
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
@@ -55,7 +40,7 @@ def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
                     except httpx.HTTPError:
                         pass
                     time.sleep(0.2)
-                assert _pid_serving(ports.apps["booking"]) != crashed
+                assert pid_serving(ports.apps["booking"]) != crashed
                 assert client.get(f"{ports.url('booking')}/readyz").status_code == 200
         finally:
             exit_code = stop_platform(process)

@@ -29,7 +29,8 @@ class ListingFields(BaseModel):
     availability_mode: AvailabilityMode = "inventory"
     base_price: Decimal = Field(ge=0, le=Decimal("1000000"), decimal_places=2)
     pricing: PricingRules = PricingRules()
-    hold_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    # Short holds suit flash sales; a day is the longest a seat can be kept off sale unpaid.
+    hold_ttl_seconds: int = Field(default=900, ge=5, le=86_400)
 
     @field_validator("timezone")
     @classmethod
@@ -50,7 +51,7 @@ class ListingUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=10_000)
     base_price: Decimal | None = Field(default=None, ge=0, le=Decimal("1000000"), decimal_places=2)
     pricing: PricingRules | None = None
-    hold_ttl_seconds: int | None = Field(default=None, ge=60, le=86_400)
+    hold_ttl_seconds: int | None = Field(default=None, ge=5, le=86_400)
     booking_mode: BookingMode | None = None
 
 

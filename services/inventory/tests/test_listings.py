@@ -54,7 +54,7 @@ async def test_invalid_listings_are_422_and_create_nothing(inventory: Inventory,
         {"base_price": "10.123"},
         {"category": "spaceflight"},
         {"currency": "euro"},
-        {"hold_ttl_seconds": 5},
+        {"hold_ttl_seconds": 4},
     ):
         response = await inventory.client.post(
             "/listings", json=LISTING | {"title": marker} | change, headers=inventory.as_(provider)
