@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: venv up test lint typecheck lock clean
+.PHONY: venv up test bench lint typecheck lock clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: $(VENV)/.synced
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m devstack test
+
+bench: $(VENV)/.synced
+	$(BIN)/python -m devstack bench
 
 lint: $(VENV)/.synced
 	$(BIN)/ruff check .

@@ -1,4 +1,4 @@
-"""`python -m devstack up|test [pytest args]`: what `make up` and `make test` run."""
+"""`python -m devstack up|test [pytest args]|bench`: what `make up`, `make test` and `make bench` run."""
 
 import asyncio
 import logging
@@ -41,10 +41,14 @@ def main() -> int:
             return up()
         if command == "test":
             return test(rest)
+        if command == "bench":
+            from devstack.bench import run as run_bench
+
+            return run_bench()
     except InfrastructureMissing as missing:
         print(missing, file=sys.stderr)
         return 2
-    print(f"unknown command {command!r}; use 'up' or 'test'", file=sys.stderr)
+    print(f"unknown command {command!r}; use 'up', 'test' or 'bench'", file=sys.stderr)
     return 2
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from devstack.apps import ALL_APPS, GATEWAY, SERVICES, AppSpec
+from devstack.demo import DEMO_PROVIDER, DEMO_TRAVELER, load_demo_data
 from devstack.infra import (
     Command,
     broker_command,
@@ -30,6 +31,7 @@ from devstack.infra import (
     mail_sink_command,
 )
 from devstack.supervisor import Supervisor
+from gateway.settings import GatewaySettings
 from shared.migrations import upgrade_to_head
 
 logger = logging.getLogger("devstack")
@@ -170,7 +172,12 @@ async def run_stack(plan: StackPlan, *, output: IO[str] | None = None) -> None:
             url=f"{plan.endpoints['gateway']}/api/v1/payments/webhooks/stripe",
             secret=DEV_STRIPE_WEBHOOK_SECRET,
         )
+        demo = os.environ.get("DEMO_DATA", "1") != "0"
+        if demo:
+            await asyncio.to_thread(load_demo_data, plan.endpoints["gateway"])
         _print_endpoints(plan)
+        _print_accounts(demo=demo)
+        print("Ctrl-C stops everything.", flush=True)
         await stop_requested.wait()
         print("Stopping the platform...", flush=True)
     finally:
@@ -189,7 +196,19 @@ async def register_stripe_webhook(stripe_api_base: str, *, url: str, secret: str
         response.raise_for_status()
 
 
+def _print_accounts(*, demo: bool) -> None:
+    settings = GATEWAY.settings()
+    assert isinstance(settings, GatewaySettings)
+    lines = [f"  admin     {settings.bootstrap_admin_email} / {settings.bootstrap_admin_password}"]
+    if demo:
+        lines += [
+            f"  provider  {DEMO_PROVIDER['email']} / {DEMO_PROVIDER['password']}",
+            f"  traveler  {DEMO_TRAVELER['email']} / {DEMO_TRAVELER['password']}",
+        ]
+    print("Accounts (development only):\n" + "\n".join(lines), flush=True)
+
+
 def _print_endpoints(plan: StackPlan) -> None:
     width = max(len(name) for name in plan.endpoints)
     lines = [f"  {name.ljust(width)}  {where}" for name, where in plan.endpoints.items()]
-    print("The platform is up:\n" + "\n".join(lines) + "\nCtrl-C stops everything.", flush=True)
+    print("The platform is up:\n" + "\n".join(lines), flush=True)

@@ -1,7 +1,7 @@
 from functools import lru_cache
 from typing import ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import AppSettings
@@ -28,8 +28,14 @@ class GatewaySettings(AppSettings):
     internal_identity_ttl_seconds: int = Field(default=60, gt=0)
 
     # The first admin, created at start-up when missing (printed by `make up` in development).
-    bootstrap_admin_email: str = "admin@travel.example"
-    bootstrap_admin_password: str = "admin-password-change-me"  # noqa: S105
+    bootstrap_admin_email: str = Field(
+        default="admin@travel.example",
+        validation_alias=AliasChoices("GATEWAY_BOOTSTRAP_ADMIN_EMAIL", "BOOTSTRAP_ADMIN_EMAIL"),
+    )
+    bootstrap_admin_password: str = Field(
+        default="admin-password-change-me",
+        validation_alias=AliasChoices("GATEWAY_BOOTSTRAP_ADMIN_PASSWORD", "BOOTSTRAP_ADMIN_PASSWORD"),
+    )
 
     # Sign-in attempts allowed per client address in each window.
     token_rate_limit: int = Field(default=10, gt=0)

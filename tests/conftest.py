@@ -20,6 +20,7 @@ def platform(
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
         # Every test signs in from 127.0.0.1; the limit itself is tested in gateway/tests.
         "GATEWAY_TOKEN_RATE_LIMIT": "100000",
+        "DEMO_DATA": "0",
     }
     with log_path.open("wb") as log:
         process = start_platform(devstack_up_command(), ports, env, log)

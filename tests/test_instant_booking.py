@@ -1,6 +1,7 @@
 """An instant booking end to end: gateway → hold → booking → Stripe → webhook → confirmed →
 email with an invite → revenue; and the ways it can fail, with seats and money where they belong."""
 
+import asyncio
 import time
 import uuid
 from decimal import Decimal
@@ -123,3 +124,44 @@ def test_a_booking_is_seen_by_its_traveler_and_provider_only(platform: PlatformP
     assert gateway.get(f"/api/v1/bookings/{booking['id']}").status_code == 401
     other_hold = _book(gateway, stranger, hold["id"])
     assert other_hold.status_code == 404
+
+
+def test_booking_a_slot_directly_holds_it_for_the_traveler(platform: PlatformPorts, gateway: httpx.Client) -> None:
+    provider, traveler = sign_up(gateway, "provider"), sign_up(gateway, "traveler")
+    listing_id, slot_id = listing_with_slot(gateway, provider, capacity=5)
+    body = {"slot_id": slot_id, "adults": 2, "children": 1, "contact": {"name": "Ana", "email": "ana@example.com"}}
+    created = gateway.post("/api/v1/bookings", json=body, headers=traveler)
+    assert created.status_code == 201, created.text
+    assert (created.json()["seats"], Decimal(created.json()["total"])) == (3, Decimal("118.80"))
+    assert available_seats(gateway, listing_id) == 2
+    too_many = gateway.post("/api/v1/bookings", json=body | {"adults": 3}, headers=traveler)
+    assert too_many.status_code == 409
+    assert too_many.json()["error_code"] == "SOLD_OUT"
+    assert available_seats(gateway, listing_id) == 2
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_booking(
+    platform: PlatformPorts, gateway: httpx.Client
+) -> None:
+    provider, traveler = sign_up(gateway, "provider"), sign_up(gateway, "traveler")
+    listing_id, slot_id = listing_with_slot(gateway, provider, capacity=10)
+    body = {"slot_id": slot_id, "adults": 1, "contact": {"name": "Ana", "email": "ana@example.com"}}
+    key = f"retry-{uuid.uuid4()}"
+
+    async def retries() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30) as client:
+            return await asyncio.gather(
+                *(
+                    client.post("/api/v1/bookings", json=body, headers=traveler | {"Idempotency-Key": key})
+                    for _ in range(8)
+                )
+            )
+
+    answers = asyncio.run(retries())
+    assert {answer.status_code for answer in answers} == {201}
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert available_seats(gateway, listing_id) == 9, "one hold, not eight"
+    reused = gateway.post("/api/v1/bookings", json=body | {"adults": 2}, headers=traveler | {"Idempotency-Key": key})
+    assert reused.status_code == 422
+    assert reused.json()["error_code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert available_seats(gateway, listing_id) == 9

@@ -1,5 +1,6 @@
 """`make up` on this machine: every app ready, a crashed app restarted, SIGTERM stops it all."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack.infra import ensure_database
 from tests.running_platform import PlatformPorts, pid_serving, start_platform, stop_platform, wait_until_ready
 
 
@@ -17,11 +19,12 @@ def _listens(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
-    tmp_path: Path, database_url: str, redis_url: str
-) -> None:
+def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(tmp_path: Path, database_url: str) -> None:
+    # A database and Redis of its own: its relays and consumers must not meet the other platform's.
+    own_database = database_url.rsplit("/", 1)[0] + "/travel_test_make_up"
+    asyncio.run(ensure_database(own_database, recreate=True))
     ports = PlatformPorts.free()
-    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "KAFKA_BOOTSTRAP_SERVERS": ""}
+    env = {"DATABASE_URL": own_database, "REDIS_URL": "redis://127.0.0.1:6379/3", "KAFKA_BOOTSTRAP_SERVERS": ""}
     log_path = tmp_path / "make-up.log"
     with log_path.open("wb") as log:
         process = start_platform(["make", "--no-print-directory", "up"], ports, env, log)
@@ -29,6 +32,11 @@ def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
             wait_until_ready(ports, process)
             with httpx.Client(timeout=5) as client:
                 assert client.get(f"{ports.gateway_url}/readyz").status_code == 200
+                deadline = time.monotonic() + 60
+                while "Ctrl-C stops everything" not in log_path.read_text() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                demo = client.get(f"{ports.gateway_url}/api/v1/listings", params={"city": "Lisbon", "limit": 100})
+                assert "Alfama walking tour" in {listing["title"] for listing in demo.json()["items"]}
 
                 crashed = pid_serving(ports.apps["booking"])
                 os.kill(crashed, signal.SIGKILL)
@@ -50,6 +58,7 @@ def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
     assert exit_code in (0, -signal.SIGTERM), output[-3000:]
     assert output.rstrip().endswith("Stopped."), output[-3000:]
     assert "The platform is up" in output
+    assert "admin@travel.example" in output, "make up prints the development accounts"
     assert ports.gateway_url in output
     for port in [*ports.apps.values(), ports.stripe, ports.mail_http, ports.smtp]:
         assert not _listens(port), f"port {port} still served after make up stopped"
