@@ -10,7 +10,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
@@ -43,7 +44,6 @@ class AppResources:
     producer: AIOKafkaProducer
     relay: OutboxRelay
     metrics: AppMetrics
-    background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 async def run_with_restarts(name: str, work: Callable[[], Awaitable[None]], *, max_delay: float = 5.0) -> None:
@@ -66,12 +66,22 @@ AppLifespanHook = Callable[[FastAPI, "AppResources"], AbstractAsyncContextManage
 ConsumerSource = ConsumerSpec | Callable[["AppResources"], ConsumerSpec]
 
 
+@dataclass(frozen=True)
+class BackgroundJob:
+    """Work an app does beside serving HTTP (expiring holds, sending email), run until the app
+    stops and started again after a failure."""
+
+    name: str
+    run: Callable[["AppResources"], Awaitable[None]]
+
+
 def create_app(
     settings: AppSettings,
     *,
     title: str,
     routers: Sequence[APIRouter] = (),
     consumers: Sequence[ConsumerSource] = (),
+    background_jobs: Sequence[BackgroundJob] = (),
     lifespan_hook: AppLifespanHook | None = None,
     serve_own_openapi: bool = True,
 ) -> FastAPI:
@@ -125,12 +135,17 @@ def create_app(
 
             if lifespan_hook is not None:
                 await stack.enter_async_context(lifespan_hook(app, resources))
-            event_plumbing = asyncio.create_task(_run_event_plumbing(resources, consumers), name="event-plumbing")
+            tasks = [asyncio.create_task(_run_event_plumbing(resources, consumers), name="event-plumbing")]
+            tasks += [
+                asyncio.create_task(run_with_restarts(job.name, partial(job.run, resources)), name=job.name)
+                for job in background_jobs
+            ]
             try:
                 yield
             finally:
-                event_plumbing.cancel()
-                await asyncio.gather(event_plumbing, return_exceptions=True)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
                 await producer.stop()
 
     app = FastAPI(

@@ -16,9 +16,6 @@ PLATFORM_WIDE_FIELDS = frozenset(
     {"environment", "database_url", "redis_url", "kafka_bootstrap_servers", "log_level", "internal_auth_secret"}
 )
 
-# Values that are fine on a laptop and must never reach production.
-DEVELOPMENT_ONLY_SECRETS = frozenset({"dev-internal-secret-change-me-0123456789"})
-
 
 class _PlatformWideEnvSource(EnvSettingsSource):
     """Reads only the platform-wide fields, without the app's prefix."""
@@ -32,6 +29,8 @@ class AppSettings(BaseSettings):
 
     service_name: ClassVar[str]
     db_schema: ClassVar[str]
+    # Fields whose defaults are fine on a laptop and must be set to real secrets in production.
+    secret_fields: ClassVar[tuple[str, ...]] = ("internal_auth_secret",)
 
     environment: Environment = "development"
     log_level: str = "INFO"
@@ -74,8 +73,11 @@ class AppSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> "AppSettings":
-        if self.environment == "production" and self.internal_auth_secret in DEVELOPMENT_ONLY_SECRETS:
-            raise ValueError("internal_auth_secret must be set to a real secret in production")
+        if self.environment == "production":
+            defaults = type(self).model_fields
+            for name in self.secret_fields:
+                if getattr(self, name) == defaults[name].default:
+                    raise ValueError(f"{name} must be set to a real secret in production")
         return self
 
     @property

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from services.inventory.holds.seats import RedisSeats
 from shared.auth import Identity, require_role
 from shared.clock import Clock
+from shared.deps import ResourcesDep
 
 
 def get_clock(request: Request) -> Clock:
@@ -14,9 +15,8 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-def get_seats(request: Request) -> RedisSeats:
-    seats: RedisSeats = request.app.state.seats
-    return seats
+def get_seats(resources: ResourcesDep) -> RedisSeats:
+    return RedisSeats(resources.redis)
 
 
 ClockDep = Annotated[Clock, Depends(get_clock)]

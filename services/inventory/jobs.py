@@ -3,20 +3,18 @@
 import asyncio
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.holds.service import release_expired_holds
+from shared.app import AppResources
 from shared.clock import Clock
 
 logger = logging.getLogger(__name__)
 
 
-async def expire_holds_forever(
-    session_factory: async_sessionmaker[AsyncSession], *, seats: RedisSeats, clock: Clock, interval_seconds: float
-) -> None:
+async def expire_holds_forever(resources: AppResources, *, clock: Clock, interval_seconds: float) -> None:
+    seats = RedisSeats(resources.redis)
     while True:
-        expired = await release_expired_holds(session_factory, seats=seats, clock=clock)
+        expired = await release_expired_holds(resources.session_factory, seats=seats, clock=clock)
         if expired:
             logger.info("recorded %d expired holds", expired)
             continue

@@ -1,7 +1,4 @@
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -11,7 +8,7 @@ from services.payment.intents.service import run_pending_stripe_commands
 from services.payment.settings import PaymentSettings, get_settings
 from services.payment.stripe_gateway import create_stripe_client
 from services.payment.webhooks.router import router as webhooks_router
-from shared.app import AppResources, create_app, run_with_restarts
+from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
 
 
@@ -20,7 +17,7 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
     clock = clock or SystemClock()
     stripe_client = create_stripe_client(settings)
 
-    async def make_stripe_calls_forever(resources: AppResources) -> None:
+    async def make_stripe_calls(resources: AppResources) -> None:
         while True:
             done = await run_pending_stripe_commands(
                 resources.session_factory,
@@ -31,22 +28,12 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
             if not done:
                 await asyncio.sleep(settings.stripe_command_interval_seconds)
 
-    @asynccontextmanager
-    async def run_payment(_: FastAPI, resources: AppResources) -> AsyncIterator[None]:
-        worker = asyncio.create_task(run_with_restarts("stripe commands", lambda: make_stripe_calls_forever(resources)))
-        try:
-            yield
-        finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-
     app = create_app(
         settings,
         title="Payment",
         routers=[intents_router, webhooks_router],
         consumers=[BOOKING_EVENTS],
-        lifespan_hook=run_payment,
+        background_jobs=[BackgroundJob("stripe commands", make_stripe_calls)],
     )
     app.state.stripe = stripe_client
     app.state.clock = clock

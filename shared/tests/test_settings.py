@@ -3,8 +3,11 @@
 import pytest
 from pydantic import ValidationError
 
+from gateway.settings import GatewaySettings
 from services.booking.settings import BookingSettings
 from services.inventory.settings import InventorySettings
+from services.payment.settings import PaymentSettings
+from shared.settings import AppSettings
 
 
 def test_a_platform_wide_value_reaches_every_app_and_a_prefixed_one_wins(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,3 +35,22 @@ def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPat
 def test_each_app_publishes_to_its_own_topic_in_its_own_schema() -> None:
     assert (InventorySettings().events_topic, InventorySettings.db_schema) == ("inventory.events", "inventory")
     assert (BookingSettings().events_topic, BookingSettings.db_schema) == ("booking.events", "booking")
+
+
+@pytest.mark.parametrize(
+    ("settings_class", "secret_env"),
+    [
+        (GatewaySettings, {"GATEWAY_JWT_SECRET": "x" * 40, "BOOTSTRAP_ADMIN_PASSWORD": "y" * 20}),
+        (PaymentSettings, {"PAYMENT_STRIPE_API_KEY": "sk_live_real", "PAYMENT_STRIPE_WEBHOOK_SECRET": "whsec_real"}),
+    ],
+)
+def test_production_refuses_each_apps_own_development_secrets(
+    monkeypatch: pytest.MonkeyPatch, settings_class: type[AppSettings], secret_env: dict[str, str]
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("INTERNAL_AUTH_SECRET", "a-real-secret-from-the-vault")
+    for name in secret_env:
+        with pytest.raises(ValidationError):
+            settings_class()
+        monkeypatch.setenv(name, secret_env[name])
+    assert settings_class().environment == "production"

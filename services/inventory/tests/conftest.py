@@ -30,8 +30,12 @@ class Inventory:
 @pytest.fixture
 async def inventory(database_url: str, redis_url: str, bootstrap_servers: str) -> AsyncIterator[Inventory]:
     await asyncio.to_thread(upgrade_to_head, Path("services/inventory/migrations"), database_url=database_url)
+    # Service-tier tests drive inventory over HTTP; its consumers are exercised end to end.
     settings = InventorySettings(
-        database_url=database_url, redis_url=redis_url, kafka_bootstrap_servers=bootstrap_servers
+        database_url=database_url,
+        redis_url=redis_url,
+        kafka_bootstrap_servers=bootstrap_servers,
+        consumers_enabled=False,
     )
     clock = FrozenClock(datetime(2031, 5, 4, 9, 0, tzinfo=UTC))
     app = build_app(settings, clock=clock)
