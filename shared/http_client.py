@@ -19,7 +19,9 @@ def service_client(*, base_url: str, timeout_seconds: float = 5.0, max_connectio
     """A client for one upstream service. Callers close it (the app's lifespan does)."""
     return httpx.AsyncClient(
         base_url=base_url,
-        timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 2.0)),
+        # Waiting for a free pooled connection is queueing here, not a slow upstream: under a
+        # burst it may take longer than one call is allowed to.
+        timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 2.0), pool=max(timeout_seconds, 30.0)),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         event_hooks={"request": [_propagate_context]},
     )
