@@ -9,6 +9,7 @@ OWNERS: dict[str, str] = {
     "/listings": "inventory",
     "/holds": "inventory",
     "/ws/availability": "inventory",
+    "/admin/blackouts": "inventory",
     "/bookings": "booking",
     "/carts": "booking",
     "/booking-requests": "booking",

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.inventory.blackouts.service import blacked_out_dates
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.holds.service import available_seats
 from services.inventory.listings.models import Listing
@@ -37,8 +38,12 @@ async def generate_slots(
         valid_until=schedule.valid_until,
         weekdays=tuple(schedule.weekdays),
     )
+    horizon_end = today + timedelta(days=horizon_days)
+    closed_days = await blacked_out_dates(session, listing_id=listing.id, start=today, end=horizon_end)
     rows = []
-    for day in run_dates(rule, start=today, end=today + timedelta(days=horizon_days)):
+    for day in run_dates(rule, start=today, end=horizon_end):
+        if day in closed_days:
+            continue
         starts_at = local_start_in_utc(day, schedule.start_time, listing.timezone)
         if starts_at <= clock.now():
             continue
