@@ -1,6 +1,7 @@
 from fastapi import FastAPI
 
 from services.inventory.blackouts.router import router as blackouts_router
+from services.inventory.calendar.router import router as calendar_router
 from services.inventory.holds.consumers import booking_events_consumer_source
 from services.inventory.holds.router import router as holds_router
 from services.inventory.jobs import expire_holds_forever
@@ -21,7 +22,7 @@ def build_app(settings: InventorySettings | None = None, *, clock: Clock | None 
     app = create_app(
         settings,
         title="Inventory",
-        routers=[listings_router, schedules_router, holds_router, blackouts_router],
+        routers=[listings_router, schedules_router, calendar_router, holds_router, blackouts_router],
         consumers=[booking_events_consumer_source(clock)],
         background_jobs=[BackgroundJob("hold expiry", expire_holds)],
     )

@@ -7,7 +7,7 @@ from services.inventory.blackouts import service
 from services.inventory.blackouts.schemas import BlackoutCreate, BlackoutOut
 from services.inventory.deps import ClockDep, Provider
 from shared.auth import Identity, require_role
-from shared.deps import SessionDep
+from shared.deps import RedisDep, SessionDep
 
 router = APIRouter(tags=["blackouts"])
 
@@ -16,13 +16,17 @@ Admin = Annotated[Identity, Depends(require_role("admin"))]
 
 @router.post("/listings/{listing_id}/blackouts", status_code=status.HTTP_201_CREATED)
 async def black_out_listing(
-    listing_id: UUID, fields: BlackoutCreate, owner: Provider, session: SessionDep, clock: ClockDep
+    listing_id: UUID, fields: BlackoutCreate, owner: Provider, session: SessionDep, redis: RedisDep, clock: ClockDep
 ) -> BlackoutOut:
-    return await service.create_blackout(session, listing_id=listing_id, author=owner, fields=fields, clock=clock)
+    return await service.create_blackout(
+        session, redis=redis, listing_id=listing_id, author=owner, fields=fields, clock=clock
+    )
 
 
 @router.post("/admin/blackouts", status_code=status.HTTP_201_CREATED)
 async def black_out_everything(
-    fields: BlackoutCreate, admin: Admin, session: SessionDep, clock: ClockDep
+    fields: BlackoutCreate, admin: Admin, session: SessionDep, redis: RedisDep, clock: ClockDep
 ) -> BlackoutOut:
-    return await service.create_blackout(session, listing_id=None, author=admin, fields=fields, clock=clock)
+    return await service.create_blackout(
+        session, redis=redis, listing_id=None, author=admin, fields=fields, clock=clock
+    )

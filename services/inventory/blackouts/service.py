@@ -3,6 +3,7 @@
 from datetime import date
 from uuid import UUID, uuid4
 
+from redis.asyncio import Redis
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -10,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from services.inventory.blackouts.events import SlotsBlackedOut
 from services.inventory.blackouts.models import Blackout
 from services.inventory.blackouts.schemas import BlackoutCreate, BlackoutOut
+from services.inventory.calendar.cache import calendar_changed
 from services.inventory.holds.service import PRODUCER
 from services.inventory.listings.service import get_owned_listing
 from services.inventory.schedules.models import Slot
@@ -19,7 +21,13 @@ from shared.events.outbox import add_event
 
 
 async def create_blackout(
-    session: AsyncSession, *, listing_id: UUID | None, author: Identity, fields: BlackoutCreate, clock: Clock
+    session: AsyncSession,
+    *,
+    redis: Redis,
+    listing_id: UUID | None,
+    author: Identity,
+    fields: BlackoutCreate,
+    clock: Clock,
 ) -> BlackoutOut:
     """Record the blackout and close the open slots it covers, in one transaction."""
     if listing_id is not None:
@@ -53,6 +61,7 @@ async def create_blackout(
         key=str(listing_id or blackout.id),
     )
     await session.commit()
+    await calendar_changed(redis, listing_id)
     out = BlackoutOut.model_validate(blackout)
     return out.model_copy(update={"slots_closed": len(closed), "slots_with_bookings": with_bookings})
 

@@ -1,11 +1,13 @@
 """What inventory does when bookings change: sell a paid booking's seats, free a failed one's."""
 
+import contextlib
 from collections.abc import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.bookings.events import BookingPaymentFailed, BookingPaymentReceived
+from services.inventory.calendar.cache import calendar_changed
 from services.inventory.holds.events import HoldReleased, SeatsConfirmed, SeatsUnavailable
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.seats import RedisSeats, SlotNotLoaded
@@ -46,6 +48,7 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
             if getattr(sold, "rowcount", 0) != 1:
                 await seats.unconfirm(slot.id, seats=hold.seats)
                 confirmed = False
+        await calendar_changed(seats.redis, hold.listing_id)
         if confirmed:
             hold.status, hold.booking_id, hold.ended_at = "confirmed", event.booking_id, clock.now()
             add_event(
@@ -82,10 +85,9 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
             producer=PRODUCER,
             key=str(hold.slot_id),
         )
-        try:
+        with contextlib.suppress(SlotNotLoaded):
             await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
-        except SlotNotLoaded:
-            return
+        await calendar_changed(seats.redis, hold.listing_id)
 
     return ConsumerSpec(
         name="inventory.booking-events",

@@ -120,7 +120,7 @@ def hold_member(hold_id: UUID, seats: int) -> str:
 
 class RedisSeats:
     def __init__(self, redis: Redis) -> None:
-        self._redis = redis
+        self.redis = redis
         self._reserve = redis.register_script(_RESERVE)
         self._available = redis.register_script(_AVAILABLE)
         self._release = redis.register_script(_RELEASE)
@@ -147,7 +147,7 @@ class RedisSeats:
         await self._load(keys=self._keys(slot_id), args=args)
 
     async def forget(self, slot_id: UUID) -> None:
-        await self._redis.delete(*self._keys(slot_id))
+        await self.redis.delete(*self._keys(slot_id))
 
     async def reserve(
         self, slot_id: UUID, *, hold_id: UUID, seats: int, now: datetime, expires_at: datetime
@@ -170,4 +170,4 @@ class RedisSeats:
 
     async def unconfirm(self, slot_id: UUID, *, seats: int) -> None:
         """Undo a confirmation PostgreSQL refused, or give back cancelled seats."""
-        await self._redis.hincrby(self._keys(slot_id)[0], "confirmed", -seats)
+        await self.redis.hincrby(self._keys(slot_id)[0], "confirmed", -seats)

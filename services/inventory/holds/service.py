@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.inventory.calendar.cache import calendar_changed
 from services.inventory.holds.events import HoldExpired, HoldPlaced, HoldReleased
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut
@@ -138,6 +139,7 @@ async def place_hold(
         # The seats were taken in Redis first; give them back if the record could not be kept.
         await seats.release(slot.id, hold_id=hold_id, seats=party.seats, now=now)
         raise
+    await calendar_changed(seats.redis, listing.id)
     return hold
 
 
@@ -187,6 +189,7 @@ async def release_hold(
     # If Redis lost the slot, it is rebuilt from PostgreSQL, where the hold is released already.
     with contextlib.suppress(SlotNotLoaded):
         await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+    await calendar_changed(seats.redis, hold.listing_id)
 
 
 async def release_expired_holds(
@@ -215,8 +218,8 @@ async def release_expired_holds(
                 key=str(hold.slot_id),
             )
     for hold in expired:
-        try:
+        with contextlib.suppress(SlotNotLoaded):
             await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=now)
-        except SlotNotLoaded:
-            continue
+    for listing_id in {hold.listing_id for hold in expired}:
+        await calendar_changed(seats.redis, listing_id)
     return len(expired)

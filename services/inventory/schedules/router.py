@@ -7,17 +7,24 @@ from fastapi import APIRouter, Query, Request, status
 from services.inventory.deps import ClockDep, Provider, SeatsDep
 from services.inventory.schedules import service
 from services.inventory.schedules.schemas import Availability, ScheduleCreate, ScheduleOut
-from shared.deps import SessionDep
+from shared.deps import RedisDep, SessionDep
 
 router = APIRouter(prefix="/listings/{listing_id}", tags=["schedules"])
 
 
 @router.post("/schedules", status_code=status.HTTP_201_CREATED)
 async def create_schedule(
-    listing_id: UUID, fields: ScheduleCreate, owner: Provider, session: SessionDep, clock: ClockDep, request: Request
+    listing_id: UUID,
+    fields: ScheduleCreate,
+    owner: Provider,
+    session: SessionDep,
+    redis: RedisDep,
+    clock: ClockDep,
+    request: Request,
 ) -> ScheduleOut:
     return await service.create_schedule(
         session,
+        redis=redis,
         listing_id=listing_id,
         owner=owner,
         fields=fields,

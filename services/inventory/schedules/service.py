@@ -4,11 +4,13 @@ from datetime import date, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inventory.blackouts.service import blacked_out_dates
+from services.inventory.calendar.cache import calendar_changed
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.holds.service import available_seats
 from services.inventory.listings.models import Listing
@@ -68,7 +70,14 @@ async def generate_slots(
 
 
 async def create_schedule(
-    session: AsyncSession, *, listing_id: UUID, owner: Identity, fields: ScheduleCreate, clock: Clock, horizon_days: int
+    session: AsyncSession,
+    *,
+    redis: Redis,
+    listing_id: UUID,
+    owner: Identity,
+    fields: ScheduleCreate,
+    clock: Clock,
+    horizon_days: int,
 ) -> ScheduleOut:
     listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
     schedule = Schedule(listing_id=listing.id, **fields.model_dump())
@@ -76,6 +85,7 @@ async def create_schedule(
     await session.flush()
     created = await generate_slots(session, schedule=schedule, listing=listing, clock=clock, horizon_days=horizon_days)
     await session.commit()
+    await calendar_changed(redis, listing.id)
     out = ScheduleOut.model_validate(schedule)
     return out.model_copy(update={"slots_generated": created})
 

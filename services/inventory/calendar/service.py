@@ -1,0 +1,58 @@
+"""The monthly calendar of a listing, answered from a Redis cache that every change of the
+listing's seats invalidates (see `cache.py`)."""
+
+import calendar as month_days
+from collections import defaultdict
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.inventory.calendar.cache import cache_key
+from services.inventory.calendar.schemas import CalendarDay, MonthCalendar
+from services.inventory.holds.seats import RedisSeats
+from services.inventory.holds.service import available_seats
+from services.inventory.listings.service import get_listing
+from services.inventory.schedules.models import Slot
+from shared.clock import Clock
+
+CACHE_SECONDS = 300
+
+
+async def month_calendar(
+    session: AsyncSession, *, seats: RedisSeats, listing_id: UUID, year: int, month: int, clock: Clock
+) -> MonthCalendar:
+    listing = await get_listing(session, listing_id=listing_id)
+    redis = seats.redis
+    key = await cache_key(redis, listing.id, year, month)
+    cached = await redis.get(key)
+    if cached is not None:
+        return MonthCalendar.model_validate_json(cached)
+
+    first, last = date(year, month, 1), date(year, month, month_days.monthrange(year, month)[1])
+    slots = (
+        await session.scalars(
+            select(Slot).where(
+                Slot.listing_id == listing.id,
+                Slot.local_date.between(first, last),
+                Slot.closed_at.is_(None),
+                Slot.starts_at > clock.now(),
+            )
+        )
+    ).all()
+    per_day: dict[date, list[int]] = defaultdict(list)
+    for slot in slots:
+        per_day[slot.local_date].append(await available_seats(session, seats=seats, slot=slot, clock=clock))
+    days = [
+        CalendarDay(
+            date=date(year, month, day),
+            slots=len(per_day[date(year, month, day)]),
+            available_seats=sum(per_day[date(year, month, day)]),
+            has_availability=any(free > 0 for free in per_day[date(year, month, day)]),
+        )
+        for day in range(1, last.day + 1)
+    ]
+    answer = MonthCalendar(listing_id=listing.id, year=year, month=month, days=days)
+    await redis.set(key, answer.model_dump_json(), ex=CACHE_SECONDS)
+    return answer
