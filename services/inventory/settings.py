@@ -17,6 +17,8 @@ class InventorySettings(AppSettings):
 
     slot_horizon_days: int = Field(default=180, ge=1, le=730)
     hold_expiry_interval_seconds: float = Field(default=1.0, gt=0)
+    # However often a hold is extended, its seats go back on sale this long after it was placed.
+    max_hold_seconds: int = Field(default=3600, ge=60)
 
 
 @lru_cache

@@ -1,6 +1,6 @@
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from services.inventory.deps import ClockDep, SeatsDep, Traveler
 from services.inventory.holds import service
@@ -21,6 +21,21 @@ async def place_hold(
 @router.get("/{hold_id}")
 async def read_hold(hold_id: UUID, holder: Traveler, session: SessionDep) -> HoldDetails:
     return await service.get_hold_details(session, hold_id=hold_id, holder=holder)
+
+
+@router.post("/{hold_id}/extend")
+async def extend_hold(
+    hold_id: UUID, holder: Traveler, session: SessionDep, seats: SeatsDep, clock: ClockDep, request: Request
+) -> HoldOut:
+    hold = await service.extend_hold(
+        session,
+        seats=seats,
+        hold_id=hold_id,
+        holder=holder,
+        clock=clock,
+        max_hold_seconds=request.app.state.resources.settings.max_hold_seconds,
+    )
+    return HoldOut.model_validate(hold)
 
 
 @router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT)

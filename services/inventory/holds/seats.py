@@ -90,6 +90,19 @@ return {status, available - tonumber(ARGV[3])}
 """
 )
 
+# ARGV: now_ms, member, new expires_ms → {1 if the live hold now lasts until then, else 0; 0}
+_EXTEND = (
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
+"""
+    + _DROP_EXPIRED
+    + """
+if redis.call('ZSCORE', KEYS[2], ARGV[2]) == false then return {0, 0} end
+redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[2])
+return {1, 0}
+"""
+)
+
 # ARGV: capacity, confirmed, then pairs of (expires_ms, member) → 1 if loaded, 0 if it was there.
 _LOAD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -126,6 +139,7 @@ class RedisSeats:
         self._release = redis.register_script(_RELEASE)
         self._confirm = redis.register_script(_CONFIRM)
         self._load = redis.register_script(_LOAD)
+        self._extend = redis.register_script(_EXTEND)
 
     @staticmethod
     def _keys(slot_id: UUID) -> list[str]:
@@ -167,6 +181,11 @@ class RedisSeats:
     async def confirm(self, slot_id: UUID, *, hold_id: UUID, seats: int, now: datetime) -> SeatChange:
         status, available = await self._run(self._confirm, slot_id, _ms(now), hold_member(hold_id, seats), seats)
         return SeatChange(ok=status > 0, available=available, late=status == 2)
+
+    async def extend(self, slot_id: UUID, *, hold_id: UUID, seats: int, now: datetime, expires_at: datetime) -> bool:
+        """Keep a live hold until `expires_at`; False if it had already lapsed."""
+        status, _ = await self._run(self._extend, slot_id, _ms(now), hold_member(hold_id, seats), _ms(expires_at))
+        return status == 1
 
     async def unconfirm(self, slot_id: UUID, *, seats: int) -> None:
         """Undo a confirmation PostgreSQL refused, or give back cancelled seats."""

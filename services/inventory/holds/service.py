@@ -116,6 +116,7 @@ async def place_hold(
         quote=_quote_json(priced),
         status="active",
         expires_at=expires_at,
+        created_at=now,
     )
     session.add(hold)
     add_event(
@@ -165,6 +166,38 @@ async def get_hold_details(session: AsyncSession, *, hold_id: UUID, holder: Iden
             "ends_at": slot.ends_at,
         }
     )
+
+
+async def extend_hold(
+    session: AsyncSession, *, seats: RedisSeats, hold_id: UUID, holder: Identity, clock: Clock, max_hold_seconds: int
+) -> SeatHold:
+    """Another full TTL from now, but never past `max_hold_seconds` after the hold was placed,
+    so nobody keeps seats off sale indefinitely. 409 HOLD_EXPIRED once it has lapsed."""
+    hold = await get_hold(session, hold_id=hold_id, holder=holder)
+    await session.refresh(hold, with_for_update=True)
+    listing = await session.get_one(Listing, hold.listing_id)
+    now = clock.now()
+    if hold.status != "active" or hold.expires_at <= now:
+        raise Conflict("The hold has ended; place a new one.", error_code="HOLD_EXPIRED")
+    limit = hold.created_at + timedelta(seconds=max_hold_seconds)
+    expires_at = min(now + timedelta(seconds=listing.hold_ttl_seconds), limit)
+    if expires_at <= hold.expires_at:
+        raise Conflict(
+            "The hold cannot be kept any longer.",
+            error_code="HOLD_EXTENSION_LIMIT",
+            details={"expires_at": hold.expires_at.isoformat(), "limit": limit.isoformat()},
+        )
+    try:
+        extended = await seats.extend(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=now, expires_at=expires_at)
+    except SlotNotLoaded:
+        slot = await session.get_one(Slot, hold.slot_id)
+        await load_slot(session, seats=seats, slot=slot, clock=clock)
+        extended = await seats.extend(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=now, expires_at=expires_at)
+    if not extended:
+        raise Conflict("The hold has ended; place a new one.", error_code="HOLD_EXPIRED")
+    hold.expires_at = expires_at
+    await session.commit()
+    return hold
 
 
 async def release_hold(

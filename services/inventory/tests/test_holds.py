@@ -1,7 +1,7 @@
 """Seat holds against the real database and Redis: never oversold, back on sale at expiry."""
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -160,3 +160,30 @@ async def test_bad_hold_requests_are_refused_and_take_nothing(
     unknown = await _hold(inventory, traveler, "00000000-0000-0000-0000-000000000000")
     assert unknown.status_code == 404
     assert await _available(inventory, listing_id) == 3
+
+
+async def test_a_hold_is_extended_by_its_ttl_up_to_the_bounded_maximum(
+    inventory: Inventory, provider: Identity, traveler: Identity
+) -> None:
+    listing_id, slot_id = await create_listing_with_slot(inventory, provider, capacity=2, hold_ttl_seconds=900)
+    hold_id = (await _hold(inventory, traveler, slot_id, adults=2)).json()["id"]
+    placed_at = inventory.clock.now()
+    limit = placed_at + timedelta(seconds=3600)
+    for _ in range(4):
+        inventory.clock.advance(timedelta(seconds=800))
+        extended = await inventory.client.post(f"/holds/{hold_id}/extend", headers=inventory.as_(traveler))
+        assert extended.status_code == 200, extended.text
+        expected = min(inventory.clock.now() + timedelta(seconds=900), limit)
+        assert datetime.fromisoformat(extended.json()["expires_at"]) == expected
+    inventory.clock.advance(timedelta(seconds=100))
+    at_limit = await inventory.client.post(f"/holds/{hold_id}/extend", headers=inventory.as_(traveler))
+    assert at_limit.status_code == 409
+    assert at_limit.json()["error_code"] == "HOLD_EXTENSION_LIMIT"
+    assert await _available(inventory, listing_id) == 0
+
+    inventory.clock.advance(limit - inventory.clock.now())
+    assert await _available(inventory, listing_id) == 2, "the seats come back at the bounded maximum"
+    lapsed = await inventory.client.post(f"/holds/{hold_id}/extend", headers=inventory.as_(traveler))
+    assert lapsed.json()["error_code"] == "HOLD_EXPIRED"
+    stranger = await inventory.client.post(f"/holds/{hold_id}/extend", headers=inventory.as_(make_identity("traveler")))
+    assert stranger.status_code == 404
