@@ -1,3 +1,5 @@
+import datetime
+from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
@@ -19,15 +21,28 @@ async def create_listing(fields: ListingCreate, owner: Provider, session: Sessio
 @router.get("")
 async def search_listings(
     session: SessionDep,
-    city: str | None = None,
+    city: Annotated[str | None, Query(max_length=100)] = None,
     category: Category | None = None,
     provider_id: UUID | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    date: datetime.date | None = None,
+    party_size: Annotated[int, Query(ge=1, le=50)] = 1,
+    min_price: Annotated[Decimal | None, Query(ge=0)] = None,
+    max_price: Annotated[Decimal | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
 ) -> ListingPage:
-    listings, next_cursor = await service.search_listings(
-        session, city=city, category=category, provider_id=provider_id, limit=limit, cursor=cursor
+    search = service.ListingSearch(
+        city=city,
+        category=category,
+        provider_id=provider_id,
+        text=q,
+        on_date=date,
+        party_size=party_size,
+        min_price=min_price,
+        max_price=max_price,
     )
+    listings, next_cursor = await service.search_listings(session, search=search, limit=limit, cursor=cursor)
     return ListingPage(items=[ListingOut.model_validate(listing) for listing in listings], next_cursor=next_cursor)
 
 

@@ -1,14 +1,17 @@
 """Providers' listings: create, read, change and archive them; search them."""
 
 import base64
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inventory.listings.models import Listing
 from services.inventory.listings.schemas import ListingCreate, ListingUpdate
+from services.inventory.schedules.models import Slot
 from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound
@@ -66,16 +69,46 @@ def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise InvalidInput("The cursor is not valid.", details={"cursor": cursor}) from None
 
 
+@dataclass(frozen=True)
+class ListingSearch:
+    city: str | None = None
+    category: str | None = None
+    provider_id: UUID | None = None
+    text: str | None = None
+    on_date: date | None = None
+    party_size: int = 1
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+
+
+def _contains(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 async def search_listings(
-    session: AsyncSession,
-    *,
-    city: str | None,
-    category: str | None,
-    provider_id: UUID | None,
-    limit: int,
-    cursor: str | None,
+    session: AsyncSession, *, search: ListingSearch, limit: int, cursor: str | None
 ) -> tuple[list[Listing], str | None]:
+    """Listings matching every given filter. With a date, only those with an open slot that
+    day with room for the party (confirmed seats counted; a hold's are counted at hold time)."""
+    city, category, provider_id = search.city, search.category, search.provider_id
     query = select(Listing).where(Listing.archived_at.is_(None))
+    if search.text:
+        pattern = _contains(search.text)
+        query = query.where(or_(Listing.title.ilike(pattern), Listing.description.ilike(pattern)))
+    if search.min_price is not None:
+        query = query.where(Listing.base_price >= search.min_price)
+    if search.max_price is not None:
+        query = query.where(Listing.base_price <= search.max_price)
+    if search.on_date is not None:
+        query = query.where(
+            exists().where(
+                Slot.listing_id == Listing.id,
+                Slot.local_date == search.on_date,
+                Slot.closed_at.is_(None),
+                Slot.capacity - Slot.confirmed_seats >= search.party_size,
+            )
+        )
     if city:
         query = query.where(func.lower(Listing.city) == city.lower())
     if category:

@@ -1,6 +1,7 @@
 """Listings: providers create and change their own; anyone reads and searches them."""
 
 import uuid
+from datetime import timedelta
 
 from services.inventory.tests.conftest import LISTING, Inventory
 from shared.auth import Identity
@@ -85,3 +86,43 @@ async def test_search_filters_and_pages_with_a_cursor(inventory: Inventory) -> N
     assert {item["title"] for item in meals} == {"Tour 0", "Tour 2", "Tour 4"}
     bad_cursor = await inventory.client.get("/listings", params={"cursor": "!!!"})
     assert bad_cursor.status_code == 422
+
+
+async def test_search_by_text_price_date_and_party_size(inventory: Inventory) -> None:
+    provider = make_identity("provider")
+    city = f"Faro-{uuid.uuid4().hex[:6]}"
+    day = (inventory.clock.now() + timedelta(days=3)).date()
+    titles = {}
+    for title, price, capacity in (
+        ("Dolphin watching", "60.00", 12),
+        ("Cave kayak 100%", "35.00", 2),
+        ("Food walk", "45.00", 0),
+    ):
+        body = LISTING | {"city": city, "title": title, "base_price": price}
+        listing_id = (await inventory.client.post("/listings", json=body, headers=inventory.as_(provider))).json()["id"]
+        titles[listing_id] = title
+        if capacity:
+            await inventory.client.post(
+                f"/listings/{listing_id}/schedules",
+                json={
+                    "start_time": "09:00",
+                    "duration_minutes": 60,
+                    "capacity": capacity,
+                    "valid_from": day.isoformat(),
+                },
+                headers=inventory.as_(provider),
+            )
+
+    async def found(**params: str | int) -> set[str]:
+        response = await inventory.client.get("/listings", params={"city": city, **params})
+        assert response.status_code == 200, response.text
+        return {item["title"] for item in response.json()["items"]}
+
+    assert await found(q="KAYAK") == {"Cave kayak 100%"}
+    assert await found(q="100%") == {"Cave kayak 100%"}
+    assert await found(q="%") == {"Cave kayak 100%"}, "wildcards are searched for, not used"
+    assert await found(min_price="40", max_price="50") == {"Food walk"}
+    assert await found(date=day.isoformat()) == {"Dolphin watching", "Cave kayak 100%"}
+    assert await found(date=day.isoformat(), party_size=3) == {"Dolphin watching"}
+    assert await found(date=(day + timedelta(days=1)).isoformat()) == set()
+    assert (await inventory.client.get("/listings", params={"party_size": 0})).status_code == 422
