@@ -1,7 +1,14 @@
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from services.inventory.blackouts.router import router as blackouts_router
 from services.inventory.calendar.router import router as calendar_router
+from services.inventory.feed.hub import AvailabilityHub
+from services.inventory.feed.router import router as feed_router
 from services.inventory.holds.consumers import booking_events_consumer_source
 from services.inventory.holds.router import router as holds_router
 from services.inventory.jobs import expire_holds_forever
@@ -19,12 +26,25 @@ def build_app(settings: InventorySettings | None = None, *, clock: Clock | None 
     async def expire_holds(resources: AppResources) -> None:
         await expire_holds_forever(resources, clock=clock, interval_seconds=settings.hold_expiry_interval_seconds)
 
+    @asynccontextmanager
+    async def run_availability_hub(app: FastAPI, resources: AppResources) -> AsyncIterator[None]:
+        hub = AvailabilityHub(resources.redis)
+        app.state.availability_hub = hub
+        delivering = asyncio.create_task(hub.run(), name="availability hub")
+        try:
+            yield
+        finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
+
     app = create_app(
         settings,
         title="Inventory",
-        routers=[listings_router, schedules_router, calendar_router, holds_router, blackouts_router],
+        routers=[listings_router, schedules_router, calendar_router, holds_router, blackouts_router, feed_router],
         consumers=[booking_events_consumer_source(clock)],
         background_jobs=[BackgroundJob("hold expiry", expire_holds)],
+        lifespan_hook=run_availability_hub,
     )
     app.state.clock = clock
     return app

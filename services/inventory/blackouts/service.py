@@ -12,6 +12,7 @@ from services.inventory.blackouts.events import SlotsBlackedOut
 from services.inventory.blackouts.models import Blackout
 from services.inventory.blackouts.schemas import BlackoutCreate, BlackoutOut
 from services.inventory.calendar.cache import calendar_changed
+from services.inventory.feed.publisher import slot_changed
 from services.inventory.holds.service import PRODUCER
 from services.inventory.listings.service import get_owned_listing
 from services.inventory.schedules.models import Slot
@@ -42,7 +43,10 @@ async def create_blackout(
         covered.append(Slot.listing_id == listing_id)
     closed = (
         await session.execute(
-            update(Slot).where(*covered).values(closed_at=clock.now()).returning(Slot.id, Slot.confirmed_seats)
+            update(Slot)
+            .where(*covered)
+            .values(closed_at=clock.now())
+            .returning(Slot.id, Slot.listing_id, Slot.capacity, Slot.confirmed_seats)
         )
     ).all()
     with_bookings = [row.id for row in closed if row.confirmed_seats > 0]
@@ -62,6 +66,17 @@ async def create_blackout(
     )
     await session.commit()
     await calendar_changed(redis, listing_id)
+    for row in closed:
+        await slot_changed(
+            redis,
+            listing_id=row.listing_id,
+            slot_id=row.id,
+            available=0,
+            capacity=row.capacity,
+            change="slot_closed",
+            seats=0,
+            at=clock.now(),
+        )
     out = BlackoutOut.model_validate(blackout)
     return out.model_copy(update={"slots_closed": len(closed), "slots_with_bookings": with_bookings})
 

@@ -7,11 +7,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.bookings.events import BookingPaymentFailed, BookingPaymentReceived
-from services.inventory.calendar.cache import calendar_changed
 from services.inventory.holds.events import HoldReleased, SeatsConfirmed, SeatsUnavailable
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.seats import RedisSeats, SlotNotLoaded
-from services.inventory.holds.service import PRODUCER, load_slot
+from services.inventory.holds.service import PRODUCER, announce_hold_change, load_slot
 from services.inventory.schedules.models import Slot
 from shared.app import AppResources
 from shared.clock import Clock
@@ -48,8 +47,8 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
             if getattr(sold, "rowcount", 0) != 1:
                 await seats.unconfirm(slot.id, seats=hold.seats)
                 confirmed = False
-        await calendar_changed(seats.redis, hold.listing_id)
         if confirmed:
+            await announce_hold_change(session, seats=seats, hold=hold, change="seats_confirmed", clock=clock)
             hold.status, hold.booking_id, hold.ended_at = "confirmed", event.booking_id, clock.now()
             add_event(
                 session,
@@ -87,7 +86,7 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
         )
         with contextlib.suppress(SlotNotLoaded):
             await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
-        await calendar_changed(seats.redis, hold.listing_id)
+        await announce_hold_change(session, seats=seats, hold=hold, change="hold_released", clock=clock)
 
     return ConsumerSpec(
         name="inventory.booking-events",

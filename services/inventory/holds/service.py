@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.inventory.calendar.cache import calendar_changed
+from services.inventory.feed.publisher import slot_changed
 from services.inventory.holds.events import HoldExpired, HoldPlaced, HoldReleased
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut
@@ -51,6 +51,23 @@ async def available_seats(session: AsyncSession, *, seats: RedisSeats, slot: Slo
     except SlotNotLoaded:
         await load_slot(session, seats=seats, slot=slot, clock=clock)
         return await seats.available(slot.id, now=clock.now())
+
+
+async def announce_hold_change(
+    session: AsyncSession, *, seats: RedisSeats, hold: SeatHold, change: str, clock: Clock
+) -> None:
+    """Tell the live feed (and the calendar cache) that the hold's slot changed."""
+    slot = await session.get_one(Slot, hold.slot_id)
+    await slot_changed(
+        seats.redis,
+        listing_id=hold.listing_id,
+        slot_id=slot.id,
+        available=await available_seats(session, seats=seats, slot=slot, clock=clock),
+        capacity=slot.capacity,
+        change=change,
+        seats=hold.seats,
+        at=clock.now(),
+    )
 
 
 def _quote_json(priced: Quote) -> dict[str, object]:
@@ -140,7 +157,7 @@ async def place_hold(
         # The seats were taken in Redis first; give them back if the record could not be kept.
         await seats.release(slot.id, hold_id=hold_id, seats=party.seats, now=now)
         raise
-    await calendar_changed(seats.redis, listing.id)
+    await announce_hold_change(session, seats=seats, hold=hold, change="hold_placed", clock=clock)
     return hold
 
 
@@ -222,7 +239,7 @@ async def release_hold(
     # If Redis lost the slot, it is rebuilt from PostgreSQL, where the hold is released already.
     with contextlib.suppress(SlotNotLoaded):
         await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
-    await calendar_changed(seats.redis, hold.listing_id)
+    await announce_hold_change(session, seats=seats, hold=hold, change="hold_released", clock=clock)
 
 
 async def release_expired_holds(
@@ -250,9 +267,9 @@ async def release_expired_holds(
                 producer=PRODUCER,
                 key=str(hold.slot_id),
             )
-    for hold in expired:
-        with contextlib.suppress(SlotNotLoaded):
-            await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=now)
-    for listing_id in {hold.listing_id for hold in expired}:
-        await calendar_changed(seats.redis, listing_id)
+    async with session_factory() as session:
+        for hold in expired:
+            with contextlib.suppress(SlotNotLoaded):
+                await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=now)
+            await announce_hold_change(session, seats=seats, hold=hold, change="hold_expired", clock=clock)
     return len(expired)
