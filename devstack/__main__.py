@@ -6,7 +6,13 @@ import os
 import subprocess
 import sys
 
-from devstack.infra import InfrastructureMissing, ensure_database, ensure_postgres, ensure_redis
+from devstack.infra import (
+    InfrastructureMissing,
+    empty_redis_database,
+    ensure_database,
+    ensure_postgres,
+    ensure_redis,
+)
 from devstack.stack import plan_stack, run_stack
 
 TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel_test"
@@ -27,6 +33,7 @@ def test(pytest_args: list[str]) -> int:
         await ensure_postgres(database_url)
         await ensure_redis(redis_url)
         await ensure_database(database_url, recreate=True)
+        await empty_redis_database(redis_url)
 
     asyncio.run(prepare())
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "ENVIRONMENT": "test"}

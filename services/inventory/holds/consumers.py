@@ -33,7 +33,9 @@ async def _confirm_in_redis(
 def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
     async def sell_paid_seats(session: AsyncSession, event: BookingPaymentReceived) -> None:
         hold = await session.get_one(SeatHold, event.hold_id, with_for_update=True)
-        slot = await session.get_one(Slot, hold.slot_id)
+        # The slot row stays locked from the Redis change to the commit, so reconciliation
+        # (which takes the same lock) never reads PostgreSQL between the two.
+        slot = await session.get_one(Slot, hold.slot_id, with_for_update=True)
         if hold.status == "confirmed":
             return
         confirmed, late = await _confirm_in_redis(session, seats=seats, hold=hold, slot=slot, clock=clock)

@@ -7,6 +7,7 @@ at that very moment, whatever the background jobs are doing. Times come from the
 clock, so tests pin them.
 """
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -112,6 +113,22 @@ return 1
 """
 
 
+# ARGV: capacity, confirmed, then pairs of (expires_ms, member) that must be present →
+# {capacity was wrong, confirmed was wrong, holds put back}
+_REPAIR = """
+local wrong_capacity = 0
+local wrong_confirmed = 0
+if tonumber(redis.call('HGET', KEYS[1], 'capacity')) ~= tonumber(ARGV[1]) then wrong_capacity = 1 end
+if tonumber(redis.call('HGET', KEYS[1], 'confirmed')) ~= tonumber(ARGV[2]) then wrong_confirmed = 1 end
+redis.call('HSET', KEYS[1], 'capacity', ARGV[1], 'confirmed', ARGV[2])
+local restored = 0
+for i = 3, #ARGV, 2 do
+  if redis.call('ZADD', KEYS[2], 'NX', ARGV[i], ARGV[i + 1]) == 1 then restored = restored + 1 end
+end
+return {wrong_capacity, wrong_confirmed, restored}
+"""
+
+
 class SlotNotLoaded(Exception):
     """Redis has no counts for the slot (new, evicted, or Redis restarted)."""
 
@@ -140,6 +157,7 @@ class RedisSeats:
         self._confirm = redis.register_script(_CONFIRM)
         self._load = redis.register_script(_LOAD)
         self._extend = redis.register_script(_EXTEND)
+        self._repair = redis.register_script(_REPAIR)
 
     @staticmethod
     def _keys(slot_id: UUID) -> list[str]:
@@ -159,6 +177,21 @@ class RedisSeats:
         for hold_id, seats, expires_at in holds:
             args += [_ms(expires_at), hold_member(hold_id, seats)]
         await self._load(keys=self._keys(slot_id), args=args)
+
+    async def loaded_slots(self) -> AsyncIterator[UUID]:
+        async for key in self.redis.scan_iter(match="slot:{*}:seats", count=500):
+            yield UUID(key.decode().split("{", 1)[1].split("}", 1)[0])
+
+    async def repair(
+        self, slot_id: UUID, *, capacity: int, confirmed: int, holds: list[tuple[UUID, int, datetime]]
+    ) -> list[str]:
+        """Make Redis agree with PostgreSQL; returns what had drifted."""
+        args: list[int | str] = [capacity, confirmed]
+        for hold_id, seats, expires_at in holds:
+            args += [_ms(expires_at), hold_member(hold_id, seats)]
+        wrong_capacity, wrong_confirmed, restored = await self._repair(keys=self._keys(slot_id), args=args)
+        drift = ["capacity"] * int(wrong_capacity) + ["confirmed seats"] * int(wrong_confirmed)
+        return drift + ([f"{restored} hold(s) missing"] if int(restored) else [])
 
     async def forget(self, slot_id: UUID) -> None:
         await self.redis.delete(*self._keys(slot_id))
