@@ -6,6 +6,7 @@ import logging
 from services.inventory.holds.reconcile import reconcile_loaded_slots
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.holds.service import release_expired_holds
+from services.inventory.schedules.service import top_up_slots
 from shared.app import AppResources
 from shared.clock import Clock
 
@@ -27,3 +28,15 @@ async def reconcile_forever(resources: AppResources, *, clock: Clock, interval_s
     while True:
         await asyncio.sleep(interval_seconds)
         await reconcile_loaded_slots(resources.session_factory, seats=seats, clock=clock)
+
+
+async def top_up_slots_forever(
+    resources: AppResources, *, clock: Clock, horizon_days: int, interval_seconds: float
+) -> None:
+    while True:
+        await asyncio.sleep(interval_seconds)
+        added = await top_up_slots(
+            resources.session_factory, redis=resources.redis, clock=clock, horizon_days=horizon_days
+        )
+        if added:
+            logger.info("generated %d slots up to the %d-day horizon", added, horizon_days)

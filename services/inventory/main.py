@@ -11,7 +11,7 @@ from services.inventory.feed.hub import AvailabilityHub
 from services.inventory.feed.router import router as feed_router
 from services.inventory.holds.consumers import booking_events_consumer_source
 from services.inventory.holds.router import router as holds_router
-from services.inventory.jobs import expire_holds_forever, reconcile_forever
+from services.inventory.jobs import expire_holds_forever, reconcile_forever, top_up_slots_forever
 from services.inventory.listings.router import router as listings_router
 from services.inventory.schedules.router import router as schedules_router
 from services.inventory.settings import InventorySettings, get_settings
@@ -25,6 +25,14 @@ def build_app(settings: InventorySettings | None = None, *, clock: Clock | None 
 
     async def expire_holds(resources: AppResources) -> None:
         await expire_holds_forever(resources, clock=clock, interval_seconds=settings.hold_expiry_interval_seconds)
+
+    async def top_up(resources: AppResources) -> None:
+        await top_up_slots_forever(
+            resources,
+            clock=clock,
+            horizon_days=settings.slot_horizon_days,
+            interval_seconds=settings.slot_top_up_interval_seconds,
+        )
 
     async def reconcile(resources: AppResources) -> None:
         await reconcile_forever(resources, clock=clock, interval_seconds=settings.reconcile_interval_seconds)
@@ -46,7 +54,11 @@ def build_app(settings: InventorySettings | None = None, *, clock: Clock | None 
         title="Inventory",
         routers=[listings_router, schedules_router, calendar_router, holds_router, blackouts_router, feed_router],
         consumers=[booking_events_consumer_source(clock)],
-        background_jobs=[BackgroundJob("hold expiry", expire_holds), BackgroundJob("reconciliation", reconcile)],
+        background_jobs=[
+            BackgroundJob("hold expiry", expire_holds),
+            BackgroundJob("slot top-up", top_up),
+            BackgroundJob("reconciliation", reconcile),
+        ],
         lifespan_hook=run_availability_hub,
     )
     app.state.clock = clock

@@ -20,6 +20,7 @@ class InventorySettings(AppSettings):
     # However often a hold is extended, its seats go back on sale this long after it was placed.
     max_hold_seconds: int = Field(default=3600, ge=60)
     reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    slot_top_up_interval_seconds: float = Field(default=3600.0, gt=0)
 
 
 @lru_cache

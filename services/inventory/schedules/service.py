@@ -5,9 +5,9 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inventory.blackouts.service import blacked_out_dates
 from services.inventory.calendar.cache import calendar_changed
@@ -67,6 +67,35 @@ async def generate_slots(
         insert(Slot).values(rows).on_conflict_do_nothing(index_elements=["schedule_id", "starts_at"]).returning(Slot.id)
     )
     return len(result.all())
+
+
+async def top_up_slots(
+    session_factory: async_sessionmaker[AsyncSession], *, redis: Redis, clock: Clock, horizon_days: int
+) -> int:
+    """Keep every running schedule's slots generated up to the rolling horizon; returns how
+    many slots were added. Safe to run as often as wanted: generation only adds what is missing."""
+    today = clock.now().date()
+    added = 0
+    async with session_factory() as session:
+        schedules = (
+            await session.execute(
+                select(Schedule, Listing)
+                .join(Listing, Listing.id == Schedule.listing_id)
+                .where(
+                    Listing.archived_at.is_(None),
+                    or_(Schedule.valid_until.is_(None), Schedule.valid_until >= today),
+                )
+            )
+        ).all()
+    for schedule, listing in schedules:
+        async with session_factory() as session, session.begin():
+            created = await generate_slots(
+                session, schedule=schedule, listing=listing, clock=clock, horizon_days=horizon_days
+            )
+        if created:
+            added += created
+            await calendar_changed(redis, listing.id)
+    return added
 
 
 async def create_schedule(
