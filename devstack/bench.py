@@ -21,7 +21,7 @@ import httpx
 import stripe
 
 from devstack.apps import ALL_APPS
-from devstack.infra import ensure_database, ensure_postgres, ensure_redis, free_port
+from devstack.infra import ensure_database, ensure_postgres, ensure_redis, free_ports
 from devstack.stack import DEV_STRIPE_WEBHOOK_SECRET
 from shared.auth import Identity
 from shared.settings import AppSettings
@@ -161,16 +161,16 @@ def run() -> int:
     asyncio.run(ensure_postgres(BENCH_DATABASE_URL))
     asyncio.run(ensure_redis("redis://127.0.0.1:6379/2"))
     asyncio.run(ensure_database(BENCH_DATABASE_URL, recreate=True))
-    ports = {spec.name: free_port() for spec in ALL_APPS}
-    stripe_port = free_port()
+    *app_ports, stripe_port, smtp_port, mail_http_port = free_ports(len(ALL_APPS) + 3)
+    ports = {spec.name: port for spec, port in zip(ALL_APPS, app_ports, strict=True)}
     env = {
         **os.environ,
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
         "DATABASE_URL": BENCH_DATABASE_URL,
         "REDIS_URL": "redis://127.0.0.1:6379/2",
         "STRIPE_API_BASE": f"http://127.0.0.1:{stripe_port}",
-        "MAIL_SINK_SMTP_PORT": str(free_port()),
-        "MAIL_SINK_HTTP_PORT": str(free_port()),
+        "MAIL_SINK_SMTP_PORT": str(smtp_port),
+        "MAIL_SINK_HTTP_PORT": str(mail_http_port),
         "GATEWAY_TOKEN_RATE_LIMIT": "100000",
         "LOG_LEVEL": "WARNING",
     }

@@ -13,7 +13,7 @@ from typing import IO
 import httpx
 
 from devstack.apps import ALL_APPS, GATEWAY, SERVICES
-from devstack.infra import free_port
+from devstack.infra import free_ports
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,14 +24,17 @@ class PlatformPorts:
     stripe: int
     smtp: int
     mail_http: int
+    broker: int
 
     @classmethod
     def free(cls) -> "PlatformPorts":
+        *app_ports, stripe, smtp, mail_http, broker = free_ports(len(ALL_APPS) + 4)
         return cls(
-            apps={spec.name: free_port() for spec in ALL_APPS},
-            stripe=free_port(),
-            smtp=free_port(),
-            mail_http=free_port(),
+            apps={spec.name: port for spec, port in zip(ALL_APPS, app_ports, strict=True)},
+            stripe=stripe,
+            smtp=smtp,
+            mail_http=mail_http,
+            broker=broker,
         )
 
     def environment(self) -> dict[str, str]:
@@ -40,6 +43,7 @@ class PlatformPorts:
             "STRIPE_API_BASE": f"http://127.0.0.1:{self.stripe}",
             "MAIL_SINK_SMTP_PORT": str(self.smtp),
             "MAIL_SINK_HTTP_PORT": str(self.mail_http),
+            "BROKER_PORT": str(self.broker),
         }
 
     def url(self, app: str) -> str:

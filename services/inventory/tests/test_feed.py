@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from devstack.infra import free_port, wait_for_port
+from devstack.infra import free_ports, wait_for_port
 from services.inventory.settings import InventorySettings
 from services.inventory.tests.conftest import LISTING
 from shared.migrations import upgrade_to_head
@@ -35,7 +35,7 @@ def two_inventories(database_url: str, redis_url: str, bootstrap_servers: str) -
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
         "INVENTORY_CONSUMERS_ENABLED": "false",
     }
-    ports = [free_port(), free_port()]
+    ports = free_ports(2)
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "services.inventory.main:build_app", "--port", str(port)],
