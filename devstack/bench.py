@@ -161,7 +161,7 @@ def run() -> int:
     asyncio.run(ensure_postgres(BENCH_DATABASE_URL))
     asyncio.run(ensure_redis("redis://127.0.0.1:6379/2"))
     asyncio.run(ensure_database(BENCH_DATABASE_URL, recreate=True))
-    *app_ports, stripe_port, smtp_port, mail_http_port = free_ports(len(ALL_APPS) + 3)
+    *app_ports, stripe_port, smtp_port, mail_http_port, broker_port = free_ports(len(ALL_APPS) + 4)
     ports = {spec.name: port for spec, port in zip(ALL_APPS, app_ports, strict=True)}
     env = {
         **os.environ,
@@ -171,6 +171,7 @@ def run() -> int:
         "STRIPE_API_BASE": f"http://127.0.0.1:{stripe_port}",
         "MAIL_SINK_SMTP_PORT": str(smtp_port),
         "MAIL_SINK_HTTP_PORT": str(mail_http_port),
+        "BROKER_PORT": str(broker_port),
         "GATEWAY_TOKEN_RATE_LIMIT": "100000",
         "LOG_LEVEL": "WARNING",
     }
