@@ -217,6 +217,29 @@ def mail_sink_command(smtp_port: int, http_port: int) -> Command:
     )
 
 
+class RedisProcess:
+    """A throwaway redis-server without persistence, for tests that stop and restart Redis:
+    after a restart it is empty, as a crashed cache would be."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for_port("127.0.0.1", self.port, timeout=10)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+
+
 class BrokerProcess:
     """A dev broker owned by the caller; it can be stopped and started again on its port."""
 

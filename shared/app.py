@@ -16,6 +16,10 @@ from functools import partial
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import create_engine, create_session_factory
@@ -31,6 +35,19 @@ from shared.requests import RequestContextMiddleware
 from shared.settings import AppSettings
 
 logger = logging.getLogger(__name__)
+
+
+def connect_redis(url: str, *, timeout_seconds: float) -> Redis:
+    """A Redis client that rides out a restart: a pooled connection the server closed is
+    reconnected and the command retried, with backoff, before an error reaches the caller."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.5), retries=5),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=30,
+    )
 
 
 @dataclass
@@ -101,7 +118,7 @@ def create_app(
                 database_url=settings.database_url, schema=settings.db_schema, pool_size=settings.database_pool_size
             )
             stack.push_async_callback(engine.dispose)
-            redis = Redis.from_url(settings.redis_url, socket_timeout=settings.readiness_timeout_seconds)
+            redis = connect_redis(settings.redis_url, timeout_seconds=settings.readiness_timeout_seconds)
             stack.push_async_callback(redis.aclose)
             producer = create_producer(settings.kafka_bootstrap_servers, client_id=settings.service_name)
             relay_holder: list[OutboxRelay] = []

@@ -5,6 +5,8 @@ import logging
 import re
 import uuid
 
+import redis.exceptions
+import sqlalchemy.exc
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,6 +17,13 @@ logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 CORRELATION_ID_HEADER = "X-Correlation-ID"
+
+DEPENDENCY_DOWN = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    sqlalchemy.exc.InterfaceError,
+    ConnectionError,
+)
 
 # A caller's id is echoed into logs and headers, so only a short, plain token is accepted.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -57,11 +66,22 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_request_id)
-        except Exception:
+        except Exception as error:
             if response_started or scope["type"] != "http":
                 raise
-            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            response = problem_response(500, "Something went wrong on our side.", error_code="INTERNAL_ERROR")
+            if isinstance(error, DEPENDENCY_DOWN):
+                # Redis or PostgreSQL unreachable even after the clients' own retries: a
+                # moment's outage, so the caller is told to try again rather than that we broke.
+                logger.warning("dependency unreachable on %s %s: %r", scope.get("method"), scope.get("path"), error)
+                response = problem_response(
+                    503,
+                    "A service we depend on is unreachable; try again shortly.",
+                    error_code="DEPENDENCY_UNAVAILABLE",
+                    headers={"Retry-After": "1"},
+                )
+            else:
+                logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+                response = problem_response(500, "Something went wrong on our side.", error_code="INTERNAL_ERROR")
             await response(scope, receive, send_with_request_id)
         finally:
             request_id_var.reset(request_token)

@@ -1,7 +1,6 @@
 """`/readyz` names the dependency that is down, and recovers when it is back, without a restart."""
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from urllib.parse import urlsplit
 
@@ -9,29 +8,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from devstack.infra import BrokerProcess, free_port, wait_for_port
+from devstack.infra import BrokerProcess, RedisProcess, free_port
 from services.inventory.main import build_app
 from services.inventory.settings import InventorySettings
 from shared.tests.tcp_proxy import CuttableProxy
-
-
-class RedisProcess:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self._process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_for_port("127.0.0.1", self.port, timeout=10)
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
-            self._process = None
 
 
 @pytest.fixture
