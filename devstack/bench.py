@@ -1,5 +1,7 @@
-"""`make bench`: throughput and latency of seat holds, placed on inventory directly and through
-the gateway, and the time from a Stripe webhook's receipt to the booking's confirmation.
+"""`make bench`: throughput and latency of seat holds (on inventory directly, spread over many
+slots and all on one slot, and through the gateway), monthly calendar reads (cached and not),
+the time for one change to reach 1,000 WebSocket subscribers, and the time from a Stripe
+webhook's receipt to the booking's confirmation.
 
 It runs the whole platform on free ports against a database of its own, prints the figures,
 and stops. Load goes to 127.0.0.1 only, bounded in count."""
@@ -19,17 +21,26 @@ from datetime import date, timedelta
 
 import httpx
 import stripe
+from redis.asyncio import Redis
+from websockets.asyncio.client import ClientConnection, connect
 
 from devstack.apps import ALL_APPS
 from devstack.infra import ensure_database, ensure_postgres, ensure_redis, free_ports
 from devstack.stack import DEV_STRIPE_WEBHOOK_SECRET
+from services.inventory.calendar.cache import calendar_changed
 from shared.auth import Identity
 from shared.settings import AppSettings
 from shared.testing import identity_headers
 
 BENCH_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel_bench"
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/2"
 HOLDS = 2000
 CONCURRENCY = 50
+SPREAD_SLOTS = 100
+CALENDAR_READS = 2000
+UNCACHED_CALENDAR_READS = 200
+SUBSCRIBERS = 1000
+FAN_OUTS = 5
 CONFIRMATIONS = 20
 
 
@@ -78,6 +89,82 @@ async def _place_holds(base_url: str, headers: dict[str, str], slot_ids: list[st
     return Figures(label, HOLDS, elapsed, latencies)
 
 
+async def _read_calendars(base_url: str, listing_id: str, label: str) -> Figures:
+    """Monthly calendars read over and over: after the first, every read is a cache hit."""
+    month = date.today() + timedelta(days=40)
+    latencies: list[float] = []
+    remaining = list(range(CALENDAR_READS))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while remaining:
+            remaining.pop()
+            started = time.perf_counter()
+            response = await client.get(
+                f"/listings/{listing_id}/calendar", params={"year": month.year, "month": month.month}
+            )
+            latencies.append(time.perf_counter() - started)
+            response.raise_for_status()
+
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - started
+    return Figures(label, CALENDAR_READS, elapsed, latencies)
+
+
+async def _read_uncached_calendars(base_url: str, listing_id: str, redis_url: str, label: str) -> Figures:
+    """One client reading a calendar right after each invalidation: every read is computed."""
+    month = date.today() + timedelta(days=40)
+    latencies: list[float] = []
+    redis = Redis.from_url(redis_url)
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            started_all = time.perf_counter()
+            for _ in range(UNCACHED_CALENDAR_READS):
+                await calendar_changed(redis, uuid.UUID(listing_id))
+                started = time.perf_counter()
+                response = await client.get(
+                    f"/listings/{listing_id}/calendar", params={"year": month.year, "month": month.month}
+                )
+                latencies.append(time.perf_counter() - started)
+                response.raise_for_status()
+            elapsed = time.perf_counter() - started_all
+    finally:
+        await redis.aclose()
+    return Figures(label, UNCACHED_CALENDAR_READS, elapsed, latencies)
+
+
+async def _fan_out(inventory_url: str, headers: dict[str, str], listing_id: str, slot_id: str) -> Figures:
+    """Time from placing a hold to its change reaching each of 1,000 feed subscribers."""
+    feed = inventory_url.replace("http://", "ws://") + f"/ws/availability?listing_id={listing_id}"
+    sockets = await asyncio.gather(*(connect(feed, open_timeout=60) for _ in range(SUBSCRIBERS)))
+    last_arrivals: list[float] = []
+    every_arrival: list[float] = []
+    try:
+        async with httpx.AsyncClient(base_url=inventory_url, timeout=30) as client:
+            # A first change shows every subscription is in place before anything is timed.
+            await client.post("/holds", json={"slot_id": slot_id, "adults": 1}, headers=headers)
+            await asyncio.gather(*(socket.recv() for socket in sockets))
+            for _ in range(FAN_OUTS):
+                started = time.perf_counter()
+
+                async def arrival(socket: ClientConnection, started: float = started) -> float:
+                    await socket.recv()
+                    return time.perf_counter() - started
+
+                waiting = asyncio.gather(*(arrival(socket) for socket in sockets))
+                (
+                    await client.post("/holds", json={"slot_id": slot_id, "adults": 1}, headers=headers)
+                ).raise_for_status()
+                arrivals = await asyncio.wait_for(waiting, timeout=60)
+                every_arrival += arrivals
+                last_arrivals.append(max(arrivals))
+    finally:
+        await asyncio.gather(*(socket.close() for socket in sockets))
+    return Figures(f"feed fan-out to {SUBSCRIBERS} subscribers", FAN_OUTS, sum(last_arrivals), every_arrival)
+
+
 def _sign_up(client: httpx.Client, role: str) -> tuple[dict[str, str], str]:
     email = f"bench-{role}-{uuid.uuid4().hex[:8]}@example.com"
     password = "bench password 123"  # noqa: S105 (a throwaway account on the bench database)
@@ -89,7 +176,8 @@ def _sign_up(client: httpx.Client, role: str) -> tuple[dict[str, str], str]:
     return {"Authorization": f"Bearer {token}"}, registered.json()["id"]
 
 
-def _slots(client: httpx.Client, provider: dict[str, str], *, count: int, capacity: int) -> list[str]:
+def _slots(client: httpx.Client, provider: dict[str, str], *, count: int, capacity: int) -> tuple[str, list[str]]:
+    """A listing running daily for `count` days; returns its id and its slots' ids."""
     listing = client.post(
         "/api/v1/listings",
         json={
@@ -121,7 +209,7 @@ def _slots(client: httpx.Client, provider: dict[str, str], *, count: int, capaci
         day = (start + timedelta(days=offset)).isoformat()
         slots = client.get(f"/api/v1/listings/{listing['id']}/availability", params={"date": day}).json()["slots"]
         slot_ids += [slot["slot_id"] for slot in slots]
-    return slot_ids
+    return listing["id"], slot_ids
 
 
 def _webhook_to_confirmed(client: httpx.Client, stripe_base: str, traveler: dict[str, str], slot_id: str) -> float:
@@ -159,7 +247,7 @@ def _webhook_to_confirmed(client: httpx.Client, stripe_base: str, traveler: dict
 def run() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(ensure_postgres(BENCH_DATABASE_URL))
-    asyncio.run(ensure_redis("redis://127.0.0.1:6379/2"))
+    asyncio.run(ensure_redis(BENCH_REDIS_URL))
     asyncio.run(ensure_database(BENCH_DATABASE_URL, recreate=True))
     *app_ports, stripe_port, smtp_port, mail_http_port, broker_port = free_ports(len(ALL_APPS) + 4)
     ports = {spec.name: port for spec, port in zip(ALL_APPS, app_ports, strict=True)}
@@ -167,7 +255,7 @@ def run() -> int:
         **os.environ,
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
         "DATABASE_URL": BENCH_DATABASE_URL,
-        "REDIS_URL": "redis://127.0.0.1:6379/2",
+        "REDIS_URL": BENCH_REDIS_URL,
         "STRIPE_API_BASE": f"http://127.0.0.1:{stripe_port}",
         "MAIL_SINK_SMTP_PORT": str(smtp_port),
         "MAIL_SINK_HTTP_PORT": str(mail_http_port),
@@ -204,35 +292,51 @@ def _wait_ready(ports: dict[str, int], platform: subprocess.Popen[bytes]) -> Non
 
 def _measure(ports: dict[str, int], stripe_port: int) -> None:
     gateway_url = f"http://127.0.0.1:{ports['gateway']}"
+    inventory_url = f"http://127.0.0.1:{ports['inventory']}"
     with httpx.Client(base_url=gateway_url, timeout=30) as client:
         provider, _ = _sign_up(client, "provider")
         traveler, traveler_id = _sign_up(client, "traveler")
-        slot_ids = _slots(client, provider, count=4, capacity=100_000)
+        listing_id, slot_ids = _slots(client, provider, count=SPREAD_SLOTS, capacity=100_000)
         secret = AppSettings().internal_auth_secret
         direct_headers = identity_headers(
             Identity(user_id=uuid.UUID(traveler_id), email="bench@example.com", roles=("traveler",)), secret=secret
         )
-        direct = asyncio.run(
-            _place_holds(
-                f"http://127.0.0.1:{ports['inventory']}", direct_headers, slot_ids, "holds, direct on inventory"
+        spread = asyncio.run(
+            _place_holds(inventory_url, direct_headers, slot_ids, f"holds, inventory, {SPREAD_SLOTS} slots")
+        )
+        one_slot = asyncio.run(_place_holds(inventory_url, direct_headers, slot_ids[:1], "holds, inventory, one slot"))
+        through = asyncio.run(
+            _place_holds(f"{gateway_url}/api/v1", traveler, slot_ids, f"holds, gateway, {SPREAD_SLOTS} slots")
+        )
+        cached = asyncio.run(_read_calendars(f"{gateway_url}/api/v1", listing_id, "calendar month, gateway, cached"))
+        uncached = asyncio.run(
+            _read_uncached_calendars(
+                f"{gateway_url}/api/v1", listing_id, BENCH_REDIS_URL, "calendar month, gateway, uncached"
             )
         )
-        through = asyncio.run(_place_holds(f"{gateway_url}/api/v1", traveler, slot_ids, "holds, through the gateway"))
-        one_slot = asyncio.run(
-            _place_holds(f"{gateway_url}/api/v1", traveler, slot_ids[:1], "holds, gateway, one hot slot")
-        )
+        fan_out = asyncio.run(_fan_out(inventory_url, direct_headers, listing_id, slot_ids[2]))
         confirmations = [
             _webhook_to_confirmed(client, f"http://127.0.0.1:{stripe_port}", traveler, slot_ids[1])
             for _ in range(CONFIRMATIONS)
         ]
     confirmed = Figures("webhook receipt → confirmed", CONFIRMATIONS, sum(confirmations), confirmations)
     print(f"\nBenchmark ({HOLDS} holds each, {CONCURRENCY} concurrent clients, 127.0.0.1)")
-    for figures in (direct, through, one_slot):
+    for figures in (spread, one_slot, through, cached):
         print(figures.line())
+    print(f"{uncached.label:<34} {uncached.per_second:8.0f}/s   p50 {uncached.percentile(0.5):7.1f} ms   (1 client)")
     print(
-        f"{'gateway / direct':<34} throughput x{through.per_second / direct.per_second:.2f}"
-        f"   p50 x{through.percentile(0.5) / direct.percentile(0.5):.2f}"
-        f"   p99 x{through.percentile(0.99) / direct.percentile(0.99):.2f}"
+        f"{'one slot / spread':<34} throughput x{one_slot.per_second / spread.per_second:.2f}"
+        f"   p50 x{one_slot.percentile(0.5) / spread.percentile(0.5):.2f}"
+    )
+    print(
+        f"{'gateway / direct':<34} throughput x{through.per_second / spread.per_second:.2f}"
+        f"   p50 x{through.percentile(0.5) / spread.percentile(0.5):.2f}"
+        f"   p99 x{through.percentile(0.99) / spread.percentile(0.99):.2f}"
+    )
+    print(f"{'cached / uncached calendar':<34} p50 x{cached.percentile(0.5) / uncached.percentile(0.5):.2f}")
+    print(
+        f"{fan_out.label:<34} last one {fan_out.seconds / FAN_OUTS * 1000:7.1f} ms (mean of {FAN_OUTS})"
+        f"   each: p50 {fan_out.percentile(0.5):7.1f} ms   p99 {fan_out.percentile(0.99):7.1f} ms"
     )
     print(
         f"{confirmed.label:<34} p50 {confirmed.percentile(0.5):7.1f} ms   p99 {confirmed.percentile(0.99):7.1f} ms"

@@ -13,6 +13,7 @@ from services.inventory.holds.consumers import booking_events_consumer_source
 from services.inventory.holds.router import router as holds_router
 from services.inventory.jobs import expire_holds_forever, reconcile_forever, top_up_slots_forever
 from services.inventory.listings.router import router as listings_router
+from services.inventory.pricing.router import router as pricing_router
 from services.inventory.schedules.router import router as schedules_router
 from services.inventory.settings import InventorySettings, get_settings
 from shared.app import AppResources, BackgroundJob, create_app
@@ -52,7 +53,15 @@ def build_app(settings: InventorySettings | None = None, *, clock: Clock | None 
     app = create_app(
         settings,
         title="Inventory",
-        routers=[listings_router, schedules_router, calendar_router, holds_router, blackouts_router, feed_router],
+        routers=[
+            listings_router,
+            pricing_router,
+            schedules_router,
+            calendar_router,
+            holds_router,
+            blackouts_router,
+            feed_router,
+        ],
         consumers=[booking_events_consumer_source(clock)],
         background_jobs=[
             BackgroundJob("hold expiry", expire_holds),

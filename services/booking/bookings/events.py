@@ -72,3 +72,15 @@ class BookingRefundRequested(EventPayload):
     amount: Decimal
     currency: str
     reason: str
+
+
+@register_event("booking.seats_released", version=1)
+class BookingSeatsReleased(EventPayload):
+    """A confirmed booking no longer needs its seats (cancelled, or moved to another slot):
+    inventory puts them back on sale."""
+
+    booking_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+    seats: int
+    reason: str

@@ -14,7 +14,7 @@ from services.inventory.blackouts.schemas import BlackoutCreate, BlackoutOut
 from services.inventory.calendar.cache import calendar_changed
 from services.inventory.feed.publisher import slot_changed
 from services.inventory.holds.service import PRODUCER
-from services.inventory.listings.service import get_owned_listing
+from services.inventory.listings.lookup import get_owned_listing
 from services.inventory.schedules.models import Slot
 from shared.auth import Identity
 from shared.clock import Clock
@@ -45,7 +45,7 @@ async def create_blackout(
         await session.execute(
             update(Slot)
             .where(*covered)
-            .values(closed_at=clock.now())
+            .values(closed_at=clock.now(), closed_reason="blackout")
             .returning(Slot.id, Slot.listing_id, Slot.capacity, Slot.confirmed_seats)
         )
     ).all()

@@ -13,7 +13,7 @@ from services.inventory.calendar.cache import cache_key
 from services.inventory.calendar.schemas import CalendarDay, MonthCalendar
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.holds.service import available_seats
-from services.inventory.listings.service import get_listing
+from services.inventory.listings.lookup import get_listing
 from services.inventory.schedules.models import Slot
 from shared.clock import Clock
 
@@ -23,24 +23,29 @@ CACHE_SECONDS = 300
 async def month_calendar(
     session: AsyncSession, *, seats: RedisSeats, listing_id: UUID, year: int, month: int, clock: Clock
 ) -> MonthCalendar:
-    listing = await get_listing(session, listing_id=listing_id)
+    # A hit needs no database: archiving or switching a listing off invalidates its entries.
     redis = seats.redis
-    key = await cache_key(redis, listing.id, year, month)
+    key = await cache_key(redis, listing_id, year, month)
     cached = await redis.get(key)
     if cached is not None:
         return MonthCalendar.model_validate_json(cached)
+    listing = await get_listing(session, listing_id=listing_id)
 
     first, last = date(year, month, 1), date(year, month, month_days.monthrange(year, month)[1])
     slots = (
-        await session.scalars(
-            select(Slot).where(
-                Slot.listing_id == listing.id,
-                Slot.local_date.between(first, last),
-                Slot.closed_at.is_(None),
-                Slot.starts_at > clock.now(),
+        []
+        if not listing.on_sale
+        else (
+            await session.scalars(
+                select(Slot).where(
+                    Slot.listing_id == listing.id,
+                    Slot.local_date.between(first, last),
+                    Slot.closed_at.is_(None),
+                    Slot.starts_at > clock.now(),
+                )
             )
-        )
-    ).all()
+        ).all()
+    )
     per_day: dict[date, list[int]] = defaultdict(list)
     for slot in slots:
         per_day[slot.local_date].append(await available_seats(session, seats=seats, slot=slot, clock=clock))

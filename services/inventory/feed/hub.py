@@ -13,6 +13,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.inventory.feed.publisher import channel
 
@@ -20,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 Subscriber = asyncio.Queue[dict[str, Any]]
 QUEUE_LIMIT = 1000
+RECONNECT_PAUSE_SECONDS = 0.1
+MAX_RECONNECT_PAUSE_SECONDS = 2.0
 
 
 class AvailabilityHub:
@@ -44,13 +48,22 @@ class AvailabilityHub:
                 await self._pubsub.unsubscribe(channel(listing_id))
 
     async def run(self) -> None:
-        """Deliver messages until cancelled."""
+        """Deliver messages until cancelled. When Redis goes away, keep trying: the pub/sub
+        connection comes back subscribed to the same channels."""
+        pause = RECONNECT_PAUSE_SECONDS
         try:
             while True:
                 if not self._pubsub.subscribed:
                     await asyncio.sleep(0.05)
                     continue
-                message = await self._pubsub.get_message(timeout=1.0)
+                try:
+                    message = await self._pubsub.get_message(timeout=1.0)
+                except (RedisConnectionError, RedisTimeoutError) as error:
+                    logger.warning("availability feed lost Redis, retrying in %.1fs: %r", pause, error)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, MAX_RECONNECT_PAUSE_SECONDS)
+                    continue
+                pause = RECONNECT_PAUSE_SECONDS
                 if message is None or message["type"] != "message":
                     continue
                 listing_id = message["channel"].decode().split(":", 1)[1]

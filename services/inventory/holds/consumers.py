@@ -1,4 +1,5 @@
-"""What inventory does when bookings change: sell a paid booking's seats, free a failed one's."""
+"""What inventory does when bookings change: sell a paid booking's seats, free a failed one's,
+put a cancelled or moved booking's seats back on sale."""
 
 import contextlib
 from collections.abc import Callable
@@ -6,8 +7,8 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.events import BookingPaymentFailed, BookingPaymentReceived
-from services.inventory.holds.events import HoldReleased, SeatsConfirmed, SeatsUnavailable
+from services.booking.bookings.events import BookingPaymentFailed, BookingPaymentReceived, BookingSeatsReleased
+from services.inventory.holds.events import HoldReleased, SeatsConfirmed, SeatsReturned, SeatsUnavailable
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.seats import RedisSeats, SlotNotLoaded
 from services.inventory.holds.service import PRODUCER, announce_hold_change, load_slot
@@ -36,7 +37,7 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
         # The slot row stays locked from the Redis change to the commit, so reconciliation
         # (which takes the same lock) never reads PostgreSQL between the two.
         slot = await session.get_one(Slot, hold.slot_id, with_for_update=True)
-        if hold.status == "confirmed":
+        if hold.status in ("confirmed", "returned"):
             return
         confirmed, late = await _confirm_in_redis(session, seats=seats, hold=hold, slot=slot, clock=clock)
         if confirmed:
@@ -90,6 +91,38 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
             await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
         await announce_hold_change(session, seats=seats, hold=hold, change="hold_released", clock=clock)
 
+    async def return_released_seats(session: AsyncSession, event: BookingSeatsReleased) -> None:
+        hold = await session.get_one(SeatHold, event.hold_id, with_for_update=True)
+        slot = await session.get_one(Slot, hold.slot_id, with_for_update=True)
+        if hold.status != "confirmed":
+            return
+        # Redis first, from the committed counts (which the row lock keeps still): a slot that
+        # another request loads meanwhile is loaded from the same counts, so the seats come
+        # back exactly once. Redis gives them back once however often this runs; if the commit
+        # then fails, PostgreSQL still refuses any sale beyond capacity until reconciliation.
+        try:
+            change = await seats.give_back(slot.id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+        except SlotNotLoaded:
+            await load_slot(session, seats=seats, slot=slot, clock=clock)
+            change = await seats.give_back(slot.id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+        available = change.available
+        hold.status, hold.ended_at = "returned", clock.now()
+        slot.confirmed_seats -= hold.seats
+        add_event(
+            session,
+            SeatsReturned(
+                booking_id=event.booking_id,
+                hold_id=hold.id,
+                slot_id=slot.id,
+                listing_id=hold.listing_id,
+                seats=hold.seats,
+                available=max(available, 0),
+            ),
+            producer=PRODUCER,
+            key=str(slot.id),
+        )
+        await announce_hold_change(session, seats=seats, hold=hold, change="seats_returned", clock=clock)
+
     return ConsumerSpec(
         name="inventory.booking-events",
         topics=(topic_for("booking"),),
@@ -97,6 +130,7 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
             [
                 handles(BookingPaymentReceived, sell_paid_seats),
                 handles(BookingPaymentFailed, free_seats_of_failed_payment),
+                handles(BookingSeatsReleased, return_released_seats),
             ]
         ),
     )

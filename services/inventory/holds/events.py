@@ -53,3 +53,16 @@ class HoldExpired(EventPayload):
     slot_id: UUID
     listing_id: UUID
     seats: int
+
+
+@register_event("inventory.seats_returned", version=1)
+class SeatsReturned(EventPayload):
+    """Confirmed seats are back on sale (the booking was cancelled or moved); the waitlist
+    of the slot may be offered them."""
+
+    booking_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    seats: int
+    available: int

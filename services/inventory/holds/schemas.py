@@ -1,22 +1,31 @@
 from datetime import datetime
-from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.inventory.pricing.schemas import QuoteOut
 
 MAX_PARTY = 50
 
 
 class HoldCreate(BaseModel):
+    """The party, as counts or as every traveler's age (sorted by the listing's age bands)."""
+
     model_config = ConfigDict(extra="forbid")
 
     slot_id: UUID
     adults: int = Field(default=1, ge=0, le=MAX_PARTY)
     children: int = Field(default=0, ge=0, le=MAX_PARTY)
     infants: int = Field(default=0, ge=0, le=MAX_PARTY)
+    ages: list[Annotated[int, Field(ge=0, le=120)]] | None = Field(default=None, min_length=1, max_length=MAX_PARTY)
 
     @model_validator(mode="after")
     def _someone_comes(self) -> "HoldCreate":
+        if self.ages is not None:
+            if self.model_fields_set & {"adults", "children", "infants"}:
+                raise ValueError("give either ages or the counts of adults, children and infants")
+            return self
         if self.adults + self.children + self.infants == 0:
             raise ValueError("a hold needs at least one person")
         if self.adults + self.children + self.infants > MAX_PARTY:
@@ -24,21 +33,6 @@ class HoldCreate(BaseModel):
         if self.adults == 0:
             raise ValueError("children and infants travel with an adult")
         return self
-
-
-class QuoteLineOut(BaseModel):
-    kind: str
-    quantity: int
-    unit_price: Decimal
-    amount: Decimal
-
-
-class QuoteOut(BaseModel):
-    subtotal: Decimal
-    taxes: Decimal
-    total: Decimal
-    currency: str
-    lines: list[QuoteLineOut]
 
 
 class HoldOut(BaseModel):

@@ -112,6 +112,38 @@ for i = 3, #ARGV, 2 do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1]) end
 return 1
 """
 
+# ARGV: now_ms, capacity → {1, available after} or {-1, seats confirmed and held}
+_SET_CAPACITY = (
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
+"""
+    + _DROP_EXPIRED
+    + _COUNT_HELD
+    + """
+local taken = tonumber(redis.call('HGET', KEYS[1], 'confirmed')) + held
+if tonumber(ARGV[2]) < taken then return {-1, taken} end
+redis.call('HSET', KEYS[1], 'capacity', ARGV[2])
+return {1, tonumber(ARGV[2]) - taken}
+"""
+)
+
+# KEYS[3] is the set of holds whose confirmed seats were given back, so a retried return
+# gives them back once. ARGV: now_ms, member, seats → {1 if returned now else 0, available}
+_RETURN = (
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
+"""
+    + _DROP_EXPIRED
+    + """
+local returned = redis.call('SADD', KEYS[3], ARGV[2])
+if returned == 1 then redis.call('HINCRBY', KEYS[1], 'confirmed', -tonumber(ARGV[3])) end
+"""
+    + _COUNT_HELD
+    + """
+return {returned, tonumber(redis.call('HGET', KEYS[1], 'capacity'))
+  - tonumber(redis.call('HGET', KEYS[1], 'confirmed')) - held}
+"""
+)
 
 # ARGV: capacity, confirmed, then pairs of (expires_ms, member) that must be present →
 # {capacity was wrong, confirmed was wrong, holds put back}
@@ -158,11 +190,13 @@ class RedisSeats:
         self._load = redis.register_script(_LOAD)
         self._extend = redis.register_script(_EXTEND)
         self._repair = redis.register_script(_REPAIR)
+        self._set_capacity = redis.register_script(_SET_CAPACITY)
+        self._return = redis.register_script(_RETURN)
 
     @staticmethod
     def _keys(slot_id: UUID) -> list[str]:
-        # One hash tag per slot, so both keys live on the same Redis Cluster shard.
-        return [f"slot:{{{slot_id}}}:seats", f"slot:{{{slot_id}}}:holds"]
+        # One hash tag per slot, so its keys live on the same Redis Cluster shard.
+        return [f"slot:{{{slot_id}}}:seats", f"slot:{{{slot_id}}}:holds", f"slot:{{{slot_id}}}:returned"]
 
     async def _run(self, script: AsyncScript, slot_id: UUID, *args: int | str) -> tuple[int, int]:
         status, available = await script(keys=self._keys(slot_id), args=list(args))
@@ -219,6 +253,17 @@ class RedisSeats:
         """Keep a live hold until `expires_at`; False if it had already lapsed."""
         status, _ = await self._run(self._extend, slot_id, _ms(now), hold_member(hold_id, seats), _ms(expires_at))
         return status == 1
+
+    async def set_capacity(self, slot_id: UUID, *, capacity: int, now: datetime) -> SeatChange:
+        """Change the capacity unless it would fall below the seats confirmed and held; when
+        refused, `available` carries those taken seats instead."""
+        status, value = await self._run(self._set_capacity, slot_id, _ms(now), capacity)
+        return SeatChange(ok=status == 1, available=value)
+
+    async def give_back(self, slot_id: UUID, *, hold_id: UUID, seats: int, now: datetime) -> SeatChange:
+        """Put a confirmed hold's seats back on sale, once however often it is called."""
+        status, available = await self._run(self._return, slot_id, _ms(now), hold_member(hold_id, seats), seats)
+        return SeatChange(ok=status == 1, available=available)
 
     async def unconfirm(self, slot_id: UUID, *, seats: int) -> None:
         """Undo a confirmation PostgreSQL refused, or give back cancelled seats."""

@@ -1,7 +1,6 @@
 """Seat holds: placed atomically in Redis, recorded durably in PostgreSQL with their events."""
 
 import contextlib
-import dataclasses
 import logging
 from datetime import timedelta
 from uuid import UUID, uuid4
@@ -15,11 +14,13 @@ from services.inventory.holds.models import SeatHold
 from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut
 from services.inventory.holds.seats import RedisSeats, SlotNotLoaded
 from services.inventory.listings.models import Listing
-from services.inventory.pricing.domain import Party, PricingRules, Quote, quote
+from services.inventory.pricing.domain import Party, party_from_ages
+from services.inventory.pricing.schemas import QuoteOut
+from services.inventory.pricing.service import listing_rules, price_party
 from services.inventory.schedules.models import Slot
 from shared.auth import Identity
 from shared.clock import Clock
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.outbox import add_event
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,30 @@ async def available_seats(session: AsyncSession, *, seats: RedisSeats, slot: Slo
         return await seats.available(slot.id, now=clock.now())
 
 
+async def change_capacity(session: AsyncSession, *, seats: RedisSeats, slot: Slot, capacity: int, clock: Clock) -> None:
+    """Set a slot's capacity, in Redis atomically against concurrent holds and then on the row;
+    409 CAPACITY_BELOW_TAKEN if fewer seats than are confirmed and held. The caller holds the
+    slot's row lock and commits."""
+    if capacity < slot.confirmed_seats:
+        raise _below_taken(slot, capacity, slot.confirmed_seats)
+    try:
+        change = await seats.set_capacity(slot.id, capacity=capacity, now=clock.now())
+    except SlotNotLoaded:
+        await load_slot(session, seats=seats, slot=slot, clock=clock)
+        change = await seats.set_capacity(slot.id, capacity=capacity, now=clock.now())
+    if not change.ok:
+        raise _below_taken(slot, capacity, change.available)
+    slot.capacity = capacity
+
+
+def _below_taken(slot: Slot, capacity: int, taken: int) -> Conflict:
+    return Conflict(
+        "The capacity cannot go below the seats already confirmed and held.",
+        error_code="CAPACITY_BELOW_TAKEN",
+        details={"slot_id": str(slot.id), "requested": capacity, "taken": taken},
+    )
+
+
 async def announce_hold_change(
     session: AsyncSession, *, seats: RedisSeats, hold: SeatHold, change: str, clock: Clock
 ) -> None:
@@ -70,20 +95,13 @@ async def announce_hold_change(
     )
 
 
-def _quote_json(priced: Quote) -> dict[str, object]:
-    return {
-        "subtotal": str(priced.subtotal),
-        "taxes": str(priced.taxes),
-        "total": str(priced.total),
-        "currency": priced.currency,
-        "lines": [
-            {
-                key: str(value) if key in ("unit_price", "amount") else value
-                for key, value in dataclasses.asdict(line).items()
-            }
-            for line in priced.lines
-        ],
-    }
+def _party(request: HoldCreate, listing: Listing) -> Party:
+    if request.ages is None:
+        return Party(adults=request.adults, children=request.children, infants=request.infants)
+    party = party_from_ages(request.ages, listing_rules(listing))
+    if party.adults == 0:
+        raise InvalidInput("Children and infants travel with an adult.", details={"ages": request.ages})
+    return party
 
 
 async def place_hold(
@@ -97,16 +115,13 @@ async def place_hold(
         raise NotFound("No such slot.")
     if slot.closed_at is not None or slot.starts_at <= now:
         raise Conflict("This slot is no longer on sale.", error_code="SLOT_CLOSED")
+    if not listing.on_sale:
+        raise Conflict("This listing is not on sale at the moment.", error_code="NOT_ON_SALE")
     if listing.booking_mode != "instant":
         raise Conflict("This listing is booked on request, not held.", error_code="NOT_INSTANT_BOOKABLE")
 
-    party = Party(adults=request.adults, children=request.children, infants=request.infants)
-    priced = quote(
-        unit_price=slot.price_override or listing.base_price,
-        currency=listing.currency,
-        party=party,
-        rules=PricingRules.model_validate(listing.pricing),
-    )
+    party = _party(request, listing)
+    priced = price_party(listing, slot, party)
     hold_id = uuid4()
     expires_at = now + timedelta(seconds=listing.hold_ttl_seconds)
     try:
@@ -130,7 +145,7 @@ async def place_hold(
         children=party.children,
         infants=party.infants,
         seats=party.seats,
-        quote=_quote_json(priced),
+        quote=QuoteOut.of(priced).model_dump(mode="json"),
         status="active",
         expires_at=expires_at,
         created_at=now,

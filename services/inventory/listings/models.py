@@ -3,7 +3,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Numeric, String, Text, func
+from sqlalchemy import DateTime, Numeric, String, Text, func, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +29,9 @@ class Listing(Base):
     base_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     pricing: Mapped[dict[str, Any]] = mapped_column(JSONB)
     hold_ttl_seconds: Mapped[int]
+    # `toggle` listings are switched on and off as a whole; `calendar` ones open by `open_days`.
+    on_sale: Mapped[bool] = mapped_column(default=True, server_default=true())
+    open_days: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

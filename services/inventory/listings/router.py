@@ -3,12 +3,13 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from services.inventory.deps import ClockDep, Provider
+from services.inventory.deps import ClockDep, Provider, SeatsDep
 from services.inventory.listings import service
+from services.inventory.listings.lookup import get_listing
 from services.inventory.listings.schemas import Category, ListingCreate, ListingOut, ListingPage, ListingUpdate
-from shared.deps import SessionDep
+from shared.deps import RedisDep, SessionDep
 
 router = APIRouter(prefix="/listings", tags=["listings"])
 
@@ -48,16 +49,34 @@ async def search_listings(
 
 @router.get("/{listing_id}")
 async def read_listing(listing_id: UUID, session: SessionDep) -> ListingOut:
-    return ListingOut.model_validate(await service.get_listing(session, listing_id=listing_id))
+    return ListingOut.model_validate(await get_listing(session, listing_id=listing_id))
 
 
 @router.patch("/{listing_id}")
-async def update_listing(listing_id: UUID, changes: ListingUpdate, owner: Provider, session: SessionDep) -> ListingOut:
-    listing = await service.update_listing(session, listing_id=listing_id, owner=owner, changes=changes)
+async def update_listing(
+    listing_id: UUID,
+    changes: ListingUpdate,
+    owner: Provider,
+    session: SessionDep,
+    seats: SeatsDep,
+    clock: ClockDep,
+    request: Request,
+) -> ListingOut:
+    listing = await service.update_listing(
+        session,
+        seats=seats,
+        listing_id=listing_id,
+        owner=owner,
+        changes=changes,
+        clock=clock,
+        horizon_days=request.app.state.resources.settings.slot_horizon_days,
+    )
     return ListingOut.model_validate(listing)
 
 
 @router.delete("/{listing_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def archive_listing(listing_id: UUID, owner: Provider, session: SessionDep, clock: ClockDep) -> Response:
-    await service.archive_listing(session, listing_id=listing_id, owner=owner, clock=clock)
+async def archive_listing(
+    listing_id: UUID, owner: Provider, session: SessionDep, redis: RedisDep, clock: ClockDep
+) -> Response:
+    await service.archive_listing(session, redis=redis, listing_id=listing_id, owner=owner, clock=clock)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

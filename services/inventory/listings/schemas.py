@@ -1,11 +1,12 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Self
 from uuid import UUID
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.inventory.listings.domain import OpenDays
 from services.inventory.pricing.domain import PricingRules
 
 Category = Literal["activity", "tour", "accommodation", "transport", "meal", "package"]
@@ -13,6 +14,14 @@ BookingMode = Literal["instant", "request", "external"]
 AvailabilityMode = Literal["calendar", "toggle", "inventory"]
 
 _TIMEZONES = frozenset(available_timezones())
+
+
+def check_modes(pricing: PricingRules, booking_mode: str, availability_mode: str, open_days: object) -> None:
+    """Rules that hold across fields, on create and after every change."""
+    if pricing.quote_only and booking_mode != "request":
+        raise ValueError("quote-only pricing is for listings booked on request")
+    if open_days is not None and availability_mode != "calendar":
+        raise ValueError("open_days apply to listings in calendar mode")
 
 
 class ListingFields(BaseModel):
@@ -31,6 +40,13 @@ class ListingFields(BaseModel):
     pricing: PricingRules = PricingRules()
     # Short holds suit flash sales; a day is the longest a seat can be kept off sale unpaid.
     hold_ttl_seconds: int = Field(default=900, ge=5, le=86_400)
+    on_sale: bool = True
+    open_days: OpenDays | None = None
+
+    @model_validator(mode="after")
+    def _modes_fit(self) -> Self:
+        check_modes(self.pricing, self.booking_mode, self.availability_mode, self.open_days)
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -53,6 +69,16 @@ class ListingUpdate(BaseModel):
     pricing: PricingRules | None = None
     hold_ttl_seconds: int | None = Field(default=None, ge=5, le=86_400)
     booking_mode: BookingMode | None = None
+    availability_mode: AvailabilityMode | None = None
+    on_sale: bool | None = None
+    open_days: OpenDays | None = None
+
+    @model_validator(mode="after")
+    def _only_open_days_clear(self) -> Self:
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None and name != "open_days")
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
 
 
 class ListingOut(ListingFields):

@@ -6,15 +6,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
+from redis.asyncio import Redis
 from sqlalchemy import exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.inventory.calendar.cache import calendar_changed
+from services.inventory.holds.seats import RedisSeats
+from services.inventory.listings.lookup import get_owned_listing
 from services.inventory.listings.models import Listing
-from services.inventory.listings.schemas import ListingCreate, ListingUpdate
+from services.inventory.listings.schemas import ListingCreate, ListingUpdate, check_modes
+from services.inventory.pricing.domain import PricingRules
 from services.inventory.schedules.models import Slot
+from services.inventory.schedules.service import announce_slots, apply_open_days
 from shared.auth import Identity
 from shared.clock import Clock
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput
 
 
 async def create_listing(session: AsyncSession, *, owner: Identity, fields: ListingCreate) -> Listing:
@@ -25,36 +31,61 @@ async def create_listing(session: AsyncSession, *, owner: Identity, fields: List
     return listing
 
 
-async def get_listing(session: AsyncSession, *, listing_id: UUID) -> Listing:
-    listing = await session.get(Listing, listing_id)
-    if listing is None or listing.archived_at is not None:
-        raise NotFound("No such listing.")
-    return listing
-
-
-async def get_owned_listing(session: AsyncSession, *, listing_id: UUID, owner: Identity) -> Listing:
-    """The listing if the caller owns it (or is an admin); 404 otherwise, so others learn nothing."""
-    listing = await get_listing(session, listing_id=listing_id)
-    if listing.provider_id != owner.user_id and not owner.is_admin:
-        raise NotFound("No such listing.")
-    return listing
-
-
 async def update_listing(
-    session: AsyncSession, *, listing_id: UUID, owner: Identity, changes: ListingUpdate
+    session: AsyncSession,
+    *,
+    seats: RedisSeats,
+    listing_id: UUID,
+    owner: Identity,
+    changes: ListingUpdate,
+    clock: Clock,
+    horizon_days: int,
 ) -> Listing:
+    """Change a listing; a change of its open days or mode re-opens and closes its future
+    slots to match, and switching it on or off is announced on every future slot."""
     listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
-    for name, value in changes.model_dump(exclude_unset=True, mode="python").items():
-        setattr(listing, name, value.model_dump(mode="json") if name == "pricing" else value)
+    was = (listing.availability_mode, listing.open_days, listing.on_sale)
+    for name, value in changes.model_dump(exclude_unset=True, mode="json").items():
+        setattr(listing, name, value)
+    if changes.base_price is not None:
+        listing.base_price = changes.base_price
+    try:
+        check_modes(
+            PricingRules.model_validate(listing.pricing),
+            listing.booking_mode,
+            listing.availability_mode,
+            listing.open_days,
+        )
+    except ValueError as error:
+        raise InvalidInput(str(error), details={"fields": sorted(changes.model_fields_set)}) from None
+    changed_slots = []
+    if (listing.availability_mode, listing.open_days) != was[:2]:
+        changed_slots = await apply_open_days(session, listing=listing, clock=clock, horizon_days=horizon_days)
+    if listing.on_sale != was[2]:
+        changed_slots = list(
+            (
+                await session.scalars(
+                    select(Slot).where(
+                        Slot.listing_id == listing.id, Slot.starts_at > clock.now(), Slot.closed_at.is_(None)
+                    )
+                )
+            ).all()
+        )
     await session.commit()
     await session.refresh(listing)
+    await announce_slots(
+        session, seats=seats, listing=listing, slots=changed_slots, change="listing_changed", clock=clock
+    )
     return listing
 
 
-async def archive_listing(session: AsyncSession, *, listing_id: UUID, owner: Identity, clock: Clock) -> None:
+async def archive_listing(
+    session: AsyncSession, *, redis: Redis, listing_id: UUID, owner: Identity, clock: Clock
+) -> None:
     listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
     listing.archived_at = clock.now()
     await session.commit()
+    await calendar_changed(redis, listing.id)
 
 
 def _encode_cursor(listing: Listing) -> str:
@@ -102,12 +133,13 @@ async def search_listings(
         query = query.where(Listing.base_price <= search.max_price)
     if search.on_date is not None:
         query = query.where(
+            Listing.on_sale.is_(True),
             exists().where(
                 Slot.listing_id == Listing.id,
                 Slot.local_date == search.on_date,
                 Slot.closed_at.is_(None),
                 Slot.capacity - Slot.confirmed_seats >= search.party_size,
-            )
+            ),
         )
     if city:
         query = query.where(func.lower(Listing.city) == city.lower())

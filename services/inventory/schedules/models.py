@@ -62,3 +62,5 @@ class Slot(Base):
     confirmed_seats: Mapped[int] = mapped_column(default=0)
     price_override: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why it closed, so each cause reopens only its own: blackout, calendar, provider, schedule.
+    closed_reason: Mapped[str | None] = mapped_column(String(20))

@@ -6,7 +6,15 @@ from fastapi import APIRouter, Query, Request, status
 
 from services.inventory.deps import ClockDep, Provider, SeatsDep
 from services.inventory.schedules import service
-from services.inventory.schedules.schemas import Availability, ScheduleCreate, ScheduleOut
+from services.inventory.schedules.schemas import (
+    Availability,
+    ScheduleChange,
+    ScheduleCreate,
+    ScheduleOut,
+    ScheduleUpdate,
+    SlotOut,
+    SlotUpdate,
+)
 from shared.deps import RedisDep, SessionDep
 
 router = APIRouter(prefix="/listings/{listing_id}", tags=["schedules"])
@@ -44,4 +52,56 @@ async def availability(
 ) -> Availability:
     return await service.availability_on(
         session, seats=seats, listing_id=listing_id, day=date, party_size=party_size, clock=clock
+    )
+
+
+@router.get("/schedules")
+async def list_schedules(listing_id: UUID, owner: Provider, session: SessionDep) -> list[ScheduleOut]:
+    return await service.list_schedules(session, listing_id=listing_id, owner=owner)
+
+
+@router.patch("/schedules/{schedule_id}")
+async def update_schedule(
+    listing_id: UUID,
+    schedule_id: UUID,
+    changes: ScheduleUpdate,
+    owner: Provider,
+    session: SessionDep,
+    seats: SeatsDep,
+    clock: ClockDep,
+    request: Request,
+) -> ScheduleChange:
+    return await service.update_schedule(
+        session,
+        seats=seats,
+        listing_id=listing_id,
+        schedule_id=schedule_id,
+        owner=owner,
+        changes=changes,
+        clock=clock,
+        horizon_days=request.app.state.resources.settings.slot_horizon_days,
+    )
+
+
+@router.get("/slots/{slot_id}")
+async def read_slot(
+    listing_id: UUID, slot_id: UUID, owner: Provider, session: SessionDep, seats: SeatsDep, clock: ClockDep
+) -> SlotOut:
+    return await service.get_slot(
+        session, seats=seats, listing_id=listing_id, slot_id=slot_id, owner=owner, clock=clock
+    )
+
+
+@router.patch("/slots/{slot_id}")
+async def change_slot(
+    listing_id: UUID,
+    slot_id: UUID,
+    changes: SlotUpdate,
+    owner: Provider,
+    session: SessionDep,
+    seats: SeatsDep,
+    clock: ClockDep,
+) -> SlotOut:
+    return await service.change_slot(
+        session, seats=seats, listing_id=listing_id, slot_id=slot_id, owner=owner, changes=changes, clock=clock
     )

@@ -1,4 +1,4 @@
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from uuid import UUID
 
@@ -43,6 +43,12 @@ class Price(BaseModel):
     currency: str
 
 
+class PriceRangeOut(BaseModel):
+    min: Decimal
+    max: Decimal
+    currency: str
+
+
 class SlotAvailability(BaseModel):
     slot_id: UUID
     date: date
@@ -50,7 +56,10 @@ class SlotAvailability(BaseModel):
     end_time: str
     capacity: int
     available: int
-    price: Price
+    # An adult's price that day (the booking's, for per-booking listings); a quote-only
+    # listing has none and shows its estimated range per person instead.
+    price: Price | None
+    estimate: PriceRangeOut | None = None
 
 
 class Availability(BaseModel):
@@ -58,3 +67,57 @@ class Availability(BaseModel):
     date: date
     party_size: int
     slots: list[SlotAvailability]
+
+
+class ScheduleUpdate(BaseModel):
+    """Any of a schedule's fields; the result must be a valid schedule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_time: time | None = None
+    duration_minutes: int | None = Field(default=None, ge=1, le=60 * 24 * 30)
+    recurrence: Recurrence | None = None
+    weekdays: list[int] | None = Field(default=None, max_length=7)
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    price_override: Decimal | None = Field(default=None, ge=0, le=Decimal("1000000"), decimal_places=2)
+
+
+class ScheduleChange(BaseModel):
+    """What an edit did to the schedule's future slots. Seats already confirmed or held are
+    never moved or dropped: a slot with them that no longer fits the schedule is closed to new
+    sales and listed in `booked_slots_closed`; one whose capacity would fall below them keeps
+    exactly them (`capacity_kept_at_taken`)."""
+
+    schedule: ScheduleOut
+    slots_added: int
+    slots_updated: int
+    slots_closed: int
+    slots_reopened: int
+    booked_slots_closed: list[UUID]
+    capacity_kept_at_taken: list[UUID]
+
+
+class SlotUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
+    price_override: Decimal | None = Field(default=None, ge=0, le=Decimal("1000000"), decimal_places=2)
+    on_sale: bool | None = None
+
+
+class SlotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    listing_id: UUID
+    schedule_id: UUID
+    local_date: date
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    confirmed_seats: int
+    available: int
+    price_override: Decimal | None
+    closed_reason: str | None

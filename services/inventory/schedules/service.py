@@ -1,9 +1,11 @@
 """Schedules and the slots they generate; availability of a listing on a date."""
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -11,21 +13,37 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inventory.blackouts.service import blacked_out_dates
 from services.inventory.calendar.cache import calendar_changed
+from services.inventory.feed.publisher import slot_changed
 from services.inventory.holds.seats import RedisSeats
-from services.inventory.holds.service import available_seats
+from services.inventory.holds.service import available_seats, change_capacity
+from services.inventory.listings.domain import OpenDays
+from services.inventory.listings.lookup import get_listing, get_owned_listing
 from services.inventory.listings.models import Listing
-from services.inventory.listings.service import get_listing, get_owned_listing
+from services.inventory.pricing.service import listing_rules, slot_unit_price
 from services.inventory.schedules.domain import Rule, local_start_in_utc, run_dates
 from services.inventory.schedules.models import Schedule, Slot
 from services.inventory.schedules.schemas import (
     Availability,
     Price,
+    PriceRangeOut,
+    ScheduleChange,
     ScheduleCreate,
     ScheduleOut,
+    ScheduleUpdate,
     SlotAvailability,
+    SlotOut,
+    SlotUpdate,
 )
 from shared.auth import Identity
 from shared.clock import Clock
+from shared.errors import Conflict, InvalidInput, NotFound
+
+
+def open_days_of(listing: Listing) -> OpenDays | None:
+    """The open days that restrict a calendar-mode listing; None when every day is open."""
+    if listing.availability_mode != "calendar" or listing.open_days is None:
+        return None
+    return OpenDays.model_validate(listing.open_days)
 
 
 async def generate_slots(
@@ -42,9 +60,10 @@ async def generate_slots(
     )
     horizon_end = today + timedelta(days=horizon_days)
     closed_days = await blacked_out_dates(session, listing_id=listing.id, start=today, end=horizon_end)
+    open_days = open_days_of(listing)
     rows = []
     for day in run_dates(rule, start=today, end=horizon_end):
-        if day in closed_days:
+        if day in closed_days or (open_days is not None and not open_days.is_open(day)):
             continue
         starts_at = local_start_in_utc(day, schedule.start_time, listing.timezone)
         if starts_at <= clock.now():
@@ -130,6 +149,8 @@ async def availability_on(
 ) -> Availability:
     listing = await get_listing(session, listing_id=listing_id)
     now = clock.now()
+    if not listing.on_sale:
+        return Availability(listing_id=listing.id, date=day, party_size=party_size, slots=[])
     slots = (
         await session.scalars(
             select(Slot)
@@ -140,6 +161,12 @@ async def availability_on(
         )
     ).all()
     zone = ZoneInfo(listing.timezone)
+    rules = listing_rules(listing)
+    estimate = (
+        PriceRangeOut(min=rules.estimate.min, max=rules.estimate.max, currency=listing.currency)
+        if rules.quote_only and rules.estimate is not None
+        else None
+    )
     offered = []
     for slot in slots:
         available = await available_seats(session, seats=seats, slot=slot, clock=clock)
@@ -153,7 +180,221 @@ async def availability_on(
                 end_time=slot.ends_at.astimezone(zone).strftime("%H:%M"),
                 capacity=slot.capacity,
                 available=available,
-                price=Price(amount=slot.price_override or listing.base_price, currency=listing.currency),
+                price=None
+                if estimate
+                else Price(amount=slot_unit_price(listing, slot).amount, currency=listing.currency),
+                estimate=estimate,
             )
         )
     return Availability(listing_id=listing.id, date=day, party_size=party_size, slots=offered)
+
+
+async def announce_slots(
+    session: AsyncSession, *, seats: RedisSeats, listing: Listing, slots: Iterable[Slot], change: str, clock: Clock
+) -> None:
+    """Tell the feed and the calendar about slots whose capacity or opening changed."""
+    for slot in slots:
+        on_sale = slot.closed_at is None and listing.on_sale
+        available = await available_seats(session, seats=seats, slot=slot, clock=clock) if on_sale else 0
+        await slot_changed(
+            seats.redis,
+            listing_id=listing.id,
+            slot_id=slot.id,
+            available=available,
+            capacity=slot.capacity,
+            change=change,
+            seats=0,
+            at=clock.now(),
+        )
+    await calendar_changed(seats.redis, listing.id)
+
+
+async def apply_open_days(session: AsyncSession, *, listing: Listing, clock: Clock, horizon_days: int) -> list[Slot]:
+    """After a calendar-mode listing's open days change: close its future slots on days now
+    closed, reopen the ones its calendar had closed on days now open, and generate what is
+    missing. Bookings on a closed day stand (a blackout is what cancels them). Returns the
+    slots that opened or closed; the caller commits."""
+    open_days = open_days_of(listing)
+    future = (
+        await session.scalars(
+            select(Slot)
+            .where(Slot.listing_id == listing.id, Slot.starts_at > clock.now())
+            .order_by(Slot.starts_at)
+            .with_for_update()
+        )
+    ).all()
+    changed = []
+    for slot in future:
+        day_open = open_days is None or open_days.is_open(slot.local_date)
+        if slot.closed_at is None and not day_open:
+            slot.closed_at, slot.closed_reason = clock.now(), "calendar"
+            changed.append(slot)
+        elif slot.closed_reason == "calendar" and day_open:
+            slot.closed_at = slot.closed_reason = None
+            changed.append(slot)
+    schedules = (await session.scalars(select(Schedule).where(Schedule.listing_id == listing.id))).all()
+    for schedule in schedules:
+        await generate_slots(session, schedule=schedule, listing=listing, clock=clock, horizon_days=horizon_days)
+    return changed
+
+
+async def _owned_schedule(session: AsyncSession, *, listing: Listing, schedule_id: UUID) -> Schedule:
+    schedule = await session.get(Schedule, schedule_id, with_for_update=True)
+    if schedule is None or schedule.listing_id != listing.id:
+        raise NotFound("No such schedule.")
+    return schedule
+
+
+async def list_schedules(session: AsyncSession, *, listing_id: UUID, owner: Identity) -> list[ScheduleOut]:
+    listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
+    schedules = (
+        await session.scalars(select(Schedule).where(Schedule.listing_id == listing.id).order_by(Schedule.created_at))
+    ).all()
+    return [ScheduleOut.model_validate(schedule) for schedule in schedules]
+
+
+async def update_schedule(
+    session: AsyncSession,
+    *,
+    seats: RedisSeats,
+    listing_id: UUID,
+    schedule_id: UUID,
+    owner: Identity,
+    changes: ScheduleUpdate,
+    clock: Clock,
+    horizon_days: int,
+) -> ScheduleChange:
+    """Change a schedule and bring its future slots in line, never moving or dropping seats
+    already confirmed or held (see `ScheduleChange`)."""
+    listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
+    schedule = await _owned_schedule(session, listing=listing, schedule_id=schedule_id)
+    current = ScheduleCreate.model_validate(schedule, from_attributes=True).model_dump()
+    try:
+        merged = ScheduleCreate.model_validate(current | changes.model_dump(exclude_unset=True))
+    except ValidationError as error:
+        raise InvalidInput(
+            "The schedule would not be valid.", details={"errors": error.errors(include_url=False, include_input=False)}
+        ) from None
+    for name, value in merged.model_dump().items():
+        setattr(schedule, name, value)
+
+    now = clock.now()
+    today = now.astimezone(ZoneInfo(listing.timezone)).date()
+    horizon_end = today + timedelta(days=horizon_days)
+    rule = Rule(
+        recurrence=merged.recurrence,
+        valid_from=merged.valid_from,
+        valid_until=merged.valid_until,
+        weekdays=tuple(merged.weekdays),
+    )
+    wanted = {
+        local_start_in_utc(day, merged.start_time, listing.timezone)
+        for day in run_dates(rule, start=today, end=horizon_end)
+    }
+    future = (
+        await session.scalars(
+            select(Slot)
+            .where(Slot.schedule_id == schedule.id, Slot.starts_at > now)
+            .order_by(Slot.starts_at)
+            .with_for_update()
+        )
+    ).all()
+    change = ScheduleChange(
+        schedule=ScheduleOut.model_validate(schedule),
+        slots_added=0,
+        slots_updated=0,
+        slots_closed=0,
+        slots_reopened=0,
+        booked_slots_closed=[],
+        capacity_kept_at_taken=[],
+    )
+    touched: list[Slot] = []
+    for slot in future:
+        # Redis counts a closed slot's live holds too, so this is every seat confirmed or held.
+        taken = slot.capacity - await available_seats(session, seats=seats, slot=slot, clock=clock)
+        if slot.starts_at not in wanted:
+            if slot.closed_at is None:
+                slot.closed_at, slot.closed_reason = now, "schedule"
+                change.slots_closed += 1
+                touched.append(slot)
+                if taken:
+                    change.booked_slots_closed.append(slot.id)
+            continue
+        if slot.closed_reason == "schedule":
+            slot.closed_at = slot.closed_reason = None
+            change.slots_reopened += 1
+        if taken == 0:
+            slot.ends_at = slot.starts_at + timedelta(minutes=merged.duration_minutes)
+        slot.price_override = merged.price_override
+        if slot.capacity != merged.capacity:
+            try:
+                await change_capacity(session, seats=seats, slot=slot, capacity=merged.capacity, clock=clock)
+            except Conflict as refused:
+                await change_capacity(session, seats=seats, slot=slot, capacity=refused.details["taken"], clock=clock)
+                change.capacity_kept_at_taken.append(slot.id)
+        change.slots_updated += 1
+        touched.append(slot)
+    change.slots_added = await generate_slots(
+        session, schedule=schedule, listing=listing, clock=clock, horizon_days=horizon_days
+    )
+    await session.commit()
+    await announce_slots(session, seats=seats, listing=listing, slots=touched, change="schedule_changed", clock=clock)
+    return change
+
+
+async def _slot_out(session: AsyncSession, *, seats: RedisSeats, slot: Slot, clock: Clock) -> SlotOut:
+    available = 0 if slot.closed_at else await available_seats(session, seats=seats, slot=slot, clock=clock)
+    return SlotOut.model_validate({**_slot_fields(slot), "available": available})
+
+
+async def get_slot(
+    session: AsyncSession, *, seats: RedisSeats, listing_id: UUID, slot_id: UUID, owner: Identity, clock: Clock
+) -> SlotOut:
+    """A slot with its counts, for its listing's owner."""
+    listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
+    slot = await session.get(Slot, slot_id)
+    if slot is None or slot.listing_id != listing.id:
+        raise NotFound("No such slot.")
+    return await _slot_out(session, seats=seats, slot=slot, clock=clock)
+
+
+async def change_slot(
+    session: AsyncSession,
+    *,
+    seats: RedisSeats,
+    listing_id: UUID,
+    slot_id: UUID,
+    owner: Identity,
+    changes: SlotUpdate,
+    clock: Clock,
+) -> SlotOut:
+    """A provider's change to one slot: its capacity (never below the seats confirmed and
+    held), its price, or taking it off sale and back."""
+    listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
+    slot = await session.get(Slot, slot_id, with_for_update=True)
+    if slot is None or slot.listing_id != listing.id:
+        raise NotFound("No such slot.")
+    if slot.starts_at <= clock.now():
+        raise Conflict("The slot has started; it can no longer change.", error_code="SLOT_STARTED")
+    given = changes.model_fields_set
+    if "price_override" in given:
+        slot.price_override = changes.price_override
+    if changes.capacity is not None and changes.capacity != slot.capacity:
+        await change_capacity(session, seats=seats, slot=slot, capacity=changes.capacity, clock=clock)
+    if changes.on_sale is False and slot.closed_at is None:
+        slot.closed_at, slot.closed_reason = clock.now(), "provider"
+    elif changes.on_sale is True and slot.closed_at is not None:
+        if slot.closed_reason != "provider":
+            raise Conflict(
+                "The slot was closed by a blackout, the calendar or its schedule; change that instead.",
+                error_code="SLOT_CLOSED",
+                details={"closed_reason": slot.closed_reason},
+            )
+        slot.closed_at = slot.closed_reason = None
+    await session.commit()
+    await announce_slots(session, seats=seats, listing=listing, slots=[slot], change="slot_changed", clock=clock)
+    return await _slot_out(session, seats=seats, slot=slot, clock=clock)
+
+
+def _slot_fields(slot: Slot) -> dict[str, object]:
+    return {name: getattr(slot, name) for name in SlotOut.model_fields if name != "available"}

@@ -1,4 +1,5 @@
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,8 +28,9 @@ class Inventory:
         return identity_headers(identity, secret=self.settings.internal_auth_secret)
 
 
-@pytest.fixture
-async def inventory(database_url: str, redis_url: str, bootstrap_servers: str) -> AsyncIterator[Inventory]:
+@contextlib.asynccontextmanager
+async def running_inventory(database_url: str, redis_url: str, bootstrap_servers: str) -> AsyncIterator[Inventory]:
+    """An inventory app in this process, on a frozen clock, driven over HTTP."""
     await asyncio.to_thread(upgrade_to_head, Path("services/inventory/migrations"), database_url=database_url)
     # Service-tier tests drive inventory over HTTP; its consumers are exercised end to end.
     settings = InventorySettings(
@@ -43,6 +45,12 @@ async def inventory(database_url: str, redis_url: str, bootstrap_servers: str) -
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://inventory") as client:
             yield Inventory(client=client, clock=clock, settings=settings, app=app)
+
+
+@pytest.fixture
+async def inventory(database_url: str, redis_url: str, bootstrap_servers: str) -> AsyncIterator[Inventory]:
+    async with running_inventory(database_url, redis_url, bootstrap_servers) as running:
+        yield running
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 changes made on the other within a second; the listing's owner sees what changed."""
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from devstack.infra import free_ports, wait_for_port
+from devstack.infra import RedisProcess, free_port, free_ports, wait_for_port
 from services.inventory.settings import InventorySettings
 from services.inventory.tests.conftest import LISTING
 from shared.migrations import upgrade_to_head
@@ -28,6 +29,12 @@ SECRET = InventorySettings().internal_auth_secret
 @pytest.fixture
 def two_inventories(database_url: str, redis_url: str, bootstrap_servers: str) -> Iterator[tuple[str, str]]:
     upgrade_to_head(Path("services/inventory/migrations"), database_url=database_url)
+    with _inventory_processes(database_url, redis_url, bootstrap_servers) as addresses:
+        yield addresses
+
+
+@contextlib.contextmanager
+def _inventory_processes(database_url: str, redis_url: str, bootstrap_servers: str) -> Iterator[tuple[str, str]]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -121,3 +128,45 @@ async def test_the_feed_of_an_unknown_listing_is_refused(two_inventories: tuple[
         async with connect(unknown):
             pass
     assert refused.value.response.status_code == 403
+
+
+async def test_the_feed_keeps_delivering_after_redis_restarts(database_url: str, bootstrap_servers: str) -> None:
+    await asyncio.to_thread(upgrade_to_head, Path("services/inventory/migrations"), database_url=database_url)
+    own_redis = RedisProcess(free_port())
+    own_redis.start()
+    try:
+        with _inventory_processes(database_url, own_redis.url, bootstrap_servers) as (first, second):
+            provider, traveler = make_identity("provider"), make_identity("traveler")
+            async with httpx.AsyncClient(base_url=f"http://{first}") as client:
+                listing_id = (
+                    await client.post("/listings", json=LISTING, headers=identity_headers(provider, secret=SECRET))
+                ).json()["id"]
+                day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 3 * 86400))
+                await client.post(
+                    f"/listings/{listing_id}/schedules",
+                    json={"start_time": "10:00", "duration_minutes": 60, "capacity": 6, "valid_from": day},
+                    headers=identity_headers(provider, secret=SECRET),
+                )
+                slot_id = (await client.get(f"/listings/{listing_id}/availability", params={"date": day})).json()[
+                    "slots"
+                ][0]["slot_id"]
+                async with connect(f"ws://{second}/ws/availability?listing_id={listing_id}") as feed:
+                    await asyncio.sleep(0.2)
+                    await asyncio.to_thread(own_redis.stop)
+                    await asyncio.to_thread(own_redis.start)
+                    # Holds made after the restart reach the subscriber once the feed is back.
+                    deadline = time.monotonic() + 15
+                    while True:
+                        hold = await client.post(
+                            "/holds", json={"slot_id": slot_id}, headers=identity_headers(traveler, secret=SECRET)
+                        )
+                        assert hold.status_code == 201, hold.text
+                        try:
+                            message = await _next(feed, within=1.0)
+                            break
+                        except TimeoutError:
+                            assert time.monotonic() < deadline, "the feed never came back"
+                    assert message["slot_id"] == slot_id
+                    assert message["available"] < 6
+    finally:
+        own_redis.stop()

@@ -26,9 +26,14 @@ async def test_a_provider_creates_reads_changes_and_archives_a_listing(
     assert (changed.json()["base_price"], changed.json()["title"]) == ("45.50", "Kayak at dusk")
     assert (await inventory.client.get(f"/listings/{listing['id']}")).json()["title"] == "Kayak at dusk"
 
+    calendar = f"/listings/{listing['id']}/calendar"
+    assert (await inventory.client.get(calendar, params={"year": 2031, "month": 6})).status_code == 200
     archived = await inventory.client.delete(f"/listings/{listing['id']}", headers=inventory.as_(provider))
     assert archived.status_code == 204
     assert (await inventory.client.get(f"/listings/{listing['id']}")).status_code == 404
+    assert (await inventory.client.get(calendar, params={"year": 2031, "month": 6})).status_code == 404, (
+        "the cached calendar went with the listing"
+    )
 
 
 async def test_only_the_owner_changes_a_listing_and_others_learn_nothing(

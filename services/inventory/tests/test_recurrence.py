@@ -1,46 +1,12 @@
-"""Pure rules against plain references, over many generated cases (hypothesis)."""
+"""Recurrence against a day-by-day reference, over many generated cases (hypothesis)."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.inventory.pricing.domain import Party, PricingRules, quote
 from services.inventory.schedules.domain import Rule, local_start_in_utc, run_dates
-
-prices = st.decimals(min_value=Decimal("0"), max_value=Decimal("5000"), places=2)
-percents = st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=1)
-counts = st.integers(min_value=0, max_value=20)
-
-
-def _cents(amount: Decimal) -> Decimal:
-    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-@given(prices, counts, counts, counts, percents, percents, percents)
-def test_a_per_person_quote_matches_the_reference(
-    price: Decimal, adults: int, children: int, infants: int, child: Decimal, infant: Decimal, tax: Decimal
-) -> None:
-    rules = PricingRules(child_percent=child, infant_percent=infant, tax_percent=tax)
-    priced = quote(unit_price=price, currency="EUR", party=Party(adults, children, infants), rules=rules)
-    subtotal = _cents(price) * adults + _cents(price * child / 100) * children + _cents(price * infant / 100) * infants
-    assert priced.subtotal == subtotal
-    assert priced.taxes == _cents(subtotal * tax / 100)
-    assert priced.total == priced.subtotal + priced.taxes
-    assert sum(line.amount for line in priced.lines) == priced.subtotal
-    again = quote(unit_price=price, currency="EUR", party=Party(adults, children, infants), rules=rules)
-    assert again == priced
-
-
-@given(prices, counts, percents)
-def test_a_per_booking_price_ignores_the_party_size(price: Decimal, adults: int, tax: Decimal) -> None:
-    rules = PricingRules(per="booking", tax_percent=tax)
-    priced = quote(unit_price=price, currency="USD", party=Party(adults + 1, 2, 1), rules=rules)
-    assert priced.subtotal == _cents(price)
-    assert priced.total == _cents(price) + _cents(_cents(price) * tax / 100)
-
 
 days = st.dates(min_value=date(2026, 1, 1), max_value=date(2028, 12, 31))
 recurrences = st.sampled_from(["none", "daily", "weekly", "biweekly", "monthly"])
