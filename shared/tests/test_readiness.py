@@ -1,6 +1,7 @@
 """`/readyz` names the dependency that is down, and recovers when it is back, without a restart."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from urllib.parse import urlsplit
 
@@ -99,3 +100,30 @@ def _in_thread(action: Callable[[], None]) -> Callable[[], Awaitable[None]]:
         await asyncio.to_thread(action)
 
     return run
+
+
+async def test_a_request_while_redis_or_the_database_is_down_is_503_and_works_once_it_is_back(
+    app: FastAPI, database_proxy: CuttableProxy, own_redis: RedisProcess
+) -> None:
+    unknown = uuid.uuid4()
+    # The calendar reads its Redis cache before the database; a listing read needs only the database.
+    needs_redis = f"/listings/{unknown}/calendar?year=2031&month=5"
+    needs_database = f"/listings/{unknown}"
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://inventory") as client:
+        await _eventually_ready(client)
+        for path, take_down, bring_back in (
+            (needs_redis, _in_thread(own_redis.stop), _in_thread(own_redis.start)),
+            (needs_database, database_proxy.cut, database_proxy.open),
+        ):
+            await take_down()
+            down = await client.get(path, headers={"X-Request-ID": "outage-1"})
+            assert down.status_code == 503, down.text
+            assert down.headers["content-type"] == "application/problem+json"
+            assert down.headers["Retry-After"] == "1"
+            body = down.json()
+            assert (body["error_code"], body["request_id"]) == ("DEPENDENCY_UNAVAILABLE", "outage-1")
+
+            await bring_back()
+            await _eventually_ready(client)
+            assert (await client.get(path)).status_code == 404

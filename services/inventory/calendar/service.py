@@ -2,7 +2,7 @@
 listing's seats invalidates (see `cache.py`)."""
 
 import calendar as month_days
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date
 from uuid import UUID
 
@@ -46,17 +46,21 @@ async def month_calendar(
             )
         ).all()
     )
-    per_day: dict[date, list[int]] = defaultdict(list)
+    # Seats left per seat pool, by day: the slots of a day pool share one count.
+    per_day: dict[date, dict[UUID, int]] = defaultdict(dict)
     for slot in slots:
-        per_day[slot.local_date].append(await available_seats(session, seats=seats, slot=slot, clock=clock))
+        free = per_day[slot.local_date]
+        if slot.seat_pool_id not in free:
+            free[slot.seat_pool_id] = await available_seats(session, seats=seats, slot=slot, clock=clock)
+    slot_count = Counter(slot.local_date for slot in slots)
     days = [
         CalendarDay(
-            date=date(year, month, day),
-            slots=len(per_day[date(year, month, day)]),
-            available_seats=sum(per_day[date(year, month, day)]),
-            has_availability=any(free > 0 for free in per_day[date(year, month, day)]),
+            date=day,
+            slots=slot_count[day],
+            available_seats=sum(max(free, 0) for free in per_day[day].values()),
+            has_availability=any(free > 0 for free in per_day[day].values()),
         )
-        for day in range(1, last.day + 1)
+        for day in (date(year, month, number) for number in range(1, last.day + 1))
     ]
     answer = MonthCalendar(listing_id=listing.id, year=year, month=month, days=days)
     await redis.set(key, answer.model_dump_json(), ex=CACHE_SECONDS)

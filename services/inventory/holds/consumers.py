@@ -2,7 +2,8 @@
 put a cancelled or moved booking's seats back on sale."""
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.booking.bookings.events import BookingPaymentFailed, BookingPaymentReceived, BookingSeatsReleased
 from services.inventory.holds.events import HoldReleased, SeatsConfirmed, SeatsReturned, SeatsUnavailable
 from services.inventory.holds.models import SeatHold
-from services.inventory.holds.seats import RedisSeats, SlotNotLoaded
-from services.inventory.holds.service import PRODUCER, announce_hold_change, load_slot
+from services.inventory.holds.seats import RedisSeats, SeatChange, SlotNotLoaded
+from services.inventory.holds.service import PRODUCER, announce_hold_change, on_loaded_pool, seat_pool
 from services.inventory.schedules.models import Slot
 from shared.app import AppResources
 from shared.clock import Clock
@@ -20,36 +21,34 @@ from shared.events.envelope import topic_for
 from shared.events.outbox import add_event
 
 
-async def _confirm_in_redis(
-    session: AsyncSession, *, seats: RedisSeats, hold: SeatHold, slot: Slot, clock: Clock
-) -> tuple[bool, bool]:
-    try:
-        change = await seats.confirm(slot.id, hold_id=hold.id, seats=hold.seats, now=clock.now())
-    except SlotNotLoaded:
-        await load_slot(session, seats=seats, slot=slot, clock=clock)
-        change = await seats.confirm(slot.id, hold_id=hold.id, seats=hold.seats, now=clock.now())
-    return change.ok, change.late
-
-
 def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
     async def sell_paid_seats(session: AsyncSession, event: BookingPaymentReceived) -> None:
         hold = await session.get_one(SeatHold, event.hold_id, with_for_update=True)
         # The slot row stays locked from the Redis change to the commit, so reconciliation
         # (which takes the same lock) never reads PostgreSQL between the two.
         slot = await session.get_one(Slot, hold.slot_id, with_for_update=True)
+        pool = await seat_pool(session, slot, lock=True)
         if hold.status in ("confirmed", "returned"):
             return
-        confirmed, late = await _confirm_in_redis(session, seats=seats, hold=hold, slot=slot, clock=clock)
+
+        def confirm(pool_id: UUID) -> Awaitable[SeatChange]:
+            return seats.confirm(pool_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+
+        change = await on_loaded_pool(session, seats=seats, slot=slot, clock=clock, action=confirm)
+        confirmed = change.ok
         if confirmed:
             # PostgreSQL has the last word: the seats count only if they fit the capacity.
+            counted = type(pool)
             sold = await session.execute(
-                update(Slot)
-                .where(Slot.id == slot.id, Slot.confirmed_seats + hold.seats <= Slot.capacity)
-                .values(confirmed_seats=Slot.confirmed_seats + hold.seats)
+                update(counted)
+                .where(counted.id == pool.id, counted.confirmed_seats + hold.seats <= counted.capacity)
+                .values(confirmed_seats=counted.confirmed_seats + hold.seats)
             )
             if getattr(sold, "rowcount", 0) != 1:
-                await seats.unconfirm(slot.id, seats=hold.seats)
+                await seats.unconfirm(pool.id, seats=hold.seats)
                 confirmed = False
+            elif pool is not slot:
+                slot.confirmed_seats += hold.seats
         if confirmed:
             await announce_hold_change(session, seats=seats, hold=hold, change="seats_confirmed", clock=clock)
             hold.status, hold.booking_id, hold.ended_at = "confirmed", event.booking_id, clock.now()
@@ -61,7 +60,7 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
                     slot_id=slot.id,
                     listing_id=hold.listing_id,
                     seats=hold.seats,
-                    late=late,
+                    late=change.late,
                 ),
                 producer=PRODUCER,
                 key=str(slot.id),
@@ -87,27 +86,30 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
             producer=PRODUCER,
             key=str(hold.slot_id),
         )
+        slot = await session.get_one(Slot, hold.slot_id)
         with contextlib.suppress(SlotNotLoaded):
-            await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+            await seats.release(slot.seat_pool_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
         await announce_hold_change(session, seats=seats, hold=hold, change="hold_released", clock=clock)
 
     async def return_released_seats(session: AsyncSession, event: BookingSeatsReleased) -> None:
         hold = await session.get_one(SeatHold, event.hold_id, with_for_update=True)
         slot = await session.get_one(Slot, hold.slot_id, with_for_update=True)
+        pool = await seat_pool(session, slot, lock=True)
         if hold.status != "confirmed":
             return
-        # Redis first, from the committed counts (which the row lock keeps still): a slot that
+
+        # Redis first, from the committed counts (which the row lock keeps still): a pool that
         # another request loads meanwhile is loaded from the same counts, so the seats come
         # back exactly once. Redis gives them back once however often this runs; if the commit
         # then fails, PostgreSQL still refuses any sale beyond capacity until reconciliation.
-        try:
-            change = await seats.give_back(slot.id, hold_id=hold.id, seats=hold.seats, now=clock.now())
-        except SlotNotLoaded:
-            await load_slot(session, seats=seats, slot=slot, clock=clock)
-            change = await seats.give_back(slot.id, hold_id=hold.id, seats=hold.seats, now=clock.now())
-        available = change.available
+        def give_back(pool_id: UUID) -> Awaitable[SeatChange]:
+            return seats.give_back(pool_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+
+        available = (await on_loaded_pool(session, seats=seats, slot=slot, clock=clock, action=give_back)).available
         hold.status, hold.ended_at = "returned", clock.now()
         slot.confirmed_seats -= hold.seats
+        if pool is not slot:
+            pool.confirmed_seats -= hold.seats
         add_event(
             session,
             SeatsReturned(

@@ -105,8 +105,11 @@ return {1, 0}
 )
 
 # ARGV: capacity, confirmed, then pairs of (expires_ms, member) → 1 if loaded, 0 if it was there.
+# The confirmed count comes from PostgreSQL, where every return is already counted, so marks
+# of returns left from before are dropped with the rest.
 _LOAD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[1], 'capacity', ARGV[1], 'confirmed', ARGV[2])
 for i = 3, #ARGV, 2 do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1]) end
 return 1
@@ -266,5 +269,5 @@ class RedisSeats:
         return SeatChange(ok=status == 1, available=available)
 
     async def unconfirm(self, slot_id: UUID, *, seats: int) -> None:
-        """Undo a confirmation PostgreSQL refused, or give back cancelled seats."""
+        """Undo a confirmation PostgreSQL refused."""
         await self.redis.hincrby(self._keys(slot_id)[0], "confirmed", -seats)

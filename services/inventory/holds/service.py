@@ -2,22 +2,24 @@
 
 import contextlib
 import logging
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inventory.feed.publisher import slot_changed
 from services.inventory.holds.events import HoldExpired, HoldPlaced, HoldReleased
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut
-from services.inventory.holds.seats import RedisSeats, SlotNotLoaded
+from services.inventory.holds.seats import RedisSeats, SeatChange, SlotNotLoaded
 from services.inventory.listings.models import Listing
 from services.inventory.pricing.domain import Party, party_from_ages
 from services.inventory.pricing.schemas import QuoteOut
 from services.inventory.pricing.service import listing_rules, price_party
-from services.inventory.schedules.models import Slot
+from services.inventory.schedules.models import DayPool, Slot
 from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, NotFound
@@ -28,71 +30,132 @@ logger = logging.getLogger(__name__)
 PRODUCER = "inventory"
 
 
-async def load_slot(session: AsyncSession, *, seats: RedisSeats, slot: Slot, clock: Clock) -> None:
-    """Put a slot's counts into Redis from PostgreSQL: capacity, confirmed seats, live holds."""
-    now = clock.now()
-    live_holds = (
-        await session.execute(
-            select(SeatHold.id, SeatHold.seats, SeatHold.expires_at).where(
-                SeatHold.slot_id == slot.id, SeatHold.status == "active", SeatHold.expires_at > now
-            )
-        )
-    ).all()
-    await seats.load(
-        slot.id,
-        capacity=slot.capacity,
-        confirmed=slot.confirmed_seats,
-        holds=[(row.id, row.seats, row.expires_at) for row in live_holds],
+SeatPool = Slot | DayPool
+T = TypeVar("T")
+
+
+async def seat_pool(session: AsyncSession, slot: Slot, *, lock: bool = False) -> SeatPool:
+    """The row a slot's seats are counted on: the slot itself, or its date's pool. With
+    `lock`, a pool's row is locked (a slot's own row is the caller's to lock): selling seats
+    and reconciliation take that lock, so neither reads the counts half-way through the other."""
+    if slot.pool_id is None:
+        return slot
+    return await session.get_one(DayPool, slot.pool_id, with_for_update=lock)
+
+
+async def live_holds(session: AsyncSession, pool: SeatPool, *, now: datetime) -> list[tuple[UUID, int, datetime]]:
+    """The holds recorded active and unexpired on a seat pool: (hold id, seats, expires at)."""
+    query = select(SeatHold.id, SeatHold.seats, SeatHold.expires_at).where(
+        SeatHold.status == "active", SeatHold.expires_at > now
     )
+    if isinstance(pool, DayPool):
+        query = query.join(Slot, Slot.id == SeatHold.slot_id).where(Slot.pool_id == pool.id)
+    else:
+        query = query.where(SeatHold.slot_id == pool.id)
+    return [(row.id, row.seats, row.expires_at) for row in (await session.execute(query)).all()]
+
+
+async def load_pool(session: AsyncSession, *, seats: RedisSeats, pool: SeatPool, clock: Clock) -> None:
+    """Put a seat pool's counts into Redis from PostgreSQL: capacity, confirmed seats, live holds."""
+    holds = await live_holds(session, pool, now=clock.now())
+    await seats.load(pool.id, capacity=pool.capacity, confirmed=pool.confirmed_seats, holds=holds)
+
+
+async def on_loaded_pool(
+    session: AsyncSession,
+    *,
+    seats: RedisSeats,
+    slot: Slot,
+    clock: Clock,
+    action: Callable[[UUID], Awaitable[T]],
+) -> T:
+    """Run a Redis seat operation on the slot's pool, first rebuilding the pool from
+    PostgreSQL if Redis does not have it (after a restart, or on first use)."""
+    try:
+        return await action(slot.seat_pool_id)
+    except SlotNotLoaded:
+        await load_pool(session, seats=seats, pool=await seat_pool(session, slot), clock=clock)
+        return await action(slot.seat_pool_id)
 
 
 async def available_seats(session: AsyncSession, *, seats: RedisSeats, slot: Slot, clock: Clock) -> int:
-    try:
-        return await seats.available(slot.id, now=clock.now())
-    except SlotNotLoaded:
-        await load_slot(session, seats=seats, slot=slot, clock=clock)
-        return await seats.available(slot.id, now=clock.now())
+    """Seats a slot can still sell: its own, or what its day's pool has left."""
+
+    def available(pool_id: UUID) -> Awaitable[int]:
+        return seats.available(pool_id, now=clock.now())
+
+    return await on_loaded_pool(session, seats=seats, slot=slot, clock=clock, action=available)
 
 
-async def change_capacity(session: AsyncSession, *, seats: RedisSeats, slot: Slot, capacity: int, clock: Clock) -> None:
-    """Set a slot's capacity, in Redis atomically against concurrent holds and then on the row;
-    409 CAPACITY_BELOW_TAKEN if fewer seats than are confirmed and held. The caller holds the
-    slot's row lock and commits."""
-    if capacity < slot.confirmed_seats:
-        raise _below_taken(slot, capacity, slot.confirmed_seats)
+async def seats_taken(session: AsyncSession, *, seats: RedisSeats, slot: Slot, clock: Clock) -> int:
+    """Seats confirmed or held on this slot itself (not on the rest of its day's pool)."""
+    if slot.pool_id is None:
+        # Redis counts a closed slot's live holds too, so this is every seat confirmed or held.
+        return slot.capacity - await available_seats(session, seats=seats, slot=slot, clock=clock)
+    held = await session.scalar(
+        select(func.coalesce(func.sum(SeatHold.seats), 0)).where(
+            SeatHold.slot_id == slot.id, SeatHold.status == "active", SeatHold.expires_at > clock.now()
+        )
+    )
+    return slot.confirmed_seats + int(held or 0)
+
+
+async def change_capacity(
+    session: AsyncSession, *, seats: RedisSeats, pool: SeatPool, capacity: int, clock: Clock
+) -> None:
+    """Set a seat pool's capacity, in Redis atomically against concurrent holds and then on the
+    row (and on a day pool's slots, which mirror it); 409 CAPACITY_BELOW_TAKEN if fewer seats
+    than are confirmed and held. The caller holds the pool's row lock and commits."""
+    if capacity < pool.confirmed_seats:
+        raise _below_taken(pool, capacity, pool.confirmed_seats)
     try:
-        change = await seats.set_capacity(slot.id, capacity=capacity, now=clock.now())
+        change = await seats.set_capacity(pool.id, capacity=capacity, now=clock.now())
     except SlotNotLoaded:
-        await load_slot(session, seats=seats, slot=slot, clock=clock)
-        change = await seats.set_capacity(slot.id, capacity=capacity, now=clock.now())
+        await load_pool(session, seats=seats, pool=pool, clock=clock)
+        change = await seats.set_capacity(pool.id, capacity=capacity, now=clock.now())
     if not change.ok:
-        raise _below_taken(slot, capacity, change.available)
-    slot.capacity = capacity
+        raise _below_taken(pool, capacity, change.available)
+    pool.capacity = capacity
+    if isinstance(pool, DayPool):
+        await session.execute(update(Slot).where(Slot.pool_id == pool.id).values(capacity=capacity))
 
 
-def _below_taken(slot: Slot, capacity: int, taken: int) -> Conflict:
+def _below_taken(pool: SeatPool, capacity: int, taken: int) -> Conflict:
+    where = {"date": pool.local_date.isoformat()} if isinstance(pool, DayPool) else {"slot_id": str(pool.id)}
     return Conflict(
         "The capacity cannot go below the seats already confirmed and held.",
         error_code="CAPACITY_BELOW_TAKEN",
-        details={"slot_id": str(slot.id), "requested": capacity, "taken": taken},
+        details={**where, "requested": capacity, "taken": taken},
+    )
+
+
+async def slots_sharing_seats(session: AsyncSession, slot: Slot) -> list[Slot]:
+    """The slots whose availability moves with this one's: all of its day pool's, or itself."""
+    if slot.pool_id is None:
+        return [slot]
+    return list(
+        (await session.scalars(select(Slot).where(Slot.pool_id == slot.pool_id).order_by(Slot.starts_at))).all()
     )
 
 
 async def announce_hold_change(
     session: AsyncSession, *, seats: RedisSeats, hold: SeatHold, change: str, clock: Clock
 ) -> None:
-    """Tell the live feed (and the calendar cache) that the hold's slot changed."""
+    """Tell the live feed (and the calendar cache) that the hold's slot changed, and with it
+    every slot sharing its day's pool."""
     slot = await session.get_one(Slot, hold.slot_id)
-    await slot_changed(
-        seats.redis,
-        listing_id=hold.listing_id,
-        slot_id=slot.id,
-        available=await available_seats(session, seats=seats, slot=slot, clock=clock),
-        capacity=slot.capacity,
-        change=change,
-        seats=hold.seats,
-        at=clock.now(),
-    )
+    available = await available_seats(session, seats=seats, slot=slot, clock=clock)
+    for changed in await slots_sharing_seats(session, slot):
+        await slot_changed(
+            seats.redis,
+            listing_id=hold.listing_id,
+            slot_id=changed.id,
+            available=available if changed.closed_at is None else 0,
+            capacity=changed.capacity,
+            change=change,
+            seats=hold.seats if changed.id == slot.id else 0,
+            at=clock.now(),
+        )
 
 
 def _party(request: HoldCreate, listing: Listing) -> Party:
@@ -124,11 +187,11 @@ async def place_hold(
     priced = price_party(listing, slot, party)
     hold_id = uuid4()
     expires_at = now + timedelta(seconds=listing.hold_ttl_seconds)
-    try:
-        change = await seats.reserve(slot.id, hold_id=hold_id, seats=party.seats, now=now, expires_at=expires_at)
-    except SlotNotLoaded:
-        await load_slot(session, seats=seats, slot=slot, clock=clock)
-        change = await seats.reserve(slot.id, hold_id=hold_id, seats=party.seats, now=now, expires_at=expires_at)
+
+    def reserve(pool_id: UUID) -> Awaitable[SeatChange]:
+        return seats.reserve(pool_id, hold_id=hold_id, seats=party.seats, now=now, expires_at=expires_at)
+
+    change = await on_loaded_pool(session, seats=seats, slot=slot, clock=clock, action=reserve)
     if not change.ok:
         raise Conflict(
             "Not enough seats are left on this slot.",
@@ -170,7 +233,7 @@ async def place_hold(
         await session.commit()
     except Exception:
         # The seats were taken in Redis first; give them back if the record could not be kept.
-        await seats.release(slot.id, hold_id=hold_id, seats=party.seats, now=now)
+        await seats.release(slot.seat_pool_id, hold_id=hold_id, seats=party.seats, now=now)
         raise
     await announce_hold_change(session, seats=seats, hold=hold, change="hold_placed", clock=clock)
     return hold
@@ -219,12 +282,12 @@ async def extend_hold(
             error_code="HOLD_EXTENSION_LIMIT",
             details={"expires_at": hold.expires_at.isoformat(), "limit": limit.isoformat()},
         )
-    try:
-        extended = await seats.extend(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=now, expires_at=expires_at)
-    except SlotNotLoaded:
-        slot = await session.get_one(Slot, hold.slot_id)
-        await load_slot(session, seats=seats, slot=slot, clock=clock)
-        extended = await seats.extend(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=now, expires_at=expires_at)
+
+    def extend(pool_id: UUID) -> Awaitable[bool]:
+        return seats.extend(pool_id, hold_id=hold.id, seats=hold.seats, now=now, expires_at=expires_at)
+
+    slot = await session.get_one(Slot, hold.slot_id)
+    extended = await on_loaded_pool(session, seats=seats, slot=slot, clock=clock, action=extend)
     if not extended:
         raise Conflict("The hold has ended; place a new one.", error_code="HOLD_EXPIRED")
     hold.expires_at = expires_at
@@ -252,8 +315,9 @@ async def release_hold(
     )
     await session.commit()
     # If Redis lost the slot, it is rebuilt from PostgreSQL, where the hold is released already.
+    slot = await session.get_one(Slot, hold.slot_id)
     with contextlib.suppress(SlotNotLoaded):
-        await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+        await seats.release(slot.seat_pool_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
     await announce_hold_change(session, seats=seats, hold=hold, change="hold_released", clock=clock)
 
 
@@ -284,7 +348,8 @@ async def release_expired_holds(
             )
     async with session_factory() as session:
         for hold in expired:
+            slot = await session.get_one(Slot, hold.slot_id)
             with contextlib.suppress(SlotNotLoaded):
-                await seats.release(hold.slot_id, hold_id=hold.id, seats=hold.seats, now=now)
+                await seats.release(slot.seat_pool_id, hold_id=hold.id, seats=hold.seats, now=now)
             await announce_hold_change(session, seats=seats, hold=hold, change="hold_expired", clock=clock)
     return len(expired)

@@ -32,6 +32,9 @@ class Listing(Base):
     # `toggle` listings are switched on and off as a whole; `calendar` ones open by `open_days`.
     on_sale: Mapped[bool] = mapped_column(default=True, server_default=true())
     open_days: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # `inventory` listings count seats per slot, or per day across all of a date's slots.
+    capacity_per: Mapped[str] = mapped_column(String(10), default="slot", server_default="slot")
+    day_capacity: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

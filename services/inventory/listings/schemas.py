@@ -12,16 +12,28 @@ from services.inventory.pricing.domain import PricingRules
 Category = Literal["activity", "tour", "accommodation", "transport", "meal", "package"]
 BookingMode = Literal["instant", "request", "external"]
 AvailabilityMode = Literal["calendar", "toggle", "inventory"]
+CapacityPer = Literal["slot", "day"]
 
 _TIMEZONES = frozenset(available_timezones())
 
 
-def check_modes(pricing: PricingRules, booking_mode: str, availability_mode: str, open_days: object) -> None:
+def check_modes(
+    pricing: PricingRules,
+    booking_mode: str,
+    availability_mode: str,
+    open_days: object,
+    capacity_per: str,
+    day_capacity: int | None,
+) -> None:
     """Rules that hold across fields, on create and after every change."""
     if pricing.quote_only and booking_mode != "request":
         raise ValueError("quote-only pricing is for listings booked on request")
     if open_days is not None and availability_mode != "calendar":
         raise ValueError("open_days apply to listings in calendar mode")
+    if capacity_per == "day" and availability_mode != "inventory":
+        raise ValueError("capacity per day is for listings in inventory mode")
+    if (capacity_per == "day") != (day_capacity is not None):
+        raise ValueError("day_capacity is given exactly when capacity_per is day")
 
 
 class ListingFields(BaseModel):
@@ -42,10 +54,22 @@ class ListingFields(BaseModel):
     hold_ttl_seconds: int = Field(default=900, ge=5, le=86_400)
     on_sale: bool = True
     open_days: OpenDays | None = None
+    # Seats counted per slot, or per day: then every slot of a date sells from one pool of
+    # `day_capacity` seats (a restaurant's covers, a pass valid all day), and schedules give
+    # only the times. Fixed once the listing exists.
+    capacity_per: CapacityPer = "slot"
+    day_capacity: int | None = Field(default=None, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _modes_fit(self) -> Self:
-        check_modes(self.pricing, self.booking_mode, self.availability_mode, self.open_days)
+        check_modes(
+            self.pricing,
+            self.booking_mode,
+            self.availability_mode,
+            self.open_days,
+            self.capacity_per,
+            self.day_capacity,
+        )
         return self
 
     @field_validator("timezone")
@@ -72,6 +96,8 @@ class ListingUpdate(BaseModel):
     availability_mode: AvailabilityMode | None = None
     on_sale: bool | None = None
     open_days: OpenDays | None = None
+    # The pool of every future date; one date's alone is changed under /days/{date}.
+    day_capacity: int | None = Field(default=None, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _only_open_days_clear(self) -> Self:

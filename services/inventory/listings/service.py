@@ -16,8 +16,8 @@ from services.inventory.listings.lookup import get_owned_listing
 from services.inventory.listings.models import Listing
 from services.inventory.listings.schemas import ListingCreate, ListingUpdate, check_modes
 from services.inventory.pricing.domain import PricingRules
-from services.inventory.schedules.models import Slot
-from services.inventory.schedules.service import announce_slots, apply_open_days
+from services.inventory.schedules.models import DayPool, Slot
+from services.inventory.schedules.service import announce_slots, apply_day_capacity, apply_open_days
 from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import InvalidInput
@@ -44,7 +44,7 @@ async def update_listing(
     """Change a listing; a change of its open days or mode re-opens and closes its future
     slots to match, and switching it on or off is announced on every future slot."""
     listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
-    was = (listing.availability_mode, listing.open_days, listing.on_sale)
+    was = (listing.availability_mode, listing.open_days, listing.on_sale, listing.day_capacity)
     for name, value in changes.model_dump(exclude_unset=True, mode="json").items():
         setattr(listing, name, value)
     if changes.base_price is not None:
@@ -55,26 +55,27 @@ async def update_listing(
             listing.booking_mode,
             listing.availability_mode,
             listing.open_days,
+            listing.capacity_per,
+            listing.day_capacity,
         )
     except ValueError as error:
         raise InvalidInput(str(error), details={"fields": sorted(changes.model_fields_set)}) from None
-    changed_slots = []
+    changed_slots: dict[UUID, Slot] = {}
     if (listing.availability_mode, listing.open_days) != was[:2]:
-        changed_slots = await apply_open_days(session, listing=listing, clock=clock, horizon_days=horizon_days)
+        for slot in await apply_open_days(session, listing=listing, clock=clock, horizon_days=horizon_days):
+            changed_slots[slot.id] = slot
     if listing.on_sale != was[2]:
-        changed_slots = list(
-            (
-                await session.scalars(
-                    select(Slot).where(
-                        Slot.listing_id == listing.id, Slot.starts_at > clock.now(), Slot.closed_at.is_(None)
-                    )
-                )
-            ).all()
-        )
+        for slot in await session.scalars(
+            select(Slot).where(Slot.listing_id == listing.id, Slot.starts_at > clock.now(), Slot.closed_at.is_(None))
+        ):
+            changed_slots[slot.id] = slot
+    if listing.day_capacity != was[3]:
+        for slot in await apply_day_capacity(session, seats=seats, listing=listing, clock=clock):
+            changed_slots[slot.id] = slot
     await session.commit()
     await session.refresh(listing)
     await announce_slots(
-        session, seats=seats, listing=listing, slots=changed_slots, change="listing_changed", clock=clock
+        session, seats=seats, listing=listing, slots=changed_slots.values(), change="listing_changed", clock=clock
     )
     return listing
 
@@ -134,11 +135,17 @@ async def search_listings(
     if search.on_date is not None:
         query = query.where(
             Listing.on_sale.is_(True),
-            exists().where(
-                Slot.listing_id == Listing.id,
-                Slot.local_date == search.on_date,
-                Slot.closed_at.is_(None),
-                Slot.capacity - Slot.confirmed_seats >= search.party_size,
+            exists(
+                select(Slot.id)
+                .outerjoin(DayPool, DayPool.id == Slot.pool_id)
+                .where(
+                    Slot.listing_id == Listing.id,
+                    Slot.local_date == search.on_date,
+                    Slot.closed_at.is_(None),
+                    # A slot of a day pool has what its pool has left.
+                    func.coalesce(DayPool.capacity - DayPool.confirmed_seats, Slot.capacity - Slot.confirmed_seats)
+                    >= search.party_size,
+                )
             ),
         )
     if city:

@@ -32,11 +32,29 @@ class Schedule(Base):
     duration_minutes: Mapped[int]
     recurrence: Mapped[str] = mapped_column(String(20))
     weekdays: Mapped[list[int]] = mapped_column(ARRAY(Integer))
-    capacity: Mapped[int]
+    # Seats per slot; none on listings whose capacity is per day (the day's pool has it).
+    capacity: Mapped[int | None]
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     price_override: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DayPool(Base):
+    """The seats of one date of a listing whose capacity is per day: every slot of that date
+    sells from them. Like a slot's, `confirmed_seats` only grows within capacity."""
+
+    __tablename__ = "day_pool"
+    __table_args__ = (
+        UniqueConstraint("listing_id", "local_date"),
+        CheckConstraint("confirmed_seats >= 0 AND confirmed_seats <= capacity", name="seats_within_capacity"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    listing_id: Mapped[UUID] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)
+    capacity: Mapped[int]
+    confirmed_seats: Mapped[int] = mapped_column(default=0)
 
 
 class Slot(Base):
@@ -64,3 +82,11 @@ class Slot(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Why it closed, so each cause reopens only its own: blackout, calendar, provider, schedule.
     closed_reason: Mapped[str | None] = mapped_column(String(20))
+    # Set on listings whose capacity is per day: the slot then sells from its date's pool, and
+    # its `capacity` mirrors the pool's.
+    pool_id: Mapped[UUID | None] = mapped_column(ForeignKey("day_pool.id", ondelete="CASCADE"), index=True)
+
+    @property
+    def seat_pool_id(self) -> UUID:
+        """What the slot's seats are counted on, in Redis and for the sale: its pool, or itself."""
+        return self.pool_id or self.id

@@ -8,6 +8,8 @@ from services.inventory.deps import ClockDep, Provider, SeatsDep
 from services.inventory.schedules import service
 from services.inventory.schedules.schemas import (
     Availability,
+    DayOut,
+    DayUpdate,
     ScheduleChange,
     ScheduleCreate,
     ScheduleOut,
@@ -104,4 +106,26 @@ async def change_slot(
 ) -> SlotOut:
     return await service.change_slot(
         session, seats=seats, listing_id=listing_id, slot_id=slot_id, owner=owner, changes=changes, clock=clock
+    )
+
+
+@router.get("/days/{day}")
+async def read_day(
+    listing_id: UUID, day: date, owner: Provider, session: SessionDep, seats: SeatsDep, clock: ClockDep
+) -> DayOut:
+    return await service.get_day(session, seats=seats, listing_id=listing_id, day=day, owner=owner, clock=clock)
+
+
+@router.patch("/days/{day}")
+async def change_day(
+    listing_id: UUID,
+    day: date,
+    changes: DayUpdate,
+    owner: Provider,
+    session: SessionDep,
+    seats: SeatsDep,
+    clock: ClockDep,
+) -> DayOut:
+    return await service.change_day(
+        session, seats=seats, listing_id=listing_id, day=day, owner=owner, changes=changes, clock=clock
     )

@@ -14,7 +14,8 @@ class ScheduleCreate(BaseModel):
     duration_minutes: int = Field(ge=1, le=60 * 24 * 30)
     recurrence: Recurrence = "none"
     weekdays: list[int] = Field(default_factory=list, max_length=7)
-    capacity: int = Field(ge=1, le=100_000)
+    # Seats per slot; left out on listings whose capacity is per day.
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
     valid_from: date
     valid_until: date | None = None
     price_override: Decimal | None = Field(default=None, ge=0, le=Decimal("1000000"), decimal_places=2)
@@ -121,3 +122,19 @@ class SlotOut(BaseModel):
     available: int
     price_override: Decimal | None
     closed_reason: str | None
+
+
+class DayUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    capacity: int = Field(ge=0, le=100_000)
+
+
+class DayOut(BaseModel):
+    """One date of a listing whose capacity is per day: the pool its slots share."""
+
+    date: date
+    capacity: int
+    confirmed_seats: int
+    available: int
+    slots: int

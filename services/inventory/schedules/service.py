@@ -15,15 +15,17 @@ from services.inventory.blackouts.service import blacked_out_dates
 from services.inventory.calendar.cache import calendar_changed
 from services.inventory.feed.publisher import slot_changed
 from services.inventory.holds.seats import RedisSeats
-from services.inventory.holds.service import available_seats, change_capacity
+from services.inventory.holds.service import available_seats, change_capacity, seats_taken
 from services.inventory.listings.domain import OpenDays
 from services.inventory.listings.lookup import get_listing, get_owned_listing
 from services.inventory.listings.models import Listing
 from services.inventory.pricing.service import listing_rules, slot_unit_price
 from services.inventory.schedules.domain import Rule, local_start_in_utc, run_dates
-from services.inventory.schedules.models import Schedule, Slot
+from services.inventory.schedules.models import DayPool, Schedule, Slot
 from services.inventory.schedules.schemas import (
     Availability,
+    DayOut,
+    DayUpdate,
     Price,
     PriceRangeOut,
     ScheduleChange,
@@ -61,31 +63,67 @@ async def generate_slots(
     horizon_end = today + timedelta(days=horizon_days)
     closed_days = await blacked_out_dates(session, listing_id=listing.id, start=today, end=horizon_end)
     open_days = open_days_of(listing)
-    rows = []
+    starts = {}
     for day in run_dates(rule, start=today, end=horizon_end):
         if day in closed_days or (open_days is not None and not open_days.is_open(day)):
             continue
         starts_at = local_start_in_utc(day, schedule.start_time, listing.timezone)
-        if starts_at <= clock.now():
-            continue
-        rows.append(
-            {
-                "listing_id": listing.id,
-                "schedule_id": schedule.id,
-                "local_date": day,
-                "starts_at": starts_at,
-                "ends_at": starts_at + timedelta(minutes=schedule.duration_minutes),
-                "capacity": schedule.capacity,
-                "confirmed_seats": 0,
-                "price_override": schedule.price_override,
-            }
-        )
-    if not rows:
+        if starts_at > clock.now():
+            starts[day] = starts_at
+    if not starts:
         return 0
+    pools = await day_pools_for(session, listing=listing, days=set(starts)) if listing.capacity_per == "day" else {}
+    rows = [
+        {
+            "listing_id": listing.id,
+            "schedule_id": schedule.id,
+            "local_date": day,
+            "starts_at": starts_at,
+            "ends_at": starts_at + timedelta(minutes=schedule.duration_minutes),
+            # A slot of a day pool mirrors the pool's capacity and sells from it.
+            "capacity": pools[day][1] if pools else schedule.capacity,
+            "pool_id": pools[day][0] if pools else None,
+            "confirmed_seats": 0,
+            "price_override": schedule.price_override,
+        }
+        for day, starts_at in starts.items()
+    ]
     result = await session.execute(
         insert(Slot).values(rows).on_conflict_do_nothing(index_elements=["schedule_id", "starts_at"]).returning(Slot.id)
     )
     return len(result.all())
+
+
+async def day_pools_for(session: AsyncSession, *, listing: Listing, days: set[date]) -> dict[date, tuple[UUID, int]]:
+    """The day pools of a listing with capacity per day, made at its `day_capacity` where a
+    date has none yet: (pool id, capacity) by date."""
+    await session.execute(
+        insert(DayPool)
+        .values(
+            [
+                {"listing_id": listing.id, "local_date": day, "capacity": listing.day_capacity, "confirmed_seats": 0}
+                for day in sorted(days)
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["listing_id", "local_date"])
+    )
+    found = await session.execute(
+        select(DayPool.local_date, DayPool.id, DayPool.capacity).where(
+            DayPool.listing_id == listing.id, DayPool.local_date.in_(days)
+        )
+    )
+    return {row.local_date: (row.id, row.capacity) for row in found}
+
+
+def check_schedule_capacity(listing: Listing, capacity: int | None) -> None:
+    """A schedule gives seats per slot, except on listings whose capacity is per day."""
+    if listing.capacity_per == "day" and capacity is not None:
+        raise InvalidInput(
+            "This listing's capacity is per day (day_capacity); its schedules give only times.",
+            details={"capacity": capacity},
+        )
+    if listing.capacity_per == "slot" and capacity is None:
+        raise InvalidInput("A schedule needs a capacity.", details={"capacity": None})
 
 
 async def top_up_slots(
@@ -128,6 +166,7 @@ async def create_schedule(
     horizon_days: int,
 ) -> ScheduleOut:
     listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
+    check_schedule_capacity(listing, fields.capacity)
     schedule = Schedule(listing_id=listing.id, **fields.model_dump())
     session.add(schedule)
     await session.flush()
@@ -275,6 +314,7 @@ async def update_schedule(
         raise InvalidInput(
             "The schedule would not be valid.", details={"errors": error.errors(include_url=False, include_input=False)}
         ) from None
+    check_schedule_capacity(listing, merged.capacity)
     for name, value in merged.model_dump().items():
         setattr(schedule, name, value)
 
@@ -310,8 +350,7 @@ async def update_schedule(
     )
     touched: list[Slot] = []
     for slot in future:
-        # Redis counts a closed slot's live holds too, so this is every seat confirmed or held.
-        taken = slot.capacity - await available_seats(session, seats=seats, slot=slot, clock=clock)
+        taken = await seats_taken(session, seats=seats, slot=slot, clock=clock)
         if slot.starts_at not in wanted:
             if slot.closed_at is None:
                 slot.closed_at, slot.closed_reason = now, "schedule"
@@ -326,11 +365,11 @@ async def update_schedule(
         if taken == 0:
             slot.ends_at = slot.starts_at + timedelta(minutes=merged.duration_minutes)
         slot.price_override = merged.price_override
-        if slot.capacity != merged.capacity:
+        if merged.capacity is not None and slot.capacity != merged.capacity:
             try:
-                await change_capacity(session, seats=seats, slot=slot, capacity=merged.capacity, clock=clock)
+                await change_capacity(session, seats=seats, pool=slot, capacity=merged.capacity, clock=clock)
             except Conflict as refused:
-                await change_capacity(session, seats=seats, slot=slot, capacity=refused.details["taken"], clock=clock)
+                await change_capacity(session, seats=seats, pool=slot, capacity=refused.details["taken"], clock=clock)
                 change.capacity_kept_at_taken.append(slot.id)
         change.slots_updated += 1
         touched.append(slot)
@@ -380,7 +419,13 @@ async def change_slot(
     if "price_override" in given:
         slot.price_override = changes.price_override
     if changes.capacity is not None and changes.capacity != slot.capacity:
-        await change_capacity(session, seats=seats, slot=slot, capacity=changes.capacity, clock=clock)
+        if slot.pool_id is not None:
+            raise Conflict(
+                "This listing's capacity is per day; change the day's capacity instead.",
+                error_code="CAPACITY_PER_DAY",
+                details={"date": slot.local_date.isoformat()},
+            )
+        await change_capacity(session, seats=seats, pool=slot, capacity=changes.capacity, clock=clock)
     if changes.on_sale is False and slot.closed_at is None:
         slot.closed_at, slot.closed_reason = clock.now(), "provider"
     elif changes.on_sale is True and slot.closed_at is not None:
@@ -398,3 +443,94 @@ async def change_slot(
 
 def _slot_fields(slot: Slot) -> dict[str, object]:
     return {name: getattr(slot, name) for name in SlotOut.model_fields if name != "available"}
+
+
+async def _lock_day_pool(session: AsyncSession, *, pool_id: UUID) -> tuple[DayPool, list[Slot]]:
+    """Lock a day pool after its slots: selling seats locks a slot and then its pool, so
+    taking them in the same order never deadlocks with a sale."""
+    slots = (
+        await session.scalars(select(Slot).where(Slot.pool_id == pool_id).order_by(Slot.id).with_for_update())
+    ).all()
+    pool = await session.get_one(DayPool, pool_id, with_for_update=True)
+    return pool, list(slots)
+
+
+async def apply_day_capacity(session: AsyncSession, *, seats: RedisSeats, listing: Listing, clock: Clock) -> list[Slot]:
+    """After a listing's `day_capacity` changed: every pool from today on takes it, except one
+    with more seats confirmed and held than that, which keeps exactly those. Returns the slots
+    whose capacity changed; the caller commits."""
+    assert listing.day_capacity is not None
+    today = clock.now().astimezone(ZoneInfo(listing.timezone)).date()
+    pool_ids = (
+        await session.scalars(
+            select(DayPool.id)
+            .where(DayPool.listing_id == listing.id, DayPool.local_date >= today)
+            .order_by(DayPool.local_date)
+        )
+    ).all()
+    changed: list[Slot] = []
+    for pool_id in pool_ids:
+        pool, slots = await _lock_day_pool(session, pool_id=pool_id)
+        if pool.capacity == listing.day_capacity:
+            continue
+        try:
+            await change_capacity(session, seats=seats, pool=pool, capacity=listing.day_capacity, clock=clock)
+        except Conflict as refused:
+            await change_capacity(session, seats=seats, pool=pool, capacity=refused.details["taken"], clock=clock)
+        changed += slots
+    return changed
+
+
+async def _owned_day(session: AsyncSession, *, listing_id: UUID, day: date, owner: Identity) -> tuple[Listing, UUID]:
+    listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
+    pool_id = await session.scalar(
+        select(DayPool.id).where(DayPool.listing_id == listing.id, DayPool.local_date == day)
+    )
+    if pool_id is None:
+        raise NotFound("This listing has no seats counted per day on that date.")
+    return listing, pool_id
+
+
+async def _day_out(
+    session: AsyncSession, *, seats: RedisSeats, pool: DayPool, slots: list[Slot], clock: Clock
+) -> DayOut:
+    available = await available_seats(session, seats=seats, slot=slots[0], clock=clock) if slots else 0
+    return DayOut(
+        date=pool.local_date,
+        capacity=pool.capacity,
+        confirmed_seats=pool.confirmed_seats,
+        available=max(available, 0),
+        slots=len(slots),
+    )
+
+
+async def get_day(
+    session: AsyncSession, *, seats: RedisSeats, listing_id: UUID, day: date, owner: Identity, clock: Clock
+) -> DayOut:
+    """The seats of one date of a listing with capacity per day, for its owner."""
+    _, pool_id = await _owned_day(session, listing_id=listing_id, day=day, owner=owner)
+    pool = await session.get_one(DayPool, pool_id)
+    slots = (await session.scalars(select(Slot).where(Slot.pool_id == pool_id))).all()
+    return await _day_out(session, seats=seats, pool=pool, slots=list(slots), clock=clock)
+
+
+async def change_day(
+    session: AsyncSession,
+    *,
+    seats: RedisSeats,
+    listing_id: UUID,
+    day: date,
+    owner: Identity,
+    changes: DayUpdate,
+    clock: Clock,
+) -> DayOut:
+    """Set one date's capacity, never below the seats confirmed and held on it (409)."""
+    listing, pool_id = await _owned_day(session, listing_id=listing_id, day=day, owner=owner)
+    if day < clock.now().astimezone(ZoneInfo(listing.timezone)).date():
+        raise Conflict("That day has passed; it can no longer change.", error_code="DAY_PASSED")
+    pool, slots = await _lock_day_pool(session, pool_id=pool_id)
+    if changes.capacity != pool.capacity:
+        await change_capacity(session, seats=seats, pool=pool, capacity=changes.capacity, clock=clock)
+    await session.commit()
+    await announce_slots(session, seats=seats, listing=listing, slots=slots, change="day_changed", clock=clock)
+    return await _day_out(session, seats=seats, pool=pool, slots=slots, clock=clock)

@@ -106,3 +106,33 @@ async def create_listing_with_slot(
     slots = availability.json()["slots"]
     assert len(slots) == 1
     return listing_id, slots[0]["slot_id"]
+
+
+async def create_day_pool_listing(
+    inventory: Inventory,
+    provider: Identity,
+    *,
+    day_capacity: int,
+    times: tuple[str, ...] = ("10:00", "15:00"),
+    **overrides: Any,
+) -> tuple[str, list[str]]:
+    """A listing whose capacity is per day, with a slot tomorrow at each of `times`; returns
+    (listing id, slot ids in time order)."""
+    fields = LISTING | {"capacity_per": "day", "day_capacity": day_capacity} | overrides
+    created = await inventory.client.post("/listings", json=fields, headers=inventory.as_(provider))
+    assert created.status_code == 201, created.text
+    listing_id = created.json()["id"]
+    tomorrow = (inventory.clock.now() + timedelta(days=1)).date()
+    for start_time in times:
+        schedule = await inventory.client.post(
+            f"/listings/{listing_id}/schedules",
+            json={"start_time": start_time, "duration_minutes": 90, "valid_from": tomorrow.isoformat()},
+            headers=inventory.as_(provider),
+        )
+        assert schedule.status_code == 201, schedule.text
+    availability = await inventory.client.get(
+        f"/listings/{listing_id}/availability", params={"date": tomorrow.isoformat()}
+    )
+    slots = availability.json()["slots"]
+    assert len(slots) == len(times)
+    return listing_id, [slot["slot_id"] for slot in slots]

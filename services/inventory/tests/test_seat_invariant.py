@@ -1,6 +1,6 @@
 """Randomized runs of holds, releases, expiries, sales, cancellations and capacity changes on a
-few slots, with Redis losing everything now and then: confirmed + held never exceeds capacity,
-and the counts stay exact."""
+few slots (two of them sharing a day pool), with Redis losing everything now and then:
+confirmed + held never exceeds capacity, and the counts stay exact."""
 
 import asyncio
 import random
@@ -19,8 +19,14 @@ from services.inventory.holds.consumers import booking_events_consumer
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.reconcile import reconcile_loaded_slots
 from services.inventory.holds.seats import RedisSeats
-from services.inventory.schedules.models import Slot
-from services.inventory.tests.conftest import Inventory, create_listing_with_slot, running_inventory
+from services.inventory.holds.service import live_holds
+from services.inventory.schedules.models import DayPool, Slot
+from services.inventory.tests.conftest import (
+    Inventory,
+    create_day_pool_listing,
+    create_listing_with_slot,
+    running_inventory,
+)
 from shared.app import connect_redis
 from shared.auth import Identity
 from shared.db import create_engine, create_session_factory
@@ -44,6 +50,7 @@ class SeatWorld:
         self.sell = handlers[BookingPaymentReceived.event_type]
         self.give_back = handlers[BookingSeatsReleased.event_type]
         self.listing_of: dict[str, str] = {}
+        self.pooled: set[str] = set()
         self.live: list[tuple[str, str, Identity, int]] = []  # (hold id, slot id, holder, seats)
         self.sold: list[tuple[uuid.UUID, str, str, int]] = []  # (booking id, hold id, slot id, seats)
         self.done: Counter[str] = Counter()
@@ -54,6 +61,15 @@ class SeatWorld:
                 self.inventory, self.provider, capacity=CAPACITY, hold_ttl_seconds=120
             )
             self.listing_of[slot_id] = listing_id
+
+    async def add_day_pool(self) -> None:
+        """Two slots selling from one pool of seats for their day."""
+        listing_id, slot_ids = await create_day_pool_listing(
+            self.inventory, self.provider, day_capacity=CAPACITY, hold_ttl_seconds=120
+        )
+        for slot_id in slot_ids:
+            self.listing_of[slot_id] = listing_id
+            self.pooled.add(slot_id)
 
     @property
     def slots(self) -> list[str]:
@@ -97,8 +113,11 @@ class SeatWorld:
                     await self.give_back(session, EventEnvelope.wrap(released, producer="booking", key=str(booking_id)))
         elif action == "capacity":
             slot_id = rng.choice(self.slots)
+            day = (self.inventory.clock.now() + timedelta(days=1)).date()
+            # A day pool's capacity is its day's; another slot has its own.
+            where = f"days/{day.isoformat()}" if slot_id in self.pooled else f"slots/{slot_id}"
             answer = await client.patch(
-                f"/listings/{self.listing_of[slot_id]}/slots/{slot_id}",
+                f"/listings/{self.listing_of[slot_id]}/{where}",
                 json={"capacity": rng.randint(0, CAPACITY + 2)},
                 headers=self.inventory.as_(self.provider),
             )
@@ -124,7 +143,8 @@ async def test_random_holds_releases_expiries_sales_cancellations_and_redis_loss
     redis = Redis.from_url(redis_url)
     world = SeatWorld(inventory, provider, redis, rng)
     try:
-        await world.add_slots(3)
+        await world.add_slots(2)
+        await world.add_day_pool()
         for _ in range(120):
             action = rng.choice((*ACTIONS, "redis_lost"))
             if action == "redis_lost":
@@ -154,7 +174,8 @@ async def test_concurrent_rounds_keep_the_invariant_across_redis_restarts(
             redis = connect_redis(own_redis.url, timeout_seconds=2)
             world = SeatWorld(inventory, provider, redis, rng)
             try:
-                await world.add_slots(2)
+                await world.add_slots(1)
+                await world.add_day_pool()
                 for round_number in range(10):
                     if round_number in (4, 7):
                         await asyncio.to_thread(own_redis.stop)
@@ -171,25 +192,28 @@ async def test_concurrent_rounds_keep_the_invariant_across_redis_restarts(
 
 
 async def _assert_invariant(inventory: Inventory, sessions: async_sessionmaker[AsyncSession], slots: list[str]) -> None:
+    """For every seat pool (a slot, or a day pool with its slots): confirmed + held never
+    exceeds capacity, and each slot offers exactly what PostgreSQL leaves on its pool."""
     now = inventory.clock.now()
+    day = (now + timedelta(days=1)).date().isoformat()
     async with sessions() as session:
         for slot_id in slots:
             slot = await session.get_one(Slot, uuid.UUID(slot_id))
-            held: int = (
-                await session.scalar(
-                    select(func.coalesce(func.sum(SeatHold.seats), 0)).where(
-                        SeatHold.slot_id == slot.id, SeatHold.status == "active", SeatHold.expires_at > now
-                    )
+            await session.refresh(slot)
+            pool: Slot | DayPool = slot if slot.pool_id is None else await session.get_one(DayPool, slot.pool_id)
+            await session.refresh(pool)
+            held = sum(seats for _, seats, _ in await live_holds(session, pool, now=now))
+            assert pool.confirmed_seats + held <= pool.capacity
+            if isinstance(pool, DayPool):
+                sold_on_slots = await session.scalar(
+                    select(func.sum(Slot.confirmed_seats)).where(Slot.pool_id == pool.id)
                 )
-                or 0
-            )
-            assert slot.confirmed_seats + held <= slot.capacity
-            day = (now + timedelta(days=1)).date().isoformat()
-            listing_slots = (
+                assert sold_on_slots == pool.confirmed_seats, "a day pool counts what its slots sold"
+            offered = (
                 await inventory.client.get(f"/listings/{slot.listing_id}/availability", params={"date": day})
             ).json()["slots"]
-            shown = listing_slots[0]["available"] if listing_slots else 0
-            assert shown == slot.capacity - slot.confirmed_seats - held, "Redis counts exactly what PostgreSQL records"
+            shown = next((offer["available"] for offer in offered if offer["slot_id"] == slot_id), 0)
+            assert shown == pool.capacity - pool.confirmed_seats - held, "Redis counts exactly what PostgreSQL records"
 
 
 async def test_reconciliation_repairs_counts_that_drifted(
