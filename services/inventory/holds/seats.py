@@ -16,6 +16,14 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 # Shared snippets. KEYS[2] is the holds set, ARGV[1] the current time in ms.
+# A slot's keys live until a day after it ends (set on load); a key a script creates later
+# takes the same expiry, so nothing of a past slot stays in Redis.
+_EXPIRE_WITH_SEATS = """
+local function expire_with_seats(key)
+  local keep = redis.call('PEXPIRETIME', KEYS[1])
+  if keep > 0 then redis.call('PEXPIREAT', key, keep) end
+end
+"""
 _DROP_EXPIRED = """
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 """
@@ -28,7 +36,8 @@ end
 
 # ARGV: now_ms, seats, member, expires_ms → {status, available after}; -2 = slot not loaded.
 _RESERVE = (
-    """
+    _EXPIRE_WITH_SEATS
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
 """
     + _DROP_EXPIRED
@@ -38,6 +47,7 @@ local available = tonumber(redis.call('HGET', KEYS[1], 'capacity'))
   - tonumber(redis.call('HGET', KEYS[1], 'confirmed')) - held
 if available < tonumber(ARGV[2]) then return {-1, available} end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+expire_with_seats(KEYS[2])
 return {1, available - tonumber(ARGV[2])}
 """
 )
@@ -104,14 +114,16 @@ return {1, 0}
 """
 )
 
-# ARGV: capacity, confirmed, then pairs of (expires_ms, member) → 1 if loaded, 0 if it was there.
-# The confirmed count comes from PostgreSQL, where every return is already counted, so marks
-# of returns left from before are dropped with the rest.
+# ARGV: capacity, confirmed, keep_until_ms, then pairs of (expires_ms, member) → 1 if loaded,
+# 0 if it was there. The confirmed count comes from PostgreSQL, where every return is already
+# counted, so marks of returns left from before are dropped with the rest.
 _LOAD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[1], 'capacity', ARGV[1], 'confirmed', ARGV[2])
-for i = 3, #ARGV, 2 do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+for i = 4, #ARGV, 2 do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1]) end
+if #ARGV > 3 then redis.call('PEXPIREAT', KEYS[2], ARGV[3]) end
 return 1
 """
 
@@ -133,12 +145,14 @@ return {1, tonumber(ARGV[2]) - taken}
 # KEYS[3] is the set of holds whose confirmed seats were given back, so a retried return
 # gives them back once. ARGV: now_ms, member, seats → {1 if returned now else 0, available}
 _RETURN = (
-    """
+    _EXPIRE_WITH_SEATS
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
 """
     + _DROP_EXPIRED
     + """
 local returned = redis.call('SADD', KEYS[3], ARGV[2])
+expire_with_seats(KEYS[3])
 if returned == 1 then redis.call('HINCRBY', KEYS[1], 'confirmed', -tonumber(ARGV[3])) end
 """
     + _COUNT_HELD
@@ -149,8 +163,12 @@ return {returned, tonumber(redis.call('HGET', KEYS[1], 'capacity'))
 )
 
 # ARGV: capacity, confirmed, then pairs of (expires_ms, member) that must be present →
-# {capacity was wrong, confirmed was wrong, holds put back}
-_REPAIR = """
+# {capacity was wrong, confirmed was wrong, holds put back}. A slot that left Redis meanwhile
+# is left out: it is loaded afresh when next used.
+_REPAIR = (
+    _EXPIRE_WITH_SEATS
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, 0} end
 local wrong_capacity = 0
 local wrong_confirmed = 0
 if tonumber(redis.call('HGET', KEYS[1], 'capacity')) ~= tonumber(ARGV[1]) then wrong_capacity = 1 end
@@ -160,8 +178,10 @@ local restored = 0
 for i = 3, #ARGV, 2 do
   if redis.call('ZADD', KEYS[2], 'NX', ARGV[i], ARGV[i + 1]) == 1 then restored = restored + 1 end
 end
+if restored > 0 then expire_with_seats(KEYS[2]) end
 return {wrong_capacity, wrong_confirmed, restored}
 """
+)
 
 
 class SlotNotLoaded(Exception):
@@ -208,9 +228,16 @@ class RedisSeats:
         return int(status), int(available)
 
     async def load(
-        self, slot_id: UUID, *, capacity: int, confirmed: int, holds: list[tuple[UUID, int, datetime]]
+        self,
+        slot_id: UUID,
+        *,
+        capacity: int,
+        confirmed: int,
+        holds: list[tuple[UUID, int, datetime]],
+        keep_until: datetime,
     ) -> None:
-        args: list[int | str] = [capacity, confirmed]
+        """Put a slot's counts in Redis unless they are there, kept until `keep_until`."""
+        args: list[int | str] = [capacity, confirmed, _ms(keep_until)]
         for hold_id, seats, expires_at in holds:
             args += [_ms(expires_at), hold_member(hold_id, seats)]
         await self._load(keys=self._keys(slot_id), args=args)

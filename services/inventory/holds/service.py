@@ -28,6 +28,8 @@ from shared.events.outbox import add_event
 logger = logging.getLogger(__name__)
 
 PRODUCER = "inventory"
+KEEP_AFTER_END = timedelta(days=1)
+KEEP_AT_LEAST = timedelta(hours=1)
 
 
 SeatPool = Slot | DayPool
@@ -56,9 +58,20 @@ async def live_holds(session: AsyncSession, pool: SeatPool, *, now: datetime) ->
 
 
 async def load_pool(session: AsyncSession, *, seats: RedisSeats, pool: SeatPool, clock: Clock) -> None:
-    """Put a seat pool's counts into Redis from PostgreSQL: capacity, confirmed seats, live holds."""
-    holds = await live_holds(session, pool, now=clock.now())
-    await seats.load(pool.id, capacity=pool.capacity, confirmed=pool.confirmed_seats, holds=holds)
+    """Put a seat pool's counts into Redis from PostgreSQL: capacity, confirmed seats, live
+    holds. They stay there until a day after the pool's last slot ends (or an hour, for one
+    that has ended: a late event about it finds them), and are rebuilt if used after that."""
+    now = clock.now()
+    holds = await live_holds(session, pool, now=now)
+    ends_at = (
+        await session.scalar(select(func.max(Slot.ends_at)).where(Slot.pool_id == pool.id))
+        if isinstance(pool, DayPool)
+        else pool.ends_at
+    ) or now
+    keep_until = max(ends_at + KEEP_AFTER_END, now + KEEP_AT_LEAST)
+    await seats.load(
+        pool.id, capacity=pool.capacity, confirmed=pool.confirmed_seats, holds=holds, keep_until=keep_until
+    )
 
 
 async def on_loaded_pool(

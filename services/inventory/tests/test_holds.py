@@ -187,3 +187,21 @@ async def test_a_hold_is_extended_by_its_ttl_up_to_the_bounded_maximum(
     assert lapsed.json()["error_code"] == "HOLD_EXPIRED"
     stranger = await inventory.client.post(f"/holds/{hold_id}/extend", headers=inventory.as_(make_identity("traveler")))
     assert stranger.status_code == 404
+
+
+async def test_a_slots_seat_keys_leave_redis_a_day_after_it_ends(
+    inventory: Inventory, provider: Identity, traveler: Identity, redis_url: str
+) -> None:
+    listing_id, slot_id = await create_listing_with_slot(inventory, provider)
+    hold = await inventory.client.post(
+        "/holds", json={"slot_id": slot_id, "adults": 2}, headers=inventory.as_(traveler)
+    )
+    assert hold.status_code == 201
+    slot = await inventory.client.get(f"/listings/{listing_id}/slots/{slot_id}", headers=inventory.as_(provider))
+    ends_at = datetime.fromisoformat(slot.json()["ends_at"])
+    redis = Redis.from_url(redis_url)
+    try:
+        expiries = [await redis.pexpiretime(f"slot:{{{slot_id}}}:{key}") for key in ("seats", "holds")]
+    finally:
+        await redis.aclose()
+    assert expiries == [int((ends_at + timedelta(days=1)).timestamp() * 1000)] * 2
