@@ -45,8 +45,10 @@ def tomorrow() -> date:
 
 
 def listing_with_slot(
-    client: httpx.Client, provider: dict[str, str], *, capacity: int, **overrides: Any
+    client: httpx.Client, provider: dict[str, str], *, capacity: int, on: date | None = None, **overrides: Any
 ) -> tuple[str, str]:
+    """A listing with one slot at 10:00 local time on `on` (the day after tomorrow if not given)."""
+    on = on or tomorrow()
     listing = client.post("/api/v1/listings", json=LISTING | overrides, headers=provider)
     assert listing.status_code == 201, listing.text
     listing_id = listing.json()["id"]
@@ -57,25 +59,27 @@ def listing_with_slot(
             "duration_minutes": 120,
             "recurrence": "none",
             "capacity": capacity,
-            "valid_from": tomorrow().isoformat(),
+            "valid_from": on.isoformat(),
         },
         headers=provider,
     )
     assert schedule.status_code == 201, schedule.text
-    slots = availability(client, listing_id)
+    slots = availability(client, listing_id, on)
     assert len(slots) == 1
     return listing_id, slots[0]["slot_id"]
 
 
-def availability(client: httpx.Client, listing_id: str) -> list[dict[str, Any]]:
-    response = client.get(f"/api/v1/listings/{listing_id}/availability", params={"date": tomorrow().isoformat()})
+def availability(client: httpx.Client, listing_id: str, on: date | None = None) -> list[dict[str, Any]]:
+    response = client.get(
+        f"/api/v1/listings/{listing_id}/availability", params={"date": (on or tomorrow()).isoformat()}
+    )
     assert response.status_code == 200, response.text
     slots: list[dict[str, Any]] = response.json()["slots"]
     return slots
 
 
-def available_seats(client: httpx.Client, listing_id: str) -> int:
-    slots = availability(client, listing_id)
+def available_seats(client: httpx.Client, listing_id: str, on: date | None = None) -> int:
+    slots = availability(client, listing_id, on)
     return int(slots[0]["available"]) if slots else 0
 
 

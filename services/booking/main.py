@@ -5,6 +5,7 @@ from fastapi import FastAPI
 
 from services.booking.bookings.consumers import saga_consumer
 from services.booking.bookings.router import router as bookings_router
+from services.booking.cancellations.router import router as cancellations_router
 from services.booking.settings import BookingSettings, get_settings
 from shared.app import AppResources, create_app
 from shared.clock import Clock, SystemClock
@@ -32,7 +33,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
     app = create_app(
         settings,
         title="Booking",
-        routers=[bookings_router],
+        routers=[bookings_router, cancellations_router],
         consumers=[saga_consumer(clock)],
         lifespan_hook=open_clients,
     )

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from functools import lru_cache
 from typing import ClassVar
 
@@ -19,6 +20,10 @@ class BookingSettings(AppSettings):
     payment_url: str = "http://127.0.0.1:8003"
     upstream_timeout_seconds: float = Field(default=5.0, gt=0)
     idempotency_wait_seconds: float = Field(default=10.0, gt=0)
+    # The credit a traveler gets, in the booking's currency, when the provider cancels; more
+    # when the provider did not show up at all.
+    provider_cancellation_credit: Decimal = Field(default=Decimal(50), ge=0)
+    provider_no_show_credit: Decimal = Field(default=Decimal(100), ge=0)
 
 
 @lru_cache

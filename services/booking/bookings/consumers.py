@@ -44,6 +44,21 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
             return
         booking.paid_at = clock.now()
         booking.platform_fee = event.platform_fee
+        if booking.status == "cancelled":
+            # Paid after it was cancelled (the intent was on its way to being cancelled): all of
+            # it goes back, and no seats are asked for.
+            booking.refund_amount = event.amount
+            _emit(
+                session,
+                booking,
+                BookingRefundRequested(
+                    booking_id=booking.id,
+                    amount=event.amount,
+                    currency=event.currency,
+                    reason="paid_after_cancellation",
+                ),
+            )
+            return
         _emit(
             session,
             booking,
@@ -72,7 +87,8 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
 
     async def on_seats_confirmed(session: AsyncSession, event: SeatsConfirmed) -> None:
         booking = await _locked(session, event.booking_id)
-        if booking is None or booking.status == "confirmed":
+        # A booking cancelled meanwhile stays so: its release of the seats follows this sale.
+        if booking is None or booking.status in ("confirmed", "cancelled", "refunded"):
             return
         _move(booking, "confirmed")
         contact = booking.contact

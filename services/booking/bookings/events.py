@@ -84,3 +84,24 @@ class BookingSeatsReleased(EventPayload):
     slot_id: UUID
     seats: int
     reason: str
+
+
+@register_event("booking.cancelled", version=1)
+class BookingCancelled(EventPayload):
+    """A booking was cancelled by its traveler or its provider; `refund` goes back to the
+    traveler's card and `credit` to their account."""
+
+    booking_id: UUID
+    reference: str
+    traveler_id: UUID
+    provider_id: UUID
+    listing_id: UUID
+    slot_id: UUID
+    cancelled_by: str
+    reason: str
+    was_paid: bool
+    refund: Decimal
+    credit: Decimal
+    currency: str
+    starts_at: datetime
+    cancelled_at: datetime

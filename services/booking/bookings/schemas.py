@@ -5,6 +5,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from services.booking.cancellations.domain import CancellationPolicy
+
 
 class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -72,6 +74,12 @@ class BookingOut(BaseModel):
     expires_at: datetime
     created_at: datetime
     payment: PaymentOut
+    cancellation_policy: CancellationPolicy
+    # Set once the booking is cancelled: by whom, and what goes back to the traveler.
+    cancelled_by: str | None = None
+    cancelled_at: datetime | None = None
+    refund: Money | None = None
+    credit: Money | None = None
 
 
 class BookingPage(BaseModel):

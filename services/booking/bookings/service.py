@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.booking.bookings.domain import new_reference
 from services.booking.bookings.events import BookingCreated
 from services.booking.bookings.models import Booking
-from services.booking.bookings.schemas import BookingCreate, BookingOut, PaymentOut
+from services.booking.bookings.schemas import BookingCreate, BookingOut, Money, PaymentOut
 from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import AppError, BadGateway, Conflict, NotFound
@@ -24,10 +24,15 @@ PRODUCER = "booking"
 
 
 def booking_out(booking: Booking) -> BookingOut:
+    def in_currency(amount: Decimal | None) -> Money | None:
+        return None if amount is None else Money(amount=amount, currency=booking.currency)
+
     return BookingOut.model_validate(
         {
             **{column: getattr(booking, column) for column in BookingOut.model_fields if hasattr(booking, column)},
             "payment": PaymentOut(payment_intent_id=booking.payment_intent_id, client_secret=booking.client_secret),
+            "refund": in_currency(booking.refund_amount),
+            "credit": in_currency(booking.credit_amount),
         }
     )
 
@@ -135,6 +140,7 @@ async def _record_booking(
             starts_at=datetime.fromisoformat(hold["starts_at"]),
             ends_at=datetime.fromisoformat(hold["ends_at"]),
             expires_at=datetime.fromisoformat(hold["expires_at"]),
+            cancellation_policy=hold["cancellation_policy"],
         )
         session.add(booking)
         add_event(
@@ -169,19 +175,19 @@ async def _record_booking(
 async def get_booking(session: AsyncSession, *, booking_id: UUID, viewer: Identity) -> Booking:
     """The traveler's booking, or one on the provider's listing; 404 for anyone else."""
     booking = await session.get(Booking, booking_id)
-    if booking is None or not _may_see(booking, viewer):
+    if booking is None or not may_see(booking, viewer):
         raise NotFound("No such booking.")
     return booking
 
 
 async def get_booking_by_reference(session: AsyncSession, *, reference: str, viewer: Identity) -> Booking:
     booking = await session.scalar(select(Booking).where(Booking.reference == reference.upper()))
-    if booking is None or not _may_see(booking, viewer):
+    if booking is None or not may_see(booking, viewer):
         raise NotFound("No such booking.")
     return booking
 
 
-def _may_see(booking: Booking, viewer: Identity) -> bool:
+def may_see(booking: Booking, viewer: Identity) -> bool:
     return viewer.is_admin or viewer.user_id in (booking.traveler_id, booking.provider_id)
 
 

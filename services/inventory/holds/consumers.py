@@ -74,8 +74,11 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
             )
 
     async def free_seats_of_failed_payment(session: AsyncSession, event: BookingPaymentFailed) -> None:
+        await release_active_hold(session, event.hold_id)
+
+    async def release_active_hold(session: AsyncSession, hold_id: UUID) -> None:
         hold = await session.scalar(
-            select(SeatHold).where(SeatHold.id == event.hold_id, SeatHold.status == "active").with_for_update()
+            select(SeatHold).where(SeatHold.id == hold_id, SeatHold.status == "active").with_for_update()
         )
         if hold is None:
             return
@@ -92,7 +95,12 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
         await announce_hold_change(session, seats=seats, hold=hold, change="hold_released", clock=clock)
 
     async def return_released_seats(session: AsyncSession, event: BookingSeatsReleased) -> None:
+        """A booking gave up its seats: an unpaid one's hold is released, a paid one's
+        confirmed seats go back on sale."""
         hold = await session.get_one(SeatHold, event.hold_id, with_for_update=True)
+        if hold.status == "active":
+            await release_active_hold(session, hold.id)
+            return
         slot = await session.get_one(Slot, hold.slot_id, with_for_update=True)
         pool = await seat_pool(session, slot, lock=True)
         if hold.status != "confirmed":

@@ -4,6 +4,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.booking.cancellations.domain import CancellationPolicy
 from services.inventory.pricing.schemas import QuoteOut
 
 MAX_PARTY = 50
@@ -60,3 +61,4 @@ class HoldDetails(HoldOut):
     timezone: str
     starts_at: datetime
     ends_at: datetime
+    cancellation_policy: CancellationPolicy

@@ -272,6 +272,7 @@ async def get_hold_details(session: AsyncSession, *, hold_id: UUID, holder: Iden
             "timezone": listing.timezone,
             "starts_at": slot.starts_at,
             "ends_at": slot.ends_at,
+            "cancellation_policy": listing.cancellation_policy,
         }
     )
 

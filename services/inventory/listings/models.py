@@ -3,7 +3,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Numeric, String, Text, func, true
+from sqlalchemy import DateTime, Numeric, String, Text, func, text, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,6 +28,7 @@ class Listing(Base):
     availability_mode: Mapped[str] = mapped_column(String(20))
     base_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     pricing: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    cancellation_policy: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     hold_ttl_seconds: Mapped[int]
     # `toggle` listings are switched on and off as a whole; `calendar` ones open by `open_days`.
     on_sale: Mapped[bool] = mapped_column(default=True, server_default=true())

@@ -6,6 +6,7 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.booking.cancellations.domain import CancellationPolicy
 from services.inventory.listings.domain import OpenDays
 from services.inventory.pricing.domain import PricingRules
 
@@ -50,6 +51,8 @@ class ListingFields(BaseModel):
     availability_mode: AvailabilityMode = "inventory"
     base_price: Decimal = Field(ge=0, le=Decimal("1000000"), decimal_places=2)
     pricing: PricingRules = PricingRules()
+    # What travelers get back when they cancel; a booking keeps the policy it was made under.
+    cancellation_policy: CancellationPolicy = CancellationPolicy()
     # Short holds suit flash sales; a day is the longest a seat can be kept off sale unpaid.
     hold_ttl_seconds: int = Field(default=900, ge=5, le=86_400)
     on_sale: bool = True
@@ -91,6 +94,7 @@ class ListingUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=10_000)
     base_price: Decimal | None = Field(default=None, ge=0, le=Decimal("1000000"), decimal_places=2)
     pricing: PricingRules | None = None
+    cancellation_policy: CancellationPolicy | None = None
     hold_ttl_seconds: int | None = Field(default=None, ge=5, le=86_400)
     booking_mode: BookingMode | None = None
     availability_mode: AvailabilityMode | None = None

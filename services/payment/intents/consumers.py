@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.events import BookingExpired, BookingRefundRequested
+from services.booking.bookings.events import BookingCancelled, BookingExpired, BookingRefundRequested
 from services.payment.intents.models import Payment
 from services.payment.intents.service import request_cancel, request_refund
 from shared.events.consumer import ConsumerSpec, handles
@@ -18,7 +18,10 @@ async def refund_what_booking_decided(session: AsyncSession, event: BookingRefun
         request_refund(session, payment=payment, amount=event.amount, reason=event.reason)
 
 
-async def cancel_the_expired_bookings_intent(session: AsyncSession, event: BookingExpired) -> None:
+async def cancel_the_intent_of_an_unpaid_booking(
+    session: AsyncSession, event: BookingExpired | BookingCancelled
+) -> None:
+    """A booking that expired or was cancelled before it was paid: its intent can no longer be paid."""
     payment = await session.scalar(
         select(Payment).where(Payment.booking_id == event.booking_id, Payment.status == "requires_payment")
     )
@@ -32,7 +35,8 @@ BOOKING_EVENTS = ConsumerSpec(
     handlers=dict(
         [
             handles(BookingRefundRequested, refund_what_booking_decided),
-            handles(BookingExpired, cancel_the_expired_bookings_intent),
+            handles(BookingExpired, cancel_the_intent_of_an_unpaid_booking),
+            handles(BookingCancelled, cancel_the_intent_of_an_unpaid_booking),
         ]
     ),
 )

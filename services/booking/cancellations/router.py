@@ -1,0 +1,34 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+
+from services.booking.bookings.schemas import BookingOut
+from services.booking.bookings.service import booking_out
+from services.booking.cancellations import service
+from services.booking.cancellations.schemas import CancelRequest
+from services.booking.settings import BookingSettings
+from shared.auth import CurrentIdentity
+from shared.deps import SessionDep
+
+router = APIRouter(prefix="/bookings", tags=["cancellations"])
+
+
+def _settings(request: Request) -> BookingSettings:
+    settings: BookingSettings = request.app.state.resources.settings
+    return settings
+
+
+@router.post("/{booking_id}/cancel")
+async def cancel_booking(
+    booking_id: UUID,
+    body: CancelRequest,
+    actor: CurrentIdentity,
+    session: SessionDep,
+    request: Request,
+    settings: Annotated[BookingSettings, Depends(_settings)],
+) -> BookingOut:
+    booking = await service.cancel_booking(
+        session, booking_id=booking_id, actor=actor, request=body, settings=settings, clock=request.app.state.clock
+    )
+    return booking_out(booking)

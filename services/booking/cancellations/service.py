@@ -1,0 +1,118 @@
+"""Cancelling a booking: settle by the policy it was made under, put its seats back on sale,
+and have payment refund what is owed, all decided in one transaction."""
+
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.booking.bookings.domain import check_transition
+from services.booking.bookings.events import BookingCancelled, BookingRefundRequested, BookingSeatsReleased
+from services.booking.bookings.models import Booking
+from services.booking.bookings.service import PRODUCER, may_see
+from services.booking.cancellations.domain import CancellationPolicy, CancelledBy, settle
+from services.booking.cancellations.schemas import CancelRequest
+from services.booking.settings import BookingSettings
+from shared.auth import Identity
+from shared.clock import Clock
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.events.outbox import add_event
+
+# A traveler or provider cancels a booking that is still to be paid or is confirmed; the
+# other moves into `cancelled` are the saga's own.
+CANCELLABLE = ("pending_payment", "confirmed")
+
+
+async def cancel_booking(
+    session: AsyncSession,
+    *,
+    booking_id: UUID,
+    actor: Identity,
+    request: CancelRequest,
+    settings: BookingSettings,
+    clock: Clock,
+) -> Booking:
+    """The traveler's cancellation refunds by the policy; the provider's (or an admin's, on
+    the provider's behalf) refunds everything plus a credit. 409 once the booking has started,
+    unless the provider did not show up."""
+    booking = await session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update())
+    if booking is None or not may_see(booking, actor):
+        raise NotFound("No such booking.")
+    cancelled_by: CancelledBy = "traveler" if actor.user_id == booking.traveler_id else "provider"
+    if request.provider_no_show and cancelled_by != "provider":
+        raise InvalidInput("Only the provider reports that they did not show up.", details={"provider_no_show": True})
+    if booking.status not in CANCELLABLE:
+        raise Conflict(
+            f"A {booking.status} booking is not cancelled by hand.",
+            error_code="INVALID_TRANSITION",
+            details={"from": booking.status, "to": "cancelled"},
+        )
+    now = clock.now()
+    if now >= booking.starts_at and not request.provider_no_show:
+        raise Conflict("The booking has started; it can no longer be cancelled.", error_code="BOOKING_STARTED")
+
+    was_paid = booking.paid_at is not None
+    credit = settings.provider_no_show_credit if request.provider_no_show else settings.provider_cancellation_credit
+    settlement = settle(
+        paid=booking.amount_due_now if was_paid else Decimal(0),
+        policy=CancellationPolicy.model_validate(booking.cancellation_policy),
+        before_start=booking.starts_at - now,
+        cancelled_by=cancelled_by,
+        provider_credit=credit,
+    )
+    check_transition(booking.status, "cancelled")
+    booking.status, booking.status_reason = "cancelled", request.reason
+    booking.cancelled_by, booking.cancelled_at = cancelled_by, now
+    booking.refund_amount, booking.credit_amount = settlement.refund, settlement.credit
+    _emit(
+        session,
+        booking,
+        BookingCancelled(
+            booking_id=booking.id,
+            reference=booking.reference,
+            traveler_id=booking.traveler_id,
+            provider_id=booking.provider_id,
+            listing_id=booking.listing_id,
+            slot_id=booking.slot_id,
+            cancelled_by=cancelled_by,
+            reason=request.reason,
+            was_paid=was_paid,
+            refund=settlement.refund,
+            credit=settlement.credit,
+            currency=booking.currency,
+            starts_at=booking.starts_at,
+            cancelled_at=now,
+        ),
+    )
+    # Back on sale at once: the hold of an unpaid booking is released, a paid one's seats returned.
+    _emit(
+        session,
+        booking,
+        BookingSeatsReleased(
+            booking_id=booking.id,
+            hold_id=booking.hold_id,
+            slot_id=booking.slot_id,
+            seats=booking.seats,
+            reason=f"cancelled by the {cancelled_by}",
+        ),
+    )
+    if settlement.refund > 0:
+        _emit(
+            session,
+            booking,
+            BookingRefundRequested(
+                booking_id=booking.id,
+                amount=settlement.refund,
+                currency=booking.currency,
+                reason=f"{cancelled_by}_cancellation",
+            ),
+        )
+    await session.commit()
+    return booking
+
+
+def _emit(
+    session: AsyncSession, booking: Booking, event: BookingCancelled | BookingSeatsReleased | BookingRefundRequested
+) -> None:
+    add_event(session, event, producer=PRODUCER, key=str(booking.id))
