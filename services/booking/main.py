@@ -6,8 +6,9 @@ from fastapi import FastAPI
 from services.booking.bookings.consumers import saga_consumer
 from services.booking.bookings.router import router as bookings_router
 from services.booking.cancellations.router import router as cancellations_router
+from services.booking.jobs import complete_bookings_forever
 from services.booking.settings import BookingSettings, get_settings
-from shared.app import AppResources, create_app
+from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
 from shared.http_client import service_client
 
@@ -30,11 +31,15 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             await app.state.inventory.aclose()
             await app.state.payment.aclose()
 
+    async def complete_bookings(resources: AppResources) -> None:
+        await complete_bookings_forever(resources, clock=clock, interval_seconds=settings.completion_interval_seconds)
+
     app = create_app(
         settings,
         title="Booking",
         routers=[bookings_router, cancellations_router],
         consumers=[saga_consumer(clock)],
+        background_jobs=[BackgroundJob("booking completion", complete_bookings)],
         lifespan_hook=open_clients,
     )
     app.state.clock = clock

@@ -24,6 +24,7 @@ class BookingSettings(AppSettings):
     # when the provider did not show up at all.
     provider_cancellation_credit: Decimal = Field(default=Decimal(50), ge=0)
     provider_no_show_credit: Decimal = Field(default=Decimal(100), ge=0)
+    completion_interval_seconds: float = Field(default=60.0, gt=0)
 
 
 @lru_cache

@@ -105,3 +105,26 @@ class BookingCancelled(EventPayload):
     currency: str
     starts_at: datetime
     cancelled_at: datetime
+
+
+@register_event("booking.completed", version=1)
+class BookingCompleted(EventPayload):
+    """The slot has ended with the booking confirmed: it happened."""
+
+    booking_id: UUID
+    traveler_id: UUID
+    provider_id: UUID
+    listing_id: UUID
+    completed_at: datetime
+
+
+@register_event("booking.no_show", version=1)
+class BookingNoShow(EventPayload):
+    """The provider reports that the traveler did not turn up; nothing is refunded."""
+
+    booking_id: UUID
+    traveler_id: UUID
+    provider_id: UUID
+    listing_id: UUID
+    reported_by: UUID
+    reported_at: datetime

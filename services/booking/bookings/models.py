@@ -3,7 +3,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Numeric, String, Text, func, text
+from sqlalchemy import DateTime, Index, Numeric, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -12,6 +12,8 @@ from services.booking.db import Base
 
 class Booking(Base):
     __tablename__ = "booking"
+    # The completion job looks for confirmed bookings whose slot has ended.
+    __table_args__ = (Index("ix_booking_confirmed_ends_at", "ends_at", postgresql_where=text("status = 'confirmed'")),)
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     reference: Mapped[str] = mapped_column(String(20), unique=True)

@@ -75,3 +75,9 @@ async def read_booking_by_reference(reference: str, viewer: CurrentIdentity, ses
 @router.get("/{booking_id}")
 async def read_booking(booking_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> BookingOut:
     return service.booking_out(await service.get_booking(session, booking_id=booking_id, viewer=viewer))
+
+
+@router.post("/{booking_id}/no-show")
+async def mark_no_show(booking_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request) -> BookingOut:
+    booking = await service.mark_no_show(session, booking_id=booking_id, actor=actor, clock=request.app.state.clock)
+    return service.booking_out(booking)

@@ -9,15 +9,15 @@ from uuid import UUID, uuid4
 import httpx
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.booking.bookings.domain import new_reference
-from services.booking.bookings.events import BookingCreated
+from services.booking.bookings.domain import check_transition, new_reference
+from services.booking.bookings.events import BookingCompleted, BookingCreated, BookingNoShow
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import BookingCreate, BookingOut, Money, PaymentOut
 from shared.auth import Identity
 from shared.clock import Clock
-from shared.errors import AppError, BadGateway, Conflict, NotFound
+from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
 
 PRODUCER = "booking"
@@ -201,3 +201,67 @@ async def list_bookings(
         query = query.where(Booking.reference > cursor)
     rows = list((await session.scalars(query.order_by(Booking.reference).limit(limit + 1))).all())
     return rows[:limit], (rows[limit - 1].reference if len(rows) > limit else None)
+
+
+async def complete_finished_bookings(
+    session_factory: async_sessionmaker[AsyncSession], *, clock: Clock, batch_size: int = 200
+) -> int:
+    """Confirmed bookings whose slot has ended become completed, each with an event; returns
+    how many. Rows another run holds are skipped, so several processes can run it."""
+    now = clock.now()
+    async with session_factory() as session, session.begin():
+        finished = (
+            await session.scalars(
+                select(Booking)
+                .where(Booking.status == "confirmed", Booking.ends_at <= now)
+                .order_by(Booking.ends_at)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for booking in finished:
+            check_transition(booking.status, "completed")
+            booking.status = "completed"
+            add_event(
+                session,
+                BookingCompleted(
+                    booking_id=booking.id,
+                    traveler_id=booking.traveler_id,
+                    provider_id=booking.provider_id,
+                    listing_id=booking.listing_id,
+                    completed_at=now,
+                ),
+                producer=PRODUCER,
+                key=str(booking.id),
+            )
+    return len(finished)
+
+
+async def mark_no_show(session: AsyncSession, *, booking_id: UUID, actor: Identity, clock: Clock) -> Booking:
+    """The provider (or an admin) reports that the traveler did not turn up, once the booking
+    has started. The traveler may see the booking but not do this: 403."""
+    booking = await session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update())
+    if booking is None or not may_see(booking, actor):
+        raise NotFound("No such booking.")
+    if actor.user_id != booking.provider_id and not actor.is_admin:
+        raise Forbidden("Only the provider reports a no-show.")
+    now = clock.now()
+    if now < booking.starts_at:
+        raise Conflict("The booking has not started yet.", error_code="BOOKING_NOT_STARTED")
+    check_transition(booking.status, "no_show")
+    booking.status, booking.status_reason = "no_show", "the traveler did not show up"
+    add_event(
+        session,
+        BookingNoShow(
+            booking_id=booking.id,
+            traveler_id=booking.traveler_id,
+            provider_id=booking.provider_id,
+            listing_id=booking.listing_id,
+            reported_by=actor.user_id,
+            reported_at=now,
+        ),
+        producer=PRODUCER,
+        key=str(booking.id),
+    )
+    await session.commit()
+    return booking
