@@ -3,6 +3,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.booking.affiliate.router import router as affiliate_router
 from services.booking.bookings.consumers import saga_consumer
 from services.booking.bookings.router import router as bookings_router
 from services.booking.cancellations.router import router as cancellations_router
@@ -37,7 +38,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
     app = create_app(
         settings,
         title="Booking",
-        routers=[bookings_router, cancellations_router],
+        routers=[bookings_router, cancellations_router, affiliate_router],
         consumers=[saga_consumer(clock)],
         background_jobs=[BackgroundJob("booking completion", complete_bookings)],
         lifespan_hook=open_clients,

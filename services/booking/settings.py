@@ -2,9 +2,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.booking.affiliate.domain import TEMPLATES, Partner
 from shared.settings import AppSettings
 
 
@@ -25,6 +26,17 @@ class BookingSettings(AppSettings):
     provider_cancellation_credit: Decimal = Field(default=Decimal(50), ge=0)
     provider_no_show_credit: Decimal = Field(default=Decimal(100), ge=0)
     completion_interval_seconds: float = Field(default=60.0, gt=0)
+    # The platform's id with each partner, put into every affiliate link (a JSON object in
+    # BOOKING_AFFILIATE_PARTNER_IDS); development ones by default.
+    affiliate_partner_ids: dict[Partner, str] = Field(default_factory=lambda: dict.fromkeys(TEMPLATES, "travel-dev"))
+
+    @field_validator("affiliate_partner_ids")
+    @classmethod
+    def _every_partner_has_an_id(cls, value: dict[Partner, str]) -> dict[Partner, str]:
+        missing = sorted(set(TEMPLATES) - set(value))
+        if missing:
+            raise ValueError(f"no partner id for {', '.join(missing)}")
+        return value
 
 
 @lru_cache

@@ -37,7 +37,7 @@ def booking_out(booking: Booking) -> BookingOut:
     )
 
 
-async def _upstream_json(response_call: Any) -> dict[str, Any]:
+async def upstream_json(response_call: Any) -> dict[str, Any]:
     """Call another service; its own errors (404, 409 SOLD_OUT) pass through to the traveler."""
     try:
         response: httpx.Response = await response_call
@@ -69,7 +69,7 @@ async def create_booking(
     if request.hold_id is not None:
         hold_id = request.hold_id
     else:
-        placed = await _upstream_json(
+        placed = await upstream_json(
             inventory.post(
                 "/holds",
                 json={
@@ -82,14 +82,14 @@ async def create_booking(
             )
         )
         hold_id = UUID(placed["id"])
-    hold = await _upstream_json(inventory.get(f"/holds/{hold_id}", headers=identity_header))
+    hold = await upstream_json(inventory.get(f"/holds/{hold_id}", headers=identity_header))
     booking = await session.scalar(select(Booking).where(Booking.hold_id == hold_id))
     if booking is None:
         booking = await _record_booking(session, traveler=traveler, hold=hold, request=request, now=clock.now())
     elif booking.traveler_id != traveler.user_id:
         raise NotFound("No such hold.")
     if booking.payment_intent_id is None:
-        intent = await _upstream_json(
+        intent = await upstream_json(
             payment.post(
                 "/internal/payment-intents",
                 json={
