@@ -2,6 +2,8 @@
 far ahead they cancel; a provider's cancellation refunds everything with a credit; the seats
 are back on sale at once, and Stripe refunds exactly what was decided."""
 
+import email
+import email.policy
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -10,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.flows import available_seats, listing_with_slot, pay, sign_up, wait_for_status
+from tests.flows import available_seats, listing_with_slot, mail_about, pay, sign_up, wait_for_status
 from tests.running_platform import PlatformPorts
 
 CONTACT = {"name": "Rui", "email": "rui@example.com"}
@@ -139,6 +141,20 @@ def test_a_provider_cancellation_refunds_everything_with_a_credit(
     wait_for_status(gateway, booking["id"], traveler, "refunded")
     assert _refunded_at_stripe(platform, booking) == 8800
 
+    # The traveler is told, and the event leaves their calendar.
+    mail = mail_about(platform.mail_http, f"{booking['reference']} cancelled")
+    assert mail["rcpt_tos"] == [CONTACT["email"]]
+    parsed = email.message_from_string(mail["raw"], policy=email.policy.default)
+    body = parsed.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "by the provider: the boat is broken" in text
+    assert "88.00 EUR goes back" in text
+    assert "50.00 EUR of credit" in text
+    invite = next(part for part in parsed.walk() if part.get_content_type() == "text/calendar").get_content()
+    assert "METHOD:CANCEL" in invite
+    assert f"UID:{booking['id']}@travel.example" in invite
+
 
 def test_a_provider_who_did_not_show_up_owes_the_larger_credit(platform: PlatformPorts, gateway: httpx.Client) -> None:
     provider, traveler = sign_up(gateway, "provider"), sign_up(gateway, "traveler")
@@ -164,3 +180,5 @@ def test_an_unpaid_booking_cancelled_frees_its_hold_and_can_no_longer_be_paid(
         time.sleep(0.2)
     assert _intent(platform, intent_id)["status"] == "canceled"
     assert gateway.get(f"/api/v1/bookings/{booking['id']}", headers=traveler).json()["status"] == "cancelled"
+    # Never confirmed, so no calendar event to take back.
+    assert mail_about(platform.mail_http, f"{booking['reference']} cancelled")["attachments"] == []

@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.flows import available_seats, listing_with_slot, pay, sign_in, sign_up, wait_for_status
+from tests.flows import available_seats, listing_with_slot, mail_about, pay, sign_in, sign_up, wait_for_status
 from tests.running_platform import PlatformPorts
 
 
@@ -26,17 +26,6 @@ def _book(gateway: httpx.Client, traveler: dict[str, str], hold_id: str, key: st
         "payment_option": "full",
     }
     return gateway.post("/api/v1/bookings", json=body, headers=headers)
-
-
-def _mail_to(platform: PlatformPorts, reference: str, within: float = 30) -> dict[str, object]:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        messages = httpx.get(f"http://127.0.0.1:{platform.mail_http}/messages").json()["items"]
-        for message in messages:
-            if reference in str(message["subject"]):
-                return dict(message)
-        time.sleep(0.2)
-    raise AssertionError(f"no email about {reference}")
 
 
 def test_an_instant_booking_is_paid_confirmed_emailed_and_counted(
@@ -63,7 +52,7 @@ def test_an_instant_booking_is_paid_confirmed_emailed_and_counted(
     assert paid.json()["status"] == "succeeded"
     wait_for_status(gateway, booking["id"], traveler, "confirmed")
 
-    mail = _mail_to(platform, booking["reference"])
+    mail = mail_about(platform.mail_http, booking["reference"])
     assert mail["rcpt_tos"] == ["ana@example.com"]
     attachments = mail["attachments"]
     assert isinstance(attachments, list)

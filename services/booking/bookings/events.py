@@ -96,14 +96,22 @@ class BookingCancelled(EventPayload):
     traveler_id: UUID
     provider_id: UUID
     listing_id: UUID
+    listing_title: str
     slot_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    seats: int
+    contact_name: str
+    contact_email: str
     cancelled_by: str
     reason: str
+    # Whether it had been confirmed (its calendar invite sent) and paid.
+    was_confirmed: bool
     was_paid: bool
     refund: Decimal
     credit: Decimal
     currency: str
-    starts_at: datetime
     cancelled_at: datetime
 
 

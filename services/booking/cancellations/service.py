@@ -52,7 +52,7 @@ async def cancel_booking(
     if now >= booking.starts_at and not request.provider_no_show:
         raise Conflict("The booking has started; it can no longer be cancelled.", error_code="BOOKING_STARTED")
 
-    was_paid = booking.paid_at is not None
+    was_paid, was_confirmed = booking.paid_at is not None, booking.status == "confirmed"
     credit = settings.provider_no_show_credit if request.provider_no_show else settings.provider_cancellation_credit
     settlement = settle(
         paid=booking.amount_due_now if was_paid else Decimal(0),
@@ -74,14 +74,21 @@ async def cancel_booking(
             traveler_id=booking.traveler_id,
             provider_id=booking.provider_id,
             listing_id=booking.listing_id,
+            listing_title=booking.listing_title,
             slot_id=booking.slot_id,
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            timezone=booking.timezone,
+            seats=booking.seats,
+            contact_name=str(booking.contact["name"]),
+            contact_email=str(booking.contact["email"]),
             cancelled_by=cancelled_by,
             reason=request.reason,
+            was_confirmed=was_confirmed,
             was_paid=was_paid,
             refund=settlement.refund,
             credit=settlement.credit,
             currency=booking.currency,
-            starts_at=booking.starts_at,
             cancelled_at=now,
         ),
     )

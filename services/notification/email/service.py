@@ -8,9 +8,9 @@ import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.booking.bookings.events import BookingConfirmed
+from services.booking.bookings.events import BookingCancelled, BookingConfirmed
 from services.notification.email.models import EmailDelivery
-from services.notification.email.templates import booking_confirmation
+from services.notification.email.templates import booking_cancellation, booking_confirmation
 from services.notification.settings import NotificationSettings
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
@@ -30,10 +30,21 @@ def booking_events_consumer(settings: NotificationSettings) -> ConsumerSpec:
             )
         )
 
+    async def queue_cancellation(session: AsyncSession, booking: BookingCancelled) -> None:
+        message = booking_cancellation(booking, sender=settings.mail_from)
+        session.add(
+            EmailDelivery(
+                kind="booking.cancelled",
+                recipient=booking.contact_email,
+                subject=str(message["Subject"]),
+                message=message.as_bytes(),
+            )
+        )
+
     return ConsumerSpec(
         name="notification.booking-events",
         topics=(topic_for("booking"),),
-        handlers=dict([handles(BookingConfirmed, queue_confirmation)]),
+        handlers=dict([handles(BookingConfirmed, queue_confirmation), handles(BookingCancelled, queue_cancellation)]),
     )
 
 
