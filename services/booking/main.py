@@ -9,6 +9,8 @@ from services.booking.bookings.router import router as bookings_router
 from services.booking.cancellations.router import router as cancellations_router
 from services.booking.jobs import complete_bookings_forever
 from services.booking.settings import BookingSettings, get_settings
+from services.booking.waitlist.consumers import waitlist_consumer
+from services.booking.waitlist.router import router as waitlist_router
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
 from shared.http_client import service_client
@@ -38,8 +40,8 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
     app = create_app(
         settings,
         title="Booking",
-        routers=[bookings_router, cancellations_router, affiliate_router],
-        consumers=[saga_consumer(clock)],
+        routers=[bookings_router, cancellations_router, affiliate_router, waitlist_router],
+        consumers=[saga_consumer(clock), waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds)],
         background_jobs=[BackgroundJob("booking completion", complete_bookings)],
         lifespan_hook=open_clients,
     )

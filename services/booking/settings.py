@@ -26,6 +26,8 @@ class BookingSettings(AppSettings):
     provider_cancellation_credit: Decimal = Field(default=Decimal(50), ge=0)
     provider_no_show_credit: Decimal = Field(default=Decimal(100), ge=0)
     completion_interval_seconds: float = Field(default=60.0, gt=0)
+    # How long a waitlist offer's hold lasts before it moves on to the next traveler.
+    waitlist_claim_seconds: int = Field(default=86_400, ge=5, le=7 * 86_400)
     # The platform's id with each partner, put into every affiliate link (a JSON object in
     # BOOKING_AFFILIATE_PARTNER_IDS); development ones by default.
     affiliate_partner_ids: dict[Partner, str] = Field(default_factory=lambda: dict.fromkeys(TEMPLATES, "travel-dev"))

@@ -1,8 +1,10 @@
 """Events of bookings, published on booking.events keyed by booking id."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
 
 from shared.events.envelope import EventPayload, register_event
 
@@ -136,3 +138,22 @@ class BookingNoShow(EventPayload):
     listing_id: UUID
     reported_by: UUID
     reported_at: datetime
+
+
+class WaitlistCandidate(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entry_id: UUID
+    traveler_id: UUID
+    party_size: int
+
+
+@register_event("booking.waitlist_offer_requested", version=1)
+class WaitlistOfferRequested(EventPayload):
+    """Seats came free on a listing's date: inventory holds them, for `claim_seconds`, for the
+    first candidate (in this order) whose party fits."""
+
+    listing_id: UUID
+    local_date: date
+    claim_seconds: int
+    candidates: list[WaitlistCandidate]

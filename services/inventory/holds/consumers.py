@@ -3,19 +3,41 @@ put a cancelled or moved booking's seats back on sale."""
 
 import contextlib
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.events import BookingPaymentFailed, BookingPaymentReceived, BookingSeatsReleased
-from services.inventory.holds.events import HoldReleased, SeatsConfirmed, SeatsReturned, SeatsUnavailable
+from services.booking.bookings.events import (
+    BookingPaymentFailed,
+    BookingPaymentReceived,
+    BookingSeatsReleased,
+    WaitlistOfferRequested,
+)
+from services.inventory.holds.events import (
+    HoldReleased,
+    SeatsConfirmed,
+    SeatsReturned,
+    SeatsUnavailable,
+    WaitlistHoldPlaced,
+)
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.seats import RedisSeats, SeatChange, SlotNotLoaded
-from services.inventory.holds.service import PRODUCER, announce_hold_change, on_loaded_pool, seat_pool
+from services.inventory.holds.service import (
+    PRODUCER,
+    announce_hold_change,
+    on_loaded_pool,
+    reserve_and_record,
+    seat_pool,
+    waitlist_hold_id,
+)
+from services.inventory.listings.models import Listing
+from services.inventory.pricing.domain import Party
 from services.inventory.schedules.models import Slot
 from shared.app import AppResources
 from shared.clock import Clock
+from shared.errors import Conflict
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 from shared.events.outbox import add_event
@@ -83,13 +105,19 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
         if hold is None:
             return
         hold.status, hold.ended_at = "released", clock.now()
+        slot = await session.get_one(Slot, hold.slot_id)
         add_event(
             session,
-            HoldReleased(hold_id=hold.id, slot_id=hold.slot_id, listing_id=hold.listing_id, seats=hold.seats),
+            HoldReleased(
+                hold_id=hold.id,
+                slot_id=hold.slot_id,
+                listing_id=hold.listing_id,
+                seats=hold.seats,
+                local_date=slot.local_date,
+            ),
             producer=PRODUCER,
             key=str(hold.slot_id),
         )
-        slot = await session.get_one(Slot, hold.slot_id)
         with contextlib.suppress(SlotNotLoaded):
             await seats.release(slot.seat_pool_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
         await announce_hold_change(session, seats=seats, hold=hold, change="hold_released", clock=clock)
@@ -127,11 +155,68 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
                 listing_id=hold.listing_id,
                 seats=hold.seats,
                 available=max(available, 0),
+                local_date=slot.local_date,
             ),
             producer=PRODUCER,
             key=str(slot.id),
         )
         await announce_hold_change(session, seats=seats, hold=hold, change="seats_returned", clock=clock)
+
+    async def hold_seats_for_waitlist(session: AsyncSession, event: WaitlistOfferRequested) -> None:
+        """Hold seats, for the claim window, for the first candidate whose party fits a slot of
+        the day. A candidate offered before (its hold exists) is passed over, so a repeated
+        request never holds twice."""
+        listing = await session.get(Listing, event.listing_id)
+        if listing is None or listing.archived_at is not None or not listing.on_sale:
+            return
+        now = clock.now()
+        slots = (
+            await session.scalars(
+                select(Slot)
+                .where(
+                    Slot.listing_id == listing.id,
+                    Slot.local_date == event.local_date,
+                    Slot.closed_at.is_(None),
+                    Slot.starts_at > now,
+                )
+                .order_by(Slot.starts_at)
+            )
+        ).all()
+        for candidate in event.candidates:
+            hold_id = waitlist_hold_id(candidate.entry_id)
+            if await session.get(SeatHold, hold_id) is not None:
+                continue
+            for slot in slots:
+                try:
+                    hold = await reserve_and_record(
+                        session,
+                        seats=seats,
+                        slot=slot,
+                        listing=listing,
+                        holder_id=candidate.traveler_id,
+                        party=Party(adults=candidate.party_size, children=0, infants=0),
+                        hold_id=hold_id,
+                        expires_at=now + timedelta(seconds=event.claim_seconds),
+                        clock=clock,
+                    )
+                except Conflict:
+                    continue  # not enough seats on this slot
+                add_event(
+                    session,
+                    WaitlistHoldPlaced(
+                        entry_id=candidate.entry_id,
+                        hold_id=hold.id,
+                        slot_id=slot.id,
+                        listing_id=listing.id,
+                        holder_id=candidate.traveler_id,
+                        seats=hold.seats,
+                        expires_at=hold.expires_at,
+                    ),
+                    producer=PRODUCER,
+                    key=str(slot.id),
+                )
+                await announce_hold_change(session, seats=seats, hold=hold, change="hold_placed", clock=clock)
+                return
 
     return ConsumerSpec(
         name="inventory.booking-events",
@@ -141,6 +226,7 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
                 handles(BookingPaymentReceived, sell_paid_seats),
                 handles(BookingPaymentFailed, free_seats_of_failed_payment),
                 handles(BookingSeatsReleased, return_released_seats),
+                handles(WaitlistOfferRequested, hold_seats_for_waitlist),
             ]
         ),
     )

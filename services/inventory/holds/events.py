@@ -1,6 +1,6 @@
 """Events of seat holds, published on inventory.events keyed by slot id."""
 
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from shared.events.envelope import EventPayload, register_event
@@ -24,6 +24,9 @@ class HoldReleased(EventPayload):
     slot_id: UUID
     listing_id: UUID
     seats: int
+    # The slot's date, so the waitlist of that day can be offered the seats (absent from events
+    # written before it was added).
+    local_date: date | None = None
 
 
 @register_event("inventory.seats_confirmed", version=1)
@@ -53,6 +56,9 @@ class HoldExpired(EventPayload):
     slot_id: UUID
     listing_id: UUID
     seats: int
+    # The slot's date, so the waitlist of that day can be offered the seats (absent from events
+    # written before it was added).
+    local_date: date | None = None
 
 
 @register_event("inventory.seats_returned", version=1)
@@ -66,3 +72,19 @@ class SeatsReturned(EventPayload):
     listing_id: UUID
     seats: int
     available: int
+    # The slot's date, so the waitlist of that day can be offered the seats (absent from events
+    # written before it was added).
+    local_date: date | None = None
+
+
+@register_event("inventory.waitlist_hold_placed", version=1)
+class WaitlistHoldPlaced(EventPayload):
+    """Seats held for a waitlist entry for its claim window: the traveler books from the hold."""
+
+    entry_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    holder_id: UUID
+    seats: int
+    expires_at: datetime

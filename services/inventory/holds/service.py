@@ -5,7 +5,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,8 +28,14 @@ from shared.events.outbox import add_event
 logger = logging.getLogger(__name__)
 
 PRODUCER = "inventory"
+# A waitlist entry's hold has an id made from the entry's, so it is held at most once.
+WAITLIST_HOLDS = UUID("6f1c2a8e-4b7d-4c1e-9a3f-2d5b8e0c7a14")
 KEEP_AFTER_END = timedelta(days=1)
 KEEP_AT_LEAST = timedelta(hours=1)
+
+
+def waitlist_hold_id(entry_id: UUID) -> UUID:
+    return uuid5(WAITLIST_HOLDS, str(entry_id))
 
 
 SeatPool = Slot | DayPool
@@ -197,9 +203,45 @@ async def place_hold(
         raise Conflict("This listing is booked on request, not held.", error_code="NOT_INSTANT_BOOKABLE")
 
     party = _party(request, listing)
-    priced = price_party(listing, slot, party)
-    hold_id = uuid4()
     expires_at = now + timedelta(seconds=listing.hold_ttl_seconds)
+    hold = await reserve_and_record(
+        session,
+        seats=seats,
+        slot=slot,
+        listing=listing,
+        holder_id=holder.user_id,
+        party=party,
+        hold_id=uuid4(),
+        expires_at=expires_at,
+        clock=clock,
+    )
+    try:
+        await session.commit()
+    except Exception:
+        # The seats were taken in Redis first; give them back if the record could not be kept.
+        await seats.release(slot.seat_pool_id, hold_id=hold.id, seats=party.seats, now=now)
+        raise
+    await announce_hold_change(session, seats=seats, hold=hold, change="hold_placed", clock=clock)
+    return hold
+
+
+async def reserve_and_record(
+    session: AsyncSession,
+    *,
+    seats: RedisSeats,
+    slot: Slot,
+    listing: Listing,
+    holder_id: UUID,
+    party: Party,
+    hold_id: UUID,
+    expires_at: datetime,
+    clock: Clock,
+) -> SeatHold:
+    """Take the party's seats in Redis until `expires_at`, then add the hold's record and its
+    event to the session; the caller commits (and releases the seats if that fails). 409
+    SOLD_OUT when the seats are not there."""
+    now = clock.now()
+    priced = price_party(listing, slot, party)
 
     def reserve(pool_id: UUID) -> Awaitable[SeatChange]:
         return seats.reserve(pool_id, hold_id=hold_id, seats=party.seats, now=now, expires_at=expires_at)
@@ -211,12 +253,11 @@ async def place_hold(
             error_code="SOLD_OUT",
             details={"slot_id": str(slot.id), "available": max(change.available, 0), "requested": party.seats},
         )
-
     hold = SeatHold(
         id=hold_id,
         slot_id=slot.id,
         listing_id=listing.id,
-        holder_id=holder.user_id,
+        holder_id=holder_id,
         adults=party.adults,
         children=party.children,
         infants=party.infants,
@@ -233,7 +274,7 @@ async def place_hold(
             hold_id=hold_id,
             slot_id=slot.id,
             listing_id=listing.id,
-            holder_id=holder.user_id,
+            holder_id=holder_id,
             seats=party.seats,
             expires_at=expires_at,
             total=str(priced.total),
@@ -242,13 +283,6 @@ async def place_hold(
         producer=PRODUCER,
         key=str(slot.id),
     )
-    try:
-        await session.commit()
-    except Exception:
-        # The seats were taken in Redis first; give them back if the record could not be kept.
-        await seats.release(slot.seat_pool_id, hold_id=hold_id, seats=party.seats, now=now)
-        raise
-    await announce_hold_change(session, seats=seats, hold=hold, change="hold_placed", clock=clock)
     return hold
 
 
@@ -321,15 +355,21 @@ async def release_hold(
         return
     hold.status = "released"
     hold.ended_at = clock.now()
+    slot = await session.get_one(Slot, hold.slot_id)
     add_event(
         session,
-        HoldReleased(hold_id=hold.id, slot_id=hold.slot_id, listing_id=hold.listing_id, seats=hold.seats),
+        HoldReleased(
+            hold_id=hold.id,
+            slot_id=hold.slot_id,
+            listing_id=hold.listing_id,
+            seats=hold.seats,
+            local_date=slot.local_date,
+        ),
         producer=PRODUCER,
         key=str(hold.slot_id),
     )
     await session.commit()
     # If Redis lost the slot, it is rebuilt from PostgreSQL, where the hold is released already.
-    slot = await session.get_one(Slot, hold.slot_id)
     with contextlib.suppress(SlotNotLoaded):
         await seats.release(slot.seat_pool_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
     await announce_hold_change(session, seats=seats, hold=hold, change="hold_released", clock=clock)
@@ -354,9 +394,16 @@ async def release_expired_holds(
         for hold in expired:
             hold.status = "expired"
             hold.ended_at = now
+            slot = await session.get_one(Slot, hold.slot_id)
             add_event(
                 session,
-                HoldExpired(hold_id=hold.id, slot_id=hold.slot_id, listing_id=hold.listing_id, seats=hold.seats),
+                HoldExpired(
+                    hold_id=hold.id,
+                    slot_id=hold.slot_id,
+                    listing_id=hold.listing_id,
+                    seats=hold.seats,
+                    local_date=slot.local_date,
+                ),
                 producer=PRODUCER,
                 key=str(hold.slot_id),
             )

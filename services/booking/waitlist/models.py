@@ -1,0 +1,27 @@
+from datetime import date, datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import Date, DateTime, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.booking.db import Base
+
+
+class WaitlistEntry(Base):
+    """A traveler waiting for seats on a listing's date. waiting → offered (a hold for the
+    claim window) → claimed (booked from it) or lapsed (the hold ended unclaimed)."""
+
+    __tablename__ = "waitlist_entry"
+    __table_args__ = (Index("ix_waitlist_entry_listing_id_local_date_status", "listing_id", "local_date", "status"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    traveler_id: Mapped[UUID] = mapped_column(index=True)
+    listing_id: Mapped[UUID]
+    local_date: Mapped[date] = mapped_column(Date)
+    party_size: Mapped[int]
+    # Higher first, then first come; every entry joins at 0 (ops may raise one).
+    priority: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+    hold_id: Mapped[UUID | None] = mapped_column(unique=True)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,110 @@
+"""The waitlist: travelers wait for a listing's date; when seats come free there, the first
+entry that fits is offered a hold for the claim window, and an offer left unclaimed moves on."""
+
+from datetime import date, datetime
+from uuid import UUID
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.booking.bookings.events import WaitlistCandidate, WaitlistOfferRequested
+from services.booking.bookings.service import PRODUCER, upstream_json
+from services.booking.waitlist.models import WaitlistEntry
+from services.booking.waitlist.schemas import WaitlistJoin
+from shared.auth import Identity
+from shared.clock import Clock
+from shared.errors import Conflict
+from shared.events.outbox import add_event
+
+CANDIDATES_PER_OFFER = 20
+
+
+async def join_waitlist(
+    session: AsyncSession, *, traveler: Identity, request: WaitlistJoin, inventory: httpx.AsyncClient, clock: Clock
+) -> WaitlistEntry:
+    listing = await upstream_json(inventory.get(f"/listings/{request.listing_id}"))
+    if listing["booking_mode"] != "instant":
+        raise Conflict("Only instantly bookable listings have a waitlist.", error_code="NOT_INSTANT_BOOKABLE")
+    if request.date < clock.now().date():
+        raise Conflict("That day has passed.", error_code="DAY_PASSED")
+    entry = WaitlistEntry(
+        traveler_id=traveler.user_id,
+        listing_id=request.listing_id,
+        local_date=request.date,
+        party_size=request.party_size,
+    )
+    session.add(entry)
+    await session.commit()
+    return entry
+
+
+async def entries_of(session: AsyncSession, *, traveler: Identity) -> list[WaitlistEntry]:
+    query = select(WaitlistEntry).where(WaitlistEntry.traveler_id == traveler.user_id)
+    return list((await session.scalars(query.order_by(WaitlistEntry.created_at))).all())
+
+
+async def lapse_offer(session: AsyncSession, *, hold_id: UUID) -> None:
+    """The hold of an offer ended without a booking: the offer is gone."""
+    await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.hold_id == hold_id, WaitlistEntry.status == "offered")
+        .values(status="lapsed")
+    )
+
+
+async def claim_offer(session: AsyncSession, *, hold_id: UUID) -> None:
+    """A booking was made from an offer's hold."""
+    await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.hold_id == hold_id, WaitlistEntry.status == "offered")
+        .values(status="claimed")
+    )
+
+
+def request_offer(
+    session: AsyncSession, *, listing_id: UUID, local_date: date, waiting: list[WaitlistEntry], claim_seconds: int
+) -> None:
+    """Ask inventory to hold the freed seats for the first of `waiting` whose party fits."""
+    if not waiting:
+        return
+    add_event(
+        session,
+        WaitlistOfferRequested(
+            listing_id=listing_id,
+            local_date=local_date,
+            claim_seconds=claim_seconds,
+            candidates=[
+                WaitlistCandidate(entry_id=entry.id, traveler_id=entry.traveler_id, party_size=entry.party_size)
+                for entry in waiting
+            ],
+        ),
+        producer=PRODUCER,
+        key=f"{listing_id}:{local_date}",
+    )
+
+
+async def waiting_for(session: AsyncSession, *, listing_id: UUID, local_date: date) -> list[WaitlistEntry]:
+    """Waiting entries of a listing's date, by priority and then first come."""
+    return list(
+        (
+            await session.scalars(
+                select(WaitlistEntry)
+                .where(
+                    WaitlistEntry.listing_id == listing_id,
+                    WaitlistEntry.local_date == local_date,
+                    WaitlistEntry.status == "waiting",
+                )
+                .order_by(WaitlistEntry.priority.desc(), WaitlistEntry.created_at, WaitlistEntry.id)
+                .limit(CANDIDATES_PER_OFFER)
+            )
+        ).all()
+    )
+
+
+async def record_offer(session: AsyncSession, *, entry_id: UUID, hold_id: UUID, expires_at: datetime) -> None:
+    await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == "waiting")
+        .values(status="offered", hold_id=hold_id, offer_expires_at=expires_at)
+    )
