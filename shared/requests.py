@@ -8,6 +8,7 @@ import uuid
 import redis.exceptions
 import sqlalchemy.exc
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.context import correlation_id_var, request_id_var
@@ -86,3 +87,12 @@ class RequestContextMiddleware:
         finally:
             request_id_var.reset(request_token)
             correlation_id_var.reset(correlation_token)
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address: behind the gateway, the one it saw (the last X-Forwarded-For hop,
+    the only one it vouches for); else the connection's own."""
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip()[:64] or None
+    return request.client.host if request.client else None

@@ -141,6 +141,27 @@ def test_a_provider_cancellation_refunds_everything_with_a_credit(
     wait_for_status(gateway, booking["id"], traveler, "refunded")
     assert _refunded_at_stripe(platform, booking) == 8800
 
+    # Every step is in the booking's history, with who took it; the traveler sees where their
+    # own requests came from, not the provider's.
+    history = gateway.get(f"/api/v1/bookings/{booking['id']}/history", headers=traveler).json()["items"]
+    assert [(change["action"], change["actor"]["role"]) for change in history] == [
+        ("created", "traveler"),
+        ("paid", "system"),
+        ("confirmed", "system"),
+        ("cancelled", "provider"),
+        ("refunded", "system"),
+    ]
+    created, cancelled_change = history[0], history[3]
+    assert created["ip"] == "127.0.0.1"
+    assert created["user_agent"].startswith("python-httpx")
+    assert (cancelled_change["ip"], cancelled_change["user_agent"]) == (None, None)
+    assert cancelled_change["changes"] == {
+        "status": {"from": "confirmed", "to": "cancelled"},
+        "refund_amount": {"from": None, "to": "88.00"},
+        "credit_amount": {"from": None, "to": "50.00"},
+    }
+    assert cancelled_change["reason"] == "the boat is broken"
+
     # The traveler is told, and the event leaves their calendar.
     mail = mail_about(platform.mail_http, f"{booking['reference']} cancelled")
     assert mail["rcpt_tos"] == [CONTACT["email"]]

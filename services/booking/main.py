@@ -7,6 +7,7 @@ from services.booking.affiliate.router import router as affiliate_router
 from services.booking.bookings.consumers import saga_consumer
 from services.booking.bookings.router import router as bookings_router
 from services.booking.cancellations.router import router as cancellations_router
+from services.booking.history.router import router as history_router
 from services.booking.jobs import complete_bookings_forever
 from services.booking.settings import BookingSettings, get_settings
 from services.booking.waitlist.consumers import waitlist_consumer
@@ -40,7 +41,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
     app = create_app(
         settings,
         title="Booking",
-        routers=[bookings_router, cancellations_router, affiliate_router, waitlist_router],
+        routers=[bookings_router, cancellations_router, history_router, affiliate_router, waitlist_router],
         consumers=[saga_consumer(clock), waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds)],
         background_jobs=[BackgroundJob("booking completion", complete_bookings)],
         lifespan_hook=open_clients,

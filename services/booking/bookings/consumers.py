@@ -5,7 +5,6 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.domain import check_transition
 from services.booking.bookings.events import (
     BookingConfirmed,
     BookingExpired,
@@ -15,6 +14,7 @@ from services.booking.bookings.events import (
 )
 from services.booking.bookings.models import Booking
 from services.booking.bookings.service import PRODUCER
+from services.booking.history.service import SYSTEM, move, record_change
 from services.inventory.holds.events import HoldExpired, SeatsConfirmed, SeatsUnavailable
 from services.payment.intents.events import PaymentFailed, PaymentRefunded, PaymentSucceeded
 from shared.clock import Clock
@@ -25,12 +25,6 @@ from shared.events.outbox import add_event
 
 def _emit(session: AsyncSession, booking: Booking, event: EventPayload) -> None:
     add_event(session, event, producer=PRODUCER, key=str(booking.id))
-
-
-def _move(booking: Booking, status: str, reason: str | None = None) -> None:
-    check_transition(booking.status, status)
-    booking.status = status
-    booking.status_reason = reason
 
 
 async def _locked(session: AsyncSession, booking_id: UUID) -> Booking | None:
@@ -44,9 +38,26 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
             return
         booking.paid_at = clock.now()
         booking.platform_fee = event.platform_fee
+        record_change(
+            session,
+            booking=booking,
+            action="paid",
+            changes={"paid_at": (None, booking.paid_at), "amount_paid": (None, event.amount)},
+            actor=SYSTEM,
+            at=booking.paid_at,
+        )
         if booking.status == "cancelled":
             # Paid after it was cancelled (the intent was on its way to being cancelled): all of
             # it goes back, and no seats are asked for.
+            record_change(
+                session,
+                booking=booking,
+                action="refund_decided",
+                changes={"refund_amount": (booking.refund_amount, event.amount)},
+                actor=SYSTEM,
+                at=clock.now(),
+                reason="paid after it was cancelled",
+            )
             booking.refund_amount = event.amount
             _emit(
                 session,
@@ -71,7 +82,7 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
         booking = await _locked(session, event.booking_id)
         if booking is None or booking.status != "pending_payment" or booking.paid_at is not None:
             return
-        _move(booking, "payment_failed", event.reason)
+        move(session, booking, "payment_failed", actor=SYSTEM, at=clock.now(), reason=event.reason)
         _emit(
             session,
             booking,
@@ -82,7 +93,7 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
         booking = await session.scalar(select(Booking).where(Booking.hold_id == event.hold_id).with_for_update())
         if booking is None or booking.status != "pending_payment" or booking.paid_at is not None:
             return
-        _move(booking, "expired", "the hold expired before payment")
+        move(session, booking, "expired", actor=SYSTEM, at=clock.now(), reason="the hold expired before payment")
         _emit(session, booking, BookingExpired(booking_id=booking.id, hold_id=booking.hold_id))
 
     async def on_seats_confirmed(session: AsyncSession, event: SeatsConfirmed) -> None:
@@ -90,7 +101,7 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
         # A booking cancelled meanwhile stays so: its release of the seats follows this sale.
         if booking is None or booking.status in ("confirmed", "cancelled", "refunded"):
             return
-        _move(booking, "confirmed")
+        move(session, booking, "confirmed", actor=SYSTEM, at=clock.now())
         contact = booking.contact
         _emit(
             session,
@@ -122,7 +133,16 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
         if booking is None or booking.status in ("cancelled", "refunded"):
             return
         # Paid, but the seats went to someone else after the hold lapsed: the money goes back.
-        _move(booking, "cancelled", "the seats were sold before the payment arrived")
+        move(
+            session,
+            booking,
+            "cancelled",
+            actor=SYSTEM,
+            at=clock.now(),
+            reason="the seats were sold before the payment arrived",
+            extra={"refund_amount": (booking.refund_amount, booking.total)},
+        )
+        booking.refund_amount = booking.total
         _emit(
             session,
             booking,
@@ -135,7 +155,7 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
         booking = await _locked(session, event.booking_id)
         if booking is None or booking.status != "cancelled":
             return
-        _move(booking, "refunded", booking.status_reason)
+        move(session, booking, "refunded", actor=SYSTEM, at=clock.now(), reason=booking.status_reason)
 
     return ConsumerSpec(
         name="booking.saga",

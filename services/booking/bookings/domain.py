@@ -1,9 +1,13 @@
 """Booking rules, pure: the statuses, the transitions allowed between them, references."""
 
 import secrets
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from shared.auth import Identity
 from shared.errors import Conflict
+
+if TYPE_CHECKING:
+    from services.booking.bookings.models import Booking
 
 Status = Literal[
     "pending_payment", "confirmed", "completed", "cancelled", "expired", "payment_failed", "refunded", "no_show"
@@ -45,3 +49,8 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 def new_reference(year: int) -> str:
     return f"TRV-{year}-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def may_see(booking: "Booking", viewer: Identity) -> bool:
+    """A booking is its traveler's and its provider's to see, and ops'."""
+    return viewer.is_admin or viewer.user_id in (booking.traveler_id, booking.provider_id)

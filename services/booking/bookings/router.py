@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 
 from services.booking.bookings import service
 from services.booking.bookings.schemas import BookingCreate, BookingOut, BookingPage
+from services.booking.history.service import Origin
 from services.booking.idempotency import service as idempotency
 from shared.auth import INTERNAL_IDENTITY_HEADER, CurrentIdentity, Identity, require_role
 from shared.deps import ResourcesDep, SessionDep
@@ -38,6 +39,7 @@ async def create_booking(
         booking = await service.create_booking(
             session,
             traveler=traveler,
+            origin=Origin.of(request),
             identity_header={INTERNAL_IDENTITY_HEADER: request.headers[INTERNAL_IDENTITY_HEADER]},
             request=body,
             inventory=request.app.state.inventory,
@@ -79,5 +81,7 @@ async def read_booking(booking_id: UUID, viewer: CurrentIdentity, session: Sessi
 
 @router.post("/{booking_id}/no-show")
 async def mark_no_show(booking_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request) -> BookingOut:
-    booking = await service.mark_no_show(session, booking_id=booking_id, actor=actor, clock=request.app.state.clock)
+    booking = await service.mark_no_show(
+        session, booking_id=booking_id, actor=actor, origin=Origin.of(request), clock=request.app.state.clock
+    )
     return service.booking_out(booking)

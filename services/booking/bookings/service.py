@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.booking.bookings.domain import check_transition, new_reference
+from services.booking.bookings.domain import may_see, new_reference
 from services.booking.bookings.events import BookingCompleted, BookingCreated, BookingNoShow
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import BookingCreate, BookingOut, Money, PaymentOut
+from services.booking.history.service import SYSTEM, Actor, Origin, move, record_change
 from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
@@ -60,6 +61,7 @@ async def create_booking(
     session: AsyncSession,
     *,
     traveler: Identity,
+    origin: Origin,
     identity_header: dict[str, str],
     request: BookingCreate,
     inventory: httpx.AsyncClient,
@@ -85,7 +87,9 @@ async def create_booking(
     hold = await upstream_json(inventory.get(f"/holds/{hold_id}", headers=identity_header))
     booking = await session.scalar(select(Booking).where(Booking.hold_id == hold_id))
     if booking is None:
-        booking = await _record_booking(session, traveler=traveler, hold=hold, request=request, now=clock.now())
+        booking = await _record_booking(
+            session, traveler=traveler, origin=origin, hold=hold, request=request, now=clock.now()
+        )
     elif booking.traveler_id != traveler.user_id:
         raise NotFound("No such hold.")
     if booking.payment_intent_id is None:
@@ -109,7 +113,13 @@ async def create_booking(
 
 
 async def _record_booking(
-    session: AsyncSession, *, traveler: Identity, hold: dict[str, Any], request: BookingCreate, now: datetime
+    session: AsyncSession,
+    *,
+    traveler: Identity,
+    origin: Origin,
+    hold: dict[str, Any],
+    request: BookingCreate,
+    now: datetime,
 ) -> Booking:
     if hold["status"] != "active" or datetime.fromisoformat(hold["expires_at"]) <= now:
         raise Conflict("The hold has ended; place a new one.", error_code="HOLD_EXPIRED")
@@ -143,6 +153,14 @@ async def _record_booking(
             cancellation_policy=hold["cancellation_policy"],
         )
         session.add(booking)
+        record_change(
+            session,
+            booking=booking,
+            action="created",
+            changes={"status": (None, "pending_payment"), "seats": (None, booking.seats), "total": (None, total)},
+            actor=Actor.of(traveler, booking, origin=origin),
+            at=now,
+        )
         add_event(
             session,
             BookingCreated(
@@ -187,10 +205,6 @@ async def get_booking_by_reference(session: AsyncSession, *, reference: str, vie
     return booking
 
 
-def may_see(booking: Booking, viewer: Identity) -> bool:
-    return viewer.is_admin or viewer.user_id in (booking.traveler_id, booking.provider_id)
-
-
 async def list_bookings(
     session: AsyncSession, *, viewer: Identity, limit: int, cursor: str | None
 ) -> tuple[list[Booking], str | None]:
@@ -220,8 +234,7 @@ async def complete_finished_bookings(
             )
         ).all()
         for booking in finished:
-            check_transition(booking.status, "completed")
-            booking.status = "completed"
+            move(session, booking, "completed", actor=SYSTEM, at=now, reason="the slot has ended")
             add_event(
                 session,
                 BookingCompleted(
@@ -237,7 +250,9 @@ async def complete_finished_bookings(
     return len(finished)
 
 
-async def mark_no_show(session: AsyncSession, *, booking_id: UUID, actor: Identity, clock: Clock) -> Booking:
+async def mark_no_show(
+    session: AsyncSession, *, booking_id: UUID, actor: Identity, origin: Origin, clock: Clock
+) -> Booking:
     """The provider (or an admin) reports that the traveler did not turn up, once the booking
     has started. The traveler may see the booking but not do this: 403."""
     booking = await session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update())
@@ -248,8 +263,14 @@ async def mark_no_show(session: AsyncSession, *, booking_id: UUID, actor: Identi
     now = clock.now()
     if now < booking.starts_at:
         raise Conflict("The booking has not started yet.", error_code="BOOKING_NOT_STARTED")
-    check_transition(booking.status, "no_show")
-    booking.status, booking.status_reason = "no_show", "the traveler did not show up"
+    move(
+        session,
+        booking,
+        "no_show",
+        actor=Actor.of(actor, booking, origin=origin),
+        at=now,
+        reason="the traveler did not show up",
+    )
     add_event(
         session,
         BookingNoShow(

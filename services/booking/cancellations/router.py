@@ -7,6 +7,7 @@ from services.booking.bookings.schemas import BookingOut
 from services.booking.bookings.service import booking_out
 from services.booking.cancellations import service
 from services.booking.cancellations.schemas import CancelRequest
+from services.booking.history.service import Origin
 from services.booking.settings import BookingSettings
 from shared.auth import CurrentIdentity
 from shared.deps import SessionDep
@@ -29,6 +30,12 @@ async def cancel_booking(
     settings: Annotated[BookingSettings, Depends(_settings)],
 ) -> BookingOut:
     booking = await service.cancel_booking(
-        session, booking_id=booking_id, actor=actor, request=body, settings=settings, clock=request.app.state.clock
+        session,
+        booking_id=booking_id,
+        actor=actor,
+        origin=Origin.of(request),
+        request=body,
+        settings=settings,
+        clock=request.app.state.clock,
     )
     return booking_out(booking)

@@ -7,12 +7,13 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.domain import check_transition
+from services.booking.bookings.domain import may_see
 from services.booking.bookings.events import BookingCancelled, BookingRefundRequested, BookingSeatsReleased
 from services.booking.bookings.models import Booking
-from services.booking.bookings.service import PRODUCER, may_see
+from services.booking.bookings.service import PRODUCER
 from services.booking.cancellations.domain import CancellationPolicy, CancelledBy, settle
 from services.booking.cancellations.schemas import CancelRequest
+from services.booking.history.service import Actor, Origin, move
 from services.booking.settings import BookingSettings
 from shared.auth import Identity
 from shared.clock import Clock
@@ -29,6 +30,7 @@ async def cancel_booking(
     *,
     booking_id: UUID,
     actor: Identity,
+    origin: Origin,
     request: CancelRequest,
     settings: BookingSettings,
     clock: Clock,
@@ -61,8 +63,18 @@ async def cancel_booking(
         cancelled_by=cancelled_by,
         provider_credit=credit,
     )
-    check_transition(booking.status, "cancelled")
-    booking.status, booking.status_reason = "cancelled", request.reason
+    move(
+        session,
+        booking,
+        "cancelled",
+        actor=Actor.of(actor, booking, origin=origin),
+        at=now,
+        reason=request.reason,
+        extra={
+            "refund_amount": (booking.refund_amount, settlement.refund),
+            "credit_amount": (booking.credit_amount, settlement.credit),
+        },
+    )
     booking.cancelled_by, booking.cancelled_at = cancelled_by, now
     booking.refund_amount, booking.credit_amount = settlement.refund, settlement.credit
     _emit(

@@ -36,6 +36,10 @@ async def test_confirmed_bookings_complete_once_their_slot_has_ended(booking_app
             )
         ).all()
     assert events == ["booking.completed"], "completed once, with one event"
+    history = await booking_app.client.get(f"/bookings/{soon.id}/history", headers=booking_app.as_(traveler))
+    assert [(change["action"], change["actor"]["role"]) for change in history.json()["items"]] == [
+        ("completed", "system")
+    ]
 
 
 async def test_only_the_provider_marks_a_no_show_and_only_once_it_has_started(booking_app: BookingApp) -> None:
@@ -58,6 +62,22 @@ async def test_only_the_provider_marks_a_no_show_and_only_once_it_has_started(bo
     again = await booking_app.client.post(path, headers=booking_app.as_(provider))
     assert (again.status_code, again.json()["error_code"]) == (409, "INVALID_TRANSITION")
     assert again.json()["details"] == {"from": "no_show", "to": "no_show"}
+
+    # The history keeps who did it and from where; only they (and ops) see the where.
+    history_path = f"/bookings/{booking.id}/history"
+    seen_by_provider = await booking_app.client.get(history_path, headers=booking_app.as_(provider))
+    [change] = seen_by_provider.json()["items"]
+    assert (change["action"], change["actor"], change["changes"], change["reason"]) == (
+        "no_show",
+        {"id": str(provider.user_id), "role": "provider"},
+        {"status": {"from": "confirmed", "to": "no_show"}},
+        "the traveler did not show up",
+    )
+    assert change["user_agent"].startswith("python-httpx")
+    seen_by_traveler = (await booking_app.client.get(history_path, headers=booking_app.as_(traveler))).json()
+    assert (seen_by_traveler["items"][0]["ip"], seen_by_traveler["items"][0]["user_agent"]) == (None, None)
+    stranger = await booking_app.client.get(history_path, headers=booking_app.as_(make_identity("traveler")))
+    assert stranger.status_code == 404
 
 
 async def _statuses(booking_app: BookingApp, booking_ids: tuple[UUID, ...]) -> list[str]:

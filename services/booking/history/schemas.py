@@ -1,0 +1,27 @@
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+
+class ActorOut(BaseModel):
+    id: UUID | None
+    role: str
+
+
+class BookingChangeOut(BaseModel):
+    at: datetime
+    action: str
+    actor: ActorOut
+    # Each changed field: {"from": old, "to": new}.
+    changes: dict[str, Any]
+    reason: str | None
+    ip: str | None
+    user_agent: str | None
+
+
+class BookingHistory(BaseModel):
+    booking_id: UUID
+    items: list[BookingChangeOut]
+    next_cursor: str | None = None
