@@ -7,6 +7,7 @@ It runs the whole platform on free ports against a database of its own, prints t
 and stops. Load goes to 127.0.0.1 only, bounded in count."""
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -143,9 +144,7 @@ async def _fan_out(inventory_url: str, headers: dict[str, str], listing_id: str,
     every_arrival: list[float] = []
     try:
         async with httpx.AsyncClient(base_url=inventory_url, timeout=30) as client:
-            # A first change shows every subscription is in place before anything is timed.
-            await client.post("/holds", json={"slot_id": slot_id, "adults": 1}, headers=headers)
-            await asyncio.gather(*(socket.recv() for socket in sockets))
+            await _until_every_subscriber_hears(client, sockets, headers=headers, slot_id=slot_id)
             for _ in range(FAN_OUTS):
                 started = time.perf_counter()
 
@@ -163,6 +162,24 @@ async def _fan_out(inventory_url: str, headers: dict[str, str], listing_id: str,
     finally:
         await asyncio.gather(*(socket.close() for socket in sockets))
     return Figures(f"feed fan-out to {SUBSCRIBERS} subscribers", FAN_OUTS, sum(last_arrivals), every_arrival)
+
+
+async def _until_every_subscriber_hears(
+    client: httpx.AsyncClient, sockets: list[ClientConnection], *, headers: dict[str, str], slot_id: str
+) -> None:
+    """Changes are made until each subscriber has heard one (a subscription may be a moment from
+    being in place when the first is published), then what is left queued is drained, so the
+    timed changes are the only ones a subscriber waits for."""
+    heard = [asyncio.ensure_future(socket.recv()) for socket in sockets]
+    async with asyncio.timeout(60):
+        while not all(task.done() for task in heard):
+            (await client.post("/holds", json={"slot_id": slot_id, "adults": 1}, headers=headers)).raise_for_status()
+            await asyncio.wait(heard, timeout=0.5)
+    await asyncio.sleep(0.5)
+    for socket in sockets:
+        with contextlib.suppress(TimeoutError):
+            while True:
+                await asyncio.wait_for(socket.recv(), timeout=0.001)
 
 
 def _sign_up(client: httpx.Client, role: str) -> tuple[dict[str, str], str]:
@@ -270,6 +287,11 @@ def run() -> int:
         try:
             _wait_ready(ports, platform)
             _measure(ports, stripe_port)
+        except Exception:
+            # What the platform said is the first thing to read when a run fails.
+            log.seek(0)
+            print(log.read().decode(errors="replace")[-8000:], file=sys.stderr)
+            raise
         finally:
             platform.send_signal(signal.SIGTERM)
             platform.wait(timeout=60)

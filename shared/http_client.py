@@ -15,6 +15,9 @@ async def _propagate_context(request: httpx.Request) -> None:
         request.headers[CORRELATION_ID_HEADER] = correlation_id
 
 
+KEEPALIVE_EXPIRY_SECONDS = 3.0
+
+
 def service_client(*, base_url: str, timeout_seconds: float = 5.0, max_connections: int = 100) -> httpx.AsyncClient:
     """A client for one upstream service. Callers close it (the app's lifespan does)."""
     return httpx.AsyncClient(
@@ -22,6 +25,12 @@ def service_client(*, base_url: str, timeout_seconds: float = 5.0, max_connectio
         # Waiting for a free pooled connection is queueing here, not a slow upstream: under a
         # burst it may take longer than one call is allowed to.
         timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 2.0), pool=max(timeout_seconds, 30.0)),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        # Idle connections are dropped before the server's own keep-alive timeout (uvicorn's is
+        # 5 s): a connection reused just as the server closes it fails the request with it.
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+        ),
         event_hooks={"request": [_propagate_context]},
     )

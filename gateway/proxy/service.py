@@ -1,5 +1,6 @@
 """Forwarding a client's request to the service that owns it, and its answer back."""
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,8 @@ from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, sign_internal_identi
 from shared.clock import Clock
 from shared.errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge, Unauthorized
 from shared.http_client import service_client
+
+logger = logging.getLogger(__name__)
 
 # Headers that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1).
 HOP_BY_HOP_HEADERS = frozenset(
@@ -119,7 +122,8 @@ async def forward(request: Request, upstreams: Upstreams, policy: ProxyPolicy) -
         response = await client.send(outgoing, stream=True)
     except httpx.TimeoutException:
         raise GatewayTimeout(f"The {upstream.service} service did not answer in time.") from None
-    except httpx.TransportError:
+    except httpx.TransportError as error:
+        logger.warning("%s %s: %s unreachable: %r", request.method, upstream.path, upstream.service, error)
         raise BadGateway(f"The {upstream.service} service is unavailable.") from None
 
     headers = {name: value for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP_HEADERS}
