@@ -18,15 +18,20 @@ class HoldPlaced(EventPayload):
     currency: str
 
 
+class SeatsFreed(EventPayload):
+    """What every event that puts seats back on sale carries besides its own fields."""
+
+    # The slot's date, so the waitlist of that day can be offered the seats (absent from events
+    # written before it was added).
+    local_date: date | None = None
+
+
 @register_event("inventory.hold_released", version=1)
-class HoldReleased(EventPayload):
+class HoldReleased(SeatsFreed):
     hold_id: UUID
     slot_id: UUID
     listing_id: UUID
     seats: int
-    # The slot's date, so the waitlist of that day can be offered the seats (absent from events
-    # written before it was added).
-    local_date: date | None = None
 
 
 @register_event("inventory.seats_confirmed", version=1)
@@ -51,18 +56,15 @@ class SeatsUnavailable(EventPayload):
 
 
 @register_event("inventory.hold_expired", version=1)
-class HoldExpired(EventPayload):
+class HoldExpired(SeatsFreed):
     hold_id: UUID
     slot_id: UUID
     listing_id: UUID
     seats: int
-    # The slot's date, so the waitlist of that day can be offered the seats (absent from events
-    # written before it was added).
-    local_date: date | None = None
 
 
 @register_event("inventory.seats_returned", version=1)
-class SeatsReturned(EventPayload):
+class SeatsReturned(SeatsFreed):
     """Confirmed seats are back on sale (the booking was cancelled or moved); the waitlist
     of the slot may be offered them."""
 
@@ -72,9 +74,6 @@ class SeatsReturned(EventPayload):
     listing_id: UUID
     seats: int
     available: int
-    # The slot's date, so the waitlist of that day can be offered the seats (absent from events
-    # written before it was added).
-    local_date: date | None = None
 
 
 @register_event("inventory.waitlist_hold_placed", version=1)
