@@ -19,7 +19,6 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import create_engine, create_session_factory
@@ -39,13 +38,15 @@ logger = logging.getLogger(__name__)
 
 def connect_redis(url: str, *, timeout_seconds: float) -> Redis:
     """A Redis client that rides out a restart: a pooled connection the server closed is
-    reconnected and the command retried, with backoff, before an error reaches the caller."""
+    reconnected and the command retried, with backoff, before an error reaches the caller.
+    A timeout is not retried: the command may have run, and whether to run it again is the
+    caller's to decide."""
     return Redis.from_url(
         url,
         socket_timeout=timeout_seconds,
         socket_connect_timeout=timeout_seconds,
         retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.5), retries=5),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry_on_error=[RedisConnectionError],
         health_check_interval=30,
     )
 
@@ -90,6 +91,18 @@ class BackgroundJob:
 
     name: str
     run: Callable[["AppResources"], Awaitable[None]]
+
+
+async def cancel_and_wait(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel the tasks and wait until they have ended. A cancellation that a library absorbs
+    (a database session's cleanup can swallow one, and the job then loops on) is delivered
+    again, so a shutdown never waits forever."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1)
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def create_app(
@@ -160,9 +173,7 @@ def create_app(
             try:
                 yield
             finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await cancel_and_wait(tasks)
                 await producer.stop()
 
     app = FastAPI(
@@ -173,6 +184,8 @@ def create_app(
         docs_url="/docs" if serve_own_openapi else None,
     )
     app.state.metrics = metrics
+    # What the app consumes, for tools that replay its input topics.
+    app.state.consumer_sources = tuple(consumers)
     install_error_handlers(app)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)

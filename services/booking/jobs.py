@@ -4,6 +4,8 @@ import asyncio
 import logging
 
 from services.booking.bookings.service import complete_finished_bookings
+from services.booking.requests.domain import Deadlines
+from services.booking.requests.service import handle_request_deadlines
 from shared.app import AppResources
 from shared.clock import Clock
 
@@ -15,5 +17,16 @@ async def complete_bookings_forever(resources: AppResources, *, clock: Clock, in
         completed = await complete_finished_bookings(resources.session_factory, clock=clock)
         if completed:
             logger.info("completed %d bookings whose slot has ended", completed)
+            continue
+        await asyncio.sleep(interval_seconds)
+
+
+async def handle_request_deadlines_forever(
+    resources: AppResources, *, clock: Clock, deadlines: Deadlines, interval_seconds: float
+) -> None:
+    while True:
+        handled = await handle_request_deadlines(resources.session_factory, clock=clock, deadlines=deadlines)
+        if handled:
+            logger.info("handled %d booking request deadlines (reminders, expiries, lapsed counters)", handled)
             continue
         await asyncio.sleep(interval_seconds)

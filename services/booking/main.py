@@ -7,10 +7,16 @@ from services.booking.affiliate.router import router as affiliate_router
 from services.booking.bookings.consumers import saga_consumer
 from services.booking.bookings.router import router as bookings_router
 from services.booking.cancellations.router import router as cancellations_router
+from services.booking.carts.router import router as carts_router
+from services.booking.experts.router import router as experts_router
 from services.booking.history.router import router as history_router
-from services.booking.jobs import complete_bookings_forever
+from services.booking.jobs import complete_bookings_forever, handle_request_deadlines_forever
+from services.booking.modifications.consumers import modifications_consumer
+from services.booking.modifications.router import router as modifications_router
+from services.booking.requests.router import router as requests_router
 from services.booking.settings import BookingSettings, get_settings
 from services.booking.waitlist.consumers import waitlist_consumer
+from services.booking.waitlist.router import admin_router as waitlist_admin_router
 from services.booking.waitlist.router import router as waitlist_router
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
@@ -38,12 +44,38 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
     async def complete_bookings(resources: AppResources) -> None:
         await complete_bookings_forever(resources, clock=clock, interval_seconds=settings.completion_interval_seconds)
 
+    async def handle_request_deadlines(resources: AppResources) -> None:
+        await handle_request_deadlines_forever(
+            resources,
+            clock=clock,
+            deadlines=settings.request_deadlines(),
+            interval_seconds=settings.request_deadlines_interval_seconds,
+        )
+
     app = create_app(
         settings,
         title="Booking",
-        routers=[bookings_router, cancellations_router, history_router, affiliate_router, waitlist_router],
-        consumers=[saga_consumer(clock), waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds)],
-        background_jobs=[BackgroundJob("booking completion", complete_bookings)],
+        routers=[
+            bookings_router,
+            modifications_router,
+            cancellations_router,
+            carts_router,
+            history_router,
+            affiliate_router,
+            waitlist_router,
+            waitlist_admin_router,
+            requests_router,
+            experts_router,
+        ],
+        consumers=[
+            saga_consumer(clock),
+            modifications_consumer(clock),
+            waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds),
+        ],
+        background_jobs=[
+            BackgroundJob("booking completion", complete_bookings),
+            BackgroundJob("booking request deadlines", handle_request_deadlines),
+        ],
         lifespan_hook=open_clients,
     )
     app.state.clock = clock

@@ -1,11 +1,13 @@
+from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.booking.affiliate.domain import TEMPLATES, Partner
+from services.booking.requests.domain import Deadlines
 from shared.settings import AppSettings
 
 
@@ -28,9 +30,37 @@ class BookingSettings(AppSettings):
     completion_interval_seconds: float = Field(default=60.0, gt=0)
     # How long a waitlist offer's hold lasts before it moves on to the next traveler.
     waitlist_claim_seconds: int = Field(default=86_400, ge=5, le=7 * 86_400)
+    # An expert's share of the bookings made through their handoffs, unless an admin set
+    # their own on their profile.
+    expert_fee_percentage: Decimal = Field(default=Decimal(10), ge=0, le=100)
     # The platform's id with each partner, put into every affiliate link (a JSON object in
     # BOOKING_AFFILIATE_PARTNER_IDS); development ones by default.
     affiliate_partner_ids: dict[Partner, str] = Field(default_factory=lambda: dict.fromkeys(TEMPLATES, "travel-dev"))
+
+    # Request-to-book: the provider answers within `request_answer_seconds`, reminded after
+    # the first and warned after the second mark; a counter-offer waits as long for the
+    # traveler; an accepted request's seats are held for the payment window.
+    request_answer_seconds: int = Field(default=48 * 3600, ge=60)
+    request_reminder_after_seconds: int = Field(default=24 * 3600, ge=1)
+    request_last_warning_after_seconds: int = Field(default=46 * 3600, ge=1)
+    counter_offer_answer_seconds: int = Field(default=48 * 3600, ge=60)
+    request_payment_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 86_400)
+    # Declined requests list the listing's open slots this many days ahead.
+    request_alternative_days: int = Field(default=14, ge=1, le=31)
+    request_deadlines_interval_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _request_deadlines_in_order(self) -> "BookingSettings":
+        self.request_deadlines()
+        return self
+
+    def request_deadlines(self) -> Deadlines:
+        return Deadlines(
+            answer=timedelta(seconds=self.request_answer_seconds),
+            reminder_after=timedelta(seconds=self.request_reminder_after_seconds),
+            last_warning_after=timedelta(seconds=self.request_last_warning_after_seconds),
+            counter_answer=timedelta(seconds=self.counter_offer_answer_seconds),
+        )
 
     @field_validator("affiliate_partner_ids")
     @classmethod

@@ -10,10 +10,12 @@ from services.inventory.calendar.router import router as calendar_router
 from services.inventory.feed.hub import AvailabilityHub
 from services.inventory.feed.router import router as feed_router
 from services.inventory.holds.consumers import booking_events_consumer_source
+from services.inventory.holds.router import internal_router as internal_holds_router
 from services.inventory.holds.router import router as holds_router
 from services.inventory.jobs import expire_holds_forever, reconcile_forever, top_up_slots_forever
 from services.inventory.listings.router import router as listings_router
 from services.inventory.pricing.router import router as pricing_router
+from services.inventory.schedules.router import internal_router as internal_slots_router
 from services.inventory.schedules.router import router as schedules_router
 from services.inventory.settings import InventorySettings, get_settings
 from shared.app import AppResources, BackgroundJob, create_app
@@ -57,8 +59,10 @@ def build_app(settings: InventorySettings | None = None, *, clock: Clock | None 
             listings_router,
             pricing_router,
             schedules_router,
+            internal_slots_router,
             calendar_router,
             holds_router,
+            internal_holds_router,
             blackouts_router,
             feed_router,
         ],

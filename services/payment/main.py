@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.payment.intents.consumers import BOOKING_EVENTS
 from services.payment.intents.router import router as intents_router
 from services.payment.intents.service import run_pending_stripe_commands
+from services.payment.methods.router import router as methods_router
 from services.payment.settings import PaymentSettings, get_settings
 from services.payment.stripe_gateway import create_stripe_client
 from services.payment.webhooks.router import router as webhooks_router
@@ -31,7 +32,7 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
     app = create_app(
         settings,
         title="Payment",
-        routers=[intents_router, webhooks_router],
+        routers=[intents_router, methods_router, webhooks_router],
         consumers=[BOOKING_EVENTS],
         background_jobs=[BackgroundJob("stripe commands", make_stripe_calls)],
     )

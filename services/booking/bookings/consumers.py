@@ -1,8 +1,9 @@
 """The booking saga on events: paid → seats sold → confirmed; or failed, expired, refunded."""
 
+from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.bookings.events import (
@@ -15,12 +16,15 @@ from services.booking.bookings.events import (
 from services.booking.bookings.models import Booking
 from services.booking.bookings.service import PRODUCER
 from services.booking.history.service import SYSTEM, move, record_change
+from services.booking.modifications.models import is_change_payment
 from services.inventory.holds.events import HoldExpired, SeatsConfirmed, SeatsUnavailable
 from services.payment.intents.events import PaymentFailed, PaymentRefunded, PaymentSucceeded
 from shared.clock import Clock
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import EventPayload, topic_for
 from shared.events.outbox import add_event
+
+CENT = Decimal("0.01")
 
 
 def _emit(session: AsyncSession, booking: Booking, event: EventPayload) -> None:
@@ -31,18 +35,33 @@ async def _locked(session: AsyncSession, booking_id: UUID) -> Booking | None:
     return await session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update())
 
 
+async def _paid_by(session: AsyncSession, booking_id: UUID, payment_intent_id: str) -> list[Booking]:
+    """The bookings an intent pays for: the booking it was made for, or every booking of the
+    cart checkout it was made for (payment knows that one by the cart's id)."""
+    query = select(Booking).where(or_(Booking.id == booking_id, Booking.payment_intent_id == payment_intent_id))
+    return list((await session.scalars(query.order_by(Booking.id).with_for_update())).all())
+
+
 def saga_consumer(clock: Clock) -> ConsumerSpec:
     async def on_payment_succeeded(session: AsyncSession, event: PaymentSucceeded) -> None:
-        booking = await _locked(session, event.booking_id)
-        if booking is None or booking.paid_at is not None:
-            return
+        if is_change_payment(event.purpose):
+            return  # the difference of a modification: see modifications/consumers.py
+        paid_by_it = await _paid_by(session, event.booking_id, event.payment_intent_id)
+        for booking in paid_by_it:
+            if booking.paid_at is not None:
+                continue
+            # A cart's one payment: each booking carries its share of the platform fee.
+            share = booking.amount_due_now / event.amount if len(paid_by_it) > 1 else Decimal(1)
+            _take_payment(session, booking, event, fee=(event.platform_fee * share).quantize(CENT))
+
+    def _take_payment(session: AsyncSession, booking: Booking, event: PaymentSucceeded, *, fee: Decimal) -> None:
         booking.paid_at = clock.now()
-        booking.platform_fee = event.platform_fee
+        booking.platform_fee = fee
         record_change(
             session,
             booking=booking,
             action="paid",
-            changes={"paid_at": (None, booking.paid_at), "amount_paid": (None, event.amount)},
+            changes={"paid_at": (None, booking.paid_at), "amount_paid": (None, booking.amount_due_now)},
             actor=SYSTEM,
             at=booking.paid_at,
         )
@@ -53,20 +72,21 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
                 session,
                 booking=booking,
                 action="refund_decided",
-                changes={"refund_amount": (booking.refund_amount, event.amount)},
+                changes={"refund_amount": (booking.refund_amount, booking.amount_due_now)},
                 actor=SYSTEM,
                 at=clock.now(),
                 reason="paid after it was cancelled",
             )
-            booking.refund_amount = event.amount
+            booking.refund_amount = booking.amount_due_now
             _emit(
                 session,
                 booking,
                 BookingRefundRequested(
                     booking_id=booking.id,
-                    amount=event.amount,
+                    amount=booking.amount_due_now,
                     currency=event.currency,
                     reason="paid_after_cancellation",
+                    payment_intent_id=event.payment_intent_id,
                 ),
             )
             return
@@ -79,15 +99,15 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
         )
 
     async def on_payment_failed(session: AsyncSession, event: PaymentFailed) -> None:
-        booking = await _locked(session, event.booking_id)
-        if booking is None or booking.status != "pending_payment" or booking.paid_at is not None:
-            return
-        move(session, booking, "payment_failed", actor=SYSTEM, at=clock.now(), reason=event.reason)
-        _emit(
-            session,
-            booking,
-            BookingPaymentFailed(booking_id=booking.id, hold_id=booking.hold_id, slot_id=booking.slot_id),
-        )
+        for booking in await _paid_by(session, event.booking_id, event.payment_intent_id):
+            if booking.status != "pending_payment" or booking.paid_at is not None:
+                continue
+            move(session, booking, "payment_failed", actor=SYSTEM, at=clock.now(), reason=event.reason)
+            _emit(
+                session,
+                booking,
+                BookingPaymentFailed(booking_id=booking.id, hold_id=booking.hold_id, slot_id=booking.slot_id),
+            )
 
     async def on_hold_expired(session: AsyncSession, event: HoldExpired) -> None:
         booking = await session.scalar(select(Booking).where(Booking.hold_id == event.hold_id).with_for_update())
@@ -99,7 +119,11 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
     async def on_seats_confirmed(session: AsyncSession, event: SeatsConfirmed) -> None:
         booking = await _locked(session, event.booking_id)
         # A booking cancelled meanwhile stays so: its release of the seats follows this sale.
-        if booking is None or booking.status in ("confirmed", "cancelled", "refunded"):
+        if (
+            booking is None
+            or booking.hold_id != event.hold_id
+            or booking.status in ("confirmed", "cancelled", "refunded")
+        ):
             return
         move(session, booking, "confirmed", actor=SYSTEM, at=clock.now())
         contact = booking.contact
@@ -130,7 +154,8 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
 
     async def on_seats_unavailable(session: AsyncSession, event: SeatsUnavailable) -> None:
         booking = await _locked(session, event.booking_id)
-        if booking is None or booking.status in ("cancelled", "refunded"):
+        # Seats for another hold of the booking (a modification's) are not the booking's own.
+        if booking is None or booking.hold_id != event.hold_id or booking.status in ("cancelled", "refunded"):
             return
         # Paid, but the seats went to someone else after the hold lapsed: the money goes back.
         move(
@@ -147,7 +172,11 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
             session,
             booking,
             BookingRefundRequested(
-                booking_id=booking.id, amount=booking.total, currency=booking.currency, reason="seats_unavailable"
+                booking_id=booking.id,
+                amount=booking.total,
+                currency=booking.currency,
+                reason="seats_unavailable",
+                payment_intent_id=booking.payment_intent_id,
             ),
         )
 

@@ -70,10 +70,15 @@ class BookingExpired(EventPayload):
 
 @register_event("booking.refund_requested", version=1)
 class BookingRefundRequested(EventPayload):
+    """Payment gives `amount` back from the booking's payments (its own, a modification's, or
+    the named intent, which a cart's bookings share), newest first. `reason` names the
+    decision, so each is refunded once."""
+
     booking_id: UUID
     amount: Decimal
     currency: str
     reason: str
+    payment_intent_id: str | None = None
 
 
 @register_event("booking.seats_released", version=1)
@@ -115,6 +120,8 @@ class BookingCancelled(EventPayload):
     credit: Decimal
     currency: str
     cancelled_at: datetime
+    # The calendar invite's SEQUENCE for the cancellation: above the confirmation's and changes'.
+    calendar_sequence: int = 1
 
 
 @register_event("booking.completed", version=1)

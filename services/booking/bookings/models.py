@@ -52,6 +52,8 @@ class Booking(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     refund_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     credit_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # The expert who booked it for the traveler (see experts/), if one did.
+    booked_by_expert_id: Mapped[UUID | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

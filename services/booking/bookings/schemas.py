@@ -80,6 +80,8 @@ class BookingOut(BaseModel):
     cancelled_at: datetime | None = None
     refund: Money | None = None
     credit: Money | None = None
+    # Set when an expert booked it on the traveler's behalf.
+    booked_by_expert_id: UUID | None = None
 
 
 class BookingPage(BaseModel):

@@ -1,6 +1,7 @@
 """Instant bookings: from a hold to a PaymentIntent while the traveler waits; the rest of the
 way (paid, seats sold, confirmed, or failed and refunded) runs on events."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.booking.bookings.domain import may_see, new_reference
 from services.booking.bookings.events import BookingCompleted, BookingCreated, BookingNoShow
 from services.booking.bookings.models import Booking
-from services.booking.bookings.schemas import BookingCreate, BookingOut, Money, PaymentOut
+from services.booking.bookings.schemas import BookingCreate, BookingOut, Contact, Money, PaymentOut
 from services.booking.history.service import SYSTEM, Actor, Origin, move, record_change
 from shared.auth import Identity
 from shared.clock import Clock
@@ -87,40 +88,67 @@ async def create_booking(
     hold = await upstream_json(inventory.get(f"/holds/{hold_id}", headers=identity_header))
     booking = await session.scalar(select(Booking).where(Booking.hold_id == hold_id))
     if booking is None:
-        booking = await _record_booking(
-            session, traveler=traveler, origin=origin, hold=hold, request=request, now=clock.now()
+        booking = await record_booking(
+            session,
+            traveler_id=traveler.user_id,
+            actor=Actor(role="traveler", user_id=traveler.user_id, origin=origin),
+            hold=hold,
+            contact=request.contact,
+            special_requests=request.special_requests,
+            payment_option=request.payment_option,
+            now=clock.now(),
         )
     elif booking.traveler_id != traveler.user_id:
         raise NotFound("No such hold.")
     if booking.payment_intent_id is None:
-        intent = await upstream_json(
-            payment.post(
-                "/internal/payment-intents",
-                json={
-                    "booking_id": str(booking.id),
-                    "provider_id": str(booking.provider_id),
-                    "purpose": "full",
-                    "amount": str(booking.amount_due_now),
-                    "currency": booking.currency,
-                },
-                headers=identity_header,
-            )
-        )
-        booking.payment_intent_id = intent["payment_intent_id"]
-        booking.client_secret = intent["client_secret"]
-        await session.commit()
+        await attach_payment_intent(session, booking, payment=payment, identity_header=identity_header)
     return booking
 
 
-async def _record_booking(
+async def attach_payment_intent(
+    session: AsyncSession,
+    booking: Booking,
+    *,
+    payment: httpx.AsyncClient,
+    identity_header: dict[str, str],
+    off_session: bool = False,
+) -> None:
+    """Get the booking's PaymentIntent from payment and keep it on the booking. Off session,
+    payment charges the traveler's saved card itself; the webhook moves the booking on."""
+    intent = await upstream_json(
+        payment.post(
+            "/internal/payment-intents",
+            json={
+                "booking_id": str(booking.id),
+                "provider_id": str(booking.provider_id),
+                "purpose": "full",
+                "amount": str(booking.amount_due_now),
+                "currency": booking.currency,
+                "off_session": off_session,
+            },
+            headers=identity_header,
+        )
+    )
+    booking.payment_intent_id = intent["payment_intent_id"]
+    booking.client_secret = intent["client_secret"]
+    await session.commit()
+
+
+async def record_booking(
     session: AsyncSession,
     *,
-    traveler: Identity,
-    origin: Origin,
+    traveler_id: UUID,
+    actor: Actor,
     hold: dict[str, Any],
-    request: BookingCreate,
+    contact: Contact,
+    special_requests: str | None,
+    payment_option: str,
     now: datetime,
+    alongside: Callable[[Booking], Awaitable[None]] | None = None,
 ) -> Booking:
+    """Turn an active hold into a booking waiting for payment, with its audit entry and event,
+    in one transaction. `alongside` writes what the calling use case adds to that transaction,
+    and may refuse it by raising."""
     if hold["status"] != "active" or datetime.fromisoformat(hold["expires_at"]) <= now:
         raise Conflict("The hold has ended; place a new one.", error_code="HOLD_EXPIRED")
     total = Decimal(hold["quote"]["total"])
@@ -128,7 +156,7 @@ async def _record_booking(
         booking = Booking(
             id=uuid4(),
             reference=new_reference(now.year),
-            traveler_id=traveler.user_id,
+            traveler_id=traveler_id,
             provider_id=UUID(hold["provider_id"]),
             listing_id=UUID(hold["listing_id"]),
             slot_id=UUID(hold["slot_id"]),
@@ -140,10 +168,10 @@ async def _record_booking(
             total=total,
             amount_due_now=total,
             currency=hold["quote"]["currency"],
-            payment_option=request.payment_option,
+            payment_option=payment_option,
             quote=hold["quote"],
-            contact=request.contact.model_dump(),
-            special_requests=request.special_requests,
+            contact=contact.model_dump(),
+            special_requests=special_requests,
             listing_title=hold["listing_title"],
             category=hold["category"],
             timezone=hold["timezone"],
@@ -158,7 +186,7 @@ async def _record_booking(
             booking=booking,
             action="created",
             changes={"status": (None, "pending_payment"), "seats": (None, booking.seats), "total": (None, total)},
-            actor=Actor.of(traveler, booking, origin=origin),
+            actor=actor,
             at=now,
         )
         add_event(
@@ -178,6 +206,8 @@ async def _record_booking(
             producer=PRODUCER,
             key=str(booking.id),
         )
+        if alongside is not None:
+            await alongside(booking)
         try:
             await session.commit()
         except IntegrityError:

@@ -14,6 +14,7 @@ from services.booking.bookings.service import PRODUCER
 from services.booking.cancellations.domain import CancellationPolicy, CancelledBy, settle
 from services.booking.cancellations.schemas import CancelRequest
 from services.booking.history.service import Actor, Origin, move
+from services.booking.modifications.service import applied_changes
 from services.booking.settings import BookingSettings
 from shared.auth import Identity
 from shared.clock import Clock
@@ -102,6 +103,7 @@ async def cancel_booking(
             credit=settlement.credit,
             currency=booking.currency,
             cancelled_at=now,
+            calendar_sequence=await applied_changes(session, booking.id) + 1,
         ),
     )
     # Back on sale at once: the hold of an unpaid booking is released, a paid one's seats returned.
@@ -125,6 +127,7 @@ async def cancel_booking(
                 amount=settlement.refund,
                 currency=booking.currency,
                 reason=f"{cancelled_by}_cancellation",
+                payment_intent_id=booking.payment_intent_id,
             ),
         )
     await session.commit()

@@ -22,6 +22,8 @@ class BookingChange(Base):
     # `system` for what the platform does on its own (the payment saga, completion).
     actor_role: Mapped[str] = mapped_column(String(20))
     actor_id: Mapped[UUID | None]
+    # Whom the actor acted for: the traveler an expert booked for.
+    on_behalf_of: Mapped[UUID | None]
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
     reason: Mapped[str | None] = mapped_column(Text)
     ip: Mapped[str | None] = mapped_column(String(64))

@@ -14,6 +14,8 @@ class BookingChangeOut(BaseModel):
     at: datetime
     action: str
     actor: ActorOut
+    # The traveler the actor acted for (an expert booking on their behalf).
+    on_behalf_of: UUID | None = None
     # Each changed field: {"from": old, "to": new}.
     changes: dict[str, Any]
     reason: str | None

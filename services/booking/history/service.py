@@ -34,11 +34,13 @@ class Origin:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes a change, in what part (traveler, provider, admin, system), and from where."""
+    """Who makes a change, in what part (traveler, provider, expert, admin, system), for whom
+    when not for themselves, and from where."""
 
     role: str
     user_id: UUID | None = None
     origin: Origin = Origin()
+    on_behalf_of: UUID | None = None
 
     @classmethod
     def of(cls, identity: Identity, booking: Booking, *, origin: Origin) -> "Actor":
@@ -77,6 +79,7 @@ def record_change(
             action=action,
             actor_role=actor.role,
             actor_id=actor.user_id,
+            on_behalf_of=actor.on_behalf_of,
             changes={field: {"from": _plain(old), "to": _plain(new)} for field, (old, new) in changes.items()},
             reason=reason,
             ip=actor.origin.ip,
@@ -120,6 +123,7 @@ async def history_of(session: AsyncSession, *, booking_id: UUID, viewer: Identit
                 at=change.changed_at,
                 action=change.action,
                 actor=ActorOut(id=change.actor_id, role=change.actor_role),
+                on_behalf_of=change.on_behalf_of,
                 changes=change.changes,
                 reason=change.reason,
                 ip=change.ip if origin_visible else None,

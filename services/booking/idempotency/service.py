@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -80,3 +81,32 @@ async def release(session_factory: async_sessionmaker[AsyncSession], *, user_id:
                 IdempotencyRecord.state == "in_progress",
             )
         )
+
+
+async def answer_once(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    user_id: UUID,
+    key: str | None,
+    request: dict[str, Any],
+    wait_seconds: float,
+    status: int,
+    answer: Callable[[], Awaitable[dict[str, Any]]],
+) -> StoredResponse:
+    """Run a use case once per `Idempotency-Key` (every time without one): `request` is what
+    a retry must repeat (the path and the body), `answer` runs the use case and gives the body
+    to answer with `status`. A failed run forgets the key, so a retry runs it again."""
+    if key is None:
+        return StoredResponse(status=status, body=await answer())
+    replay = await claim(
+        session_factory, user_id=user_id, key=key, body_hash=request_hash(request), wait_seconds=wait_seconds
+    )
+    if replay is not None:
+        return replay
+    try:
+        body = await answer()
+    except Exception:
+        await release(session_factory, user_id=user_id, key=key)
+        raise
+    await complete(session_factory, user_id=user_id, key=key, status=status, body=body)
+    return StoredResponse(status=status, body=body)

@@ -19,6 +19,8 @@ class WaitlistEntryOut(BaseModel):
     listing_id: UUID
     date: datetime.date = Field(validation_alias="local_date")
     party_size: int
+    # Higher is offered first; then first come.
+    priority: int
     status: str
     # While offered: the hold to book from (POST /bookings with hold_id) and until when.
     hold_id: UUID | None
@@ -29,3 +31,10 @@ class WaitlistEntryOut(BaseModel):
 class WaitlistPage(BaseModel):
     items: list[WaitlistEntryOut]
     next_cursor: str | None = None
+
+
+class PriorityChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    priority: int = Field(ge=0, le=100)
+    reason: str = Field(min_length=1, max_length=500)

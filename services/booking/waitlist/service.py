@@ -1,6 +1,7 @@
 """The waitlist: travelers wait for a listing's date; when seats come free there, the first
 entry that fits is offered a hold for the claim window, and an offer left unclaimed moves on."""
 
+import logging
 from datetime import date, datetime
 from uuid import UUID
 
@@ -11,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.booking.bookings.events import WaitlistCandidate, WaitlistOfferRequested
 from services.booking.bookings.service import PRODUCER, upstream_json
 from services.booking.waitlist.models import WaitlistEntry
-from services.booking.waitlist.schemas import WaitlistJoin
+from services.booking.waitlist.schemas import PriorityChange, WaitlistJoin
 from shared.auth import Identity
 from shared.clock import Clock
-from shared.errors import Conflict
+from shared.errors import Conflict, NotFound
 from shared.events.outbox import add_event
+
+logger = logging.getLogger(__name__)
 
 CANDIDATES_PER_OFFER = 20
 
@@ -42,6 +45,38 @@ async def join_waitlist(
 async def entries_of(session: AsyncSession, *, traveler: Identity) -> list[WaitlistEntry]:
     query = select(WaitlistEntry).where(WaitlistEntry.traveler_id == traveler.user_id)
     return list((await session.scalars(query.order_by(WaitlistEntry.created_at))).all())
+
+
+async def waiting_on(session: AsyncSession, *, listing_id: UUID, local_date: date) -> list[WaitlistEntry]:
+    """Every entry of a listing's date, in the order offers go out, for ops."""
+    query = select(WaitlistEntry).where(WaitlistEntry.listing_id == listing_id, WaitlistEntry.local_date == local_date)
+    rows = await session.scalars(
+        query.order_by(WaitlistEntry.priority.desc(), WaitlistEntry.created_at, WaitlistEntry.id)
+    )
+    return list(rows.all())
+
+
+async def set_priority(
+    session: AsyncSession, *, entry_id: UUID, change: PriorityChange, admin: Identity
+) -> WaitlistEntry:
+    """Ops move a waiting entry up (a traveler whose booking the platform let down, say):
+    offers go to higher priorities first, then first come."""
+    entry = await session.get(WaitlistEntry, entry_id, with_for_update=True)
+    if entry is None:
+        raise NotFound("No such waitlist entry.")
+    if entry.status != "waiting":
+        raise Conflict("Only a waiting entry is reordered.", error_code="NOT_WAITING", details={"status": entry.status})
+    logger.info(
+        "waitlist entry %s: priority %d → %d by %s (%s)",
+        entry.id,
+        entry.priority,
+        change.priority,
+        admin.user_id,
+        change.reason,
+    )
+    entry.priority = change.priority
+    await session.commit()
+    return entry
 
 
 async def lapse_offer(session: AsyncSession, *, hold_id: UUID) -> None:

@@ -1,7 +1,6 @@
 """What inventory does when bookings change: sell a paid booking's seats, free a failed one's,
 put a cancelled or moved booking's seats back on sale."""
 
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from uuid import UUID
@@ -23,11 +22,12 @@ from services.inventory.holds.events import (
     WaitlistHoldPlaced,
 )
 from services.inventory.holds.models import SeatHold
-from services.inventory.holds.seats import RedisSeats, SeatChange, SlotNotLoaded
+from services.inventory.holds.seats import RedisSeats, SeatChange
 from services.inventory.holds.service import (
     PRODUCER,
     announce_hold_change,
     on_loaded_pool,
+    release_seats,
     reserve_and_record,
     seat_pool,
     waitlist_hold_id,
@@ -67,7 +67,7 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
                 .values(confirmed_seats=counted.confirmed_seats + hold.seats)
             )
             if getattr(sold, "rowcount", 0) != 1:
-                await seats.unconfirm(pool.id, seats=hold.seats)
+                await seats.unconfirm(pool.id, hold_id=hold.id, seats=hold.seats)
                 confirmed = False
             elif pool is not slot:
                 slot.confirmed_seats += hold.seats
@@ -118,8 +118,7 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
             producer=PRODUCER,
             key=str(hold.slot_id),
         )
-        with contextlib.suppress(SlotNotLoaded):
-            await seats.release(slot.seat_pool_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+        await release_seats(session, seats=seats, slot=slot, hold=hold, clock=clock)
         await announce_hold_change(session, seats=seats, hold=hold, change="hold_released", clock=clock)
 
     async def return_released_seats(session: AsyncSession, event: BookingSeatsReleased) -> None:

@@ -4,10 +4,13 @@ from fastapi import APIRouter, Request, Response, status
 
 from services.inventory.deps import ClockDep, SeatsDep, Traveler
 from services.inventory.holds import service
-from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut
+from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut, InternalHoldCreate
+from shared.auth import CurrentIdentity
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/holds", tags=["holds"])
+# Called by booking while a provider or traveler waits; the gateway routes nothing under /internal.
+internal_router = APIRouter(prefix="/internal/holds", tags=["internal"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -44,3 +47,10 @@ async def release_hold(
 ) -> Response:
     await service.release_hold(session, seats=seats, hold_id=hold_id, holder=holder, clock=clock)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@internal_router.post("", status_code=status.HTTP_201_CREATED)
+async def place_hold_for(
+    request: InternalHoldCreate, _: CurrentIdentity, session: SessionDep, seats: SeatsDep, clock: ClockDep
+) -> HoldDetails:
+    return await service.place_hold_for(session, seats=seats, request=request, clock=clock)

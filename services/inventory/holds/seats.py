@@ -2,6 +2,8 @@
 
 Per slot, a hash `{capacity, confirmed}` mirrors PostgreSQL, and a sorted set holds one
 member `<hold id>:<seats>` per hold, scored by its expiry in epoch milliseconds. Every script
+can run twice for one call (a client retries a command whose answer a dropped connection lost)
+and change the counts once: holds confirmed and given back are remembered per slot. Every script
 first drops the members whose expiry has passed, so an expired hold's seats are back on sale
 at that very moment, whatever the background jobs are doing. Times come from the caller's
 clock, so tests pin them.
@@ -45,6 +47,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
     + """
 local available = tonumber(redis.call('HGET', KEYS[1], 'capacity'))
   - tonumber(redis.call('HGET', KEYS[1], 'confirmed')) - held
+if redis.call('ZSCORE', KEYS[2], ARGV[3]) then return {1, available} end
 if available < tonumber(ARGV[2]) then return {-1, available} end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
 expire_with_seats(KEYS[2])
@@ -79,10 +82,12 @@ return {removed, tonumber(redis.call('HGET', KEYS[1], 'capacity'))
 """
 )
 
-# ARGV: now_ms, member, seats → {status, available}: 1 = the live hold's seats are now
-# confirmed; 2 = the hold had lapsed but the seats were still free and are confirmed; -1 = gone.
+# KEYS[4] maps each confirmed hold to how it was confirmed. ARGV: now_ms, member, seats →
+# {status, available}: 1 = the live hold's seats are now confirmed; 2 = the hold had lapsed but
+# the seats were still free and are confirmed; -1 = gone.
 _CONFIRM = (
-    """
+    _EXPIRE_WITH_SEATS
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
 """
     + _DROP_EXPIRED
@@ -93,13 +98,26 @@ local was_held = redis.call('ZREM', KEYS[2], ARGV[2])
     + """
 local available = tonumber(redis.call('HGET', KEYS[1], 'capacity'))
   - tonumber(redis.call('HGET', KEYS[1], 'confirmed')) - held
+local before = redis.call('HGET', KEYS[4], ARGV[2])
+if before then return {tonumber(before), available} end
 if was_held == 0 and available < tonumber(ARGV[3]) then return {-1, available} end
 redis.call('HINCRBY', KEYS[1], 'confirmed', ARGV[3])
 local status = 2
 if was_held == 1 then status = 1 end
+redis.call('HSET', KEYS[4], ARGV[2], status)
+expire_with_seats(KEYS[4])
 return {status, available - tonumber(ARGV[3])}
 """
 )
+
+# ARGV: member, seats → {1 if the confirmation was undone now else 0, 0}
+_UNCONFIRM = """
+if redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 'confirmed', -tonumber(ARGV[2]))
+  return {1, 0}
+end
+return {0, 0}
+"""
 
 # ARGV: now_ms, member, new expires_ms → {1 if the live hold now lasts until then, else 0; 0}
 _EXTEND = (
@@ -119,7 +137,7 @@ return {1, 0}
 # counted, so marks of returns left from before are dropped with the rest.
 _LOAD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 redis.call('HSET', KEYS[1], 'capacity', ARGV[1], 'confirmed', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 for i = 4, #ARGV, 2 do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1]) end
@@ -215,11 +233,12 @@ class RedisSeats:
         self._repair = redis.register_script(_REPAIR)
         self._set_capacity = redis.register_script(_SET_CAPACITY)
         self._return = redis.register_script(_RETURN)
+        self._unconfirm = redis.register_script(_UNCONFIRM)
 
     @staticmethod
     def _keys(slot_id: UUID) -> list[str]:
         # One hash tag per slot, so its keys live on the same Redis Cluster shard.
-        return [f"slot:{{{slot_id}}}:seats", f"slot:{{{slot_id}}}:holds", f"slot:{{{slot_id}}}:returned"]
+        return [f"slot:{{{slot_id}}}:{part}" for part in ("seats", "holds", "returned", "confirmed")]
 
     async def _run(self, script: AsyncScript, slot_id: UUID, *args: int | str) -> tuple[int, int]:
         status, available = await script(keys=self._keys(slot_id), args=list(args))
@@ -295,6 +314,6 @@ class RedisSeats:
         status, available = await self._run(self._return, slot_id, _ms(now), hold_member(hold_id, seats), seats)
         return SeatChange(ok=status == 1, available=available)
 
-    async def unconfirm(self, slot_id: UUID, *, seats: int) -> None:
+    async def unconfirm(self, slot_id: UUID, *, hold_id: UUID, seats: int) -> None:
         """Undo a confirmation PostgreSQL refused."""
-        await self.redis.hincrby(self._keys(slot_id)[0], "confirmed", -seats)
+        await self._unconfirm(keys=self._keys(slot_id), args=[hold_member(hold_id, seats), seats])

@@ -8,15 +8,16 @@ from typing import TypeVar
 from uuid import UUID, uuid4, uuid5
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inventory.feed.publisher import slot_changed
 from services.inventory.holds.events import HoldExpired, HoldPlaced, HoldReleased
 from services.inventory.holds.models import SeatHold
-from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut
+from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut, InternalHoldCreate
 from services.inventory.holds.seats import RedisSeats, SeatChange, SlotNotLoaded
 from services.inventory.listings.models import Listing
-from services.inventory.pricing.domain import Party, party_from_ages
+from services.inventory.pricing.domain import Party, Quote, agreed_quote, party_from_ages
 from services.inventory.pricing.schemas import QuoteOut
 from services.inventory.pricing.service import listing_rules, price_party
 from services.inventory.schedules.models import DayPool, Slot
@@ -191,14 +192,7 @@ async def place_hold(
 ) -> SeatHold:
     """Hold seats on a slot for the listing's hold TTL, or 409 SOLD_OUT if they are not there."""
     now = clock.now()
-    slot = await session.get(Slot, request.slot_id)
-    listing = await session.get(Listing, slot.listing_id) if slot else None
-    if slot is None or listing is None or listing.archived_at is not None:
-        raise NotFound("No such slot.")
-    if slot.closed_at is not None or slot.starts_at <= now:
-        raise Conflict("This slot is no longer on sale.", error_code="SLOT_CLOSED")
-    if not listing.on_sale:
-        raise Conflict("This listing is not on sale at the moment.", error_code="NOT_ON_SALE")
+    slot, listing = await _slot_on_sale(session, slot_id=request.slot_id, now=now)
     if listing.booking_mode != "instant":
         raise Conflict("This listing is booked on request, not held.", error_code="NOT_INSTANT_BOOKABLE")
 
@@ -225,6 +219,67 @@ async def place_hold(
     return hold
 
 
+async def _slot_on_sale(session: AsyncSession, *, slot_id: UUID, now: datetime) -> tuple[Slot, Listing]:
+    """The slot and its listing, if seats of it can be held now."""
+    slot = await session.get(Slot, slot_id)
+    listing = await session.get(Listing, slot.listing_id) if slot else None
+    if slot is None or listing is None or listing.archived_at is not None:
+        raise NotFound("No such slot.")
+    if slot.closed_at is not None or slot.starts_at <= now:
+        raise Conflict("This slot is no longer on sale.", error_code="SLOT_CLOSED")
+    if not listing.on_sale:
+        raise Conflict("This listing is not on sale at the moment.", error_code="NOT_ON_SALE")
+    return slot, listing
+
+
+async def place_hold_for(
+    session: AsyncSession, *, seats: RedisSeats, request: InternalHoldCreate, clock: Clock
+) -> HoldDetails:
+    """Hold seats for a traveler on another service's word (an accepted booking request): in
+    any booking mode, for the caller's TTL, at the agreed price if one is given. A retry with
+    the same hold id gets the hold it placed. 409 SOLD_OUT when the seats are not there."""
+    placed = await session.get(SeatHold, request.hold_id)
+    if placed is not None:
+        return await _placed_before(session, placed, request)
+    now = clock.now()
+    slot, listing = await _slot_on_sale(session, slot_id=request.slot_id, now=now)
+    party = Party(adults=request.adults, children=request.children, infants=request.infants)
+    price = None
+    if request.agreed_total is not None:
+        listed = None if listing_rules(listing).quote_only else price_party(listing, slot, party)
+        price = agreed_quote(request.agreed_total, currency=listing.currency, listed=listed)
+    hold = await reserve_and_record(
+        session,
+        seats=seats,
+        slot=slot,
+        listing=listing,
+        holder_id=request.holder_id,
+        party=party,
+        hold_id=request.hold_id,
+        expires_at=now + timedelta(seconds=request.ttl_seconds),
+        clock=clock,
+        price=price,
+    )
+    try:
+        await session.commit()
+    except IntegrityError:
+        # A concurrent retry recorded this very hold first; Redis counts one member per hold,
+        # so its seats are taken once and stay taken.
+        await session.rollback()
+        return await _placed_before(session, await session.get_one(SeatHold, request.hold_id), request)
+    except Exception:
+        await seats.release(slot.seat_pool_id, hold_id=hold.id, seats=party.seats, now=now)
+        raise
+    await announce_hold_change(session, seats=seats, hold=hold, change="hold_placed", clock=clock)
+    return await hold_details(session, hold)
+
+
+async def _placed_before(session: AsyncSession, hold: SeatHold, request: InternalHoldCreate) -> HoldDetails:
+    if hold.holder_id != request.holder_id or hold.slot_id != request.slot_id:
+        raise Conflict("This hold id belongs to another hold.", error_code="HOLD_ID_TAKEN")
+    return await hold_details(session, hold)
+
+
 async def reserve_and_record(
     session: AsyncSession,
     *,
@@ -236,12 +291,13 @@ async def reserve_and_record(
     hold_id: UUID,
     expires_at: datetime,
     clock: Clock,
+    price: Quote | None = None,
 ) -> SeatHold:
     """Take the party's seats in Redis until `expires_at`, then add the hold's record and its
-    event to the session; the caller commits (and releases the seats if that fails). 409
-    SOLD_OUT when the seats are not there."""
+    event to the session; the caller commits (and releases the seats if that fails). The
+    hold carries `price`, or else the listing's quote. 409 SOLD_OUT when the seats are not there."""
     now = clock.now()
-    priced = price_party(listing, slot, party)
+    priced = price or price_party(listing, slot, party)
 
     def reserve(pool_id: UUID) -> Awaitable[SeatChange]:
         return seats.reserve(pool_id, hold_id=hold_id, seats=party.seats, now=now, expires_at=expires_at)
@@ -294,7 +350,10 @@ async def get_hold(session: AsyncSession, *, hold_id: UUID, holder: Identity) ->
 
 
 async def get_hold_details(session: AsyncSession, *, hold_id: UUID, holder: Identity) -> HoldDetails:
-    hold = await get_hold(session, hold_id=hold_id, holder=holder)
+    return await hold_details(session, await get_hold(session, hold_id=hold_id, holder=holder))
+
+
+async def hold_details(session: AsyncSession, hold: SeatHold) -> HoldDetails:
     slot = await session.get_one(Slot, hold.slot_id)
     listing = await session.get_one(Listing, hold.listing_id)
     return HoldDetails.model_validate(
@@ -369,10 +428,19 @@ async def release_hold(
         key=str(hold.slot_id),
     )
     await session.commit()
-    # If Redis lost the slot, it is rebuilt from PostgreSQL, where the hold is released already.
-    with contextlib.suppress(SlotNotLoaded):
-        await seats.release(slot.seat_pool_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+    await release_seats(session, seats=seats, slot=slot, hold=hold, clock=clock)
     await announce_hold_change(session, seats=seats, hold=hold, change="hold_released", clock=clock)
+
+
+async def release_seats(session: AsyncSession, *, seats: RedisSeats, slot: Slot, hold: SeatHold, clock: Clock) -> None:
+    """Take a released hold out of Redis. A pool Redis lost is loaded first rather than left
+    to the next use: a load that read PostgreSQL before the release was committed would
+    otherwise bring the hold back, and its seats would stay off sale until it expired."""
+
+    def release(pool_id: UUID) -> Awaitable[SeatChange]:
+        return seats.release(pool_id, hold_id=hold.id, seats=hold.seats, now=clock.now())
+
+    await on_loaded_pool(session, seats=seats, slot=slot, clock=clock, action=release)
 
 
 async def release_expired_holds(

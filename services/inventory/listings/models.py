@@ -17,6 +17,9 @@ class Listing(Base):
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     provider_id: Mapped[UUID] = mapped_column(index=True)
+    # Where booking requests and their reminders reach the provider; listings made before it
+    # was recorded have none.
+    provider_email: Mapped[str | None] = mapped_column(String(320))
     title: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(20), index=True)
     description: Mapped[str] = mapped_column(Text)

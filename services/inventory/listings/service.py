@@ -24,7 +24,11 @@ from shared.errors import InvalidInput
 
 
 async def create_listing(session: AsyncSession, *, owner: Identity, fields: ListingCreate) -> Listing:
-    listing = Listing(provider_id=owner.user_id, **fields.model_dump(mode="json", exclude={"base_price"}))
+    listing = Listing(
+        provider_id=owner.user_id,
+        provider_email=owner.email,
+        **fields.model_dump(mode="json", exclude={"base_price"}),
+    )
     listing.base_price = fields.base_price
     session.add(listing)
     await session.commit()

@@ -210,3 +210,28 @@ def estimate(*, estimate_range: PriceRange, currency: str, party: Party, rules: 
         for end in (estimate_range.min, estimate_range.max)
     )
     return Estimate(currency=currency, min_total=low, max_total=high)
+
+
+def agreed_quote(total: Decimal, *, currency: str, listed: Quote | None) -> Quote:
+    """A price the provider and traveler agreed on (a counter-offer): it replaces the listed
+    quote's total, and one line says by how much, so the lines still add up. A listing priced
+    case by case has no listed quote: the agreed price is its only line."""
+    total = money(total)
+    if listed is None:
+        return Quote(
+            currency=currency,
+            basis="agreed",
+            lines=(QuoteLine("agreed_price", 1, total, total),),
+            subtotal=total,
+            taxes=Decimal(0),
+            total=total,
+        )
+    adjustment = total - listed.total
+    return Quote(
+        currency=currency,
+        basis="agreed",
+        lines=(*listed.lines, QuoteLine("agreed_adjustment", 1, adjustment, adjustment)),
+        subtotal=listed.subtotal + adjustment,
+        taxes=listed.taxes,
+        total=total,
+    )

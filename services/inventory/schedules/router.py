@@ -5,21 +5,28 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, status
 
 from services.inventory.deps import ClockDep, Provider, SeatsDep
+from services.inventory.holds.schemas import PartyCounts
+from services.inventory.pricing.domain import Party
 from services.inventory.schedules import service
 from services.inventory.schedules.schemas import (
     Availability,
     DayOut,
     DayUpdate,
+    OpenSlots,
     ScheduleChange,
     ScheduleCreate,
     ScheduleOut,
     ScheduleUpdate,
+    SlotForRequest,
     SlotOut,
     SlotUpdate,
 )
+from shared.auth import CurrentIdentity
 from shared.deps import RedisDep, SessionDep
 
 router = APIRouter(prefix="/listings/{listing_id}", tags=["schedules"])
+# Called by booking while a traveler waits; the gateway routes nothing under /internal.
+internal_router = APIRouter(prefix="/internal/slots", tags=["internal"])
 
 
 @router.post("/schedules", status_code=status.HTTP_201_CREATED)
@@ -54,6 +61,21 @@ async def availability(
 ) -> Availability:
     return await service.availability_on(
         session, seats=seats, listing_id=listing_id, day=date, party_size=party_size, clock=clock
+    )
+
+
+@router.get("/open-slots")
+async def open_slots(
+    listing_id: UUID,
+    session: SessionDep,
+    seats: SeatsDep,
+    clock: ClockDep,
+    first: Annotated[date, Query(alias="from")],
+    last: Annotated[date, Query(alias="to")],
+    party_size: Annotated[int, Query(ge=1, le=50)] = 1,
+) -> OpenSlots:
+    return await service.open_slots(
+        session, seats=seats, listing_id=listing_id, first=first, last=last, party_size=party_size, clock=clock
     )
 
 
@@ -128,4 +150,22 @@ async def change_day(
 ) -> DayOut:
     return await service.change_day(
         session, seats=seats, listing_id=listing_id, day=day, owner=owner, changes=changes, clock=clock
+    )
+
+
+@internal_router.get("/{slot_id}")
+async def slot_for_request(
+    slot_id: UUID,
+    party: Annotated[PartyCounts, Query()],
+    _: CurrentIdentity,
+    session: SessionDep,
+    seats: SeatsDep,
+    clock: ClockDep,
+) -> SlotForRequest:
+    return await service.slot_for_request(
+        session,
+        seats=seats,
+        slot_id=slot_id,
+        party=Party(adults=party.adults, children=party.children, infants=party.infants),
+        clock=clock,
     )

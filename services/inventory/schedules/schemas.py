@@ -4,6 +4,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.inventory.pricing.schemas import SlotQuote
 from services.inventory.schedules.domain import Recurrence
 
 
@@ -68,6 +69,38 @@ class Availability(BaseModel):
     date: date
     party_size: int
     slots: list[SlotAvailability]
+
+
+class OpenSlots(BaseModel):
+    """The slots with seats for a party over a range of days, in time order."""
+
+    listing_id: UUID
+    first: date = Field(serialization_alias="from")
+    last: date = Field(serialization_alias="to")
+    party_size: int
+    slots: list[SlotAvailability]
+
+
+class SlotForRequest(BaseModel):
+    """A slot as booking checks a request against it (internal: it names the provider)."""
+
+    slot_id: UUID
+    listing_id: UUID
+    provider_id: UUID
+    provider_email: str | None
+    listing_title: str
+    category: str
+    booking_mode: str
+    timezone: str
+    currency: str
+    date: date
+    start_time: str
+    starts_at: datetime
+    ends_at: datetime
+    # Whether seats of it can be held now: the listing on sale, the slot open and not started.
+    on_sale: bool
+    available: int
+    price: SlotQuote
 
 
 class ScheduleUpdate(BaseModel):

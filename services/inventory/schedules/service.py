@@ -19,13 +19,15 @@ from services.inventory.holds.service import available_seats, change_capacity, s
 from services.inventory.listings.domain import OpenDays
 from services.inventory.listings.lookup import get_listing, get_owned_listing
 from services.inventory.listings.models import Listing
-from services.inventory.pricing.service import listing_rules, slot_unit_price
+from services.inventory.pricing.domain import Party
+from services.inventory.pricing.service import listing_rules, quote_slot, slot_unit_price
 from services.inventory.schedules.domain import Rule, local_start_in_utc, run_dates
 from services.inventory.schedules.models import DayPool, Schedule, Slot
 from services.inventory.schedules.schemas import (
     Availability,
     DayOut,
     DayUpdate,
+    OpenSlots,
     Price,
     PriceRangeOut,
     ScheduleChange,
@@ -33,12 +35,16 @@ from services.inventory.schedules.schemas import (
     ScheduleOut,
     ScheduleUpdate,
     SlotAvailability,
+    SlotForRequest,
     SlotOut,
     SlotUpdate,
 )
 from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, NotFound
+
+# Open slots are asked for over at most a month.
+MAX_OPEN_SLOT_DAYS = 31
 
 
 def open_days_of(listing: Listing) -> OpenDays | None:
@@ -187,14 +193,54 @@ async def availability_on(
     clock: Clock,
 ) -> Availability:
     listing = await get_listing(session, listing_id=listing_id)
-    now = clock.now()
+    slots = await _slots_with_seats(
+        session, seats=seats, listing=listing, first=day, last=day, party_size=party_size, clock=clock
+    )
+    return Availability(listing_id=listing.id, date=day, party_size=party_size, slots=slots)
+
+
+async def open_slots(
+    session: AsyncSession,
+    *,
+    seats: RedisSeats,
+    listing_id: UUID,
+    first: date,
+    last: date,
+    party_size: int,
+    clock: Clock,
+) -> OpenSlots:
+    """The slots of a listing from `first` to `last` (local dates) with seats for the party."""
+    if last < first or (last - first).days >= MAX_OPEN_SLOT_DAYS:
+        raise InvalidInput(
+            f"Give a range of 1 to {MAX_OPEN_SLOT_DAYS} days.", details={"from": str(first), "to": str(last)}
+        )
+    listing = await get_listing(session, listing_id=listing_id)
+    slots = await _slots_with_seats(
+        session, seats=seats, listing=listing, first=first, last=last, party_size=party_size, clock=clock
+    )
+    return OpenSlots(listing_id=listing.id, first=first, last=last, party_size=party_size, slots=slots)
+
+
+async def _slots_with_seats(
+    session: AsyncSession,
+    *,
+    seats: RedisSeats,
+    listing: Listing,
+    first: date,
+    last: date,
+    party_size: int,
+    clock: Clock,
+) -> list[SlotAvailability]:
     if not listing.on_sale:
-        return Availability(listing_id=listing.id, date=day, party_size=party_size, slots=[])
+        return []
     slots = (
         await session.scalars(
             select(Slot)
             .where(
-                Slot.listing_id == listing.id, Slot.local_date == day, Slot.closed_at.is_(None), Slot.starts_at > now
+                Slot.listing_id == listing.id,
+                Slot.local_date.between(first, last),
+                Slot.closed_at.is_(None),
+                Slot.starts_at > clock.now(),
             )
             .order_by(Slot.starts_at)
         )
@@ -225,7 +271,38 @@ async def availability_on(
                 estimate=estimate,
             )
         )
-    return Availability(listing_id=listing.id, date=day, party_size=party_size, slots=offered)
+    return offered
+
+
+async def slot_for_request(
+    session: AsyncSession, *, seats: RedisSeats, slot_id: UUID, party: Party, clock: Clock
+) -> SlotForRequest:
+    """What booking checks a request for a slot against: its listing, whether it is on sale,
+    the seats left and what the party would pay."""
+    slot = await session.get(Slot, slot_id)
+    listing = await session.get(Listing, slot.listing_id) if slot else None
+    if slot is None or listing is None or listing.archived_at is not None:
+        raise NotFound("No such slot.")
+    on_sale = listing.on_sale and slot.closed_at is None and slot.starts_at > clock.now()
+    zone = ZoneInfo(listing.timezone)
+    return SlotForRequest(
+        slot_id=slot.id,
+        listing_id=listing.id,
+        provider_id=listing.provider_id,
+        provider_email=listing.provider_email,
+        listing_title=listing.title,
+        category=listing.category,
+        booking_mode=listing.booking_mode,
+        timezone=listing.timezone,
+        currency=listing.currency,
+        date=slot.local_date,
+        start_time=slot.starts_at.astimezone(zone).strftime("%H:%M"),
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        on_sale=on_sale,
+        available=await available_seats(session, seats=seats, slot=slot, clock=clock) if on_sale else 0,
+        price=await quote_slot(session, listing_id=listing.id, slot_id=slot.id, party=party),
+    )
 
 
 async def announce_slots(

@@ -1,15 +1,19 @@
 """Seat holds against the real database and Redis: never oversold, back on sale at expiry."""
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID, uuid4
 
 import httpx
 from redis.asyncio import Redis
 from sqlalchemy import select
 
 from services.inventory.holds.models import SeatHold
+from services.inventory.holds.seats import RedisSeats
+from services.inventory.holds.service import live_holds
+from services.inventory.schedules.models import Slot
 from services.inventory.tests.conftest import Inventory, create_listing_with_slot
 from shared.auth import Identity
 from shared.db import create_engine, create_session_factory
@@ -205,3 +209,60 @@ async def test_a_slots_seat_keys_leave_redis_a_day_after_it_ends(
     finally:
         await redis.aclose()
     assert expiries == [int((ends_at + timedelta(days=1)).timestamp() * 1000)] * 2
+
+
+async def test_a_release_while_redis_lost_the_slot_is_not_undone_by_a_load_that_read_before_it(
+    inventory: Inventory, provider: Identity, traveler: Identity, redis_url: str
+) -> None:
+    """A request that read the slot's holds from PostgreSQL just before a release committed,
+    and loads them into Redis just after, must not bring the released hold back."""
+    listing_id, slot_id = await create_listing_with_slot(inventory, provider, capacity=6)
+    hold_id = (await _hold(inventory, traveler, slot_id, adults=2)).json()["id"]
+    engine = create_engine(database_url=inventory.settings.database_url, schema="inventory")
+    redis = Redis.from_url(redis_url)
+    seats = RedisSeats(redis)
+    try:
+        async with create_session_factory(engine)() as session:
+            slot = await session.get_one(Slot, UUID(slot_id))
+            read_before = await live_holds(session, slot, now=inventory.clock.now())
+        assert [hold for hold, _, _ in read_before] == [UUID(hold_id)]
+        await redis.delete(f"slot:{{{slot_id}}}:seats", f"slot:{{{slot_id}}}:holds")
+
+        released = await inventory.client.delete(f"/holds/{hold_id}", headers=inventory.as_(traveler))
+        assert released.status_code == 204
+        await seats.load(
+            UUID(slot_id),
+            capacity=6,
+            confirmed=0,
+            holds=read_before,
+            keep_until=inventory.clock.now() + timedelta(days=2),
+        )
+        assert await _available(inventory, listing_id) == 6
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
+async def test_a_seat_script_run_twice_for_one_call_changes_the_counts_once(redis_url: str) -> None:
+    """A client retries a command whose answer a dropped connection lost: the script runs again."""
+    redis = Redis.from_url(redis_url)
+    seats = RedisSeats(redis)
+    slot_id, hold_id = uuid4(), uuid4()
+    now = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
+    try:
+        await seats.load(slot_id, capacity=3, confirmed=0, holds=[], keep_until=now + timedelta(days=1))
+        for _ in range(2):
+            placed = await seats.reserve(
+                slot_id, hold_id=hold_id, seats=2, now=now, expires_at=now + timedelta(minutes=15)
+            )
+            assert (placed.ok, placed.available) == (True, 1)
+        for _ in range(2):
+            sold = await seats.confirm(slot_id, hold_id=hold_id, seats=2, now=now)
+            assert (sold.ok, sold.available, sold.late) == (True, 1, False)
+        assert await redis.hget(f"slot:{{{slot_id}}}:seats", "confirmed") == b"2"
+        for _ in range(2):
+            await seats.unconfirm(slot_id, hold_id=hold_id, seats=2)
+        assert await seats.available(slot_id, now=now) == 3
+    finally:
+        await seats.forget(slot_id)
+        await redis.aclose()

@@ -3,14 +3,38 @@ retried with the attempts counted, and left `dead` after the last one."""
 
 import logging
 from datetime import datetime
+from email.message import EmailMessage
 
 import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.booking.bookings.events import BookingCancelled, BookingConfirmed
+from services.booking.experts.events import BookedOnBehalf
+from services.booking.modifications.events import BookingModified
+from services.booking.requests.events import (
+    BookingRequestAccepted,
+    BookingRequestCounterAccepted,
+    BookingRequestCountered,
+    BookingRequestCreated,
+    BookingRequestDeclined,
+    BookingRequestExpired,
+    BookingRequestProviderReminded,
+    BookingRequestProviderWarned,
+    BookingToPay,
+)
 from services.notification.email.models import EmailDelivery
-from services.notification.email.templates import booking_cancellation, booking_confirmation
+from services.notification.email.templates import (
+    booked_on_behalf,
+    booking_cancellation,
+    booking_change,
+    booking_confirmation,
+    request_answered,
+    request_countered,
+    request_declined,
+    request_expired,
+    request_to_provider,
+)
 from services.notification.settings import NotificationSettings
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
@@ -41,10 +65,59 @@ def booking_events_consumer(settings: NotificationSettings) -> ConsumerSpec:
             )
         )
 
+    def queue(session: AsyncSession, kind: str, message: EmailMessage) -> None:
+        session.add(
+            EmailDelivery(
+                kind=kind, recipient=str(message["To"]), subject=str(message["Subject"]), message=message.as_bytes()
+            )
+        )
+
+    async def queue_to_provider(
+        session: AsyncSession,
+        request: BookingRequestCreated | BookingRequestProviderReminded | BookingRequestProviderWarned,
+    ) -> None:
+        if request.provider_email is None:
+            return  # a listing from before providers' emails were kept: nowhere to write
+        message = request_to_provider(request, recipient=request.provider_email, sender=settings.mail_from)
+        queue(session, request.event_type, message)
+
+    async def queue_answered(session: AsyncSession, request: BookingToPay) -> None:
+        queue(session, request.event_type, request_answered(request, sender=settings.mail_from))
+
+    async def queue_declined(session: AsyncSession, request: BookingRequestDeclined) -> None:
+        queue(session, request.event_type, request_declined(request, sender=settings.mail_from))
+
+    async def queue_countered(session: AsyncSession, request: BookingRequestCountered) -> None:
+        queue(session, request.event_type, request_countered(request, sender=settings.mail_from))
+
+    async def queue_expired(session: AsyncSession, request: BookingRequestExpired) -> None:
+        queue(session, request.event_type, request_expired(request, sender=settings.mail_from))
+
+    async def queue_change(session: AsyncSession, booking: BookingModified) -> None:
+        queue(session, booking.event_type, booking_change(booking, sender=settings.mail_from))
+
+    async def queue_booked_on_behalf(session: AsyncSession, booking: BookedOnBehalf) -> None:
+        queue(session, booking.event_type, booked_on_behalf(booking, sender=settings.mail_from))
+
     return ConsumerSpec(
         name="notification.booking-events",
         topics=(topic_for("booking"),),
-        handlers=dict([handles(BookingConfirmed, queue_confirmation), handles(BookingCancelled, queue_cancellation)]),
+        handlers=dict(
+            [
+                handles(BookingConfirmed, queue_confirmation),
+                handles(BookingCancelled, queue_cancellation),
+                handles(BookingRequestCreated, queue_to_provider),
+                handles(BookingRequestProviderReminded, queue_to_provider),
+                handles(BookingRequestProviderWarned, queue_to_provider),
+                handles(BookingRequestAccepted, queue_answered),
+                handles(BookingRequestCounterAccepted, queue_answered),
+                handles(BookingRequestDeclined, queue_declined),
+                handles(BookingRequestCountered, queue_countered),
+                handles(BookingRequestExpired, queue_expired),
+                handles(BookedOnBehalf, queue_booked_on_behalf),
+                handles(BookingModified, queue_change),
+            ]
+        ),
     )
 
 

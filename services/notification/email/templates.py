@@ -1,4 +1,5 @@
-"""The booking confirmation and cancellation emails and their calendar invites."""
+"""The booking confirmation and cancellation emails and their calendar invites; the emails
+of booking requests to the provider and the traveler."""
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -7,19 +8,33 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 
 from services.booking.bookings.events import BookingCancelled, BookingConfirmed
+from services.booking.experts.events import BookedOnBehalf
+from services.booking.modifications.events import BookingModified
+from services.booking.requests.events import (
+    BookingRequestCounterAccepted,
+    BookingRequestCountered,
+    BookingRequestCreated,
+    BookingRequestDeclined,
+    BookingRequestExpired,
+    BookingRequestProviderReminded,
+    BookingRequestProviderWarned,
+    BookingToPay,
+    RequestFacts,
+)
 
 
-def booking_invite(booking: BookingConfirmed | BookingCancelled) -> bytes:
-    """The booking as a calendar event; for a cancelled one, the cancellation of the event the
+def booking_invite(booking: BookingConfirmed | BookingModified | BookingCancelled) -> bytes:
+    """The booking as a calendar event; a change or a cancellation updates the event the
     confirmation put in the traveler's calendar (same UID, a later sequence)."""
     cancelled = isinstance(booking, BookingCancelled)
+    sequence = 0 if isinstance(booking, BookingConfirmed) else booking.calendar_sequence
     calendar = Calendar()
     calendar.add("prodid", "-//Travel Platform//Bookings//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
     event = Event()
     event.add("uid", f"{booking.booking_id}@travel.example")
-    event.add("sequence", 1 if cancelled else 0)
+    event.add("sequence", sequence)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("summary", booking.listing_title)
     event.add("dtstart", booking.starts_at)
@@ -72,3 +87,161 @@ def booking_cancellation(booking: BookingCancelled, *, sender: str) -> EmailMess
             booking_invite(booking), maintype="text", subtype="calendar", filename=f"{booking.reference}.ics"
         )
     return message
+
+
+def booking_change(booking: BookingModified, *, sender: str) -> EmailMessage:
+    if booking.difference > 0:
+        settled = f"  {booking.difference} {booking.currency} more was charged.\n"
+    elif booking.difference < 0:
+        settled = f"  {-booking.difference} {booking.currency} goes back to your card.\n"
+    else:
+        settled = ""
+    message = _message(
+        sender=sender,
+        recipient=booking.contact_email,
+        subject=f"Booking {booking.reference} changed: {booking.listing_title}",
+        body=(
+            f"Hello {booking.contact_name},\n\n"
+            f"Your booking {booking.reference} now reads:\n\n"
+            f"  {booking.listing_title}\n"
+            f"  {_local(booking.starts_at, booking.timezone)}\n"
+            f"  {booking.seats} place(s), {booking.total} {booking.currency} in all\n"
+            f"{settled}\n"
+            "The updated calendar invite is attached.\n"
+        ),
+    )
+    message.add_attachment(
+        booking_invite(booking), maintype="text", subtype="calendar", filename=f"{booking.reference}.ics"
+    )
+    return message
+
+
+def _local(at: datetime, timezone: str) -> str:
+    return f"{at.astimezone(ZoneInfo(timezone)):%A %d %B %Y, %H:%M} ({timezone})"
+
+
+def _message(*, sender: str, recipient: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
+    message.set_content(body)
+    return message
+
+
+def _asked(request: RequestFacts) -> str:
+    return f"  {request.listing_title}\n  {_local(request.starts_at, request.timezone)}\n  {request.seats} place(s)\n"
+
+
+def request_to_provider(
+    request: BookingRequestCreated | BookingRequestProviderReminded | BookingRequestProviderWarned,
+    *,
+    recipient: str,
+    sender: str,
+) -> EmailMessage:
+    """A new request, its reminder after a day and its last warning, for the provider."""
+    answer_by = _local(request.expires_at, request.timezone)
+    if isinstance(request, BookingRequestCreated):
+        subject = f"New booking request: {request.listing_title}"
+        opening = f"{request.contact_name} asks to book:\n\n{_asked(request)}"
+        if request.message:
+            opening += f"\nTheir message: {request.message}\n"
+    elif isinstance(request, BookingRequestProviderReminded):
+        subject = f"Reminder: a booking request awaits your answer: {request.listing_title}"
+        opening = f"{request.contact_name}'s request is still waiting for your answer:\n\n{_asked(request)}"
+    else:
+        subject = f"Last call: a booking request expires soon: {request.listing_title}"
+        opening = f"{request.contact_name}'s request expires unanswered soon:\n\n{_asked(request)}"
+    return _message(
+        sender=sender,
+        recipient=recipient,
+        subject=subject,
+        body=(
+            f"Hello,\n\n{opening}\n"
+            f"Accept, decline or counter-offer it by {answer_by}; unanswered, it is declined then.\n"
+        ),
+    )
+
+
+def request_answered(request: BookingToPay, *, sender: str) -> EmailMessage:
+    """An accepted request (or counter-offer): the booking is the traveler's once paid."""
+    accepted = (
+        "You accepted the provider's counter-offer"
+        if isinstance(request, BookingRequestCounterAccepted)
+        else "The provider accepted your request"
+    )
+    return _message(
+        sender=sender,
+        recipient=request.contact_email,
+        subject=f"Request accepted, please pay: {request.listing_title} ({request.reference})",
+        body=(
+            f"Hello {request.contact_name},\n\n{accepted}:\n\n"
+            f"  {request.listing_title}\n  {_local(request.booking_starts_at, request.timezone)}\n"
+            f"  {request.seats} place(s), {request.total} {request.currency}\n\n"
+            f"Booking {request.reference} is yours once paid, by {_local(request.pay_by, request.timezone)}; "
+            "the seats are held for you until then.\n"
+        ),
+    )
+
+
+def request_declined(request: BookingRequestDeclined, *, sender: str) -> EmailMessage:
+    alternatives = "".join(
+        f"  {slot.date:%A %d %B}, {slot.start_time}: {slot.available} place(s) left"
+        + (f", from {slot.unit_price} {request.currency} per person" if slot.unit_price is not None else "")
+        + "\n"
+        for slot in request.alternatives
+    )
+    others = f"These times still have room for you:\n\n{alternatives}" if alternatives else ""
+    reason = f"The provider's reason: {request.reason}\n\n" if request.reason else ""
+    return _message(
+        sender=sender,
+        recipient=request.contact_email,
+        subject=f"Request declined: {request.listing_title}",
+        body=(
+            f"Hello {request.contact_name},\n\nThe provider cannot take your request:\n\n{_asked(request)}\n"
+            f"{reason}{others}"
+        ),
+    )
+
+
+def request_countered(request: BookingRequestCountered, *, sender: str) -> EmailMessage:
+    price = f"  {request.counter_price} {request.currency} in all\n" if request.counter_price is not None else ""
+    return _message(
+        sender=sender,
+        recipient=request.contact_email,
+        subject=f"Counter-offer for your request: {request.listing_title}",
+        body=(
+            f"Hello {request.contact_name},\n\nThe provider offers instead:\n\n"
+            f"  {request.listing_title}\n  {_local(request.counter_starts_at, request.timezone)}\n{price}\n"
+            f"Their message: {request.counter_message}\n\n"
+            f"Accept it by {_local(request.expires_at, request.timezone)} to book it.\n"
+        ),
+    )
+
+
+def request_expired(request: BookingRequestExpired, *, sender: str) -> EmailMessage:
+    return _message(
+        sender=sender,
+        recipient=request.contact_email,
+        subject=f"Request expired unanswered: {request.listing_title}",
+        body=(
+            f"Hello {request.contact_name},\n\nThe provider did not answer your request in time, so it has "
+            f"lapsed; nothing was charged.\n\n{_asked(request)}"
+        ),
+    )
+
+
+def booked_on_behalf(booking: BookedOnBehalf, *, sender: str) -> EmailMessage:
+    """The traveler hears at once of a booking their expert made on their card."""
+    return _message(
+        sender=sender,
+        recipient=booking.traveler_email,
+        subject=f"Your expert booked {booking.listing_title} for you ({booking.reference})",
+        body=(
+            "Hello,\n\nThe expert you gave the right to book for you has booked:\n\n"
+            f"  {booking.listing_title}\n  {_local(booking.starts_at, booking.timezone)}\n"
+            f"  {booking.total} {booking.currency}, charged to your saved card\n\n"
+            f"Booking {booking.reference} is in your bookings; the confirmation follows once it is paid. "
+            "You can revoke the expert's grant at any time.\n"
+        ),
+    )

@@ -1,9 +1,10 @@
 """What payment does when bookings change: refund what booking decides, cancel what expired."""
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.bookings.events import BookingCancelled, BookingExpired, BookingRefundRequested
+from services.booking.modifications.events import BookingModificationFailed
 from services.payment.intents.models import Payment
 from services.payment.intents.service import request_cancel, request_refund
 from shared.events.consumer import ConsumerSpec, handles
@@ -11,19 +12,39 @@ from shared.events.envelope import topic_for
 
 
 async def refund_what_booking_decided(session: AsyncSession, event: BookingRefundRequested) -> None:
-    payment = await session.scalar(
-        select(Payment).where(Payment.booking_id == event.booking_id, Payment.status == "succeeded").with_for_update()
-    )
-    if payment is not None:
-        request_refund(session, payment=payment, amount=event.amount, reason=event.reason)
+    """Spread over the booking's payments (a modification's difference, then the booking's
+    own, or the cart payment it shares), newest first, never more than each has left."""
+    paid_for = Payment.booking_id == event.booking_id
+    if event.payment_intent_id is not None:
+        paid_for = or_(paid_for, Payment.payment_intent_id == event.payment_intent_id)
+    query = select(Payment).where(paid_for, Payment.status == "succeeded")
+    payments = (await session.scalars(query.order_by(Payment.created_at.desc()).with_for_update())).all()
+    left = event.amount
+    for payment in payments:
+        share = min(left, payment.amount - payment.amount_refunded)
+        if share > 0:
+            request_refund(session, payment=payment, booking_id=event.booking_id, amount=share, reason=event.reason)
+            left -= share
 
 
 async def cancel_the_intent_of_an_unpaid_booking(
     session: AsyncSession, event: BookingExpired | BookingCancelled
 ) -> None:
-    """A booking that expired or was cancelled before it was paid: its intent can no longer be paid."""
-    payment = await session.scalar(
+    """A booking that expired or was cancelled: its unpaid intents (its own, or a pending
+    modification's) can no longer be paid."""
+    unpaid = await session.scalars(
         select(Payment).where(Payment.booking_id == event.booking_id, Payment.status == "requires_payment")
+    )
+    for payment in unpaid.all():
+        request_cancel(session, payment=payment)
+
+
+async def cancel_the_intent_of_a_lapsed_change(session: AsyncSession, event: BookingModificationFailed) -> None:
+    """A modification that lapsed or failed before its difference was paid."""
+    payment = await session.scalar(
+        select(Payment).where(
+            Payment.payment_intent_id == event.payment_intent_id, Payment.status == "requires_payment"
+        )
     )
     if payment is not None:
         request_cancel(session, payment=payment)
@@ -37,6 +58,7 @@ BOOKING_EVENTS = ConsumerSpec(
             handles(BookingRefundRequested, refund_what_booking_decided),
             handles(BookingExpired, cancel_the_intent_of_an_unpaid_booking),
             handles(BookingCancelled, cancel_the_intent_of_an_unpaid_booking),
+            handles(BookingModificationFailed, cancel_the_intent_of_a_lapsed_change),
         ]
     ),
 )

@@ -3,13 +3,15 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 from sqlalchemy import DateTime, Numeric, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.payment.db import Base
 
 
 class Payment(Base):
-    """One Stripe PaymentIntent for one purpose of one booking (full, deposit or balance)."""
+    """One Stripe PaymentIntent for one purpose of one booking (full, deposit or balance), or
+    for a cart's bookings together."""
 
     __tablename__ = "payment"
     __table_args__ = (UniqueConstraint("booking_id", "purpose"),)
@@ -26,6 +28,8 @@ class Payment(Base):
     # requires_payment → succeeded | failed | canceled
     status: Mapped[str] = mapped_column(String(20), default="requires_payment")
     amount_refunded: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    # A cart's one payment: each booking's share, [{booking_id, provider_id, amount}].
+    parts: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -41,6 +45,8 @@ class StripeCommand(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     kind: Mapped[str] = mapped_column(String(20))
     payment_id: Mapped[UUID]
+    # A refund's booking: one of a cart's, when the payment was the cart's.
+    booking_id: Mapped[UUID | None]
     amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")

@@ -1,8 +1,17 @@
 from decimal import Decimal
-from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class PaymentPart(BaseModel):
+    """One booking's share of a payment that covers several (a cart's checkout)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    booking_id: UUID
+    provider_id: UUID
+    amount: Decimal = Field(gt=0, le=Decimal("1000000"), decimal_places=2)
 
 
 class PaymentIntentRequest(BaseModel):
@@ -12,14 +21,23 @@ class PaymentIntentRequest(BaseModel):
 
     booking_id: UUID
     provider_id: UUID
-    purpose: Literal["full", "deposit", "balance"] = "full"
+    # A booking's own payment, or the difference of its n-th modification (`change-<n>`).
+    purpose: str = Field(default="full", pattern=r"^(full|deposit|balance|change-[1-9][0-9]{0,3})$")
     amount: Decimal = Field(gt=0, le=Decimal("1000000"), decimal_places=2)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
+    # Charge the traveler's default saved card now, without them (an expert booking for them).
+    off_session: bool = False
+    # For a cart's one payment (`booking_id` is then the cart's): each booking's share.
+    parts: list[PaymentPart] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _parts_add_up(self) -> "PaymentIntentRequest":
+        if self.parts and sum(part.amount for part in self.parts) != self.amount:
+            raise ValueError("the parts do not add up to the amount")
+        return self
 
 
 class PaymentIntentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: UUID
     booking_id: UUID
     purpose: str
@@ -28,3 +46,5 @@ class PaymentIntentOut(BaseModel):
     amount: Decimal
     currency: str
     status: str
+    # What the platform keeps of it, by the fee rules.
+    platform_fee: Decimal

@@ -3,20 +3,23 @@
 import logging
 from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
 import stripe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stripe.params import PaymentIntentCreateParams
 
 from services.payment.intents.events import PaymentRefunded
 from services.payment.intents.models import Payment, StripeCommand
 from services.payment.intents.schemas import PaymentIntentRequest
 from services.payment.ledger.service import record, refund_postings
+from services.payment.methods.service import default_method
 from shared.auth import Identity
 from shared.errors import BadGateway, Conflict
 from shared.events.outbox import add_event
-from shared.money import from_minor_units, to_minor_units
+from shared.money import from_minor_units, money, to_minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +37,20 @@ async def create_payment_intent(
         if existing.amount != request.amount or existing.currency != request.currency:
             raise Conflict("This booking already has a payment for another amount.", error_code="PAYMENT_MISMATCH")
         return existing
+    params: PaymentIntentCreateParams = {
+        "amount": to_minor_units(request.amount),
+        "currency": request.currency.lower(),
+        "metadata": {"booking_id": str(request.booking_id), "purpose": request.purpose},
+    }
+    if request.off_session:
+        # The card goes on the intent now and the confirm names none (localstripe refuses a
+        # confirm that does).
+        saved = await default_method(session, traveler_id=traveler.user_id)
+        params["customer"] = saved.customer_id
+        params["payment_method"] = saved.payment_method_id
     try:
         intent = await stripe_client.v1.payment_intents.create_async(
-            params={
-                "amount": to_minor_units(request.amount),
-                "currency": request.currency.lower(),
-                "metadata": {"booking_id": str(request.booking_id), "purpose": request.purpose},
-            },
+            params=params,
             options={"idempotency_key": f"intent:{request.booking_id}:{request.purpose}"},
         )
     except stripe.StripeError as error:
@@ -55,9 +65,13 @@ async def create_payment_intent(
         client_secret=intent.client_secret or "",
         amount=request.amount,
         currency=request.currency,
+        parts=[part.model_dump(mode="json") for part in request.parts] or None,
     )
     session.add(payment)
     try:
+        if request.off_session:
+            await session.flush()
+            request_confirm(session, payment=payment)
         await session.commit()
     except IntegrityError:
         # A concurrent retry won the race; Stripe's idempotency key gave both the same intent.
@@ -68,6 +82,17 @@ async def create_payment_intent(
         assert winner is not None
         return winner
     return payment
+
+
+def shares(payment: Payment) -> list[tuple[UUID, Decimal]]:
+    """Who is paid what of a payment: its provider, or each provider of a cart's bookings."""
+    if not payment.parts:
+        return [(payment.provider_id, payment.amount)]
+    return [(UUID(part["provider_id"]), Decimal(part["amount"])) for part in payment.parts]
+
+
+def platform_fee(payment: Payment, *, fee_percent: Decimal) -> Decimal:
+    return sum((money(amount * fee_percent / 100) for _, amount in shares(payment)), Decimal(0))
 
 
 async def run_pending_stripe_commands(
@@ -101,13 +126,22 @@ async def run_pending_stripe_commands(
                 continue
             locked.status = "done"
             if locked.kind == "refund" and locked.amount is not None:
-                _record_refund(session, payment=payment, amount=locked.amount, fee_percent=fee_percent, now=now)
+                _record_refund(session, payment=payment, command=locked, fee_percent=fee_percent, now=now)
             done += 1
     return done
 
 
 async def _call_stripe(stripe_client: stripe.StripeClient, command: StripeCommand, payment: Payment) -> None:
     options: stripe.RequestOptions = {"idempotency_key": command.idempotency_key}
+    if command.kind == "confirm":
+        intent = await stripe_client.v1.payment_intents.retrieve_async(payment.payment_intent_id)
+        if intent.status == "requires_confirmation":
+            try:
+                await stripe_client.v1.payment_intents.confirm_async(payment.payment_intent_id, options=options)
+            except stripe.CardError as error:
+                # Declined: the webhook reports it like any failed payment, and booking acts on that.
+                logger.info("off-session charge of %s declined: %s", payment.payment_intent_id, error)
+        return
     if command.kind == "cancel":
         intent = await stripe_client.v1.payment_intents.retrieve_async(payment.payment_intent_id)
         if intent.status not in ("succeeded", "canceled"):
@@ -124,42 +158,66 @@ async def _call_stripe(stripe_client: stripe.StripeClient, command: StripeComman
 
 
 def _record_refund(
-    session: AsyncSession, *, payment: Payment, amount: Decimal, fee_percent: Decimal, now: datetime
+    session: AsyncSession, *, payment: Payment, command: StripeCommand, fee_percent: Decimal, now: datetime
 ) -> None:
+    assert command.amount is not None
+    amount = command.amount
     payment.amount_refunded += amount
+    # From a cart's payment, the refund comes out of its booking's provider's part.
+    booking_id = command.booking_id or payment.booking_id
+    provider_id, captured = next(
+        (
+            (UUID(part["provider_id"]), Decimal(part["amount"]))
+            for part in payment.parts or ()
+            if UUID(part["booking_id"]) == booking_id
+        ),
+        (payment.provider_id, payment.amount),
+    )
     record(
         session,
         kind="refund",
-        booking_id=payment.booking_id,
+        booking_id=booking_id,
         reference=f"refund:{payment.payment_intent_id}:{payment.amount_refunded}",
         currency=payment.currency,
-        postings=refund_postings(
-            refund=amount, captured=payment.amount, fee_percent=fee_percent, provider_id=payment.provider_id
-        ),
+        postings=refund_postings(refund=amount, captured=captured, fee_percent=fee_percent, provider_id=provider_id),
     )
     add_event(
         session,
         PaymentRefunded(
-            booking_id=payment.booking_id,
+            booking_id=booking_id,
             payment_intent_id=payment.payment_intent_id,
             amount=amount,
             currency=payment.currency,
         ),
         producer=PRODUCER,
-        key=str(payment.booking_id),
+        key=str(booking_id),
         occurred_at=now,
     )
 
 
-def request_refund(session: AsyncSession, *, payment: Payment, amount: Decimal, reason: str) -> StripeCommand:
-    """Decide a refund in the caller's transaction; never more than what is left to refund."""
+def request_refund(
+    session: AsyncSession, *, payment: Payment, booking_id: UUID, amount: Decimal, reason: str
+) -> StripeCommand:
+    """Decide a refund for a booking in the caller's transaction; never more than what is left
+    to refund. The booking and reason name the decision (a cart's bookings share one payment),
+    so each decision is refunded once."""
     refundable = payment.amount - payment.amount_refunded
     amount = min(amount, refundable)
     command = StripeCommand(
         kind="refund",
         payment_id=payment.id,
         amount=amount,
-        idempotency_key=f"refund:{payment.payment_intent_id}:{reason}",
+        booking_id=booking_id,
+        idempotency_key=f"refund:{payment.payment_intent_id}:{booking_id}:{reason}",
+    )
+    session.add(command)
+    return command
+
+
+def request_confirm(session: AsyncSession, *, payment: Payment) -> StripeCommand:
+    """Charge an off-session payment once the transaction that created it has committed."""
+    command = StripeCommand(
+        kind="confirm", payment_id=payment.id, idempotency_key=f"confirm:{payment.payment_intent_id}"
     )
     session.add(command)
     return command

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payment.intents.events import PaymentFailed, PaymentSucceeded
 from services.payment.intents.models import Payment
+from services.payment.intents.service import platform_fee, shares
 from services.payment.ledger.service import capture_postings, record
 from services.payment.webhooks.models import StripeEvent
 from shared.errors import AppError
 from shared.events.outbox import add_event
-from shared.money import money
 
 logger = logging.getLogger(__name__)
 
@@ -75,14 +75,18 @@ def _apply_intent_status(
         # A success after a failure is a retried card; after a cancel it is a late payment. Both
         # are money we hold, so both count; booking decides whether a seat is still there.
         payment.status = "succeeded"
-        fee = money(payment.amount * fee_percent / 100)
+        fee = platform_fee(payment, fee_percent=fee_percent)
         record(
             session,
             kind="capture",
             booking_id=payment.booking_id,
             reference=f"capture:{payment.payment_intent_id}",
             currency=payment.currency,
-            postings=capture_postings(amount=payment.amount, fee_percent=fee_percent, provider_id=payment.provider_id),
+            postings=[
+                posting
+                for provider_id, amount in shares(payment)
+                for posting in capture_postings(amount=amount, fee_percent=fee_percent, provider_id=provider_id)
+            ],
         )
         add_event(
             session,

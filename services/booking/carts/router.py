@@ -1,0 +1,85 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+
+from services.booking.carts import service
+from services.booking.carts.schemas import CartItemIn, CartOut, CheckoutOut, CheckoutRequest
+from services.booking.history.service import Origin
+from services.booking.settings import BookingSettings
+from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, require_role
+from shared.deps import SessionDep
+
+router = APIRouter(prefix="/carts", tags=["carts"])
+
+Traveler = Annotated[Identity, Depends(require_role("traveler"))]
+
+
+def _upstreams(request: Request) -> service.Upstreams:
+    return service.Upstreams(
+        inventory=request.app.state.inventory,
+        payment=request.app.state.payment,
+        identity_header={INTERNAL_IDENTITY_HEADER: request.headers[INTERNAL_IDENTITY_HEADER]},
+    )
+
+
+Upstreams = Annotated[service.Upstreams, Depends(_upstreams)]
+
+
+def _settings(request: Request) -> BookingSettings:
+    settings: BookingSettings = request.app.state.resources.settings
+    return settings
+
+
+Settings = Annotated[BookingSettings, Depends(_settings)]
+
+
+@router.post("", status_code=201)
+async def create_cart(traveler: Traveler, session: SessionDep, request: Request) -> CartOut:
+    cart = await service.create_cart(session, traveler=traveler, clock=request.app.state.clock)
+    return service.cart_out(cart, [])
+
+
+@router.get("/{cart_id}")
+async def read_cart(cart_id: UUID, traveler: Traveler, session: SessionDep) -> CartOut:
+    cart = await service.get_cart(session, cart_id=cart_id, traveler=traveler)
+    return service.cart_out(cart, await service.items_of(session, cart.id))
+
+
+@router.post("/{cart_id}/items", status_code=201)
+async def add_item(
+    cart_id: UUID, body: CartItemIn, traveler: Traveler, session: SessionDep, upstreams: Upstreams, request: Request
+) -> CartOut:
+    await service.add_item(
+        session, cart_id=cart_id, traveler=traveler, item=body, upstreams=upstreams, clock=request.app.state.clock
+    )
+    cart = await service.get_cart(session, cart_id=cart_id, traveler=traveler)
+    return service.cart_out(cart, await service.items_of(session, cart.id))
+
+
+@router.delete("/{cart_id}/items/{item_id}", status_code=204)
+async def remove_item(cart_id: UUID, item_id: UUID, traveler: Traveler, session: SessionDep) -> None:
+    await service.remove_item(session, cart_id=cart_id, item_id=item_id, traveler=traveler)
+
+
+@router.post("/{cart_id}/checkout")
+async def checkout(
+    cart_id: UUID,
+    body: CheckoutRequest,
+    traveler: Traveler,
+    session: SessionDep,
+    upstreams: Upstreams,
+    settings: Settings,
+    request: Request,
+) -> CheckoutOut:
+    return await service.checkout(
+        session,
+        cart_id=cart_id,
+        traveler=traveler,
+        origin=Origin.of(request),
+        request=body,
+        upstreams=upstreams,
+        partner_ids=settings.affiliate_partner_ids,
+        deadlines=settings.request_deadlines(),
+        clock=request.app.state.clock,
+    )

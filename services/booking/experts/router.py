@@ -1,0 +1,232 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from services.booking.experts import service
+from services.booking.experts.domain import HandoffAction, HandoffStatus
+from services.booking.experts.schemas import (
+    BookOnBehalf,
+    ExpertProfileOut,
+    ExpertProfileUpdate,
+    GrantCreate,
+    GrantOut,
+    GrantPage,
+    HandoffClose,
+    HandoffCreate,
+    HandoffOut,
+    HandoffPage,
+    ItineraryUpdate,
+)
+from services.booking.history.service import Origin
+from services.booking.idempotency import service as idempotency
+from services.booking.settings import BookingSettings
+from shared.auth import CurrentIdentity, Identity, require_role
+from shared.deps import ResourcesDep, SessionDep
+
+router = APIRouter(tags=["experts"])
+
+Traveler = Annotated[Identity, Depends(require_role("traveler"))]
+Expert = Annotated[Identity, Depends(require_role("expert"))]
+Admin = Annotated[Identity, Depends(require_role("admin"))]
+
+
+def _settings(request: Request) -> BookingSettings:
+    settings: BookingSettings = request.app.state.resources.settings
+    return settings
+
+
+Settings = Annotated[BookingSettings, Depends(_settings)]
+
+
+@router.post("/expert-handoffs", status_code=status.HTTP_201_CREATED)
+async def request_handoff(body: HandoffCreate, traveler: Traveler, session: SessionDep, request: Request) -> HandoffOut:
+    handoff = await service.request_handoff(session, traveler=traveler, request=body, clock=request.app.state.clock)
+    [answer] = await service.handoffs_out(session, [handoff])
+    return answer
+
+
+@router.get("/expert-handoffs")
+async def list_handoffs(
+    viewer: CurrentIdentity,
+    session: SessionDep,
+    status: HandoffStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> HandoffPage:
+    handoffs, next_cursor = await service.list_handoffs(
+        session, viewer=viewer, status=status, limit=limit, cursor=cursor
+    )
+    return HandoffPage(items=await service.handoffs_out(session, handoffs), next_cursor=next_cursor)
+
+
+@router.get("/expert-handoffs/{handoff_id}")
+async def read_handoff(handoff_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> HandoffOut:
+    handoff = await service.get_handoff(session, handoff_id=handoff_id, viewer=viewer)
+    [answer] = await service.handoffs_out(session, [handoff])
+    return answer
+
+
+async def _act(
+    action: HandoffAction,
+    handoff_id: UUID,
+    actor: Identity,
+    session: SessionDep,
+    request: Request,
+    settings: BookingSettings,
+    reason: str | None = None,
+) -> HandoffOut:
+    handoff = await service.act_on_handoff(
+        session,
+        handoff_id=handoff_id,
+        actor=actor,
+        action=action,
+        reason=reason,
+        default_fee_percentage=settings.expert_fee_percentage,
+        clock=request.app.state.clock,
+    )
+    [answer] = await service.handoffs_out(session, [handoff])
+    return answer
+
+
+@router.post("/expert-handoffs/{handoff_id}/accept")
+async def accept_handoff(
+    handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: Settings
+) -> HandoffOut:
+    return await _act("accept", handoff_id, actor, session, request, settings)
+
+
+@router.post("/expert-handoffs/{handoff_id}/decline")
+async def decline_handoff(
+    handoff_id: UUID,
+    actor: CurrentIdentity,
+    session: SessionDep,
+    request: Request,
+    settings: Settings,
+    body: HandoffClose | None = None,
+) -> HandoffOut:
+    return await _act("decline", handoff_id, actor, session, request, settings, body.reason if body else None)
+
+
+@router.post("/expert-handoffs/{handoff_id}/complete")
+async def complete_handoff(
+    handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: Settings
+) -> HandoffOut:
+    return await _act("complete", handoff_id, actor, session, request, settings)
+
+
+@router.post("/expert-handoffs/{handoff_id}/approve")
+async def approve_handoff(
+    handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: Settings
+) -> HandoffOut:
+    return await _act("approve", handoff_id, actor, session, request, settings)
+
+
+@router.post("/expert-handoffs/{handoff_id}/cancel")
+async def cancel_handoff(
+    handoff_id: UUID,
+    actor: CurrentIdentity,
+    session: SessionDep,
+    request: Request,
+    settings: Settings,
+    body: HandoffClose | None = None,
+) -> HandoffOut:
+    return await _act("cancel", handoff_id, actor, session, request, settings, body.reason if body else None)
+
+
+@router.patch("/expert-handoffs/{handoff_id}/itinerary")
+async def update_itinerary(
+    handoff_id: UUID, body: ItineraryUpdate, actor: CurrentIdentity, session: SessionDep, request: Request
+) -> HandoffOut:
+    handoff = await service.update_itinerary(
+        session, handoff_id=handoff_id, expert=actor, request=body, clock=request.app.state.clock
+    )
+    [answer] = await service.handoffs_out(session, [handoff])
+    return answer
+
+
+@router.post("/expert-handoffs/{handoff_id}/book-on-behalf", status_code=status.HTTP_201_CREATED)
+async def book_on_behalf(
+    handoff_id: UUID,
+    body: BookOnBehalf,
+    expert: Expert,
+    request: Request,
+    session: SessionDep,
+    resources: ResourcesDep,
+    settings: Settings,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> JSONResponse:
+    if idempotency_key is not None:
+        replay = await idempotency.claim(
+            resources.session_factory,
+            user_id=expert.user_id,
+            key=idempotency_key,
+            body_hash=idempotency.request_hash({"handoff_id": str(handoff_id), **body.model_dump(mode="json")}),
+            wait_seconds=request.app.state.idempotency_wait_seconds,
+        )
+        if replay is not None:
+            return JSONResponse(replay.body, status_code=replay.status)
+    try:
+        booking = await service.book_on_behalf(
+            session,
+            handoff_id=handoff_id,
+            expert=expert,
+            origin=Origin.of(request),
+            request=body,
+            inventory=request.app.state.inventory,
+            payment=request.app.state.payment,
+            internal_auth_secret=settings.internal_auth_secret,
+            clock=request.app.state.clock,
+        )
+    except Exception:
+        if idempotency_key is not None:
+            await idempotency.release(resources.session_factory, user_id=expert.user_id, key=idempotency_key)
+        raise
+    answer = service.booking_for_expert(booking).model_dump(mode="json")
+    if idempotency_key is not None:
+        await idempotency.complete(
+            resources.session_factory, user_id=expert.user_id, key=idempotency_key, status=201, body=answer
+        )
+    return JSONResponse(answer, status_code=status.HTTP_201_CREATED)
+
+
+@router.post("/expert-grants", status_code=status.HTTP_201_CREATED)
+async def give_grant(body: GrantCreate, traveler: Traveler, session: SessionDep, request: Request) -> GrantOut:
+    return await service.give_grant(session, traveler=traveler, request=body, clock=request.app.state.clock)
+
+
+@router.get("/expert-grants")
+async def list_grants(
+    viewer: CurrentIdentity,
+    session: SessionDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> GrantPage:
+    grants, next_cursor = await service.list_grants(
+        session, viewer=viewer, limit=limit, cursor=cursor, clock=request.app.state.clock
+    )
+    return GrantPage(items=grants, next_cursor=next_cursor)
+
+
+@router.delete("/expert-grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_grant(grant_id: UUID, viewer: CurrentIdentity, session: SessionDep, request: Request) -> Response:
+    await service.revoke_grant(session, grant_id=grant_id, viewer=viewer, clock=request.app.state.clock)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/admin/experts/{expert_id}")
+async def set_expert_profile(
+    expert_id: UUID, body: ExpertProfileUpdate, admin: Admin, session: SessionDep, request: Request, settings: Settings
+) -> ExpertProfileOut:
+    profile = await service.set_profile(
+        session, expert_id=expert_id, request=body, admin=admin, clock=request.app.state.clock
+    )
+    return service.profile_out(profile, expert_id=expert_id, default_fee_percentage=settings.expert_fee_percentage)
+
+
+@router.get("/admin/experts/{expert_id}", dependencies=[Depends(require_role("admin"))])
+async def read_expert_profile(expert_id: UUID, session: SessionDep, settings: Settings) -> ExpertProfileOut:
+    profile = await service.get_profile(session, expert_id=expert_id)
+    return service.profile_out(profile, expert_id=expert_id, default_fee_percentage=settings.expert_fee_percentage)

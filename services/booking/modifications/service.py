@@ -1,0 +1,270 @@
+"""Modifying a confirmed booking: the new seats are held first, re-priced, paid for when
+dearer, and sold by inventory; only then does the booking move and give its old seats back
+(and get the difference refunded when cheaper). Until then the booking stands as it was."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.booking.bookings.domain import may_see
+from services.booking.bookings.events import BookingPaymentReceived
+from services.booking.bookings.models import Booking
+from services.booking.bookings.schemas import Money, PaymentOut
+from services.booking.bookings.service import PRODUCER, upstream_json
+from services.booking.history.service import Actor, Origin, record_change
+from services.booking.modifications.models import OPEN_STATUSES, BookingModification
+from services.booking.modifications.schemas import ModificationOut, ModificationRequest
+from shared.auth import Identity
+from shared.clock import Clock
+from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+from shared.events.outbox import add_event
+
+PARTY = ("adults", "children", "infants")
+
+
+def modification_out(modification: BookingModification) -> ModificationOut:
+    payment = (
+        PaymentOut(payment_intent_id=modification.payment_intent_id, client_secret=modification.client_secret)
+        if modification.payment_intent_id
+        else None
+    )
+    return ModificationOut(
+        id=modification.id,
+        booking_id=modification.booking_id,
+        number=modification.number,
+        status=modification.status,
+        reason=modification.reason,
+        slot_id=modification.new_slot_id,
+        starts_at=modification.new_starts_at,
+        ends_at=modification.new_ends_at,
+        seats=modification.new_seats,
+        total=Money(amount=modification.new_total, currency=modification.currency),
+        difference=modification.difference,
+        payment=payment,
+        expires_at=modification.expires_at,
+        created_at=modification.created_at,
+        **modification.new_party,
+    )
+
+
+async def request_modification(
+    session: AsyncSession,
+    *,
+    booking_id: UUID,
+    traveler: Identity,
+    origin: Origin,
+    identity_header: dict[str, str],
+    request: ModificationRequest,
+    inventory: httpx.AsyncClient,
+    payment: httpx.AsyncClient,
+    clock: Clock,
+) -> BookingModification:
+    """Hold the new seats and record the modification; a dearer one waits for its payment, a
+    cheaper or equal one goes straight to inventory. 409 SOLD_OUT (from inventory) when the
+    new seats are not there: nothing changes and nothing is charged."""
+    booking = await session.get(Booking, booking_id)
+    if booking is None or not may_see(booking, traveler):
+        raise NotFound("No such booking.")
+    if booking.traveler_id != traveler.user_id:
+        raise Forbidden("Only the traveler changes their booking.")
+    _check_modifiable(booking, now=clock.now())
+    old_party = {field: getattr(booking, field) for field in PARTY}
+    new_party = {
+        field: old if getattr(request, field) is None else getattr(request, field) for field, old in old_party.items()
+    }
+    new_slot_id = request.slot_id or booking.slot_id
+    if new_slot_id == booking.slot_id and new_party == old_party:
+        raise InvalidInput("That is the booking as it is; nothing to change.", details={"slot_id": str(new_slot_id)})
+    if await open_modification(session, booking.id) is not None:
+        raise _in_progress(booking)
+
+    placed = await upstream_json(
+        inventory.post("/holds", json={"slot_id": str(new_slot_id), **new_party}, headers=identity_header)
+    )
+    hold = await upstream_json(inventory.get(f"/holds/{placed['id']}", headers=identity_header))
+
+    async def give_up(error: AppError) -> AppError:
+        await inventory.delete(f"/holds/{hold['id']}", headers=identity_header)
+        return error
+
+    if UUID(hold["listing_id"]) != booking.listing_id or hold["quote"]["currency"] != booking.currency:
+        raise await give_up(
+            InvalidInput(
+                "A booking moves only to another slot of its own listing.", details={"slot_id": str(new_slot_id)}
+            )
+        )
+    try:
+        modification = await _record(
+            session,
+            booking=booking,
+            hold=hold,
+            new_party=new_party,
+            request=request,
+            actor=Actor.of(traveler, booking, origin=origin),
+            now=clock.now(),
+        )
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise await give_up(_in_progress(booking)) from None
+    if modification.status == "pending_payment":
+        try:
+            intent = await upstream_json(
+                payment.post(
+                    "/internal/payment-intents",
+                    json={
+                        "booking_id": str(booking.id),
+                        "provider_id": str(booking.provider_id),
+                        "purpose": modification.payment_purpose,
+                        "amount": str(modification.difference),
+                        "currency": booking.currency,
+                    },
+                    headers=identity_header,
+                )
+            )
+        except AppError as error:
+            modification.status, modification.ended_at = "failed", clock.now()
+            await session.commit()
+            raise await give_up(error) from None
+        modification.payment_intent_id = intent["payment_intent_id"]
+        modification.client_secret = intent["client_secret"]
+        await session.commit()
+    return modification
+
+
+def _check_modifiable(booking: Booking, *, now: datetime) -> None:
+    if booking.status != "confirmed":
+        raise Conflict(
+            f"A {booking.status} booking cannot be changed; only a confirmed one.",
+            error_code="BOOKING_NOT_MODIFIABLE",
+            details={"status": booking.status},
+        )
+    if booking.starts_at <= now:
+        raise Conflict("The booking has started; it can no longer be changed.", error_code="BOOKING_STARTED")
+
+
+def _in_progress(booking: Booking) -> Conflict:
+    return Conflict(
+        "This booking is already being changed; finish or let that change lapse first.",
+        error_code="MODIFICATION_IN_PROGRESS",
+        details={"booking_id": str(booking.id)},
+    )
+
+
+async def open_modification(session: AsyncSession, booking_id: UUID) -> BookingModification | None:
+    return await session.scalar(
+        select(BookingModification).where(
+            BookingModification.booking_id == booking_id, BookingModification.status.in_(OPEN_STATUSES)
+        )
+    )
+
+
+async def _record(
+    session: AsyncSession,
+    *,
+    booking: Booking,
+    hold: dict[str, Any],
+    new_party: dict[str, int],
+    request: ModificationRequest,
+    actor: Actor,
+    now: datetime,
+) -> BookingModification:
+    """The modification and its audit entry, in one transaction; a cheaper or equal one asks
+    inventory to sell the new seats at once. The booking row is locked and checked again: a
+    cancellation or another change may have come in while the seats were being held."""
+    await session.scalar(
+        select(Booking).where(Booking.id == booking.id).with_for_update().execution_options(populate_existing=True)
+    )
+    _check_modifiable(booking, now=now)
+    number = (
+        await session.scalar(
+            select(func.coalesce(func.max(BookingModification.number), 0)).where(
+                BookingModification.booking_id == booking.id
+            )
+        )
+        or 0
+    ) + 1
+    new_total = Decimal(hold["quote"]["total"])
+    difference = new_total - booking.total
+    modification = BookingModification(
+        booking_id=booking.id,
+        number=number,
+        status="pending_payment" if difference > 0 else "confirming",
+        reason=request.reason,
+        requested_by=actor.user_id,
+        old_slot_id=booking.slot_id,
+        old_hold_id=booking.hold_id,
+        old_party={field: getattr(booking, field) for field in PARTY},
+        old_total=booking.total,
+        new_slot_id=UUID(hold["slot_id"]),
+        new_hold_id=UUID(hold["id"]),
+        new_party=new_party,
+        new_seats=hold["seats"],
+        new_total=new_total,
+        new_quote=hold["quote"],
+        new_starts_at=datetime.fromisoformat(hold["starts_at"]),
+        new_ends_at=datetime.fromisoformat(hold["ends_at"]),
+        difference=difference,
+        currency=booking.currency,
+        expires_at=datetime.fromisoformat(hold["expires_at"]),
+        created_at=now,
+    )
+    session.add(modification)
+    record_change(
+        session,
+        booking=booking,
+        action="modification_requested",
+        changes={
+            "slot_id": (booking.slot_id, modification.new_slot_id),
+            **{field: (getattr(booking, field), new_party[field]) for field in PARTY},
+            "total": (booking.total, new_total),
+        },
+        actor=actor,
+        at=now,
+        reason=request.reason,
+    )
+    if modification.status == "confirming":
+        ask_inventory_to_sell(session, modification)
+    return modification
+
+
+def ask_inventory_to_sell(session: AsyncSession, modification: BookingModification) -> None:
+    add_event(
+        session,
+        BookingPaymentReceived(
+            booking_id=modification.booking_id,
+            hold_id=modification.new_hold_id,
+            slot_id=modification.new_slot_id,
+            seats=modification.new_seats,
+        ),
+        producer=PRODUCER,
+        key=str(modification.booking_id),
+    )
+
+
+async def list_modifications(session: AsyncSession, *, booking_id: UUID, viewer: Identity) -> list[BookingModification]:
+    booking = await session.get(Booking, booking_id)
+    if booking is None or not may_see(booking, viewer):
+        raise NotFound("No such booking.")
+    rows = await session.scalars(
+        select(BookingModification)
+        .where(BookingModification.booking_id == booking_id)
+        .order_by(BookingModification.number)
+    )
+    return list(rows.all())
+
+
+async def applied_changes(session: AsyncSession, booking_id: UUID) -> int:
+    """How many modifications a booking has had applied (its calendar invite's sequence)."""
+    count = await session.scalar(
+        select(func.count()).where(
+            BookingModification.booking_id == booking_id, BookingModification.status == "applied"
+        )
+    )
+    return int(count or 0)

@@ -1,0 +1,242 @@
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from services.booking.history.service import Origin
+from services.booking.idempotency import service as idempotency
+from services.booking.requests import service
+from services.booking.requests.domain import Status
+from services.booking.requests.models import BookingRequest
+from services.booking.requests.schemas import (
+    BookingRequestCreate,
+    BookingRequestOut,
+    BookingRequestPage,
+    CancelBookingRequest,
+    CounterOfferCreate,
+    DeclineRequest,
+)
+from services.booking.requests.service import Upstreams
+from services.booking.settings import BookingSettings
+from shared.auth import INTERNAL_IDENTITY_HEADER, CurrentIdentity, Identity, require_role
+from shared.deps import ResourcesDep, SessionDep
+
+router = APIRouter(prefix="/booking-requests", tags=["booking requests"])
+
+Traveler = Annotated[Identity, Depends(require_role("traveler"))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def _settings(request: Request) -> BookingSettings:
+    settings: BookingSettings = request.app.state.resources.settings
+    return settings
+
+
+Settings = Annotated[BookingSettings, Depends(_settings)]
+
+
+def _upstreams(request: Request, settings: Settings) -> Upstreams:
+    return Upstreams(
+        inventory=request.app.state.inventory,
+        payment=request.app.state.payment,
+        internal_secret=settings.internal_auth_secret,
+    )
+
+
+def _identity_header(request: Request) -> dict[str, str]:
+    return {INTERNAL_IDENTITY_HEADER: request.headers[INTERNAL_IDENTITY_HEADER]}
+
+
+async def _once(
+    request: Request,
+    resources: ResourcesDep,
+    caller: Identity,
+    key: str | None,
+    body: dict[str, Any],
+    status: int,
+    use_case: Callable[[], Awaitable[BookingRequest]],
+) -> JSONResponse:
+    """Answer a POST that books once per Idempotency-Key."""
+
+    async def answer() -> dict[str, Any]:
+        return service.request_out(await use_case()).model_dump(mode="json")
+
+    stored = await idempotency.answer_once(
+        resources.session_factory,
+        user_id=caller.user_id,
+        key=key,
+        request={"path": request.url.path, "body": body},
+        wait_seconds=request.app.state.idempotency_wait_seconds,
+        status=status,
+        answer=answer,
+    )
+    return JSONResponse(stored.body, status_code=stored.status)
+
+
+@router.post("", status_code=201, response_model=BookingRequestOut)
+async def create_request(
+    body: BookingRequestCreate,
+    traveler: Traveler,
+    request: Request,
+    session: SessionDep,
+    resources: ResourcesDep,
+    settings: Settings,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _once(
+        request,
+        resources,
+        traveler,
+        idempotency_key,
+        body.model_dump(mode="json"),
+        201,
+        lambda: service.create_request(
+            session,
+            traveler=traveler,
+            identity_header=_identity_header(request),
+            request=body,
+            inventory=request.app.state.inventory,
+            deadlines=settings.request_deadlines(),
+            clock=request.app.state.clock,
+        ),
+    )
+
+
+@router.get("")
+async def list_requests(
+    viewer: CurrentIdentity,
+    session: SessionDep,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> BookingRequestPage:
+    found, next_cursor = await service.list_requests(session, viewer=viewer, status=status, limit=limit, cursor=cursor)
+    return BookingRequestPage(items=[service.request_out(item) for item in found], next_cursor=next_cursor)
+
+
+@router.get("/{request_id}")
+async def read_request(request_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> BookingRequestOut:
+    return service.request_out(await service.get_request(session, request_id=request_id, viewer=viewer))
+
+
+@router.post("/{request_id}/accept", response_model=BookingRequestOut)
+async def accept_request(
+    request_id: UUID,
+    provider: CurrentIdentity,
+    request: Request,
+    session: SessionDep,
+    resources: ResourcesDep,
+    settings: Settings,
+    upstreams: Annotated[Upstreams, Depends(_upstreams)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _once(
+        request,
+        resources,
+        provider,
+        idempotency_key,
+        {},
+        200,
+        lambda: service.accept_request(
+            session,
+            request_id=request_id,
+            provider=provider,
+            origin=Origin.of(request),
+            upstreams=upstreams,
+            payment_seconds=settings.request_payment_seconds,
+            clock=request.app.state.clock,
+        ),
+    )
+
+
+@router.post("/{request_id}/decline")
+async def decline_request(
+    request_id: UUID,
+    provider: CurrentIdentity,
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+    body: DeclineRequest | None = None,
+) -> BookingRequestOut:
+    declined = await service.decline_request(
+        session,
+        request_id=request_id,
+        provider=provider,
+        reason=body.reason if body else None,
+        inventory=request.app.state.inventory,
+        alternative_days=settings.request_alternative_days,
+        clock=request.app.state.clock,
+    )
+    return service.request_out(declined)
+
+
+@router.post("/{request_id}/counter-offer")
+async def counter_offer(
+    request_id: UUID,
+    body: CounterOfferCreate,
+    provider: CurrentIdentity,
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+) -> BookingRequestOut:
+    countered = await service.counter_offer(
+        session,
+        request_id=request_id,
+        provider=provider,
+        identity_header=_identity_header(request),
+        offer=body,
+        inventory=request.app.state.inventory,
+        deadlines=settings.request_deadlines(),
+        clock=request.app.state.clock,
+    )
+    return service.request_out(countered)
+
+
+@router.post("/{request_id}/accept-counter", response_model=BookingRequestOut)
+async def accept_counter_offer(
+    request_id: UUID,
+    traveler: CurrentIdentity,
+    request: Request,
+    session: SessionDep,
+    resources: ResourcesDep,
+    settings: Settings,
+    upstreams: Annotated[Upstreams, Depends(_upstreams)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _once(
+        request,
+        resources,
+        traveler,
+        idempotency_key,
+        {},
+        200,
+        lambda: service.accept_counter_offer(
+            session,
+            request_id=request_id,
+            traveler=traveler,
+            origin=Origin.of(request),
+            upstreams=upstreams,
+            payment_seconds=settings.request_payment_seconds,
+            clock=request.app.state.clock,
+        ),
+    )
+
+
+@router.post("/{request_id}/cancel")
+async def cancel_request(
+    request_id: UUID,
+    traveler: CurrentIdentity,
+    request: Request,
+    session: SessionDep,
+    body: CancelBookingRequest | None = None,
+) -> BookingRequestOut:
+    cancelled = await service.cancel_request(
+        session,
+        request_id=request_id,
+        traveler=traveler,
+        reason=body.reason if body else None,
+        clock=request.app.state.clock,
+    )
+    return service.request_out(cancelled)

@@ -1,0 +1,71 @@
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devstack.infra import free_port, localstripe_command, wait_for_port
+from services.payment.main import build_app
+from services.payment.settings import PaymentSettings
+from shared.auth import Identity
+from shared.clock import FrozenClock
+from shared.db import create_engine, create_session_factory
+from shared.migrations import upgrade_to_head
+from shared.testing import identity_headers
+
+
+@dataclass
+class PaymentApp:
+    client: httpx.AsyncClient
+    stripe: httpx.AsyncClient
+    settings: PaymentSettings
+    sessions: async_sessionmaker[AsyncSession]
+
+    def as_(self, identity: Identity) -> dict[str, str]:
+        return identity_headers(identity, secret=self.settings.internal_auth_secret)
+
+
+@pytest.fixture(scope="session")
+def stripe_api_base() -> Iterator[str]:
+    """A localstripe of the session's own, as the dev stack runs it."""
+    command = localstripe_command(free_port())
+    assert command.ready_port is not None
+    process = subprocess.Popen(command.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port("127.0.0.1", command.ready_port, timeout=20)
+        yield f"http://127.0.0.1:{command.ready_port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+async def payment_app(
+    database_url: str, redis_url: str, bootstrap_servers: str, stripe_api_base: str
+) -> AsyncIterator[PaymentApp]:
+    """A payment app in this process, talking to localstripe; its Stripe command loop runs."""
+    await asyncio.to_thread(upgrade_to_head, Path("services/payment/migrations"), database_url=database_url)
+    settings = PaymentSettings(
+        database_url=database_url,
+        redis_url=redis_url,
+        kafka_bootstrap_servers=bootstrap_servers,
+        consumers_enabled=False,
+        stripe_api_base=stripe_api_base,
+        stripe_command_interval_seconds=0.1,
+    )
+    app = build_app(settings, clock=FrozenClock(datetime(2031, 5, 4, 9, 0, tzinfo=UTC)))
+    engine = create_engine(database_url=database_url, schema="payment")
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://payment") as client,
+            httpx.AsyncClient(base_url=stripe_api_base, auth=(settings.stripe_api_key, ""), timeout=10) as stripe,
+        ):
+            yield PaymentApp(client=client, stripe=stripe, settings=settings, sessions=create_session_factory(engine))
+    finally:
+        await engine.dispose()
