@@ -58,6 +58,17 @@ async def upstream_json(response_call: Any) -> dict[str, Any]:
     return body
 
 
+async def hold_seats(
+    inventory: httpx.AsyncClient, *, slot_id: UUID, party: dict[str, int], identity_header: dict[str, str]
+) -> dict[str, Any]:
+    """Hold a party's seats on a slot for the traveler the identity header names, and read the
+    hold back with what a booking is made from (listing, provider, quote, times, policy)."""
+    placed = await upstream_json(
+        inventory.post("/holds", json={"slot_id": str(slot_id), **party}, headers=identity_header)
+    )
+    return await upstream_json(inventory.get(f"/holds/{placed['id']}", headers=identity_header))
+
+
 async def create_booking(
     session: AsyncSession,
     *,
@@ -70,22 +81,16 @@ async def create_booking(
     clock: Clock,
 ) -> Booking:
     if request.hold_id is not None:
-        hold_id = request.hold_id
+        hold = await upstream_json(inventory.get(f"/holds/{request.hold_id}", headers=identity_header))
     else:
-        placed = await upstream_json(
-            inventory.post(
-                "/holds",
-                json={
-                    "slot_id": str(request.slot_id),
-                    "adults": request.adults,
-                    "children": request.children,
-                    "infants": request.infants,
-                },
-                headers=identity_header,
-            )
+        assert request.slot_id is not None
+        hold = await hold_seats(
+            inventory,
+            slot_id=request.slot_id,
+            party={"adults": request.adults, "children": request.children, "infants": request.infants},
+            identity_header=identity_header,
         )
-        hold_id = UUID(placed["id"])
-    hold = await upstream_json(inventory.get(f"/holds/{hold_id}", headers=identity_header))
+    hold_id = UUID(hold["id"])
     booking = await session.scalar(select(Booking).where(Booking.hold_id == hold_id))
     if booking is None:
         booking = await record_booking(

@@ -17,7 +17,7 @@ from services.booking.affiliate.domain import Partner
 from services.booking.affiliate.service import links_for_listing
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import Money, PaymentOut
-from services.booking.bookings.service import booking_out, record_booking, upstream_json
+from services.booking.bookings.service import booking_out, hold_seats, record_booking, upstream_json
 from services.booking.carts.models import Cart, CartItem
 from services.booking.carts.schemas import (
     BookedItem,
@@ -241,14 +241,14 @@ async def _check_out_item(
     clock: Clock,
 ) -> dict[str, Any]:
     details = item.details
-    party = {key: details[key] for key in ("adults", "children", "infants") if key in details}
+    party: dict[str, int] = {key: details[key] for key in ("adults", "children", "infants") if key in details}
     if item.kind == "instant":
-        placed = await upstream_json(
-            upstreams.inventory.post(
-                "/holds", json={"slot_id": details["slot_id"], **party}, headers=upstreams.identity_header
-            )
+        hold = await hold_seats(
+            upstreams.inventory,
+            slot_id=UUID(details["slot_id"]),
+            party=party,
+            identity_header=upstreams.identity_header,
         )
-        hold = await upstream_json(upstreams.inventory.get(f"/holds/{placed['id']}", headers=upstreams.identity_header))
 
         async def record_outcome(booking: Booking) -> None:
             item.outcome = {"status": "booked", "booking_id": str(booking.id)}

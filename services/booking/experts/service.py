@@ -22,8 +22,8 @@ from services.booking.bookings.service import (
     PRODUCER,
     attach_payment_intent,
     booking_out,
+    hold_seats,
     record_booking,
-    upstream_json,
 )
 from services.booking.experts.domain import (
     ACTIONS,
@@ -445,26 +445,19 @@ async def book_on_behalf(
             traveler, secret=internal_auth_secret, now=datetime.now(UTC), ttl=TRAVELER_IDENTITY_TTL
         )
     }
-    placed = await upstream_json(
-        inventory.post(
-            "/holds",
-            json={
-                "slot_id": str(request.slot_id),
-                "adults": request.adults,
-                "children": request.children,
-                "infants": request.infants,
-            },
-            headers=as_traveler,
-        )
+    hold = await hold_seats(
+        inventory,
+        slot_id=request.slot_id,
+        party={"adults": request.adults, "children": request.children, "infants": request.infants},
+        identity_header=as_traveler,
     )
     try:
-        hold = await upstream_json(inventory.get(f"/holds/{placed['id']}", headers=as_traveler))
         booking = await record_booking_on_behalf(
             session, handoff=handoff, expert=expert, origin=origin, request=request, hold=hold, now=clock.now()
         )
     except Exception:
         await session.rollback()
-        await _release_hold(inventory, hold_id=str(placed["id"]), headers=as_traveler)
+        await _release_hold(inventory, hold_id=str(hold["id"]), headers=as_traveler)
         raise
     try:
         await attach_payment_intent(session, booking, payment=payment, identity_header=as_traveler, off_session=True)

@@ -16,7 +16,7 @@ from services.booking.bookings.domain import may_see
 from services.booking.bookings.events import BookingPaymentReceived
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import Money, PaymentOut
-from services.booking.bookings.service import PRODUCER, upstream_json
+from services.booking.bookings.service import PRODUCER, hold_seats, upstream_json
 from services.booking.history.service import Actor, Origin, record_change
 from services.booking.modifications.models import OPEN_STATUSES, BookingModification
 from services.booking.modifications.schemas import ModificationOut, ModificationRequest
@@ -84,10 +84,7 @@ async def request_modification(
     if await open_modification(session, booking.id) is not None:
         raise _in_progress(booking)
 
-    placed = await upstream_json(
-        inventory.post("/holds", json={"slot_id": str(new_slot_id), **new_party}, headers=identity_header)
-    )
-    hold = await upstream_json(inventory.get(f"/holds/{placed['id']}", headers=identity_header))
+    hold = await hold_seats(inventory, slot_id=new_slot_id, party=new_party, identity_header=identity_header)
 
     async def give_up(error: AppError) -> AppError:
         await inventory.delete(f"/holds/{hold['id']}", headers=identity_header)
