@@ -118,7 +118,14 @@ def test_a_cart_with_two_providers_is_paid_once_and_each_booking_is_confirmed(
     for slot_id in (tour, transfer):
         assert _add(gateway, cart_id, traveler, {"kind": "instant", "slot_id": slot_id, "adults": 2}).status_code == 201
 
-    answer = gateway.post(f"/api/v1/carts/{cart_id}/checkout", json={"contact": CONTACT}, headers=traveler).json()
+    keyed = traveler | {"Idempotency-Key": f"checkout-{cart_id}"}
+    answer = gateway.post(f"/api/v1/carts/{cart_id}/checkout", json={"contact": CONTACT}, headers=keyed).json()
+    replayed = gateway.post(f"/api/v1/carts/{cart_id}/checkout", json={"contact": CONTACT}, headers=keyed)
+    assert replayed.json() == answer
+    reused = gateway.post(
+        f"/api/v1/carts/{cart_id}/checkout", json={"contact": CONTACT | {"name": "Someone"}}, headers=keyed
+    )
+    assert (reused.status_code, reused.json()["error_code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
 
     assert answer["amount_due_now"] == {"amount": "132.00", "currency": "EUR"}
     assert (

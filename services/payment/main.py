@@ -1,7 +1,11 @@
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.payment.fees.router import admin_router as fees_admin_router
+from services.payment.fees.router import router as fees_router
 from services.payment.intents.consumers import BOOKING_EVENTS
 from services.payment.intents.router import router as intents_router
 from services.payment.intents.service import run_pending_stripe_commands
@@ -11,12 +15,23 @@ from services.payment.stripe_gateway import create_stripe_client
 from services.payment.webhooks.router import router as webhooks_router
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
+from shared.http_client import service_client
 
 
 def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
     stripe_client = create_stripe_client(settings)
+
+    @asynccontextmanager
+    async def open_clients(app: FastAPI, _: AppResources) -> AsyncIterator[None]:
+        app.state.inventory = service_client(
+            base_url=settings.inventory_url, timeout_seconds=settings.upstream_timeout_seconds
+        )
+        try:
+            yield
+        finally:
+            await app.state.inventory.aclose()
 
     async def make_stripe_calls(resources: AppResources) -> None:
         while True:
@@ -32,9 +47,10 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
     app = create_app(
         settings,
         title="Payment",
-        routers=[intents_router, methods_router, webhooks_router],
+        routers=[intents_router, methods_router, webhooks_router, fees_router, fees_admin_router],
         consumers=[BOOKING_EVENTS],
         background_jobs=[BackgroundJob("stripe commands", make_stripe_calls)],
+        lifespan_hook=open_clients,
     )
     app.state.stripe = stripe_client
     app.state.clock = clock

@@ -17,6 +17,9 @@ class PaymentSettings(AppSettings):
 
     port: int = 8003
 
+    inventory_url: str = "http://127.0.0.1:8001"
+    upstream_timeout_seconds: float = Field(default=5.0, gt=0)
+
     stripe_api_key: str = "sk_test_local_development_key"
     # STRIPE_API_BASE as api.md names it; unset means Stripe itself.
     stripe_api_base: str | None = Field(

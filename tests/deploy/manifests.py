@@ -58,3 +58,15 @@ def apps_by_name() -> dict[str, AppSpec]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def upstream_settings(spec: AppSpec) -> list[tuple[str, AppSpec]]:
+    """The app's settings that name another app's address (`<app>_url`), as the environment
+    variables that set them, with the app each one reaches."""
+    others = apps_by_name()
+    found = []
+    for field in settings_class(spec).model_fields:
+        callee = others.get(field.removesuffix("_url")) if field.endswith("_url") else None
+        if callee is not None:
+            found.append((f"{env_prefix(spec)}{field}".upper(), callee))
+    return found

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from devstack.apps import ALL_APPS, SERVICES, AppSpec
-from tests.deploy.manifests import REPO_ROOT, assert_env_names_are_settings, assert_runs_the_app
+from tests.deploy.manifests import REPO_ROOT, assert_env_names_are_settings, assert_runs_the_app, upstream_settings
 
 REQUIRED_PLATFORM_ENV = {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT", "INTERNAL_AUTH_SECRET"}
 
@@ -43,6 +43,12 @@ def test_the_gateway_reaches_each_service_at_its_compose_name_and_port(compose: 
     for spec in SERVICES:
         assert environment[f"GATEWAY_{spec.name.upper()}_URL"] == f"http://{spec.name}:{spec.settings().port}"
     assert compose["services"]["gateway"]["ports"] == ["8000:8000"]
+
+
+def test_every_app_reaches_the_services_it_calls_at_their_compose_names(compose: dict[str, Any], app: AppSpec) -> None:
+    environment = compose["services"][app.name]["environment"]
+    for variable, callee in upstream_settings(app):
+        assert environment.get(variable) == f"http://{callee.name}:{callee.settings().port}", variable
 
 
 def test_dependencies_exist_and_apps_wait_for_migrations(compose: dict[str, Any], app: AppSpec) -> None:

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from devstack.apps import ALL_APPS, AppSpec
-from tests.deploy.manifests import REPO_ROOT, assert_env_names_are_settings, assert_runs_the_app
+from tests.deploy.manifests import REPO_ROOT, assert_env_names_are_settings, assert_runs_the_app, upstream_settings
 
 K8S = REPO_ROOT / "k8s"
 
@@ -91,6 +91,16 @@ def test_the_gateway_reaches_each_service_by_its_kubernetes_service(
             continue
         service_port = resources[("Service", spec.name)]["spec"]["ports"][0]["port"]
         assert upstreams[f"GATEWAY_{spec.name.upper()}_URL"] == f"http://{spec.name}:{service_port}"
+
+
+def test_every_app_reaches_the_services_it_calls_by_their_kubernetes_services(
+    resources: dict[tuple[str, str], dict[str, Any]], app: AppSpec
+) -> None:
+    container = resources[("Deployment", app.name)]["spec"]["template"]["spec"]["containers"][0]
+    values = {entry["name"]: entry["value"] for entry in container["env"] if "value" in entry}
+    for variable, callee in upstream_settings(app):
+        service_port = resources[("Service", callee.name)]["spec"]["ports"][0]["port"]
+        assert values.get(variable) == f"http://{callee.name}:{service_port}", variable
 
 
 def test_kafka_is_kraft_with_a_topic_per_producing_app(resources: dict[tuple[str, str], dict[str, Any]]) -> None:

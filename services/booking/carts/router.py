@@ -1,18 +1,22 @@
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
 
 from services.booking.carts import service
 from services.booking.carts.schemas import CartItemIn, CartOut, CheckoutOut, CheckoutRequest
 from services.booking.history.service import Origin
+from services.booking.idempotency import service as idempotency
 from services.booking.settings import BookingSettings
 from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, require_role
-from shared.deps import SessionDep
+from shared.deps import ResourcesDep, SessionDep
 
 router = APIRouter(prefix="/carts", tags=["carts"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 def _upstreams(request: Request) -> service.Upstreams:
@@ -34,10 +38,19 @@ def _settings(request: Request) -> BookingSettings:
 Settings = Annotated[BookingSettings, Depends(_settings)]
 
 
-@router.post("", status_code=201)
-async def create_cart(traveler: Traveler, session: SessionDep, request: Request) -> CartOut:
-    cart = await service.create_cart(session, traveler=traveler, clock=request.app.state.clock)
-    return service.cart_out(cart, [])
+@router.post("", status_code=201, response_model=CartOut)
+async def create_cart(
+    traveler: Traveler,
+    session: SessionDep,
+    request: Request,
+    resources: ResourcesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def answer() -> dict[str, Any]:
+        cart = await service.create_cart(session, traveler=traveler, clock=request.app.state.clock)
+        return service.cart_out(cart, []).model_dump(mode="json")
+
+    return await _once(request, resources, traveler, idempotency_key, {}, 201, answer)
 
 
 @router.get("/{cart_id}")
@@ -62,7 +75,7 @@ async def remove_item(cart_id: UUID, item_id: UUID, traveler: Traveler, session:
     await service.remove_item(session, cart_id=cart_id, item_id=item_id, traveler=traveler)
 
 
-@router.post("/{cart_id}/checkout")
+@router.post("/{cart_id}/checkout", response_model=CheckoutOut)
 async def checkout(
     cart_id: UUID,
     body: CheckoutRequest,
@@ -71,15 +84,45 @@ async def checkout(
     upstreams: Upstreams,
     settings: Settings,
     request: Request,
-) -> CheckoutOut:
-    return await service.checkout(
-        session,
-        cart_id=cart_id,
-        traveler=traveler,
-        origin=Origin.of(request),
-        request=body,
-        upstreams=upstreams,
-        partner_ids=settings.affiliate_partner_ids,
-        deadlines=settings.request_deadlines(),
-        clock=request.app.state.clock,
+    resources: ResourcesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Checking out again answers the same without an Idempotency-Key too (each item is done
+    once); with one, the same key with another body is 422 IDEMPOTENCY_KEY_REUSED."""
+
+    async def answer() -> dict[str, Any]:
+        checked_out = await service.checkout(
+            session,
+            cart_id=cart_id,
+            traveler=traveler,
+            origin=Origin.of(request),
+            request=body,
+            upstreams=upstreams,
+            partner_ids=settings.affiliate_partner_ids,
+            deadlines=settings.request_deadlines(),
+            clock=request.app.state.clock,
+        )
+        return checked_out.model_dump(mode="json")
+
+    return await _once(request, resources, traveler, idempotency_key, body.model_dump(mode="json"), 200, answer)
+
+
+async def _once(
+    request: Request,
+    resources: ResourcesDep,
+    traveler: Identity,
+    key: str | None,
+    body: dict[str, Any],
+    status: int,
+    answer: Callable[[], Awaitable[dict[str, Any]]],
+) -> JSONResponse:
+    stored = await idempotency.answer_once(
+        resources.session_factory,
+        user_id=traveler.user_id,
+        key=key,
+        request={"path": request.url.path, "body": body},
+        wait_seconds=request.app.state.idempotency_wait_seconds,
+        status=status,
+        answer=answer,
     )
+    return JSONResponse(stored.body, status_code=stored.status)
