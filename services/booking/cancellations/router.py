@@ -1,23 +1,17 @@
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from services.booking.bookings.schemas import BookingOut
 from services.booking.bookings.service import booking_out
 from services.booking.cancellations import service
 from services.booking.cancellations.schemas import CancelRequest
+from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
-from services.booking.settings import BookingSettings
 from shared.auth import CurrentIdentity
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/bookings", tags=["cancellations"])
-
-
-def _settings(request: Request) -> BookingSettings:
-    settings: BookingSettings = request.app.state.resources.settings
-    return settings
 
 
 @router.post("/{booking_id}/cancel")
@@ -27,7 +21,7 @@ async def cancel_booking(
     actor: CurrentIdentity,
     session: SessionDep,
     request: Request,
-    settings: Annotated[BookingSettings, Depends(_settings)],
+    settings: SettingsDep,
 ) -> BookingOut:
     booking = await service.cancel_booking(
         session,

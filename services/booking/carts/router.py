@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 
 from services.booking.carts import service
 from services.booking.carts.schemas import CartItemIn, CartOut, CheckoutOut, CheckoutRequest
+from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
 from services.booking.idempotency import service as idempotency
-from services.booking.settings import BookingSettings
 from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, require_role
 from shared.deps import ResourcesDep, SessionDep
 
@@ -28,14 +28,6 @@ def _upstreams(request: Request) -> service.Upstreams:
 
 
 Upstreams = Annotated[service.Upstreams, Depends(_upstreams)]
-
-
-def _settings(request: Request) -> BookingSettings:
-    settings: BookingSettings = request.app.state.resources.settings
-    return settings
-
-
-Settings = Annotated[BookingSettings, Depends(_settings)]
 
 
 @router.post("", status_code=201, response_model=CartOut)
@@ -82,7 +74,7 @@ async def checkout(
     traveler: Traveler,
     session: SessionDep,
     upstreams: Upstreams,
-    settings: Settings,
+    settings: SettingsDep,
     request: Request,
     resources: ResourcesDep,
     idempotency_key: IdempotencyKey = None,

@@ -4,6 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from services.booking.deps import SettingsDep
 from services.booking.experts import service
 from services.booking.experts.domain import HandoffAction, HandoffStatus
 from services.booking.experts.schemas import (
@@ -21,7 +22,6 @@ from services.booking.experts.schemas import (
 )
 from services.booking.history.service import Origin
 from services.booking.idempotency import service as idempotency
-from services.booking.settings import BookingSettings
 from shared.auth import CurrentIdentity, Identity, require_role
 from shared.deps import ResourcesDep, SessionDep
 
@@ -30,14 +30,6 @@ router = APIRouter(tags=["experts"])
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 Expert = Annotated[Identity, Depends(require_role("expert"))]
 Admin = Annotated[Identity, Depends(require_role("admin"))]
-
-
-def _settings(request: Request) -> BookingSettings:
-    settings: BookingSettings = request.app.state.resources.settings
-    return settings
-
-
-Settings = Annotated[BookingSettings, Depends(_settings)]
 
 
 @router.post("/expert-handoffs", status_code=status.HTTP_201_CREATED)
@@ -74,7 +66,7 @@ async def _act(
     actor: Identity,
     session: SessionDep,
     request: Request,
-    settings: BookingSettings,
+    settings: SettingsDep,
     reason: str | None = None,
 ) -> HandoffOut:
     handoff = await service.act_on_handoff(
@@ -92,7 +84,7 @@ async def _act(
 
 @router.post("/expert-handoffs/{handoff_id}/accept")
 async def accept_handoff(
-    handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: Settings
+    handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: SettingsDep
 ) -> HandoffOut:
     return await _act("accept", handoff_id, actor, session, request, settings)
 
@@ -103,7 +95,7 @@ async def decline_handoff(
     actor: CurrentIdentity,
     session: SessionDep,
     request: Request,
-    settings: Settings,
+    settings: SettingsDep,
     body: HandoffClose | None = None,
 ) -> HandoffOut:
     return await _act("decline", handoff_id, actor, session, request, settings, body.reason if body else None)
@@ -111,14 +103,14 @@ async def decline_handoff(
 
 @router.post("/expert-handoffs/{handoff_id}/complete")
 async def complete_handoff(
-    handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: Settings
+    handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: SettingsDep
 ) -> HandoffOut:
     return await _act("complete", handoff_id, actor, session, request, settings)
 
 
 @router.post("/expert-handoffs/{handoff_id}/approve")
 async def approve_handoff(
-    handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: Settings
+    handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: SettingsDep
 ) -> HandoffOut:
     return await _act("approve", handoff_id, actor, session, request, settings)
 
@@ -129,7 +121,7 @@ async def cancel_handoff(
     actor: CurrentIdentity,
     session: SessionDep,
     request: Request,
-    settings: Settings,
+    settings: SettingsDep,
     body: HandoffClose | None = None,
 ) -> HandoffOut:
     return await _act("cancel", handoff_id, actor, session, request, settings, body.reason if body else None)
@@ -154,7 +146,7 @@ async def book_on_behalf(
     request: Request,
     session: SessionDep,
     resources: ResourcesDep,
-    settings: Settings,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
     if idempotency_key is not None:
@@ -218,7 +210,12 @@ async def revoke_grant(grant_id: UUID, viewer: CurrentIdentity, session: Session
 
 @router.put("/admin/experts/{expert_id}")
 async def set_expert_profile(
-    expert_id: UUID, body: ExpertProfileUpdate, admin: Admin, session: SessionDep, request: Request, settings: Settings
+    expert_id: UUID,
+    body: ExpertProfileUpdate,
+    admin: Admin,
+    session: SessionDep,
+    request: Request,
+    settings: SettingsDep,
 ) -> ExpertProfileOut:
     profile = await service.set_profile(
         session, expert_id=expert_id, request=body, admin=admin, clock=request.app.state.clock
@@ -227,6 +224,6 @@ async def set_expert_profile(
 
 
 @router.get("/admin/experts/{expert_id}", dependencies=[Depends(require_role("admin"))])
-async def read_expert_profile(expert_id: UUID, session: SessionDep, settings: Settings) -> ExpertProfileOut:
+async def read_expert_profile(expert_id: UUID, session: SessionDep, settings: SettingsDep) -> ExpertProfileOut:
     profile = await service.get_profile(session, expert_id=expert_id)
     return service.profile_out(profile, expert_id=expert_id, default_fee_percentage=settings.expert_fee_percentage)

@@ -5,6 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
+from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
 from services.booking.idempotency import service as idempotency
 from services.booking.requests import service
@@ -19,7 +20,6 @@ from services.booking.requests.schemas import (
     DeclineRequest,
 )
 from services.booking.requests.service import Upstreams
-from services.booking.settings import BookingSettings
 from shared.auth import INTERNAL_IDENTITY_HEADER, CurrentIdentity, Identity, require_role
 from shared.deps import ResourcesDep, SessionDep
 
@@ -29,15 +29,7 @@ Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
-def _settings(request: Request) -> BookingSettings:
-    settings: BookingSettings = request.app.state.resources.settings
-    return settings
-
-
-Settings = Annotated[BookingSettings, Depends(_settings)]
-
-
-def _upstreams(request: Request, settings: Settings) -> Upstreams:
+def _upstreams(request: Request, settings: SettingsDep) -> Upstreams:
     return Upstreams(
         inventory=request.app.state.inventory,
         payment=request.app.state.payment,
@@ -82,7 +74,7 @@ async def create_request(
     request: Request,
     session: SessionDep,
     resources: ResourcesDep,
-    settings: Settings,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     return await _once(
@@ -128,7 +120,7 @@ async def accept_request(
     request: Request,
     session: SessionDep,
     resources: ResourcesDep,
-    settings: Settings,
+    settings: SettingsDep,
     upstreams: Annotated[Upstreams, Depends(_upstreams)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -157,7 +149,7 @@ async def decline_request(
     provider: CurrentIdentity,
     request: Request,
     session: SessionDep,
-    settings: Settings,
+    settings: SettingsDep,
     body: DeclineRequest | None = None,
 ) -> BookingRequestOut:
     declined = await service.decline_request(
@@ -179,7 +171,7 @@ async def counter_offer(
     provider: CurrentIdentity,
     request: Request,
     session: SessionDep,
-    settings: Settings,
+    settings: SettingsDep,
 ) -> BookingRequestOut:
     countered = await service.counter_offer(
         session,
@@ -201,7 +193,7 @@ async def accept_counter_offer(
     request: Request,
     session: SessionDep,
     resources: ResourcesDep,
-    settings: Settings,
+    settings: SettingsDep,
     upstreams: Annotated[Upstreams, Depends(_upstreams)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
