@@ -4,6 +4,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.payment.earnings.router import router as earnings_router
 from services.payment.fees.router import admin_router as fees_admin_router
 from services.payment.fees.router import router as fees_router
 from services.payment.intents.consumers import BOOKING_EVENTS
@@ -38,7 +39,6 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
             done = await run_pending_stripe_commands(
                 resources.session_factory,
                 stripe_client=stripe_client,
-                fee_percent=settings.platform_fee_percent,
                 now=clock.now(),
             )
             if not done:
@@ -47,7 +47,7 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
     app = create_app(
         settings,
         title="Payment",
-        routers=[intents_router, methods_router, webhooks_router, fees_router, fees_admin_router],
+        routers=[intents_router, methods_router, webhooks_router, fees_router, fees_admin_router, earnings_router],
         consumers=[BOOKING_EVENTS],
         background_jobs=[BackgroundJob("stripe commands", make_stripe_calls)],
         lifespan_hook=open_clients,

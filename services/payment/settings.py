@@ -1,4 +1,3 @@
-from decimal import Decimal
 from functools import lru_cache
 from typing import ClassVar
 
@@ -27,7 +26,6 @@ class PaymentSettings(AppSettings):
     )
     stripe_webhook_secret: str = "whsec_local_development_secret"  # noqa: S105
     stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
-    platform_fee_percent: Decimal = Field(default=Decimal(15), ge=0, le=100)
     stripe_command_interval_seconds: float = Field(default=0.5, gt=0)
 
 

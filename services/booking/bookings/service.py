@@ -126,6 +126,7 @@ async def attach_payment_intent(
             json={
                 "booking_id": str(booking.id),
                 "provider_id": str(booking.provider_id),
+                "category": booking.category,
                 "purpose": "full",
                 "amount": str(booking.amount_due_now),
                 "currency": booking.currency,

@@ -304,11 +304,17 @@ async def _charge_instant_bookings(session: AsyncSession, cart: Cart, *, upstrea
             json={
                 "booking_id": str(cart.id),
                 "provider_id": str(bookings[0].provider_id),
+                "category": bookings[0].category,
                 "purpose": "full",
                 "amount": str(total),
                 "currency": bookings[0].currency,
                 "parts": [
-                    {"booking_id": str(b.id), "provider_id": str(b.provider_id), "amount": str(b.amount_due_now)}
+                    {
+                        "booking_id": str(b.id),
+                        "provider_id": str(b.provider_id),
+                        "category": b.category,
+                        "amount": str(b.amount_due_now),
+                    }
                     for b in bookings
                 ],
             },

@@ -118,6 +118,7 @@ async def request_modification(
                     json={
                         "booking_id": str(booking.id),
                         "provider_id": str(booking.provider_id),
+                        "category": booking.category,
                         "purpose": modification.payment_purpose,
                         "amount": str(modification.difference),
                         "currency": booking.currency,

@@ -25,10 +25,15 @@ class Payment(Base):
     client_secret: Mapped[str] = mapped_column(String(300))
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3))
+    # The listing category paid for; unknown on payments made before fees came from the rules.
+    category: Mapped[str | None] = mapped_column(String(20))
+    # What the platform keeps of the amount, decided by the fee rules when the intent was made.
+    platform_fee: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     # requires_payment → succeeded | failed | canceled
     status: Mapped[str] = mapped_column(String(20), default="requires_payment")
     amount_refunded: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
-    # A cart's one payment: each booking's share, [{booking_id, provider_id, amount}].
+    # A cart's one payment: each booking's share and its fee,
+    # [{booking_id, provider_id, category, amount, platform_fee}].
     parts: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

@@ -1,9 +1,8 @@
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
 from services.payment.deps import StripeDep
 from services.payment.intents import service
 from services.payment.intents.schemas import PaymentIntentOut, PaymentIntentRequest
-from services.payment.settings import PaymentSettings
 from shared.auth import CurrentIdentity
 from shared.deps import SessionDep
 
@@ -17,10 +16,8 @@ async def create_payment_intent(
     traveler: CurrentIdentity,
     session: SessionDep,
     stripe_client: StripeDep,
-    request: Request,
 ) -> PaymentIntentOut:
     payment = await service.create_payment_intent(session, stripe_client=stripe_client, traveler=traveler, request=body)
-    settings: PaymentSettings = request.app.state.resources.settings
     return PaymentIntentOut(
         id=payment.id,
         booking_id=payment.booking_id,
@@ -30,5 +27,5 @@ async def create_payment_intent(
         amount=payment.amount,
         currency=payment.currency,
         status=payment.status,
-        platform_fee=service.platform_fee(payment, fee_percent=settings.platform_fee_percent),
+        platform_fee=payment.platform_fee,
     )

@@ -3,6 +3,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.payment.fees.domain import Category
+
 
 class PaymentPart(BaseModel):
     """One booking's share of a payment that covers several (a cart's checkout)."""
@@ -11,6 +13,8 @@ class PaymentPart(BaseModel):
 
     booking_id: UUID
     provider_id: UUID
+    # The category of the booked listing, which the part's fee rule may depend on.
+    category: Category
     amount: Decimal = Field(gt=0, le=Decimal("1000000"), decimal_places=2)
 
 
@@ -21,6 +25,9 @@ class PaymentIntentRequest(BaseModel):
 
     booking_id: UUID
     provider_id: UUID
+    # The category of the listing paid for, which the fee rule may depend on (a cart's parts
+    # name their own).
+    category: Category
     # A booking's own payment, or the difference of its n-th modification (`change-<n>`).
     purpose: str = Field(default="full", pattern=r"^(full|deposit|balance|change-[1-9][0-9]{0,3})$")
     amount: Decimal = Field(gt=0, le=Decimal("1000000"), decimal_places=2)

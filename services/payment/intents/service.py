@@ -1,6 +1,7 @@
 """PaymentIntents for bookings, and the Stripe calls decided in a transaction and made after it."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -11,15 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stripe.params import PaymentIntentCreateParams
 
+from services.payment.fees.service import fee_for
 from services.payment.intents.events import PaymentRefunded
 from services.payment.intents.models import Payment, StripeCommand
-from services.payment.intents.schemas import PaymentIntentRequest
+from services.payment.intents.schemas import PaymentIntentRequest, PaymentPart
 from services.payment.ledger.service import record, refund_postings
 from services.payment.methods.service import default_method
 from shared.auth import Identity
 from shared.errors import BadGateway, Conflict
 from shared.events.outbox import add_event
-from shared.money import from_minor_units, money, to_minor_units
+from shared.money import from_minor_units, to_minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,16 @@ async def create_payment_intent(
         if existing.amount != request.amount or existing.currency != request.currency:
             raise Conflict("This booking already has a payment for another amount.", error_code="PAYMENT_MISMATCH")
         return existing
+    # Decided before Stripe is asked, so a sale no fee rule covers is refused uncharged.
+    parts = [
+        part.model_dump(mode="json") | {"platform_fee": str(await _fee_of(session, part, currency=request.currency))}
+        for part in request.parts
+    ]
+    fee = (
+        sum((Decimal(part["platform_fee"]) for part in parts), Decimal(0))
+        if parts
+        else await _fee_of(session, request, currency=request.currency)
+    )
     params: PaymentIntentCreateParams = {
         "amount": to_minor_units(request.amount),
         "currency": request.currency.lower(),
@@ -65,7 +77,9 @@ async def create_payment_intent(
         client_secret=intent.client_secret or "",
         amount=request.amount,
         currency=request.currency,
-        parts=[part.model_dump(mode="json") for part in request.parts] or None,
+        category=request.category,
+        platform_fee=fee,
+        parts=parts or None,
     )
     session.add(payment)
     try:
@@ -84,22 +98,39 @@ async def create_payment_intent(
     return payment
 
 
-def shares(payment: Payment) -> list[tuple[UUID, Decimal]]:
+async def _fee_of(session: AsyncSession, sale: PaymentIntentRequest | PaymentPart, *, currency: str) -> Decimal:
+    fee, _ = await fee_for(
+        session, provider_id=sale.provider_id, category=sale.category, amount=sale.amount, currency=currency
+    )
+    return fee
+
+
+@dataclass(frozen=True)
+class Share:
+    """One booking's part of a payment: whose it is, how much, and the platform's fee on it."""
+
+    booking_id: UUID
+    provider_id: UUID
+    amount: Decimal
+    platform_fee: Decimal
+
+
+def shares(payment: Payment) -> list[Share]:
     """Who is paid what of a payment: its provider, or each provider of a cart's bookings."""
     if not payment.parts:
-        return [(payment.provider_id, payment.amount)]
-    return [(UUID(part["provider_id"]), Decimal(part["amount"])) for part in payment.parts]
-
-
-def platform_fee(payment: Payment, *, fee_percent: Decimal) -> Decimal:
-    return sum((money(amount * fee_percent / 100) for _, amount in shares(payment)), Decimal(0))
+        return [Share(payment.booking_id, payment.provider_id, payment.amount, payment.platform_fee)]
+    return [
+        Share(
+            UUID(part["booking_id"]), UUID(part["provider_id"]), Decimal(part["amount"]), Decimal(part["platform_fee"])
+        )
+        for part in payment.parts
+    ]
 
 
 async def run_pending_stripe_commands(
     session_factory: async_sessionmaker[AsyncSession],
     *,
     stripe_client: stripe.StripeClient,
-    fee_percent: Decimal,
     now: datetime,
 ) -> int:
     """Make the refunds and cancellations that transactions decided on. Each command's
@@ -126,7 +157,7 @@ async def run_pending_stripe_commands(
                 continue
             locked.status = "done"
             if locked.kind == "refund" and locked.amount is not None:
-                _record_refund(session, payment=payment, command=locked, fee_percent=fee_percent, now=now)
+                _record_refund(session, payment=payment, command=locked, now=now)
             done += 1
     return done
 
@@ -157,21 +188,15 @@ async def _call_stripe(stripe_client: stripe.StripeClient, command: StripeComman
         raise stripe.StripeError(f"refund {refund.id} is for {refund.amount}, not {command.amount}")
 
 
-def _record_refund(
-    session: AsyncSession, *, payment: Payment, command: StripeCommand, fee_percent: Decimal, now: datetime
-) -> None:
+def _record_refund(session: AsyncSession, *, payment: Payment, command: StripeCommand, now: datetime) -> None:
     assert command.amount is not None
     amount = command.amount
     payment.amount_refunded += amount
     # From a cart's payment, the refund comes out of its booking's provider's part.
     booking_id = command.booking_id or payment.booking_id
-    provider_id, captured = next(
-        (
-            (UUID(part["provider_id"]), Decimal(part["amount"]))
-            for part in payment.parts or ()
-            if UUID(part["booking_id"]) == booking_id
-        ),
-        (payment.provider_id, payment.amount),
+    share = next(
+        (share for share in shares(payment) if share.booking_id == booking_id),
+        Share(payment.booking_id, payment.provider_id, payment.amount, payment.platform_fee),
     )
     record(
         session,
@@ -179,7 +204,9 @@ def _record_refund(
         booking_id=booking_id,
         reference=f"refund:{payment.payment_intent_id}:{payment.amount_refunded}",
         currency=payment.currency,
-        postings=refund_postings(refund=amount, captured=captured, fee_percent=fee_percent, provider_id=provider_id),
+        postings=refund_postings(
+            refund=amount, captured=share.amount, fee=share.platform_fee, provider_id=share.provider_id
+        ),
     )
     add_event(
         session,

@@ -46,21 +46,26 @@ def record(
     return transaction
 
 
-def capture_postings(*, amount: Decimal, fee_percent: Decimal, provider_id: UUID) -> list[Posting]:
-    """A captured payment: Stripe holds it all; the fee is ours, the rest the provider's."""
-    fee = money(amount * fee_percent / 100)
+def capture_postings(*, amount: Decimal, fee: Decimal, provider_id: UUID) -> list[Posting]:
+    """A captured share: Stripe holds it all; the provider is owed the sale, less our fee.
+
+    The sale and the fee are separate lines on the provider's account, so their earnings show
+    gross sales and fees apart."""
     return [
         Posting(STRIPE_BALANCE, amount),
+        Posting(provider_payable(provider_id), -amount),
+        Posting(provider_payable(provider_id), fee),
         Posting(PLATFORM_REVENUE, -fee),
-        Posting(provider_payable(provider_id), fee - amount),
     ]
 
 
-def refund_postings(*, refund: Decimal, captured: Decimal, fee_percent: Decimal, provider_id: UUID) -> list[Posting]:
-    """A refund takes back from the fee and the provider's share in proportion to the capture."""
-    fee_back = money(money(captured * fee_percent / 100) * refund / captured) if captured else Decimal(0)
+def refund_postings(*, refund: Decimal, captured: Decimal, fee: Decimal, provider_id: UUID) -> list[Posting]:
+    """A refund of part of a captured share: the provider gives back the refund and gets back the
+    fee in proportion (to the cent; all of it when everything is refunded)."""
+    fee_back = money(fee * refund / captured) if captured else Decimal(0)
     return [
         Posting(STRIPE_BALANCE, -refund),
+        Posting(provider_payable(provider_id), refund),
+        Posting(provider_payable(provider_id), -fee_back),
         Posting(PLATFORM_REVENUE, fee_back),
-        Posting(provider_payable(provider_id), refund - fee_back),
     ]

@@ -47,6 +47,7 @@ async def _off_session_intent(payment_app: PaymentApp, traveler: Identity, amoun
         json={
             "booking_id": str(uuid.uuid4()),
             "provider_id": str(uuid.uuid4()),
+            "category": "tour",
             "amount": amount,
             "currency": "EUR",
             "off_session": True,

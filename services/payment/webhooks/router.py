@@ -19,7 +19,5 @@ async def receive_stripe_event(
         secret=settings.stripe_webhook_secret,
         tolerance_seconds=settings.stripe_webhook_tolerance_seconds,
     )
-    outcome = await service.handle_event(
-        session, event=event, stripe_client=stripe_client, fee_percent=settings.platform_fee_percent, now=clock.now()
-    )
+    outcome = await service.handle_event(session, event=event, stripe_client=stripe_client, now=clock.now())
     return {"received": event.id, "outcome": outcome}

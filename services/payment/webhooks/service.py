@@ -3,7 +3,6 @@ Stripe, and move the payment only from the states that allow it."""
 
 import logging
 from datetime import datetime
-from decimal import Decimal
 
 import stripe
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payment.intents.events import PaymentFailed, PaymentSucceeded
 from services.payment.intents.models import Payment
-from services.payment.intents.service import platform_fee, shares
+from services.payment.intents.service import shares
 from services.payment.ledger.service import capture_postings, record
 from services.payment.webhooks.models import StripeEvent
 from shared.errors import AppError
@@ -44,7 +43,6 @@ async def handle_event(
     *,
     event: stripe.Event,
     stripe_client: stripe.StripeClient,
-    fee_percent: Decimal,
     now: datetime,
 ) -> str:
     """Apply one verified event once; returns what happened (for the answer and the logs)."""
@@ -63,19 +61,18 @@ async def handle_event(
         logger.info("webhook for unknown intent %s", intent_id)
         await session.commit()
         return "unknown intent"
-    outcome = _apply_intent_status(session, payment=payment, intent=intent, fee_percent=fee_percent, now=now)
+    outcome = _apply_intent_status(session, payment=payment, intent=intent, now=now)
     await session.commit()
     return outcome
 
 
 def _apply_intent_status(
-    session: AsyncSession, *, payment: Payment, intent: stripe.PaymentIntent, fee_percent: Decimal, now: datetime
+    session: AsyncSession, *, payment: Payment, intent: stripe.PaymentIntent, now: datetime
 ) -> str:
     if intent.status == "succeeded" and payment.status in ("requires_payment", "failed", "canceled"):
         # A success after a failure is a retried card; after a cancel it is a late payment. Both
         # are money we hold, so both count; booking decides whether a seat is still there.
         payment.status = "succeeded"
-        fee = platform_fee(payment, fee_percent=fee_percent)
         record(
             session,
             kind="capture",
@@ -84,8 +81,10 @@ def _apply_intent_status(
             currency=payment.currency,
             postings=[
                 posting
-                for provider_id, amount in shares(payment)
-                for posting in capture_postings(amount=amount, fee_percent=fee_percent, provider_id=provider_id)
+                for share in shares(payment)
+                for posting in capture_postings(
+                    amount=share.amount, fee=share.platform_fee, provider_id=share.provider_id
+                )
             ],
         )
         add_event(
@@ -95,7 +94,7 @@ def _apply_intent_status(
                 payment_intent_id=payment.payment_intent_id,
                 purpose=payment.purpose,
                 amount=payment.amount,
-                platform_fee=fee,
+                platform_fee=payment.platform_fee,
                 currency=payment.currency,
             ),
             producer=PRODUCER,
