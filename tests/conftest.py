@@ -1,10 +1,15 @@
 """The whole platform, started once for the end-to-end tests that need it."""
 
+import asyncio
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
+from services.payment.ledger.service import unbalanced_transactions
+from shared.db import create_engine, create_session_factory
 from tests.running_platform import PlatformPorts, devstack_up_command, start_platform, stop_platform, wait_until_ready
 
 
@@ -34,3 +39,21 @@ def platform(
             raise
         yield ports
         stop_platform(process)
+
+
+@pytest.fixture(autouse=True)
+def ledger_stays_balanced(request: pytest.FixtureRequest, database_url: str) -> Iterator[None]:
+    """After every test that ran the platform, payment's ledger sums to zero per transaction,
+    and so per currency."""
+    yield
+    if "platform" in request.fixturenames:
+        assert asyncio.run(_unbalanced(database_url)) == []
+
+
+async def _unbalanced(database_url: str) -> list[tuple[UUID, str, Decimal]]:
+    engine = create_engine(database_url=database_url, schema="payment")
+    try:
+        async with create_session_factory(engine)() as session:
+            return await unbalanced_transactions(session)
+    finally:
+        await engine.dispose()

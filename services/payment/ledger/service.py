@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payment.ledger.models import LedgerEntry, LedgerTransaction
@@ -69,3 +70,15 @@ def refund_postings(*, refund: Decimal, captured: Decimal, fee: Decimal, provide
         Posting(provider_payable(provider_id), -fee_back),
         Posting(PLATFORM_REVENUE, fee_back),
     ]
+
+
+async def unbalanced_transactions(session: AsyncSession) -> list[tuple[UUID, str, Decimal]]:
+    """Transactions whose entries do not sum to zero, with their currency and sum; a balanced
+    ledger has none, and then every currency's entries sum to zero too."""
+    rows = await session.execute(
+        select(LedgerTransaction.id, LedgerTransaction.currency, func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .outerjoin(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .group_by(LedgerTransaction.id, LedgerTransaction.currency)
+        .having(or_(func.count(LedgerEntry.id) == 0, func.sum(LedgerEntry.amount) != 0))
+    )
+    return [(row[0], row[1], Decimal(row[2])) for row in rows.all()]

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.infra import free_port, localstripe_command, wait_for_port
+from services.payment.ledger.service import unbalanced_transactions
 from services.payment.main import build_app
 from services.payment.settings import PaymentSettings
 from shared.auth import Identity
@@ -66,6 +67,10 @@ async def payment_app(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://payment") as client,
             httpx.AsyncClient(base_url=stripe_api_base, auth=(settings.stripe_api_key, ""), timeout=10) as stripe,
         ):
-            yield PaymentApp(client=client, stripe=stripe, settings=settings, sessions=create_session_factory(engine))
+            sessions = create_session_factory(engine)
+            yield PaymentApp(client=client, stripe=stripe, settings=settings, sessions=sessions)
+        # After every test, the ledger sums to zero per transaction (and so per currency).
+        async with sessions() as session:
+            assert await unbalanced_transactions(session) == []
     finally:
         await engine.dispose()
