@@ -7,7 +7,7 @@ signature itself, so no client can forge an identity by sending the header direc
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -50,6 +50,13 @@ def sign_internal_identity(identity: Identity, *, secret: str, now: datetime, tt
         "exp": now + ttl,
     }
     return jwt.encode(claims, secret, algorithm=INTERNAL_ALGORITHM)
+
+
+def acting_as(identity: Identity, *, secret: str, ttl: timedelta = timedelta(minutes=1)) -> dict[str, str]:
+    """The identity header for a call a service makes on someone's behalf (the traveler whose
+    request a provider accepts, whose expert books, whose balance falls due). Signed on the
+    real time, which the receiving service checks it by, whatever clock the caller runs on."""
+    return {INTERNAL_IDENTITY_HEADER: sign_internal_identity(identity, secret=secret, now=datetime.now(UTC), ttl=ttl)}
 
 
 def verify_internal_identity(token: str, *, secret: str) -> Identity:

@@ -3,6 +3,10 @@
 import asyncio
 import logging
 
+import httpx
+
+from services.booking.balances.domain import BalanceSchedule
+from services.booking.balances.service import charge_due_balances
 from services.booking.bookings.service import complete_finished_bookings
 from services.booking.requests.domain import Deadlines
 from services.booking.requests.service import handle_request_deadlines
@@ -28,5 +32,27 @@ async def handle_request_deadlines_forever(
         handled = await handle_request_deadlines(resources.session_factory, clock=clock, deadlines=deadlines)
         if handled:
             logger.info("handled %d booking request deadlines (reminders, expiries, lapsed counters)", handled)
+            continue
+        await asyncio.sleep(interval_seconds)
+
+
+async def charge_due_balances_forever(
+    resources: AppResources,
+    *,
+    clock: Clock,
+    payment: httpx.AsyncClient,
+    schedule: BalanceSchedule,
+    interval_seconds: float,
+) -> None:
+    while True:
+        charged = await charge_due_balances(
+            resources.session_factory,
+            clock=clock,
+            payment=payment,
+            internal_auth_secret=resources.settings.internal_auth_secret,
+            schedule=schedule,
+        )
+        if charged:
+            logger.info("asked payment to charge %d due balances", charged)
             continue
         await asyncio.sleep(interval_seconds)

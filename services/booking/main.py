@@ -4,13 +4,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.booking.affiliate.router import router as affiliate_router
+from services.booking.balances.consumers import balances_consumer
+from services.booking.balances.router import router as balances_router
 from services.booking.bookings.consumers import saga_consumer
 from services.booking.bookings.router import router as bookings_router
 from services.booking.cancellations.router import router as cancellations_router
 from services.booking.carts.router import router as carts_router
 from services.booking.experts.router import router as experts_router
 from services.booking.history.router import router as history_router
-from services.booking.jobs import complete_bookings_forever, handle_request_deadlines_forever
+from services.booking.jobs import (
+    charge_due_balances_forever,
+    complete_bookings_forever,
+    handle_request_deadlines_forever,
+)
 from services.booking.modifications.consumers import modifications_consumer
 from services.booking.modifications.router import router as modifications_router
 from services.booking.requests.router import router as requests_router
@@ -52,6 +58,15 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             interval_seconds=settings.request_deadlines_interval_seconds,
         )
 
+    async def charge_due_balances(resources: AppResources) -> None:
+        await charge_due_balances_forever(
+            resources,
+            clock=clock,
+            payment=app.state.payment,
+            schedule=settings.balance_schedule(),
+            interval_seconds=settings.balance_interval_seconds,
+        )
+
     app = create_app(
         settings,
         title="Booking",
@@ -59,6 +74,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             bookings_router,
             modifications_router,
             cancellations_router,
+            balances_router,
             carts_router,
             history_router,
             affiliate_router,
@@ -70,11 +86,13 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
         consumers=[
             saga_consumer(clock),
             modifications_consumer(clock),
+            balances_consumer(clock, settings.balance_schedule()),
             waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds),
         ],
         background_jobs=[
             BackgroundJob("booking completion", complete_bookings),
             BackgroundJob("booking request deadlines", handle_request_deadlines),
+            BackgroundJob("balance charges", charge_due_balances),
         ],
         lifespan_hook=open_clients,
     )

@@ -7,6 +7,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.booking.affiliate.domain import TEMPLATES, Partner
+from services.booking.balances.domain import BalanceSchedule, DepositTerms
 from services.booking.requests.domain import Deadlines
 from shared.settings import AppSettings
 
@@ -49,6 +50,15 @@ class BookingSettings(AppSettings):
     request_alternative_days: int = Field(default=14, ge=1, le=31)
     request_deadlines_interval_seconds: float = Field(default=60.0, gt=0)
 
+    # Deposits: the share of the total paid at booking, and how long before the slot the
+    # balance is charged to the saved card; a failed charge is retried this many hours later,
+    # up to the last attempt, after which the booking is cancelled as the traveler's.
+    deposit_percent: Decimal = Field(default=Decimal(30), gt=0, lt=100)
+    balance_due_days: int = Field(default=14, ge=1, le=365)
+    balance_retry_hours: int = Field(default=24, ge=1)
+    balance_max_attempts: int = Field(default=3, ge=1, le=10)
+    balance_interval_seconds: float = Field(default=300.0, gt=0)
+
     @model_validator(mode="after")
     def _request_deadlines_in_order(self) -> "BookingSettings":
         self.request_deadlines()
@@ -60,6 +70,14 @@ class BookingSettings(AppSettings):
             reminder_after=timedelta(seconds=self.request_reminder_after_seconds),
             last_warning_after=timedelta(seconds=self.request_last_warning_after_seconds),
             counter_answer=timedelta(seconds=self.counter_offer_answer_seconds),
+        )
+
+    def deposit_terms(self) -> DepositTerms:
+        return DepositTerms(percent=self.deposit_percent, due_before=timedelta(days=self.balance_due_days))
+
+    def balance_schedule(self) -> BalanceSchedule:
+        return BalanceSchedule(
+            retry_after=timedelta(hours=self.balance_retry_hours), max_attempts=self.balance_max_attempts
         )
 
     @field_validator("affiliate_partner_ids")

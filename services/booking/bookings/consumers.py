@@ -6,6 +6,7 @@ from uuid import UUID
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.booking.balances.domain import is_balance_payment
 from services.booking.bookings.events import (
     BookingConfirmed,
     BookingExpired,
@@ -44,8 +45,8 @@ async def _paid_by(session: AsyncSession, booking_id: UUID, payment_intent_id: s
 
 def saga_consumer(clock: Clock) -> ConsumerSpec:
     async def on_payment_succeeded(session: AsyncSession, event: PaymentSucceeded) -> None:
-        if is_change_payment(event.purpose):
-            return  # the difference of a modification: see modifications/consumers.py
+        if is_change_payment(event.purpose) or is_balance_payment(event.purpose):
+            return  # a modification's difference or a deposit's balance: see their consumers
         paid_by_it = await _paid_by(session, event.booking_id, event.payment_intent_id)
         for booking in paid_by_it:
             if booking.paid_at is not None:
@@ -165,15 +166,15 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
             actor=SYSTEM,
             at=clock.now(),
             reason="the seats were sold before the payment arrived",
-            extra={"refund_amount": (booking.refund_amount, booking.total)},
+            extra={"refund_amount": (booking.refund_amount, booking.amount_paid)},
         )
-        booking.refund_amount = booking.total
+        booking.refund_amount = booking.amount_paid
         _emit(
             session,
             booking,
             BookingRefundRequested(
                 booking_id=booking.id,
-                amount=booking.total,
+                amount=booking.amount_paid,
                 currency=booking.currency,
                 reason="seats_unavailable",
                 payment_intent_id=booking.payment_intent_id,

@@ -13,7 +13,15 @@ from services.booking.db import Base
 class Booking(Base):
     __tablename__ = "booking"
     # The completion job looks for confirmed bookings whose slot has ended.
-    __table_args__ = (Index("ix_booking_confirmed_ends_at", "ends_at", postgresql_where=text("status = 'confirmed'")),)
+    __table_args__ = (
+        Index("ix_booking_confirmed_ends_at", "ends_at", postgresql_where=text("status = 'confirmed'")),
+        # The balance job looks for deposit bookings whose next balance charge is due.
+        Index(
+            "ix_booking_balance_next_attempt_at",
+            "balance_next_attempt_at",
+            postgresql_where=text("balance_paid_at IS NULL AND balance_next_attempt_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
@@ -46,6 +54,13 @@ class Booking(Base):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A deposit booking's rest: charged off-session on the saved card from its due date, each
+    # failed attempt retried later until the last, unless the traveler pays it first.
+    balance_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    balance_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    balance_next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    balance_attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    balance_paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The listing's cancellation policy when the booking was made: the terms the traveler agreed to.
     cancellation_policy: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     cancelled_by: Mapped[str | None] = mapped_column(String(20))
@@ -58,3 +73,11 @@ class Booking(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+    @property
+    def amount_paid(self) -> Decimal:
+        """What the traveler has paid: the payment made at booking (and changes'), and the balance."""
+        paid = self.amount_due_now if self.paid_at is not None else Decimal(0)
+        if self.balance_paid_at is not None and self.balance_amount is not None:
+            paid += self.balance_amount
+        return paid

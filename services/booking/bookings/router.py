@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 
 from services.booking.bookings import service
 from services.booking.bookings.schemas import BookingCreate, BookingOut, BookingPage
+from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
 from services.booking.idempotency import service as idempotency
 from shared.auth import INTERNAL_IDENTITY_HEADER, CurrentIdentity, Identity, require_role
@@ -23,6 +24,7 @@ async def create_booking(
     request: Request,
     session: SessionDep,
     resources: ResourcesDep,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
     if idempotency_key is not None:
@@ -44,6 +46,7 @@ async def create_booking(
             request=body,
             inventory=request.app.state.inventory,
             payment=request.app.state.payment,
+            deposit_terms=settings.deposit_terms(),
             clock=request.app.state.clock,
         )
     except Exception:

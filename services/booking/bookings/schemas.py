@@ -5,6 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from services.booking.balances.domain import PaymentOption
 from services.booking.cancellations.domain import CancellationPolicy
 
 
@@ -28,14 +29,13 @@ class BookingCreate(BaseModel):
     infants: int = Field(default=0, ge=0, le=50)
     contact: Contact
     special_requests: str | None = Field(default=None, max_length=2000)
-    payment_option: Literal["full", "deposit"] = "full"
+    # A deposit whose balance would fall due before now is paid in full (payment_option full).
+    payment_option: PaymentOption = "full"
 
     @model_validator(mode="after")
     def _hold_or_slot(self) -> "BookingCreate":
         if (self.hold_id is None) == (self.slot_id is None):
             raise ValueError("give either hold_id or slot_id")
-        if self.payment_option == "deposit":
-            raise ValueError("deposits are not offered yet; pay in full")
         return self
 
 
@@ -68,6 +68,7 @@ class BookingOut(BaseModel):
     total: Decimal
     amount_due_now: Decimal
     currency: str
+    payment_option: PaymentOption
     quote: dict[str, Any]
     contact: dict[str, Any]
     special_requests: str | None
@@ -80,6 +81,10 @@ class BookingOut(BaseModel):
     cancelled_at: datetime | None = None
     refund: Money | None = None
     credit: Money | None = None
+    # A deposit booking's rest: how much, when it is charged to the saved card, and when paid.
+    balance: Money | None = None
+    balance_due_at: datetime | None = None
+    balance_paid_at: datetime | None = None
     # Set when an expert booked it on the traveler's behalf.
     booked_by_expert_id: UUID | None = None
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.booking.balances.domain import DepositTerms, PaymentOption, PaymentPlan, plan_payment
 from services.booking.bookings.domain import may_see, new_reference
 from services.booking.bookings.events import BookingCompleted, BookingCreated, BookingNoShow
 from services.booking.bookings.models import Booking
@@ -35,6 +36,7 @@ def booking_out(booking: Booking) -> BookingOut:
             "payment": PaymentOut(payment_intent_id=booking.payment_intent_id, client_secret=booking.client_secret),
             "refund": in_currency(booking.refund_amount),
             "credit": in_currency(booking.credit_amount),
+            "balance": in_currency(booking.balance_amount),
         }
     )
 
@@ -78,6 +80,7 @@ async def create_booking(
     request: BookingCreate,
     inventory: httpx.AsyncClient,
     payment: httpx.AsyncClient,
+    deposit_terms: DepositTerms,
     clock: Clock,
 ) -> Booking:
     if request.hold_id is not None:
@@ -101,6 +104,7 @@ async def create_booking(
             contact=request.contact,
             special_requests=request.special_requests,
             payment_option=request.payment_option,
+            deposit_terms=deposit_terms,
             now=clock.now(),
         )
     elif booking.traveler_id != traveler.user_id:
@@ -127,7 +131,7 @@ async def attach_payment_intent(
                 "booking_id": str(booking.id),
                 "provider_id": str(booking.provider_id),
                 "category": booking.category,
-                "purpose": "full",
+                "purpose": booking.payment_option,
                 "amount": str(booking.amount_due_now),
                 "currency": booking.currency,
                 "off_session": off_session,
@@ -148,16 +152,23 @@ async def record_booking(
     hold: dict[str, Any],
     contact: Contact,
     special_requests: str | None,
-    payment_option: str,
+    payment_option: PaymentOption,
     now: datetime,
+    deposit_terms: DepositTerms | None = None,
     alongside: Callable[[Booking], Awaitable[None]] | None = None,
 ) -> Booking:
     """Turn an active hold into a booking waiting for payment, with its audit entry and event,
     in one transaction. `alongside` writes what the calling use case adds to that transaction,
-    and may refuse it by raising."""
+    and may refuse it by raising. A deposit is taken only where `deposit_terms` are given."""
     if hold["status"] != "active" or datetime.fromisoformat(hold["expires_at"]) <= now:
         raise Conflict("The hold has ended; place a new one.", error_code="HOLD_EXPIRED")
     total = Decimal(hold["quote"]["total"])
+    starts_at = datetime.fromisoformat(hold["starts_at"])
+    plan = (
+        PaymentPlan(option="full", due_now=total)
+        if deposit_terms is None
+        else plan_payment(option=payment_option, total=total, starts_at=starts_at, now=now, terms=deposit_terms)
+    )
     for _ in range(5):
         booking = Booking(
             id=uuid4(),
@@ -172,16 +183,19 @@ async def record_booking(
             infants=hold["infants"],
             seats=hold["seats"],
             total=total,
-            amount_due_now=total,
+            amount_due_now=plan.due_now,
             currency=hold["quote"]["currency"],
-            payment_option=payment_option,
+            payment_option=plan.option,
+            balance_amount=plan.balance,
+            balance_due_at=plan.balance_due_at,
+            balance_next_attempt_at=plan.balance_due_at,
             quote=hold["quote"],
             contact=contact.model_dump(),
             special_requests=special_requests,
             listing_title=hold["listing_title"],
             category=hold["category"],
             timezone=hold["timezone"],
-            starts_at=datetime.fromisoformat(hold["starts_at"]),
+            starts_at=starts_at,
             ends_at=datetime.fromisoformat(hold["ends_at"]),
             expires_at=datetime.fromisoformat(hold["expires_at"]),
             cancellation_policy=hold["cancellation_policy"],

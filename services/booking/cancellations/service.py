@@ -1,6 +1,7 @@
 """Cancelling a booking: settle by the policy it was made under, put its seats back on sale,
 and have payment refund what is owed, all decided in one transaction."""
 
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -55,22 +56,49 @@ async def cancel_booking(
     if now >= booking.starts_at and not request.provider_no_show:
         raise Conflict("The booking has started; it can no longer be cancelled.", error_code="BOOKING_STARTED")
 
-    was_paid, was_confirmed = booking.paid_at is not None, booking.status == "confirmed"
     credit = settings.provider_no_show_credit if request.provider_no_show else settings.provider_cancellation_credit
+    cancel_by_policy(
+        session,
+        booking,
+        cancelled_by=cancelled_by,
+        actor=Actor.of(actor, booking, origin=origin),
+        reason=request.reason,
+        provider_credit=credit,
+        calendar_sequence=await applied_changes(session, booking.id) + 1,
+        now=now,
+    )
+    await session.commit()
+    return booking
+
+
+def cancel_by_policy(
+    session: AsyncSession,
+    booking: Booking,
+    *,
+    cancelled_by: CancelledBy,
+    actor: Actor,
+    reason: str,
+    provider_credit: Decimal,
+    calendar_sequence: int,
+    now: datetime,
+) -> None:
+    """Cancel a locked booking in the caller's transaction: settle what was paid (the deposit,
+    and the balance once paid) by its policy, put its seats back on sale, have payment refund."""
+    was_paid, was_confirmed = booking.paid_at is not None, booking.status == "confirmed"
     settlement = settle(
-        paid=booking.amount_due_now if was_paid else Decimal(0),
+        paid=booking.amount_paid,
         policy=CancellationPolicy.model_validate(booking.cancellation_policy),
         before_start=booking.starts_at - now,
         cancelled_by=cancelled_by,
-        provider_credit=credit,
+        provider_credit=provider_credit,
     )
     move(
         session,
         booking,
         "cancelled",
-        actor=Actor.of(actor, booking, origin=origin),
+        actor=actor,
         at=now,
-        reason=request.reason,
+        reason=reason,
         extra={
             "refund_amount": (booking.refund_amount, settlement.refund),
             "credit_amount": (booking.credit_amount, settlement.credit),
@@ -96,14 +124,14 @@ async def cancel_booking(
             contact_name=str(booking.contact["name"]),
             contact_email=str(booking.contact["email"]),
             cancelled_by=cancelled_by,
-            reason=request.reason,
+            reason=reason,
             was_confirmed=was_confirmed,
             was_paid=was_paid,
             refund=settlement.refund,
             credit=settlement.credit,
             currency=booking.currency,
             cancelled_at=now,
-            calendar_sequence=await applied_changes(session, booking.id) + 1,
+            calendar_sequence=calendar_sequence,
         ),
     )
     # Back on sale at once: the hold of an unpaid booking is released, a paid one's seats returned.
@@ -130,8 +158,6 @@ async def cancel_booking(
                 payment_intent_id=booking.payment_intent_id,
             ),
         )
-    await session.commit()
-    return booking
 
 
 def _emit(

@@ -91,7 +91,7 @@ class CheckoutRequest(BaseModel):
     @model_validator(mode="after")
     def _full_payment(self) -> "CheckoutRequest":
         if self.payment_option == "deposit":
-            raise ValueError("deposits are not offered yet; pay in full")
+            raise ValueError("a cart is paid in full; book an item on its own to pay a deposit")
         return self
 
 

@@ -3,7 +3,7 @@ itinerary and completes it for the traveler to approve; an expert with the perso
 privilege and the traveler's grant books for them, charged to the traveler's saved card."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -60,15 +60,13 @@ from services.booking.experts.schemas import (
     ItineraryUpdate,
 )
 from services.booking.history.service import SYSTEM, Actor, Origin, move
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, sign_internal_identity
+from shared.auth import Identity, acting_as
 from shared.clock import Clock
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.outbox import add_event
 
 # Bookings whose total the traveler pays or has paid: they count against a grant's limit.
 SPENDING_STATUSES = ("pending_payment", "confirmed", "completed", "no_show")
-# How long the identity booking signs for the traveler is good for: one call to another service.
-TRAVELER_IDENTITY_TTL = timedelta(seconds=60)
 
 RowT = TypeVar("RowT", ExpertHandoff, ExpertGrant)
 
@@ -440,11 +438,7 @@ async def book_on_behalf(
     await session.commit()  # no transaction stays open while inventory and payment answer
 
     traveler = Identity(user_id=handoff.traveler_id, email=handoff.traveler_email, roles=("traveler",))
-    as_traveler = {
-        INTERNAL_IDENTITY_HEADER: sign_internal_identity(
-            traveler, secret=internal_auth_secret, now=datetime.now(UTC), ttl=TRAVELER_IDENTITY_TTL
-        )
-    }
+    as_traveler = acting_as(traveler, secret=internal_auth_secret)
     hold = await hold_seats(
         inventory,
         slot_id=request.slot_id,

@@ -7,7 +7,7 @@ before the one transaction that records the answer and its event."""
 import base64
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID, uuid4
@@ -51,7 +51,7 @@ from services.booking.requests.schemas import (
     CounterOfferCreate,
     CounterOfferOut,
 )
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, sign_internal_identity
+from shared.auth import Identity, acting_as
 from shared.clock import Clock
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.envelope import EventPayload
@@ -70,14 +70,11 @@ class Upstreams:
 
     def as_traveler(self, booking_request: BookingRequest) -> dict[str, str]:
         """The identity header of the request's traveler: whoever answers, the hold and the
-        payment are the traveler's. Signed on the real time, which the receiver checks it by."""
+        payment are the traveler's."""
         traveler = Identity(
             user_id=booking_request.traveler_id, email=booking_request.traveler_email, roles=("traveler",)
         )
-        signed = sign_internal_identity(
-            traveler, secret=self.internal_secret, now=datetime.now(UTC), ttl=timedelta(minutes=1)
-        )
-        return {INTERNAL_IDENTITY_HEADER: signed}
+        return acting_as(traveler, secret=self.internal_secret)
 
 
 def request_out(booking_request: BookingRequest) -> BookingRequestOut:

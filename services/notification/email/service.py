@@ -9,6 +9,7 @@ import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.booking.balances.events import BookingBalanceChargeFailed
 from services.booking.bookings.events import BookingCancelled, BookingConfirmed
 from services.booking.experts.events import BookedOnBehalf
 from services.booking.modifications.events import BookingModified
@@ -25,6 +26,7 @@ from services.booking.requests.events import (
 )
 from services.notification.email.models import EmailDelivery
 from services.notification.email.templates import (
+    balance_charge_failed,
     booked_on_behalf,
     booking_cancellation,
     booking_change,
@@ -96,6 +98,9 @@ def booking_events_consumer(settings: NotificationSettings) -> ConsumerSpec:
     async def queue_change(session: AsyncSession, booking: BookingModified) -> None:
         queue(session, booking.event_type, booking_change(booking, sender=settings.mail_from))
 
+    async def queue_balance_charge_failed(session: AsyncSession, booking: BookingBalanceChargeFailed) -> None:
+        queue(session, booking.event_type, balance_charge_failed(booking, sender=settings.mail_from))
+
     async def queue_booked_on_behalf(session: AsyncSession, booking: BookedOnBehalf) -> None:
         queue(session, booking.event_type, booked_on_behalf(booking, sender=settings.mail_from))
 
@@ -116,6 +121,7 @@ def booking_events_consumer(settings: NotificationSettings) -> ConsumerSpec:
                 handles(BookingRequestExpired, queue_expired),
                 handles(BookedOnBehalf, queue_booked_on_behalf),
                 handles(BookingModified, queue_change),
+                handles(BookingBalanceChargeFailed, queue_balance_charge_failed),
             ]
         ),
     )

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
+from services.booking.balances.events import BookingBalanceChargeFailed
 from services.booking.bookings.events import BookingCancelled, BookingConfirmed
 from services.booking.experts.events import BookedOnBehalf
 from services.booking.modifications.events import BookingModified
@@ -243,5 +244,26 @@ def booked_on_behalf(booking: BookedOnBehalf, *, sender: str) -> EmailMessage:
             f"  {booking.total} {booking.currency}, charged to your saved card\n\n"
             f"Booking {booking.reference} is in your bookings; the confirmation follows once it is paid. "
             "You can revoke the expert's grant at any time.\n"
+        ),
+    )
+
+
+def balance_charge_failed(booking: BookingBalanceChargeFailed, *, sender: str) -> EmailMessage:
+    """The saved card was not charged for the balance: when it is tried again, and how to pay now."""
+    retry = (
+        f"We will try your saved card again on {_local(booking.next_attempt_at, booking.timezone)}"
+        f" ({booking.attempts_left} attempt{'s' if booking.attempts_left != 1 else ''} left); "
+        "if the balance is still unpaid after the last one, the booking is cancelled by its "
+        "cancellation policy.\n"
+    )
+    return _message(
+        sender=sender,
+        recipient=booking.contact_email,
+        subject=f"Balance not charged: {booking.listing_title} ({booking.reference})",
+        body=(
+            f"Hello {booking.contact_name},\n\nWe could not charge the balance of your booking to your "
+            f"saved card:\n\n  {booking.listing_title}\n  {_local(booking.starts_at, booking.timezone)}\n"
+            f"  {booking.amount} {booking.currency} due\n\n{retry}\n"
+            f"Pay it now from your booking (POST /bookings/{booking.booking_id}/pay-balance).\n"
         ),
     )

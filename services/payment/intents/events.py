@@ -21,6 +21,8 @@ class PaymentFailed(EventPayload):
     booking_id: UUID
     payment_intent_id: str
     reason: str
+    # Added after the first events of this type: those carry none.
+    purpose: str | None = None
 
 
 @register_event("payment.refunded", version=1)

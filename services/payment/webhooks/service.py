@@ -111,6 +111,7 @@ def _apply_intent_status(
                 booking_id=payment.booking_id,
                 payment_intent_id=payment.payment_intent_id,
                 reason=str(error.code or error.message) if error else "payment_failed",
+                purpose=payment.purpose,
             ),
             producer=PRODUCER,
             key=str(payment.booking_id),
