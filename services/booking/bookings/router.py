@@ -1,16 +1,16 @@
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.booking.bookings import service
 from services.booking.bookings.schemas import BookingCreate, BookingOut, BookingPage
 from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
-from services.booking.idempotency import service as idempotency
+from services.booking.idempotency.router import IdempotencyKey, answer_once
 from shared.auth import INTERNAL_IDENTITY_HEADER, CurrentIdentity, Identity, require_role
-from shared.deps import ResourcesDep, SessionDep
+from shared.deps import SessionDep
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 
@@ -23,21 +23,10 @@ async def create_booking(
     traveler: Traveler,
     request: Request,
     session: SessionDep,
-    resources: ResourcesDep,
     settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    if idempotency_key is not None:
-        replay = await idempotency.claim(
-            resources.session_factory,
-            user_id=traveler.user_id,
-            key=idempotency_key,
-            body_hash=idempotency.request_hash(body.model_dump(mode="json")),
-            wait_seconds=request.app.state.idempotency_wait_seconds,
-        )
-        if replay is not None:
-            return JSONResponse(replay.body, status_code=replay.status)
-    try:
+    async def answer() -> dict[str, Any]:
         booking = await service.create_booking(
             session,
             traveler=traveler,
@@ -49,16 +38,16 @@ async def create_booking(
             deposit_terms=settings.deposit_terms(),
             clock=request.app.state.clock,
         )
-    except Exception:
-        if idempotency_key is not None:
-            await idempotency.release(resources.session_factory, user_id=traveler.user_id, key=idempotency_key)
-        raise
-    answer = service.booking_out(booking).model_dump(mode="json")
-    if idempotency_key is not None:
-        await idempotency.complete(
-            resources.session_factory, user_id=traveler.user_id, key=idempotency_key, status=201, body=answer
-        )
-    return JSONResponse(answer, status_code=201)
+        return service.booking_out(booking).model_dump(mode="json")
+
+    return await answer_once(
+        request,
+        user_id=traveler.user_id,
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        status=201,
+        answer=answer,
+    )
 
 
 @router.get("")

@@ -1,22 +1,20 @@
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from services.booking.carts import service
 from services.booking.carts.schemas import CartItemIn, CartOut, CheckoutOut, CheckoutRequest
 from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
-from services.booking.idempotency import service as idempotency
+from services.booking.idempotency.router import IdempotencyKey, answer_once
 from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, require_role
-from shared.deps import ResourcesDep, SessionDep
+from shared.deps import SessionDep
 
 router = APIRouter(prefix="/carts", tags=["carts"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 def _upstreams(request: Request) -> service.Upstreams:
@@ -35,14 +33,13 @@ async def create_cart(
     traveler: Traveler,
     session: SessionDep,
     request: Request,
-    resources: ResourcesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def answer() -> dict[str, Any]:
         cart = await service.create_cart(session, traveler=traveler, clock=request.app.state.clock)
         return service.cart_out(cart, []).model_dump(mode="json")
 
-    return await _once(request, resources, traveler, idempotency_key, {}, 201, answer)
+    return await answer_once(request, user_id=traveler.user_id, key=idempotency_key, body={}, status=201, answer=answer)
 
 
 @router.get("/{cart_id}")
@@ -76,7 +73,6 @@ async def checkout(
     upstreams: Upstreams,
     settings: SettingsDep,
     request: Request,
-    resources: ResourcesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Checking out again answers the same without an Idempotency-Key too (each item is done
@@ -96,25 +92,11 @@ async def checkout(
         )
         return checked_out.model_dump(mode="json")
 
-    return await _once(request, resources, traveler, idempotency_key, body.model_dump(mode="json"), 200, answer)
-
-
-async def _once(
-    request: Request,
-    resources: ResourcesDep,
-    traveler: Identity,
-    key: str | None,
-    body: dict[str, Any],
-    status: int,
-    answer: Callable[[], Awaitable[dict[str, Any]]],
-) -> JSONResponse:
-    stored = await idempotency.answer_once(
-        resources.session_factory,
+    return await answer_once(
+        request,
         user_id=traveler.user_id,
-        key=key,
-        request={"path": request.url.path, "body": body},
-        wait_seconds=request.app.state.idempotency_wait_seconds,
-        status=status,
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        status=200,
         answer=answer,
     )
-    return JSONResponse(stored.body, status_code=stored.status)

@@ -1,7 +1,7 @@
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from services.booking.deps import SettingsDep
@@ -21,9 +21,9 @@ from services.booking.experts.schemas import (
     ItineraryUpdate,
 )
 from services.booking.history.service import Origin
-from services.booking.idempotency import service as idempotency
+from services.booking.idempotency.router import IdempotencyKey, answer_once
 from shared.auth import CurrentIdentity, Identity, require_role
-from shared.deps import ResourcesDep, SessionDep
+from shared.deps import SessionDep
 
 router = APIRouter(tags=["experts"])
 
@@ -145,21 +145,10 @@ async def book_on_behalf(
     expert: Expert,
     request: Request,
     session: SessionDep,
-    resources: ResourcesDep,
     settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    if idempotency_key is not None:
-        replay = await idempotency.claim(
-            resources.session_factory,
-            user_id=expert.user_id,
-            key=idempotency_key,
-            body_hash=idempotency.request_hash({"handoff_id": str(handoff_id), **body.model_dump(mode="json")}),
-            wait_seconds=request.app.state.idempotency_wait_seconds,
-        )
-        if replay is not None:
-            return JSONResponse(replay.body, status_code=replay.status)
-    try:
+    async def answer() -> dict[str, Any]:
         booking = await service.book_on_behalf(
             session,
             handoff_id=handoff_id,
@@ -171,16 +160,16 @@ async def book_on_behalf(
             internal_auth_secret=settings.internal_auth_secret,
             clock=request.app.state.clock,
         )
-    except Exception:
-        if idempotency_key is not None:
-            await idempotency.release(resources.session_factory, user_id=expert.user_id, key=idempotency_key)
-        raise
-    answer = service.booking_for_expert(booking).model_dump(mode="json")
-    if idempotency_key is not None:
-        await idempotency.complete(
-            resources.session_factory, user_id=expert.user_id, key=idempotency_key, status=201, body=answer
-        )
-    return JSONResponse(answer, status_code=status.HTTP_201_CREATED)
+        return service.booking_for_expert(booking).model_dump(mode="json")
+
+    return await answer_once(
+        request,
+        user_id=expert.user_id,
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        status=status.HTTP_201_CREATED,
+        answer=answer,
+    )
 
 
 @router.post("/expert-grants", status_code=status.HTTP_201_CREATED)

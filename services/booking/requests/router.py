@@ -2,12 +2,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
-from services.booking.idempotency import service as idempotency
+from services.booking.idempotency.router import IdempotencyKey, answer_once
 from services.booking.requests import service
 from services.booking.requests.domain import Status
 from services.booking.requests.models import BookingRequest
@@ -21,12 +21,11 @@ from services.booking.requests.schemas import (
 )
 from services.booking.requests.service import Upstreams
 from shared.auth import INTERNAL_IDENTITY_HEADER, CurrentIdentity, Identity, require_role
-from shared.deps import ResourcesDep, SessionDep
+from shared.deps import SessionDep
 
 router = APIRouter(prefix="/booking-requests", tags=["booking requests"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 def _upstreams(request: Request, settings: SettingsDep) -> Upstreams:
@@ -43,7 +42,6 @@ def _identity_header(request: Request) -> dict[str, str]:
 
 async def _once(
     request: Request,
-    resources: ResourcesDep,
     caller: Identity,
     key: str | None,
     body: dict[str, Any],
@@ -55,16 +53,7 @@ async def _once(
     async def answer() -> dict[str, Any]:
         return service.request_out(await use_case()).model_dump(mode="json")
 
-    stored = await idempotency.answer_once(
-        resources.session_factory,
-        user_id=caller.user_id,
-        key=key,
-        request={"path": request.url.path, "body": body},
-        wait_seconds=request.app.state.idempotency_wait_seconds,
-        status=status,
-        answer=answer,
-    )
-    return JSONResponse(stored.body, status_code=stored.status)
+    return await answer_once(request, user_id=caller.user_id, key=key, body=body, status=status, answer=answer)
 
 
 @router.post("", status_code=201, response_model=BookingRequestOut)
@@ -73,13 +62,11 @@ async def create_request(
     traveler: Traveler,
     request: Request,
     session: SessionDep,
-    resources: ResourcesDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     return await _once(
         request,
-        resources,
         traveler,
         idempotency_key,
         body.model_dump(mode="json"),
@@ -119,14 +106,12 @@ async def accept_request(
     provider: CurrentIdentity,
     request: Request,
     session: SessionDep,
-    resources: ResourcesDep,
     settings: SettingsDep,
     upstreams: Annotated[Upstreams, Depends(_upstreams)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     return await _once(
         request,
-        resources,
         provider,
         idempotency_key,
         {},
@@ -192,14 +177,12 @@ async def accept_counter_offer(
     traveler: CurrentIdentity,
     request: Request,
     session: SessionDep,
-    resources: ResourcesDep,
     settings: SettingsDep,
     upstreams: Annotated[Upstreams, Depends(_upstreams)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     return await _once(
         request,
-        resources,
         traveler,
         idempotency_key,
         {},
