@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from gateway.identity.authenticator import Authenticator
 from gateway.identity.router import router as identity_router
 from gateway.identity.service import ensure_bootstrap_admin
 from gateway.openapi.router import router as openapi_router
@@ -46,11 +47,13 @@ def build_app(settings: GatewaySettings | None = None, *, clock: Clock | None = 
     )
     app.state.clock = clock
     app.state.openapi_cache = OpenApiCache(ttl_seconds=settings.openapi_cache_seconds)
-    app.state.proxy_policy = ProxyPolicy(
+    app.state.authenticator = Authenticator(
         jwt_secret=settings.jwt_secret,
         internal_secret=settings.internal_auth_secret,
         internal_identity_ttl=timedelta(seconds=settings.internal_identity_ttl_seconds),
-        max_body_bytes=settings.max_request_body_bytes,
         clock=clock,
+    )
+    app.state.proxy_policy = ProxyPolicy(
+        authenticator=app.state.authenticator, max_body_bytes=settings.max_request_body_bytes
     )
     return app

@@ -3,8 +3,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from gateway.identity import service
+from gateway.identity.authenticator import Authenticator
 from gateway.identity.schemas import Credentials, RefreshRequest, Registration, TokenPair, UserOut
-from gateway.identity.tokens import identity_from_authorization
 from gateway.ratelimit.service import FixedWindowLimiter
 from gateway.settings import GatewaySettings
 from shared.auth import Identity
@@ -57,10 +57,9 @@ async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsD
     return await service.rotate_refresh_token(session, refresh_token=body.refresh_token, settings=settings, clock=clock)
 
 
-def _signed_in(request: Request, settings: SettingsDep, clock: ClockDep) -> Identity:
-    identity = identity_from_authorization(
-        request.headers.get("authorization"), secret=settings.jwt_secret, now=clock.now()
-    )
+async def _signed_in(request: Request) -> Identity:
+    authenticator: Authenticator = request.app.state.authenticator
+    identity = await authenticator.identify(request)
     if identity is None:
         raise Unauthorized("Sign in to do this.")
     return identity

@@ -3,18 +3,16 @@
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from gateway.identity.tokens import identity_from_authorization
+from gateway.identity.authenticator import Authenticator
 from gateway.proxy.policy import is_public
 from gateway.proxy.routes import owner_of
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, sign_internal_identity
-from shared.clock import Clock
+from shared.auth import INTERNAL_IDENTITY_HEADER, Identity
 from shared.errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge, Unauthorized
 from shared.http_client import service_client
 
@@ -49,11 +47,8 @@ STRIPPED_REQUEST_HEADERS = HOP_BY_HOP_HEADERS | {
 
 @dataclass(frozen=True)
 class ProxyPolicy:
-    jwt_secret: str
-    internal_secret: str
-    internal_identity_ttl: timedelta
+    authenticator: Authenticator
     max_body_bytes: int
-    clock: Clock
 
 
 @dataclass
@@ -76,10 +71,7 @@ def _forwarded_headers(request: Request, identity: Identity | None, policy: Prox
     client_host = request.client.host if request.client else ""
     prior = request.headers.get("x-forwarded-for")
     if identity is not None:
-        signed = sign_internal_identity(
-            identity, secret=policy.internal_secret, now=policy.clock.now(), ttl=policy.internal_identity_ttl
-        )
-        headers.append((INTERNAL_IDENTITY_HEADER, signed))
+        headers.append(policy.authenticator.identity_header(identity))
     headers.append(("x-forwarded-for", f"{prior}, {client_host}" if prior else client_host))
     headers.append(("x-forwarded-proto", request.url.scheme))
     return headers
@@ -104,9 +96,7 @@ async def forward(request: Request, upstreams: Upstreams, policy: ProxyPolicy) -
     upstream = owner_of(request.url.path)
     if upstream is None:
         raise NotFound(f"No route for {request.method} {request.url.path}")
-    identity = identity_from_authorization(
-        request.headers.get("authorization"), secret=policy.jwt_secret, now=policy.clock.now()
-    )
+    identity = await policy.authenticator.identify(request)
     if identity is None and not is_public(request.method, upstream.path):
         raise Unauthorized("Sign in to do this.")
     client = upstreams.clients[upstream.service]
