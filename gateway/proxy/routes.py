@@ -24,6 +24,7 @@ OWNERS: dict[str, str] = {
     "/providers/me/payouts": "payment",
     "/providers/me/earnings": "payment",
     "/admin/fees": "payment",
+    "/admin/reconciliation": "payment",
     "/fees": "payment",
     "/notifications": "notification",
     "/ws/notifications": "notification",

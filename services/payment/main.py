@@ -1,6 +1,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -11,6 +12,7 @@ from services.payment.intents.consumers import BOOKING_EVENTS
 from services.payment.intents.router import router as intents_router
 from services.payment.intents.service import run_pending_stripe_commands
 from services.payment.methods.router import router as methods_router
+from services.payment.reconciliation.router import router as reconciliation_router
 from services.payment.settings import PaymentSettings, get_settings
 from services.payment.stripe_gateway import create_stripe_client
 from services.payment.webhooks.router import router as webhooks_router
@@ -40,6 +42,8 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
                 resources.session_factory,
                 stripe_client=stripe_client,
                 now=clock.now(),
+                first_retry=timedelta(seconds=settings.stripe_retry_first_seconds),
+                longest_retry=timedelta(seconds=settings.stripe_retry_longest_seconds),
             )
             if not done:
                 await asyncio.sleep(settings.stripe_command_interval_seconds)
@@ -47,7 +51,15 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
     app = create_app(
         settings,
         title="Payment",
-        routers=[intents_router, methods_router, webhooks_router, fees_router, fees_admin_router, earnings_router],
+        routers=[
+            intents_router,
+            methods_router,
+            webhooks_router,
+            fees_router,
+            fees_admin_router,
+            earnings_router,
+            reconciliation_router,
+        ],
         consumers=[BOOKING_EVENTS],
         background_jobs=[BackgroundJob("stripe commands", make_stripe_calls)],
         lifespan_hook=open_clients,

@@ -27,6 +27,12 @@ class PaymentSettings(AppSettings):
     stripe_webhook_secret: str = "whsec_local_development_secret"  # noqa: S105
     stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
     stripe_command_interval_seconds: float = Field(default=0.5, gt=0)
+    # The SDK retries a call that failed in transit or with a 409/5xx at once, with jittered
+    # exponential backoff and the same idempotency key; a call still failing is tried again
+    # later by the command loop, from `first` doubling to `longest` between tries.
+    stripe_max_network_retries: int = Field(default=3, ge=0)
+    stripe_retry_first_seconds: float = Field(default=2.0, gt=0)
+    stripe_retry_longest_seconds: float = Field(default=3600.0, gt=0)
 
 
 @lru_cache

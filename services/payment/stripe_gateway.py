@@ -10,5 +10,5 @@ def create_stripe_client(settings: PaymentSettings) -> stripe.StripeClient:
         settings.stripe_api_key,
         base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else {},
         http_client=stripe.HTTPXClient(),
-        max_network_retries=2,
+        max_network_retries=settings.stripe_max_network_retries,
     )

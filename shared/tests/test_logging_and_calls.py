@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 
-from devstack.infra import free_port
 from shared.context import correlation_id_var, request_id_var
 from shared.http_client import service_client
 from shared.logging import configure_logging
+from shared.tests.servers import serving
 
 
 @pytest.fixture
@@ -57,14 +56,8 @@ async def echo_server() -> AsyncIterator[str]:
     async def slow() -> None:
         await asyncio.sleep(1)
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(app) as base_url:
+        yield base_url
 
 
 async def test_a_call_to_another_service_carries_the_request_and_correlation_ids(echo_server: str) -> None:

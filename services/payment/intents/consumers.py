@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.booking.bookings.events import BookingCancelled, BookingExpired, BookingRefundRequested
 from services.booking.modifications.events import BookingModificationFailed
 from services.payment.intents.models import Payment
-from services.payment.intents.service import request_cancel, request_refund
+from services.payment.intents.service import refundable, request_cancel, request_refund
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 
@@ -21,7 +21,7 @@ async def refund_what_booking_decided(session: AsyncSession, event: BookingRefun
     payments = (await session.scalars(query.order_by(Payment.created_at.desc()).with_for_update())).all()
     left = event.amount
     for payment in payments:
-        share = min(left, payment.amount - payment.amount_refunded)
+        share = min(left, refundable(payment))
         if share > 0:
             request_refund(session, payment=payment, booking_id=event.booking_id, amount=share, reason=event.reason)
             left -= share

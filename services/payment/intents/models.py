@@ -2,7 +2,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Numeric, String, UniqueConstraint, func
+from sqlalchemy import DateTime, Index, Numeric, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +32,9 @@ class Payment(Base):
     # requires_payment → succeeded | failed | canceled
     status: Mapped[str] = mapped_column(String(20), default="requires_payment")
     amount_refunded: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    # Refunds decided, made or not yet: what caps the next one, so refunds decided before
+    # Stripe has made the first never add up to more than was captured.
+    amount_refund_decided: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
     # A cart's one payment: each booking's share and its fee,
     # [{booking_id, provider_id, category, amount, platform_fee}].
     parts: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB)
@@ -42,10 +45,13 @@ class Payment(Base):
 
 
 class StripeCommand(Base):
-    """A call to Stripe decided inside a transaction and made after it (refund, cancel), retried
-    until Stripe accepts it; its idempotency key makes a retry safe."""
+    """A call to Stripe decided inside a transaction and made after it (refund, cancel, confirm),
+    retried with a growing delay until Stripe accepts it; its idempotency key makes a retry safe."""
 
     __tablename__ = "stripe_command"
+    __table_args__ = (
+        Index("ix_stripe_command_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     kind: Mapped[str] = mapped_column(String(20))
@@ -56,5 +62,7 @@ class StripeCommand(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    # Empty until a call fails: a new command is due at once.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

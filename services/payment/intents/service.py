@@ -2,12 +2,12 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
 import stripe
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stripe.params import PaymentIntentCreateParams
@@ -127,18 +127,34 @@ def shares(payment: Payment) -> list[Share]:
     ]
 
 
+def retry_delay(attempts: int, *, first: timedelta, longest: timedelta) -> timedelta:
+    """How long a Stripe call that has failed `attempts` times waits before the next try:
+    doubling from `first`, never longer than `longest`. The SDK has already retried the
+    quick blips; this is for Stripe being down for minutes or hours."""
+    doubled: timedelta = first * 2 ** min(attempts - 1, 30)
+    return min(doubled, longest)
+
+
 async def run_pending_stripe_commands(
     session_factory: async_sessionmaker[AsyncSession],
     *,
     stripe_client: stripe.StripeClient,
     now: datetime,
+    first_retry: timedelta = timedelta(seconds=2),
+    longest_retry: timedelta = timedelta(hours=1),
 ) -> int:
-    """Make the refunds and cancellations that transactions decided on. Each command's
-    idempotency key makes a retry after a crash safe at Stripe."""
+    """Make the refunds, cancellations and charges that transactions decided on, each when it
+    is due. A failed call is tried again later, for as long as it takes (money owed back is
+    never dropped); each command's idempotency key makes a retry, even after a crash, safe
+    at Stripe."""
+    due = or_(StripeCommand.next_attempt_at.is_(None), StripeCommand.next_attempt_at <= now)
     async with session_factory() as session:
         commands = (
             await session.scalars(
-                select(StripeCommand).where(StripeCommand.status == "pending", StripeCommand.attempts < 10).limit(50)
+                select(StripeCommand)
+                .where(StripeCommand.status == "pending", due)
+                .order_by(StripeCommand.created_at)
+                .limit(50)
             )
         ).all()
     done = 0
@@ -153,7 +169,15 @@ async def run_pending_stripe_commands(
                 await _call_stripe(stripe_client, locked, payment)
             except stripe.StripeError as error:
                 locked.last_error = str(error)[:1000]
-                logger.warning("stripe %s for payment %s failed: %s", locked.kind, payment.id, error)
+                locked.next_attempt_at = now + retry_delay(locked.attempts, first=first_retry, longest=longest_retry)
+                logger.warning(
+                    "stripe %s for payment %s failed (attempt %d, next at %s): %s",
+                    locked.kind,
+                    payment.id,
+                    locked.attempts,
+                    locked.next_attempt_at.isoformat(),
+                    error,
+                )
                 continue
             locked.status = "done"
             if locked.kind == "refund" and locked.amount is not None:
@@ -225,11 +249,11 @@ def _record_refund(session: AsyncSession, *, payment: Payment, command: StripeCo
 def request_refund(
     session: AsyncSession, *, payment: Payment, booking_id: UUID, amount: Decimal, reason: str
 ) -> StripeCommand:
-    """Decide a refund for a booking in the caller's transaction; never more than what is left
-    to refund. The booking and reason name the decision (a cart's bookings share one payment),
-    so each decision is refunded once."""
-    refundable = payment.amount - payment.amount_refunded
-    amount = min(amount, refundable)
+    """Decide a refund for a booking in the caller's transaction (which holds the payment's row
+    lock); never more than what earlier decisions left, made or not. The booking and reason
+    name the decision (a cart's bookings share one payment), so each decision is refunded once."""
+    amount = min(amount, refundable(payment))
+    payment.amount_refund_decided += amount
     command = StripeCommand(
         kind="refund",
         payment_id=payment.id,
@@ -239,6 +263,11 @@ def request_refund(
     )
     session.add(command)
     return command
+
+
+def refundable(payment: Payment) -> Decimal:
+    """What is left to refund of a payment once every refund decided so far is made."""
+    return payment.amount - payment.amount_refund_decided
 
 
 def request_confirm(session: AsyncSession, *, payment: Payment) -> StripeCommand:

@@ -37,7 +37,9 @@ async def save_method(
     customer_id = await _customer_of(session, stripe_client=stripe_client, traveler=traveler)
     try:
         method = await stripe_client.v1.payment_methods.attach_async(
-            request.payment_method, params={"customer": customer_id}
+            request.payment_method,
+            params={"customer": customer_id},
+            options={"idempotency_key": f"attach:{request.payment_method}:{customer_id}"},
         )
     except stripe.CardError:
         raise CardDeclined("The card was declined; try another.") from None
@@ -160,7 +162,9 @@ async def remove_method(
             successor.is_default = True
     await session.commit()
     try:
-        await stripe_client.v1.payment_methods.detach_async(method.stripe_payment_method_id)
+        await stripe_client.v1.payment_methods.detach_async(
+            method.stripe_payment_method_id, options={"idempotency_key": f"detach:{method.stripe_payment_method_id}"}
+        )
     except stripe.StripeError as error:
         logger.warning("stripe did not detach %s: %s", method.stripe_payment_method_id, error)
 

@@ -1,5 +1,6 @@
 import asyncio
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -7,12 +8,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+import stripe
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.infra import free_port, localstripe_command, wait_for_port
 from services.payment.ledger.service import unbalanced_transactions
 from services.payment.main import build_app
 from services.payment.settings import PaymentSettings
+from services.payment.stripe_gateway import create_stripe_client
+from services.payment.webhooks.service import handle_event
 from shared.auth import Identity
 from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
@@ -29,6 +33,29 @@ class PaymentApp:
 
     def as_(self, identity: Identity) -> dict[str, str]:
         return identity_headers(identity, secret=self.settings.internal_auth_secret)
+
+    async def pay_at_stripe(self, intent_id: str) -> None:
+        """What a traveler's client does: a card on the intent, then confirm it."""
+        updated = await self.stripe.post(f"/v1/payment_intents/{intent_id}", data={"payment_method": "pm_card_visa"})
+        assert updated.status_code == 200, updated.text
+        confirmed = await self.stripe.post(f"/v1/payment_intents/{intent_id}/confirm")
+        assert confirmed.json()["status"] == "succeeded", confirmed.text
+
+    async def stripe_says_succeeded(self, intent_id: str) -> str:
+        """What the webhook handler does with Stripe's word that the intent succeeded."""
+        event = stripe.Event.construct_from(
+            {
+                "id": f"evt_{uuid.uuid4().hex}",
+                "object": "event",
+                "type": "payment_intent.succeeded",
+                "data": {"object": {"id": intent_id}},
+            },
+            self.settings.stripe_api_key,
+        )
+        async with self.sessions() as session:
+            return await handle_event(
+                session, event=event, stripe_client=create_stripe_client(self.settings), now=datetime.now(UTC)
+            )
 
 
 @pytest.fixture(scope="session")

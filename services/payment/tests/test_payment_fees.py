@@ -3,45 +3,17 @@ payment takes each part's fee by its own category, the capture posts each provid
 less that fee, and each provider's earnings show it."""
 
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
-import stripe
 from sqlalchemy import select
 
 from services.payment.intents.models import Payment
 from services.payment.ledger.models import LedgerEntry, LedgerTransaction
 from services.payment.ledger.service import provider_payable
-from services.payment.stripe_gateway import create_stripe_client
 from services.payment.tests.conftest import PaymentApp
-from services.payment.webhooks.service import handle_event
 from shared.auth import Identity
 from shared.events.models import OutboxMessage
 from shared.testing import make_identity
-
-
-async def _pay_at_stripe(payment_app: PaymentApp, intent_id: str) -> None:
-    updated = await payment_app.stripe.post(f"/v1/payment_intents/{intent_id}", data={"payment_method": "pm_card_visa"})
-    assert updated.status_code == 200, updated.text
-    confirmed = await payment_app.stripe.post(f"/v1/payment_intents/{intent_id}/confirm")
-    assert confirmed.json()["status"] == "succeeded", confirmed.text
-
-
-async def _succeeded(payment_app: PaymentApp, intent_id: str) -> str:
-    """What the webhook handler does with Stripe's word that the intent succeeded."""
-    event = stripe.Event.construct_from(
-        {
-            "id": f"evt_{uuid.uuid4().hex}",
-            "object": "event",
-            "type": "payment_intent.succeeded",
-            "data": {"object": {"id": intent_id}},
-        },
-        payment_app.settings.stripe_api_key,
-    )
-    async with payment_app.sessions() as session:
-        return await handle_event(
-            session, event=event, stripe_client=create_stripe_client(payment_app.settings), now=datetime.now(UTC)
-        )
 
 
 async def _earnings(payment_app: PaymentApp, provider: Identity) -> list[dict[str, str]]:
@@ -94,8 +66,8 @@ async def test_a_cart_payment_takes_each_parts_fee_by_its_category_and_posts_eac
         ("meal", "30.00", "1.50"),
     ]
 
-    await _pay_at_stripe(payment_app, intent_id)
-    assert await _succeeded(payment_app, intent_id) == "succeeded"
+    await payment_app.pay_at_stripe(intent_id)
+    assert await payment_app.stripe_says_succeeded(intent_id) == "succeeded"
 
     async with payment_app.sessions() as session:
         entries = (
