@@ -9,11 +9,22 @@ from typing import Any
 
 import httpx
 
+from gateway.authorization.policy import Access, route_access
 from gateway.proxy.routes import PUBLIC_PREFIX, is_owned_by
 from gateway.proxy.service import Upstreams
 
 REF_PREFIX = "#/components/schemas/"
 FETCH_TIMEOUT_SECONDS = 3.0
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+BEARER = "bearerAuth"
+SECURITY_SCHEMES = {
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token from POST /api/v1/auth/token.",
+    }
+}
 
 
 @dataclass
@@ -89,10 +100,37 @@ def merge_documents(
                 components.setdefault(kind, {}).update(entries)
         for path, item in document.get("paths", {}).items():
             if is_owned_by(service, path):
-                paths[PUBLIC_PREFIX + path] = _rewrite_refs(item, renamed)
+                public = _public_operations(path, _rewrite_refs(item, renamed))
+                if public:
+                    paths[PUBLIC_PREFIX + path] = public
 
+    components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     merged["x-missing-services"] = missing
     return merged
+
+
+def _public_operations(path: str, item: dict[str, Any]) -> dict[str, Any]:
+    """The operations of a service's path item that the gateway serves, each saying who may
+    call it (its security, and its roles as `x-roles`); the others are left out."""
+    public: dict[str, Any] = {}
+    for key, operation in item.items():
+        if key not in HTTP_METHODS:
+            public[key] = operation
+            continue
+        found = route_access(key.upper(), path)
+        if found is not None:
+            public[key] = _with_access(operation, found[1])
+    return public if any(key in HTTP_METHODS for key in public) else {}
+
+
+def _with_access(operation: dict[str, Any], access: Access) -> dict[str, Any]:
+    who = f"Who may call it: {access.describe()}."
+    described = f"{operation['description']}\n\n{who}" if operation.get("description") else who
+    return operation | {
+        "security": [] if access.public else [{BEARER: []}],
+        "x-roles": list(access.roles),
+        "description": described,
+    }
 
 
 async def build_merged_document(gateway_document: dict[str, Any], upstreams: Upstreams) -> dict[str, Any]:

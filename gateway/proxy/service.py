@@ -9,11 +9,11 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from gateway.authorization.policy import authorize
 from gateway.identity.authenticator import Authenticator
-from gateway.proxy.policy import is_public
 from gateway.proxy.routes import owner_of
 from shared.auth import INTERNAL_IDENTITY_HEADER, Identity
-from shared.errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge, Unauthorized
+from shared.errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge
 from shared.http_client import service_client
 
 logger = logging.getLogger(__name__)
@@ -97,8 +97,7 @@ async def forward(request: Request, upstreams: Upstreams, policy: ProxyPolicy) -
     if upstream is None:
         raise NotFound(f"No route for {request.method} {request.url.path}")
     identity = await policy.authenticator.identify(request)
-    if identity is None and not is_public(request.method, upstream.path):
-        raise Unauthorized("Sign in to do this.")
+    authorize(request.method, upstream.path, identity)
     client = upstreams.clients[upstream.service]
     body = await _read_body(request, limit=policy.max_body_bytes)
     outgoing = client.build_request(
