@@ -3,6 +3,8 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+# The largest amount any price, payment or filter may name: what every money column holds.
+MAX_AMOUNT = Decimal("99999999.99")
 
 
 def money(amount: Decimal) -> Decimal:

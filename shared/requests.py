@@ -26,6 +26,18 @@ DEPENDENCY_DOWN = (
     ConnectionError,
 )
 
+# SQLSTATE class 22, "data exception": a value the database will not take (a number out of
+# range, a NUL character in text, a date past year 9999). Only input brings such values in.
+_DATA_EXCEPTION_CLASS = "22"
+
+
+def _is_a_value_the_database_refused(error: Exception) -> bool:
+    if not isinstance(error, sqlalchemy.exc.DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_DATA_EXCEPTION_CLASS)
+
+
 # A caller's id is echoed into logs and headers, so only a short, plain token is accepted.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -79,6 +91,14 @@ class RequestContextMiddleware:
                     "A service we depend on is unreachable; try again shortly.",
                     error_code="DEPENDENCY_UNAVAILABLE",
                     headers={"Retry-After": "1"},
+                )
+            elif _is_a_value_the_database_refused(error):
+                # The transaction rolled back, so nothing changed; validation should have caught it.
+                logger.warning("a value was refused on %s %s: %r", scope.get("method"), scope.get("path"), error)
+                response = problem_response(
+                    422,
+                    "A value in the request is out of range or holds a character that cannot be stored.",
+                    error_code="VALIDATION_ERROR",
                 )
             else:
                 logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))

@@ -13,6 +13,12 @@ from shared.db import create_engine, create_session_factory
 from tests.running_platform import PlatformPorts, devstack_up_command, start_platform, stop_platform, wait_until_ready
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that change what every other test of the running platform would see (fee rules,
+    blackouts, made at random) run after them."""
+    items.sort(key=lambda item: item.get_closest_marker("changes_platform_wide_settings") is not None)
+
+
 @pytest.fixture(scope="session")
 def platform(
     tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str, bootstrap_servers: str

@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 
 from gateway.authorization.policy import authorize
 from gateway.identity.authenticator import Authenticator
-from gateway.proxy.routes import owner_of
+from gateway.proxy.routes import PUBLIC_PREFIX, owner_of
 from shared.auth import INTERNAL_IDENTITY_HEADER, Identity
 from shared.errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge
 from shared.http_client import service_client
@@ -90,6 +90,16 @@ async def _read_body(request: Request, *, limit: int) -> bytes:
     return bytes(body)
 
 
+def _as_sent(request: Request) -> str:
+    """The path below /api/v1 as the client sent it, still percent-encoded, so the service
+    decodes exactly what the gateway routed (an encoded `/` or control character included)."""
+    raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.decode("latin-1")
+    if not path.startswith(PUBLIC_PREFIX + "/"):
+        raise NotFound(f"No route for {request.method} {request.url.path}")
+    return path[len(PUBLIC_PREFIX) :]
+
+
 async def forward(request: Request, upstreams: Upstreams, policy: ProxyPolicy) -> StreamingResponse:
     """Send the request to the owning service, with the caller's identity signed for it, and
     stream its response back unchanged."""
@@ -102,7 +112,7 @@ async def forward(request: Request, upstreams: Upstreams, policy: ProxyPolicy) -
     body = await _read_body(request, limit=policy.max_body_bytes)
     outgoing = client.build_request(
         request.method,
-        upstream.path,
+        _as_sent(request),
         params=request.url.query,
         headers=_forwarded_headers(request, identity, policy),
         content=body,

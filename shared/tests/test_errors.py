@@ -6,8 +6,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from devstack.apps import ALL_APPS, AppSpec
+from shared.db import create_engine
 from shared.errors import Conflict
 
 
@@ -85,3 +87,28 @@ async def test_unsafe_request_id_is_replaced_not_echoed(client: httpx.AsyncClien
     response = await client.get("/healthz", headers={"X-Request-ID": "bad id\twith<script>"})
     assert response.status_code == 200
     assert response.headers["x-request-id"] != "bad id\twith<script>"
+
+
+@pytest.mark.parametrize(
+    ("sql", "value"),
+    [("SELECT CAST(:value AS text)", "nul \x00 inside"), ("SELECT CAST(:value AS numeric(12, 2))", 1e300)],
+)
+async def test_a_value_the_database_refuses_is_a_422_problem_not_a_500(
+    database_url: str, sql: str, value: object
+) -> None:
+    engine = create_engine(database_url=database_url, schema="public")
+    app = _app_with_failing_routes(ALL_APPS[0])
+
+    @app.get("/__test__/store")
+    async def store() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text(sql), {"value": value})
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            response = await client.get("/__test__/store")
+    finally:
+        await engine.dispose()
+
+    _assert_problem(response, 422, "VALIDATION_ERROR")

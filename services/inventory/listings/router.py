@@ -10,6 +10,7 @@ from services.inventory.listings import service
 from services.inventory.listings.lookup import get_listing
 from services.inventory.listings.schemas import Category, ListingCreate, ListingOut, ListingPage, ListingUpdate
 from shared.deps import RedisDep, SessionDep
+from shared.money import MAX_AMOUNT
 
 router = APIRouter(prefix="/listings", tags=["listings"])
 
@@ -28,8 +29,8 @@ async def search_listings(
     q: Annotated[str | None, Query(max_length=200)] = None,
     date: datetime.date | None = None,
     party_size: Annotated[int, Query(ge=1, le=50)] = 1,
-    min_price: Annotated[Decimal | None, Query(ge=0)] = None,
-    max_price: Annotated[Decimal | None, Query(ge=0)] = None,
+    min_price: Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT)] = None,
+    max_price: Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
 ) -> ListingPage:

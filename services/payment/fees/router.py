@@ -8,6 +8,7 @@ from services.payment.fees import service
 from services.payment.fees.schemas import FeeQuote, FeeRuleChange, FeeRuleCreate, FeeRuleOut, FeeRulePage
 from shared.auth import Identity, require_role
 from shared.deps import SessionDep
+from shared.money import MAX_AMOUNT
 
 router = APIRouter(prefix="/fees", tags=["fees"])
 admin_router = APIRouter(prefix="/admin/fees", tags=["fees"])
@@ -36,7 +37,7 @@ async def change_fee_rule(rule_id: UUID, body: FeeRuleChange, admin: Admin, sess
 @router.get("/quote")
 async def quote_fee(
     listing_id: UUID,
-    amount: Annotated[Decimal, Query(ge=0, le=100_000_000, decimal_places=2)],
+    amount: Annotated[Decimal, Query(ge=0, le=MAX_AMOUNT, decimal_places=2)],
     session: SessionDep,
     request: Request,
 ) -> FeeQuote:

@@ -1,0 +1,81 @@
+"""Every operation of the merged OpenAPI, called through the gateway with inputs schemathesis
+makes from its schema and a valid token of a role it allows, never answers a server error.
+
+It runs after the other end-to-end tests: as an admin it makes fee rules and blackouts at
+random, which would change what the others see."""
+
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import Case
+from schemathesis.core.result import Ok
+from schemathesis.schemas import APIOperation, BaseSchema
+
+from tests.flows import sign_in, sign_up
+from tests.running_platform import PlatformPorts
+
+pytestmark = pytest.mark.changes_platform_wide_settings
+
+Operation = APIOperation[Any, Any, Any, Any]
+
+
+@pytest.fixture(scope="module")
+def merged_openapi(platform: PlatformPorts) -> BaseSchema:
+    document = httpx.get(f"{platform.gateway_url}/openapi.json", timeout=30).json()
+    assert document["x-missing-services"] == []
+    return schemathesis.openapi.from_dict(document)
+
+
+@pytest.fixture(scope="module")
+def signed_in(platform: PlatformPorts) -> dict[str, dict[str, str]]:
+    """A valid access token of each role."""
+    with httpx.Client(base_url=platform.gateway_url, timeout=30) as gateway:
+        callers = {role: sign_up(gateway, role) for role in ("traveler", "provider", "expert")}
+        callers["admin"] = sign_in(gateway, "admin@travel.example", "admin-password-change-me")
+    return callers
+
+
+def _caller_for(operation: Operation, signed_in: dict[str, dict[str, str]]) -> dict[str, str]:
+    """A token of the first role the operation allows (a traveler's where any caller may)."""
+    roles: list[str] = operation.definition.raw.get("x-roles") or ["traveler"]
+    return signed_in[roles[0]]
+
+
+def _server_errors_of(operation: Operation, gateway_url: str, caller: dict[str, str]) -> str | None:
+    """What went wrong when schemathesis called the operation with its inputs, if anything did."""
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def call(case: Case[Operation]) -> None:
+        # Redirects (a partner link) are not followed: only the platform is called.
+        response = case.call(base_url=gateway_url, headers=caller, timeout=30, allow_redirects=False)
+        called = f"{case.method} {case.formatted_path} query={case.query} body={case.body!r}"
+        assert response.status_code < 500, f"{called}: {response.text}"
+        if response.status_code >= 400:
+            problem: Any = response.json()
+            assert problem["status"] == response.status_code
+            assert {"error", "error_code", "message", "request_id"} <= set(problem)
+
+    try:
+        call()
+    except Exception as error:  # every failure of every operation is reported, not just the first
+        return f"{operation.label}: {error!r}"
+    return None
+
+
+def test_no_operation_answers_a_server_error(
+    merged_openapi: BaseSchema, platform: PlatformPorts, signed_in: dict[str, dict[str, str]]
+) -> None:
+    results = list(merged_openapi.get_all_operations())
+    operations = [result.ok() for result in results if isinstance(result, Ok)]
+    failures = [
+        failure
+        for operation in operations
+        if (failure := _server_errors_of(operation, platform.gateway_url, _caller_for(operation, signed_in)))
+    ]
+
+    assert len(operations) == len(results) > 50
+    assert not failures, "\n\n".join(failures)
