@@ -1,7 +1,8 @@
 """`make bench`: throughput and latency of seat holds (on inventory directly, spread over many
 slots and all on one slot, and through the gateway), monthly calendar reads (cached and not),
-the time for one change to reach 1,000 WebSocket subscribers, and the time from a Stripe
-webhook's receipt to the booking's confirmation.
+the gateway's own overhead (one cheap read, through it and directly), the time for one change
+to reach 1,000 WebSocket subscribers, and the time from a Stripe webhook's receipt to the
+booking's confirmation.
 
 It runs the whole platform on free ports against a database of its own, prints the figures,
 and stops. Load goes to 127.0.0.1 only, bounded in count."""
@@ -43,6 +44,8 @@ UNCACHED_CALENDAR_READS = 200
 SUBSCRIBERS = 1000
 FAN_OUTS = 5
 CONFIRMATIONS = 20
+OVERHEAD_READS = 1000
+OVERHEAD_CLIENTS = (1, 10)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,22 @@ class Figures:
             f"{self.label:<34} {self.per_second:8.0f}/s   p50 {self.percentile(0.5):7.1f} ms"
             f"   p99 {self.percentile(0.99):7.1f} ms   (n={self.count})"
         )
+
+    def p95_line(self) -> str:
+        return (
+            f"{self.label:<34} {self.per_second:8.0f}/s   p50 {self.percentile(0.5):7.2f} ms"
+            f"   p95 {self.percentile(0.95):7.2f} ms   (n={self.count})"
+        )
+
+
+def _overhead_line(label: str, direct: Figures, through: Figures) -> str:
+    return (
+        f"{label:<34} p50 +{through.percentile(0.5) - direct.percentile(0.5):.2f} ms"
+        f" (x{through.percentile(0.5) / direct.percentile(0.5):.2f})"
+        f"   p95 +{through.percentile(0.95) - direct.percentile(0.95):.2f} ms"
+        f" (x{through.percentile(0.95) / direct.percentile(0.95):.2f})"
+        f"   throughput x{through.per_second / direct.per_second:.2f}"
+    )
 
 
 async def _place_holds(base_url: str, headers: dict[str, str], slot_ids: list[str], label: str) -> Figures:
@@ -112,6 +131,40 @@ async def _read_calendars(base_url: str, listing_id: str, label: str) -> Figures
         await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
         elapsed = time.perf_counter() - started
     return Figures(label, CALENDAR_READS, elapsed, latencies)
+
+
+async def _read_listing(base_url: str, listing_id: str, *, clients: int, label: str) -> Figures:
+    """One cheap read (a listing, by id) over and over, `clients` at a time: what the gateway
+    adds to it is its own cost (rate limit, identity, routing, the second hop)."""
+    latencies: list[float] = []
+    remaining = list(range(OVERHEAD_READS))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while remaining:
+            remaining.pop()
+            started = time.perf_counter()
+            response = await client.get(f"/listings/{listing_id}")
+            latencies.append(time.perf_counter() - started)
+            response.raise_for_status()
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+        # Connections open before the clock starts, on both paths alike.
+        await asyncio.gather(*(client.get(f"/listings/{listing_id}") for _ in range(clients)))
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return Figures(label, OVERHEAD_READS, elapsed, latencies)
+
+
+async def _gateway_overhead(inventory_url: str, gateway_url: str, listing_id: str) -> list[tuple[Figures, Figures]]:
+    """The same read directly and through the gateway, one client and then several."""
+    pairs = []
+    for clients in OVERHEAD_CLIENTS:
+        direct = await _read_listing(inventory_url, listing_id, clients=clients, label=f"listing, inventory, {clients}")
+        through = await _read_listing(gateway_url, listing_id, clients=clients, label=f"listing, gateway, {clients}")
+        pairs.append((direct, through))
+    return pairs
 
 
 async def _read_uncached_calendars(base_url: str, listing_id: str, redis_url: str, label: str) -> Figures:
@@ -277,7 +330,8 @@ def run() -> int:
         "MAIL_SINK_SMTP_PORT": str(smtp_port),
         "MAIL_SINK_HTTP_PORT": str(mail_http_port),
         "BROKER_PORT": str(broker_port),
-        "GATEWAY_TOKEN_RATE_LIMIT": "100000",
+        # Every client is 127.0.0.1: the limits are raised, not lifted, so they are still counted.
+        "GATEWAY_RATE_LIMIT_SCALE": "10000",
         "LOG_LEVEL": "WARNING",
     }
     with tempfile.TemporaryFile() as log:
@@ -336,6 +390,7 @@ def _measure(ports: dict[str, int], stripe_port: int) -> None:
                 f"{gateway_url}/api/v1", listing_id, BENCH_REDIS_URL, "calendar month, gateway, uncached"
             )
         )
+        overhead = asyncio.run(_gateway_overhead(inventory_url, f"{gateway_url}/api/v1", listing_id))
         fan_out = asyncio.run(_fan_out(inventory_url, direct_headers, listing_id, slot_ids[2]))
         confirmations = [
             _webhook_to_confirmed(client, f"http://127.0.0.1:{stripe_port}", traveler, slot_ids[1])
@@ -356,6 +411,10 @@ def _measure(ports: dict[str, int], stripe_port: int) -> None:
         f"   p99 x{through.percentile(0.99) / spread.percentile(0.99):.2f}"
     )
     print(f"{'cached / uncached calendar':<34} p50 x{cached.percentile(0.5) / uncached.percentile(0.5):.2f}")
+    for (direct, through), clients in zip(overhead, OVERHEAD_CLIENTS, strict=True):
+        print(direct.p95_line())
+        print(through.p95_line())
+        print(_overhead_line(f"gateway overhead, {clients} client(s)", direct, through))
     print(
         f"{fan_out.label:<34} last one {fan_out.seconds / FAN_OUTS * 1000:7.1f} ms (mean of {FAN_OUTS})"
         f"   each: p50 {fan_out.percentile(0.5):7.1f} ms   p99 {fan_out.percentile(0.99):7.1f} ms"

@@ -1,5 +1,6 @@
 """The infrastructure the platform needs on one machine: PostgreSQL and Redis (the local servers,
-started if installed but stopped), the Kafka-protocol dev broker, localstripe and the mail sink."""
+started if installed but stopped), the Kafka-protocol dev broker, localstripe with the Stripe
+Connect test double in front of it, and the mail sink."""
 
 import asyncio
 import os
@@ -203,6 +204,16 @@ def localstripe_command(port: int) -> Command:
     return Command(
         name="localstripe",
         argv=[str(Path(sys.executable).with_name("localstripe")), "--port", str(port), "--from-scratch"],
+        env={},
+        ready_port=port,
+    )
+
+
+def stripe_connect_double_command(port: int, *, upstream: str) -> Command:
+    """The test double for Stripe Connect, in front of localstripe (devstack/stripe_connect_double.py)."""
+    return Command(
+        name="stripe-connect-double",
+        argv=[sys.executable, "-m", "devstack.stripe_connect_double", "--port", str(port), "--upstream", upstream],
         env={},
         ready_port=port,
     )

@@ -3,7 +3,8 @@
 Ports and addresses come from the environment (each with a default): the gateway on
 `GATEWAY_PORT` (8000), each service on `<SERVICE>_PORT`, `DATABASE_URL`, `REDIS_URL`,
 `KAFKA_BOOTSTRAP_SERVERS` (else the dev broker on `BROKER_PORT`, default a free port),
-`STRIPE_API_BASE` (localstripe, default http://127.0.0.1:8420), the mail sink on
+`STRIPE_API_BASE` (localstripe, default http://127.0.0.1:8420; payment reaches it through the
+Stripe Connect test double on `STRIPE_CONNECT_DOUBLE_PORT`, default a free port), the mail sink on
 `MAIL_SINK_SMTP_PORT` (1025) and `MAIL_SINK_HTTP_PORT` (8025).
 """
 
@@ -29,6 +30,7 @@ from devstack.infra import (
     free_port,
     localstripe_command,
     mail_sink_command,
+    stripe_connect_double_command,
 )
 from devstack.supervisor import Supervisor
 from gateway.settings import GatewaySettings
@@ -66,6 +68,11 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
         bootstrap_servers = f"127.0.0.1:{broker_port}"
         infrastructure.append(broker_command(broker_port))
     infrastructure.append(localstripe_command(urlsplit(stripe_api_base).port or 8420))
+    # Payment reaches localstripe through the Stripe Connect test double, which answers what
+    # localstripe lacks (Connect); clients pay at localstripe itself.
+    connect_double_port = int(env.get("STRIPE_CONNECT_DOUBLE_PORT") or free_port())
+    payment_stripe_api_base = f"http://127.0.0.1:{connect_double_port}"
+    infrastructure.append(stripe_connect_double_command(connect_double_port, upstream=stripe_api_base))
     infrastructure.append(mail_sink_command(smtp_port, mail_http_port))
 
     app_environment = {
@@ -73,6 +80,7 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
         "REDIS_URL": redis_url,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
         "STRIPE_API_BASE": stripe_api_base,
+        "PAYMENT_STRIPE_API_BASE": payment_stripe_api_base,
         "PAYMENT_STRIPE_WEBHOOK_SECRET": DEV_STRIPE_WEBHOOK_SECRET,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
@@ -89,12 +97,16 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
                     f"http://127.0.0.1:{ports[spec.name]}"
                 )
 
+    # Services verify the identity the gateway forwards with the gateway's public keys.
+    app_environment["GATEWAY_JWKS_URL"] = f"http://127.0.0.1:{ports[GATEWAY.name]}/.well-known/jwks.json"
+
     apps = [(spec, _app_command(spec, ports[spec.name])) for spec in ALL_APPS]
     endpoints = {
         "gateway": f"http://127.0.0.1:{ports[GATEWAY.name]}",
         **{spec.name: f"http://127.0.0.1:{ports[spec.name]}" for spec in SERVICES},
         "broker": bootstrap_servers,
         "localstripe": stripe_api_base,
+        "stripe connect double": payment_stripe_api_base,
         "mail sink (SMTP)": f"127.0.0.1:{smtp_port}",
         "mail sink (messages)": f"http://127.0.0.1:{mail_http_port}/messages",
         "database": database_url,
@@ -168,7 +180,7 @@ async def run_stack(plan: StackPlan, *, output: IO[str] | None = None) -> None:
             await supervisor.start(command)
         await asyncio.gather(*(supervisor.wait_ready(command, within_seconds=90) for _, command in plan.apps))
         await register_stripe_webhook(
-            plan.app_environment["STRIPE_API_BASE"],
+            plan.app_environment["PAYMENT_STRIPE_API_BASE"],
             url=f"{plan.endpoints['gateway']}/api/v1/payments/webhooks/stripe",
             secret=DEV_STRIPE_WEBHOOK_SECRET,
         )
@@ -186,7 +198,8 @@ async def run_stack(plan: StackPlan, *, output: IO[str] | None = None) -> None:
 
 
 async def register_stripe_webhook(stripe_api_base: str, *, url: str, secret: str) -> None:
-    """Point localstripe's webhooks at the gateway, as the Stripe dashboard does in production."""
+    """Point localstripe's webhooks at the gateway, as the Stripe dashboard does in production;
+    registered through the Connect test double, which sends its own events there too."""
     async with httpx.AsyncClient(timeout=5) as client:
         response = await client.post(
             f"{stripe_api_base}/_config/webhooks/platform",

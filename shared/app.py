@@ -15,11 +15,12 @@ from functools import partial
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.middleware import Middleware
 
 from shared.db import create_engine, create_session_factory
 from shared.errors import install_error_handlers
@@ -36,19 +37,27 @@ from shared.settings import AppSettings
 logger = logging.getLogger(__name__)
 
 
+REDIS_POOL_CONNECTIONS = 100
+POOL_WAIT_SECONDS = 5.0
+
+
 def connect_redis(url: str, *, timeout_seconds: float) -> Redis:
     """A Redis client that rides out a restart: a pooled connection the server closed is
     reconnected and the command retried, with backoff, before an error reaches the caller.
     A timeout is not retried: the command may have run, and whether to run it again is the
-    caller's to decide."""
-    return Redis.from_url(
+    caller's to decide. A burst of requests beyond the pool's connections waits its turn for
+    up to `POOL_WAIT_SECONDS` instead of failing at once."""
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=REDIS_POOL_CONNECTIONS,
+        timeout=POOL_WAIT_SECONDS,
         socket_timeout=timeout_seconds,
         socket_connect_timeout=timeout_seconds,
         retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.5), retries=5),
         retry_on_error=[RedisConnectionError],
         health_check_interval=30,
     )
+    return Redis.from_pool(pool)
 
 
 @dataclass
@@ -114,13 +123,17 @@ def create_app(
     background_jobs: Sequence[BackgroundJob] = (),
     lifespan_hook: AppLifespanHook | None = None,
     serve_own_openapi: bool = True,
+    inner_middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """An app with the platform's middleware, error body, health, metrics and event plumbing.
 
     `lifespan_hook` opens what one app alone needs (the gateway's upstream clients) once the
     shared resources exist, and closes it before they go. `serve_own_openapi=False` leaves
     `/openapi.json` and `/docs` to the app (the gateway serves the merged document there).
+    `inner_middleware` (outermost first) runs inside the platform's own, so what it answers
+    carries the request id and is counted (the gateway's rate limits).
     """
+    settings.refuse_development_secrets_in_production()
     metrics = AppMetrics(settings.service_name)
 
     @asynccontextmanager
@@ -187,6 +200,8 @@ def create_app(
     # What the app consumes, for tools that replay its input topics.
     app.state.consumer_sources = tuple(consumers)
     install_error_handlers(app)
+    for layer in reversed(inner_middleware):
+        app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)

@@ -7,13 +7,21 @@ given once without a prefix, e.g. `KAFKA_BOOTSTRAP_SERVERS`; a prefixed variable
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
 
 PLATFORM_WIDE_FIELDS = frozenset(
-    {"environment", "database_url", "redis_url", "kafka_bootstrap_servers", "log_level", "internal_auth_secret"}
+    {
+        "environment",
+        "database_url",
+        "redis_url",
+        "kafka_bootstrap_servers",
+        "log_level",
+        "internal_auth_secret",
+        "gateway_jwks_url",
+    }
 )
 
 
@@ -22,6 +30,10 @@ class _PlatformWideEnvSource(EnvSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return {name: value for name, value in super().__call__().items() if name in PLATFORM_WIDE_FIELDS}
+
+
+class DevelopmentSecretInProduction(ValueError):
+    pass
 
 
 class AppSettings(BaseSettings):
@@ -44,8 +56,10 @@ class AppSettings(BaseSettings):
     kafka_topic_partitions: int = 3
     kafka_replication_factor: int = 1
 
-    # Signs the identity the gateway forwards to services, so no client can forge it.
+    # Signs the identity a service sends when it calls another on someone's behalf (shared.auth).
     internal_auth_secret: str = "dev-internal-secret-change-me-0123456789"  # noqa: S105 (refused in production)
+    # The gateway's public keys, which verify the identity it forwards (shared.auth).
+    gateway_jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
 
     outbox_poll_interval_seconds: float = 0.1
     outbox_batch_size: int = 200
@@ -71,14 +85,14 @@ class AppSettings(BaseSettings):
         platform_wide = _PlatformWideEnvSource(settings_cls, env_prefix="")
         return (init_settings, env_settings, platform_wide, dotenv_settings, file_secret_settings)
 
-    @model_validator(mode="after")
-    def _refuse_development_secrets_in_production(self) -> "AppSettings":
+    def refuse_development_secrets_in_production(self) -> None:
+        """Raise if a production app would run with a development secret. Asked when an app is
+        built, not when settings load: a migration job reads only the database settings."""
         if self.environment == "production":
             defaults = type(self).model_fields
             for name in self.secret_fields:
                 if getattr(self, name) == defaults[name].default:
-                    raise ValueError(f"{name} must be set to a real secret in production")
-        return self
+                    raise DevelopmentSecretInProduction(f"{name} must be set to a real secret in production")
 
     @property
     def events_topic(self) -> str:

@@ -14,6 +14,7 @@ def make_identity(*roles: Role) -> Identity:
 
 
 def identity_headers(identity: Identity, *, secret: str) -> dict[str, str]:
-    """The header the gateway would send for `identity`."""
+    """An identity header every service accepts for `identity`: a service's token, signed
+    with the internal secret (the gateway's own are signed with its key; see shared.auth)."""
     signed = sign_internal_identity(identity, secret=secret, now=datetime.now(UTC), ttl=timedelta(minutes=5))
     return {INTERNAL_IDENTITY_HEADER: signed}

@@ -29,8 +29,9 @@ def platform(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
-        # Every test signs in from 127.0.0.1; the limit itself is tested in gateway/tests.
-        "GATEWAY_TOKEN_RATE_LIMIT": "100000",
+        # Every test comes from 127.0.0.1, so every rate limit is a thousand times its own
+        # here; the limits themselves are tested in gateway/tests.
+        "GATEWAY_RATE_LIMIT_SCALE": "1000",
         "DEMO_DATA": "0",
         # A waitlist offer lapses in seconds here, not a day, so the tests see it move on.
         "BOOKING_WAITLIST_CLAIM_SECONDS": "6",

@@ -25,16 +25,19 @@ class PlatformPorts:
     smtp: int
     mail_http: int
     broker: int
+    # The Stripe Connect test double payment talks to (devstack/stripe_connect_double.py).
+    stripe_connect_double: int
 
     @classmethod
     def free(cls) -> "PlatformPorts":
-        *app_ports, stripe, smtp, mail_http, broker = free_ports(len(ALL_APPS) + 4)
+        *app_ports, stripe, smtp, mail_http, broker, stripe_connect_double = free_ports(len(ALL_APPS) + 5)
         return cls(
             apps={spec.name: port for spec, port in zip(ALL_APPS, app_ports, strict=True)},
             stripe=stripe,
             smtp=smtp,
             mail_http=mail_http,
             broker=broker,
+            stripe_connect_double=stripe_connect_double,
         )
 
     def environment(self) -> dict[str, str]:
@@ -44,6 +47,7 @@ class PlatformPorts:
             "MAIL_SINK_SMTP_PORT": str(self.smtp),
             "MAIL_SINK_HTTP_PORT": str(self.mail_http),
             "BROKER_PORT": str(self.broker),
+            "STRIPE_CONNECT_DOUBLE_PORT": str(self.stripe_connect_double),
         }
 
     def url(self, app: str) -> str:

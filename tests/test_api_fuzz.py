@@ -4,6 +4,7 @@ makes from its schema and a valid token of a role it allows, never answers a ser
 It runs after the other end-to-end tests: as an admin it makes fee rules and blackouts at
 random, which would change what the others see."""
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -38,20 +39,30 @@ def signed_in(platform: PlatformPorts) -> dict[str, dict[str, str]]:
     return callers
 
 
-def _caller_for(operation: Operation, signed_in: dict[str, dict[str, str]]) -> dict[str, str]:
-    """A token of the first role the operation allows (a traveler's where any caller may)."""
+def _caller_for(
+    operation: Operation, signed_in: dict[str, dict[str, str]], gateway_url: str
+) -> Callable[[], dict[str, str]]:
+    """A token of the first role the operation allows (a traveler's where any caller may); a
+    new traveler's each time for signing out, which would end the shared traveler's session."""
+    if operation.path == "/api/v1/auth/logout":
+
+        def new_traveler() -> dict[str, str]:
+            with httpx.Client(base_url=gateway_url, timeout=30) as gateway:
+                return sign_up(gateway, "traveler")
+
+        return new_traveler
     roles: list[str] = operation.definition.raw.get("x-roles") or ["traveler"]
-    return signed_in[roles[0]]
+    return lambda: signed_in[roles[0]]
 
 
-def _server_errors_of(operation: Operation, gateway_url: str, caller: dict[str, str]) -> str | None:
+def _server_errors_of(operation: Operation, gateway_url: str, caller: Callable[[], dict[str, str]]) -> str | None:
     """What went wrong when schemathesis called the operation with its inputs, if anything did."""
 
     @given(case=operation.as_strategy())
     @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def call(case: Case[Operation]) -> None:
         # Redirects (a partner link) are not followed: only the platform is called.
-        response = case.call(base_url=gateway_url, headers=caller, timeout=30, allow_redirects=False)
+        response = case.call(base_url=gateway_url, headers=caller(), timeout=30, allow_redirects=False)
         called = f"{case.method} {case.formatted_path} query={case.query} body={case.body!r}"
         assert response.status_code < 500, f"{called}: {response.text}"
         if response.status_code >= 400:
@@ -74,7 +85,11 @@ def test_no_operation_answers_a_server_error(
     failures = [
         failure
         for operation in operations
-        if (failure := _server_errors_of(operation, platform.gateway_url, _caller_for(operation, signed_in)))
+        if (
+            failure := _server_errors_of(
+                operation, platform.gateway_url, _caller_for(operation, signed_in, platform.gateway_url)
+            )
+        )
     ]
 
     assert len(operations) == len(results) > 50

@@ -59,7 +59,7 @@ def test_three_hundred_concurrent_holds_through_the_gateway_sell_exactly_ten(
     answers = asyncio.run(hold_all())
     statuses = [answer.status_code for answer in answers]
     assert statuses.count(201) == 10, {status: statuses.count(status) for status in set(statuses)}
-    assert statuses.count(409) == 290
+    assert statuses.count(409) == 290, {status: statuses.count(status) for status in set(statuses)}
     refused = [answer.json() for answer in answers if answer.status_code == 409]
     assert {body["error_code"] for body in refused} == {"SOLD_OUT"}
     assert all(body["request_id"] for body in refused)

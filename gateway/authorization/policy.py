@@ -37,6 +37,18 @@ TRAVELER, PROVIDER, EXPERT, ADMIN = only("traveler"), only("provider"), only("ex
 # (method, path below /api/v1 with {placeholders}, who). Reads a service filters by the caller
 # (their bookings, their requests) are SIGNED_IN.
 ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
+    # the gateway's own (its identity routes check the same again)
+    ("POST", "/auth/register", ANYONE),
+    ("POST", "/auth/token", ANYONE),
+    ("POST", "/auth/refresh", ANYONE),
+    ("GET", "/auth/jwks", ANYONE),
+    ("POST", "/auth/logout", SIGNED_IN),
+    ("GET", "/auth/me", SIGNED_IN),
+    ("GET", "/auth/api-keys", PROVIDER),
+    ("POST", "/auth/api-keys", PROVIDER),
+    ("DELETE", "/auth/api-keys/{key_id}", PROVIDER),
+    ("GET", "/auth/signing-keys", ADMIN),
+    ("POST", "/auth/signing-keys/rotate", ADMIN),
     # inventory
     ("GET", "/listings", ANYONE),
     ("POST", "/listings", PROVIDER),
@@ -117,6 +129,8 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("PATCH", "/admin/fees/{rule_id}", ADMIN),
     ("GET", "/admin/reconciliation", ADMIN),
     ("GET", "/providers/me/earnings", PROVIDER),
+    ("GET", "/providers/me/payouts", only("provider", "expert")),
+    ("POST", "/providers/me/payouts/onboarding", only("provider", "expert")),
     # analytics
     ("GET", "/analytics/revenue", only("admin", "provider")),
 )

@@ -1,18 +1,33 @@
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from gateway.identity import service
-from gateway.identity.authenticator import Authenticator
-from gateway.identity.schemas import Credentials, RefreshRequest, Registration, TokenPair, UserOut
-from gateway.ratelimit.service import FixedWindowLimiter
+from gateway.identity import api_keys, service
+from gateway.identity.authenticator import Authenticated, Authenticator
+from gateway.identity.schemas import (
+    ApiKeyList,
+    ApiKeyOut,
+    Credentials,
+    JsonWebKeySet,
+    NewApiKey,
+    NewApiKeyRequest,
+    RefreshRequest,
+    Registration,
+    SigningKeyList,
+    SigningKeyOut,
+    TokenPair,
+    UserOut,
+)
+from gateway.identity.signing_keys import live_keys, published_jwks
 from gateway.settings import GatewaySettings
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.deps import SessionDep
-from shared.errors import Unauthorized
+from shared.errors import Forbidden, Unauthorized
 
 router = APIRouter(prefix="/api/v1/auth", tags=["identity"])
+# The JWKS at its well-known address, for services and anyone verifying the gateway's tokens.
+well_known_router = APIRouter(prefix="/.well-known", tags=["identity"])
 
 
 def _settings(request: Request) -> GatewaySettings:
@@ -25,8 +40,29 @@ def _clock(request: Request) -> Clock:
     return clock
 
 
+def _authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
+
+
+async def _authenticated(request: Request) -> Authenticated:
+    authenticated = await _authenticator(request).authenticate(request)
+    if authenticated is None:
+        raise Unauthorized("Sign in to do this.")
+    return authenticated
+
+
+async def _admin(authenticated: Annotated[Authenticated, Depends(_authenticated)]) -> Authenticated:
+    if not authenticated.identity.is_admin:
+        raise Forbidden("This needs the admin role.")
+    return authenticated
+
+
 SettingsDep = Annotated[GatewaySettings, Depends(_settings)]
 ClockDep = Annotated[Clock, Depends(_clock)]
+AuthenticatorDep = Annotated[Authenticator, Depends(_authenticator)]
+AuthenticatedDep = Annotated[Authenticated, Depends(_authenticated)]
+AdminDep = Annotated[Authenticated, Depends(_admin)]
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
@@ -38,33 +74,114 @@ async def register(registration: Registration, session: SessionDep) -> UserOut:
 @router.post("/token")
 async def issue_token(
     credentials: Credentials,
-    request: Request,
-    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
+    authenticator: AuthenticatorDep,
 ) -> TokenPair:
-    limiter: FixedWindowLimiter = request.app.state.token_limiter
-    decision = await limiter.check(request.client.host if request.client else "unknown")
-    response.headers.update(decision.headers())
+    """A token pair for an email and password. Attempts are limited per address (the rate
+    limiter's `login` class) and failures per email: 429 `SIGN_IN_LOCKED` with `Retry-After`
+    once an email has failed too often, whether or not an account has it."""
     return await service.sign_in(
-        session, email=credentials.email, password=credentials.password, settings=settings, clock=clock
+        session,
+        email=credentials.email,
+        password=credentials.password,
+        lockout=authenticator.sign_in_lockout,
+        key=await authenticator.signing_key(),
+        settings=settings,
+        clock=clock,
     )
 
 
 @router.post("/refresh")
-async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> TokenPair:
-    return await service.rotate_refresh_token(session, refresh_token=body.refresh_token, settings=settings, clock=clock)
+async def refresh(
+    body: RefreshRequest, session: SessionDep, settings: SettingsDep, clock: ClockDep, authenticator: AuthenticatorDep
+) -> TokenPair:
+    return await service.rotate_refresh_token(
+        session,
+        refresh_token=body.refresh_token,
+        revocations=authenticator.revocations,
+        key=await authenticator.signing_key(),
+        settings=settings,
+        clock=clock,
+    )
 
 
-async def _signed_in(request: Request) -> Identity:
-    authenticator: Authenticator = request.app.state.authenticator
-    identity = await authenticator.identify(request)
-    if identity is None:
-        raise Unauthorized("Sign in to do this.")
-    return identity
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    authenticated: AuthenticatedDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    authenticator: AuthenticatorDep,
+) -> None:
+    """Signs out: this access token, every token of its session and its refresh token stop working."""
+    if authenticated.token_id is None or authenticated.expires_at is None:
+        # An API key (revoke it instead) or an identity provider's token without an id.
+        raise Forbidden("This credential has no session here to sign out of.")
+    await service.sign_out(
+        session,
+        session_id=authenticated.session_id,
+        token_id=authenticated.token_id,
+        expires_at=authenticated.expires_at,
+        revocations=authenticator.revocations,
+        settings=settings,
+        now=clock.now(),
+    )
 
 
 @router.get("/me")
-async def me(identity: Annotated[Identity, Depends(_signed_in)], session: SessionDep) -> UserOut:
-    return UserOut.model_validate(await service.get_user(session, user_id=identity.user_id))
+async def me(authenticated: AuthenticatedDep, session: SessionDep) -> UserOut:
+    return UserOut.model_validate(await service.get_user(session, user_id=authenticated.identity.user_id))
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED)
+async def create_api_key(
+    body: NewApiKeyRequest, authenticated: AuthenticatedDep, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> NewApiKey:
+    """A provider's (or an admin's) key with the given scopes; the key is in this answer only."""
+    api_key, key = await api_keys.create_api_key(
+        session,
+        owner=authenticated.identity,
+        name=body.name,
+        scopes=body.scopes,
+        limit=settings.api_key_limit,
+        now=clock.now(),
+    )
+    return NewApiKey(**ApiKeyOut.model_validate(api_key).model_dump(), key=key)
+
+
+@router.get("/api-keys")
+async def list_api_keys(authenticated: AuthenticatedDep, session: SessionDep) -> ApiKeyList:
+    found = await api_keys.list_api_keys(session, owner=authenticated.identity)
+    return ApiKeyList(items=[ApiKeyOut.model_validate(api_key) for api_key in found])
+
+
+@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(key_id: UUID, authenticated: AuthenticatedDep, session: SessionDep, clock: ClockDep) -> None:
+    await api_keys.revoke_api_key(session, owner=authenticated.identity, key_id=key_id, now=clock.now())
+
+
+@router.get("/signing-keys")
+async def list_signing_keys(_: AdminDep, session: SessionDep, clock: ClockDep) -> SigningKeyList:
+    """The keys that verify tokens now, the active one first."""
+    return SigningKeyList(
+        items=[SigningKeyOut.model_validate(key) for key in await live_keys(session, now=clock.now())]
+    )
+
+
+@router.post("/signing-keys/rotate", status_code=status.HTTP_201_CREATED)
+async def rotate_signing_key(_: AdminDep, authenticator: AuthenticatorDep) -> SigningKeyOut:
+    """A new active signing key; the previous one verifies until its last token expires."""
+    return SigningKeyOut.model_validate(await authenticator.rotate_signing_key())
+
+
+async def _jwks(response: Response, session: SessionDep, clock: ClockDep) -> JsonWebKeySet:
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return JsonWebKeySet(keys=await published_jwks(session, now=clock.now()))
+
+
+router.add_api_route("/jwks", _jwks, methods=["GET"], summary="The gateway's public signing keys (JWKS)")
+well_known_router.add_api_route(
+    "/jwks.json", _jwks, methods=["GET"], summary="The gateway's public signing keys (JWKS)"
+)

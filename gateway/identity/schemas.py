@@ -4,6 +4,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from gateway.identity.scopes import SCOPE_RULES, Scope
+
 SelfServiceRole = Literal["traveler", "provider", "expert"]
 
 
@@ -44,3 +46,52 @@ class UserOut(BaseModel):
     name: str
     roles: list[str]
     created_at: datetime
+
+
+class NewApiKeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(min_length=1, max_length=len(SCOPE_RULES))
+
+
+class ApiKeyOut(BaseModel):
+    """An API key as listed: never its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+
+
+class NewApiKey(ApiKeyOut):
+    key: str = Field(
+        description="The key itself: shown this once, never again. Send it as `Authorization: ApiKey <key>`."
+    )
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]
+    next_cursor: str | None = None
+
+
+class SigningKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kid: str
+    algorithm: str
+    created_at: datetime
+    superseded_at: datetime | None
+    verify_until: datetime | None
+
+
+class SigningKeyList(BaseModel):
+    items: list[SigningKeyOut]
+    next_cursor: str | None = None
+
+
+class JsonWebKeySet(BaseModel):
+    keys: list[dict[str, str]]

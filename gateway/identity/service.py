@@ -1,8 +1,9 @@
-"""Registering, signing in, rotating refresh tokens, and the bootstrap admin."""
+"""Registering, signing in and out, rotating refresh tokens, accounts for external
+identities, and the bootstrap admin."""
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from argon2 import PasswordHasher
@@ -11,8 +12,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.identity.models import RefreshToken, UserAccount
+from gateway.identity.external import ExternalClaims
+from gateway.identity.lockout import SignInLockout
+from gateway.identity.models import ExternalIdentity, RefreshToken, UserAccount
+from gateway.identity.revocation import RevocationList
 from gateway.identity.schemas import Registration, TokenPair
+from gateway.identity.signing_keys import ActiveKey
 from gateway.identity.tokens import issue_access_token, new_refresh_token, refresh_token_hash
 from gateway.settings import GatewaySettings
 from shared.auth import Identity
@@ -26,9 +31,11 @@ password_hasher = PasswordHasher()
 
 # Verified when the email is unknown, so a miss costs as much time as a wrong password.
 _UNKNOWN_USER_HASH = password_hasher.hash("no user has this password")
+# What an account made for an external identity holds instead: no password matches it.
+EXTERNAL_ACCOUNT_HASH = "!"
 
 
-def _identity(user: UserAccount) -> Identity:
+def identity_of(user: UserAccount) -> Identity:
     return Identity(user_id=user.id, email=user.email, roles=tuple(user.roles))
 
 
@@ -57,9 +64,14 @@ async def register_user(session: AsyncSession, *, registration: Registration) ->
 
 
 async def _issue_tokens(
-    session: AsyncSession, *, user: UserAccount, family_id: UUID, settings: GatewaySettings, clock: Clock
+    session: AsyncSession,
+    *,
+    user: UserAccount,
+    family_id: UUID,
+    key: ActiveKey,
+    settings: GatewaySettings,
+    now: datetime,
 ) -> TokenPair:
-    now = clock.now()
     refresh_token = new_refresh_token()
     session.add(
         RefreshToken(
@@ -71,8 +83,9 @@ async def _issue_tokens(
         )
     )
     access_token = issue_access_token(
-        _identity(user),
-        secret=settings.jwt_secret,
+        identity_of(user),
+        session_id=family_id,
+        key=key,
         now=now,
         ttl=timedelta(seconds=settings.access_token_ttl_seconds),
     )
@@ -82,24 +95,51 @@ async def _issue_tokens(
 
 
 async def sign_in(
-    session: AsyncSession, *, email: str, password: str, settings: GatewaySettings, clock: Clock
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    lockout: SignInLockout,
+    key: ActiveKey,
+    settings: GatewaySettings,
+    clock: Clock,
 ) -> TokenPair:
-    user = await session.scalar(select(UserAccount).where(UserAccount.email == email.lower()))
+    """A token pair for the right password; 401 otherwise, and 429 once the email has failed
+    too often (whether or not an account has it)."""
+    email = email.lower()
+    await lockout.begin_attempt(email, now=clock.now())
+    user = await session.scalar(select(UserAccount).where(UserAccount.email == email))
     matches = await _password_matches(user.password_hash if user else _UNKNOWN_USER_HASH, password)
     if user is None or not matches:
         raise Unauthorized("The email or password is wrong.", error_code="INVALID_CREDENTIALS")
+    await lockout.succeeded(email)
     if password_hasher.check_needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(password_hasher.hash, password)
-    tokens = await _issue_tokens(session, user=user, family_id=uuid4(), settings=settings, clock=clock)
+    tokens = await _issue_tokens(session, user=user, family_id=uuid4(), key=key, settings=settings, now=clock.now())
     await session.commit()
     return tokens
 
 
+async def _revoke_family(session: AsyncSession, *, family_id: UUID, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
 async def rotate_refresh_token(
-    session: AsyncSession, *, refresh_token: str, settings: GatewaySettings, clock: Clock
+    session: AsyncSession,
+    *,
+    refresh_token: str,
+    revocations: RevocationList,
+    key: ActiveKey,
+    settings: GatewaySettings,
+    clock: Clock,
 ) -> TokenPair:
     """A new pair for a live refresh token, which stops working. A token used a second time
-    means it was stolen or leaked: its whole family is revoked."""
+    means it was stolen or leaked: its whole family is revoked, with the access tokens issued
+    in it."""
     now = clock.now()
     stored = await session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == refresh_token_hash(refresh_token)).with_for_update()
@@ -107,19 +147,70 @@ async def rotate_refresh_token(
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         raise Unauthorized("The refresh token is invalid or expired.", error_code="INVALID_TOKEN")
     if stored.used_at is not None:
-        await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == stored.family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        await _revoke_family(session, family_id=stored.family_id, now=now)
         await session.commit()
+        await revocations.revoke_session(
+            stored.family_id, longest_token_life=timedelta(seconds=settings.access_token_ttl_seconds)
+        )
         logger.warning("refresh token reused; family %s revoked", stored.family_id)
         raise Unauthorized("The refresh token was already used.", error_code="INVALID_TOKEN")
     stored.used_at = now
     user = await session.get_one(UserAccount, stored.user_id)
-    tokens = await _issue_tokens(session, user=user, family_id=stored.family_id, settings=settings, clock=clock)
+    tokens = await _issue_tokens(session, user=user, family_id=stored.family_id, key=key, settings=settings, now=now)
     await session.commit()
     return tokens
+
+
+async def sign_out(
+    session: AsyncSession,
+    *,
+    session_id: UUID | None,
+    token_id: str,
+    expires_at: datetime,
+    revocations: RevocationList,
+    settings: GatewaySettings,
+    now: datetime,
+) -> None:
+    """The access token is refused from now on, and so is its session: every refresh token
+    of the family and every access token issued in it."""
+    if session_id is not None:
+        await _revoke_family(session, family_id=session_id, now=now)
+        await session.commit()
+        await revocations.revoke_session(
+            session_id, longest_token_life=timedelta(seconds=settings.access_token_ttl_seconds)
+        )
+    await revocations.revoke_token(token_id, expires_at=expires_at, now=now)
+
+
+async def account_for_external_identity(session: AsyncSession, *, claims: ExternalClaims, now: datetime) -> UserAccount:
+    """The account an external identity acts as: the one linked to it; at first sight, the
+    account with its email if the provider verified that email, else a new traveler."""
+    linked = select(UserAccount).join(ExternalIdentity, ExternalIdentity.user_id == UserAccount.id)
+    linked = linked.where(ExternalIdentity.issuer == claims.issuer, ExternalIdentity.subject == claims.subject)
+    user = await session.scalar(linked)
+    if user is not None:
+        return user
+    user = await session.scalar(select(UserAccount).where(UserAccount.email == claims.email))
+    if user is not None and not claims.email_verified:
+        raise Unauthorized(
+            "An account has this email, and the identity provider has not verified it.", error_code="INVALID_TOKEN"
+        )
+    try:
+        if user is None:
+            user = UserAccount(
+                email=claims.email, name=claims.name, password_hash=EXTERNAL_ACCOUNT_HASH, roles=["traveler"]
+            )
+            session.add(user)
+            await session.flush()
+        session.add(ExternalIdentity(issuer=claims.issuer, subject=claims.subject, user_id=user.id, created_at=now))
+        await session.commit()
+    except IntegrityError:
+        # Seen for the first time by two requests at once: the other one linked it.
+        await session.rollback()
+        user = await session.scalar(linked)
+        if user is None:
+            raise
+    return user
 
 
 async def get_user(session: AsyncSession, *, user_id: UUID) -> UserAccount:

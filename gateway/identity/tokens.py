@@ -1,50 +1,91 @@
-"""Access tokens (signed JWTs, short-lived) and refresh tokens (random, stored hashed)."""
+"""Access tokens (EdDSA JWTs with the signing key's `kid`, short-lived) and refresh tokens
+(random, stored hashed)."""
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from gateway.identity.signing_keys import ALGORITHM, ActiveKey
 from shared.auth import Identity
 from shared.errors import Unauthorized
 
-ACCESS_ALGORITHM = "HS256"
 ISSUER = "travel-gateway"
+AUDIENCE = "travel-api"
 
 
-def issue_access_token(identity: Identity, *, secret: str, now: datetime, ttl: timedelta) -> str:
+@dataclass(frozen=True)
+class AccessClaims:
+    identity: Identity
+    token_id: str
+    # The refresh token family the token was issued in: signing out ends it.
+    session_id: UUID
+    expires_at: datetime
+
+
+def invalid_token(message: str = "The access token is invalid or expired.") -> Unauthorized:
+    return Unauthorized(message, error_code="INVALID_TOKEN")
+
+
+def issue_access_token(identity: Identity, *, session_id: UUID, key: ActiveKey, now: datetime, ttl: timedelta) -> str:
     claims = {
         "sub": str(identity.user_id),
         "email": identity.email,
         "roles": list(identity.roles),
         "iss": ISSUER,
+        "aud": AUDIENCE,
         "typ": "access",
         "jti": uuid4().hex,
+        "sid": str(session_id),
         "iat": now,
         "exp": now + ttl,
     }
-    return jwt.encode(claims, secret, algorithm=ACCESS_ALGORITHM)
+    return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
 
 
-def verify_access_token(token: str, *, secret: str, now: datetime) -> Identity:
+def unverified_header_and_issuer(token: str) -> tuple[dict[str, Any], object]:
+    """What a token says about itself before it is verified: enough to pick the key."""
+    try:
+        header = jwt.get_unverified_header(token)
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        raise invalid_token() from None
+    return header, issuer
+
+
+def verify_access_token(token: str, *, public_key: Ed25519PublicKey, now: datetime) -> AccessClaims:
     try:
         # Expiry is checked against the injected clock, not the library's own.
         claims = jwt.decode(
             token,
-            secret,
-            algorithms=[ACCESS_ALGORITHM],
+            public_key,
+            algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["sub", "exp", "iat", "iss"], "verify_exp": False, "verify_iat": False},
+            audience=AUDIENCE,
+            options={
+                "require": ["sub", "exp", "iat", "iss", "aud", "jti", "sid"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
         if claims.get("typ") != "access":
             raise jwt.InvalidTokenError("not an access token")
-        if int(claims["exp"]) <= now.timestamp():
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        if expires_at <= now:
             raise jwt.ExpiredSignatureError("expired")
-        return Identity(user_id=UUID(claims["sub"]), email=str(claims["email"]), roles=tuple(claims["roles"]))
+        return AccessClaims(
+            identity=Identity(user_id=UUID(claims["sub"]), email=str(claims["email"]), roles=tuple(claims["roles"])),
+            token_id=str(claims["jti"]),
+            session_id=UUID(claims["sid"]),
+            expires_at=expires_at,
+        )
     except (jwt.PyJWTError, KeyError, ValueError, TypeError):
-        raise Unauthorized("The access token is invalid or expired.", error_code="INVALID_TOKEN") from None
+        raise invalid_token() from None
 
 
 def new_refresh_token() -> str:
@@ -54,13 +95,3 @@ def new_refresh_token() -> str:
 def refresh_token_hash(token: str) -> str:
     # A refresh token is 256 random bits, so a fast hash is enough to keep it unusable at rest.
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def identity_from_authorization(authorization: str | None, *, secret: str, now: datetime) -> Identity | None:
-    """The identity of a `Bearer` access token; None without one; 401 for a bad one."""
-    if authorization is None or not authorization.strip():
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Use an `Authorization: Bearer <access token>` header.", error_code="INVALID_TOKEN")
-    return verify_access_token(token.strip(), secret=secret, now=now)

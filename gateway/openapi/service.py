@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from gateway.authorization.policy import Access, route_access
+from gateway.identity.scopes import SCOPE_RULES, scopes_allow
 from gateway.proxy.routes import PUBLIC_PREFIX, is_owned_by
 from gateway.proxy.service import Upstreams
 
@@ -17,13 +18,20 @@ REF_PREFIX = "#/components/schemas/"
 FETCH_TIMEOUT_SECONDS = 3.0
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 BEARER = "bearerAuth"
+API_KEY = "apiKey"
 SECURITY_SCHEMES = {
     BEARER: {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
         "description": "An access token from POST /api/v1/auth/token.",
-    }
+    },
+    API_KEY: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "`ApiKey <key>`: a provider's key (POST /api/v1/auth/api-keys), for what its scopes cover.",
+    },
 }
 
 
@@ -79,6 +87,9 @@ def merge_documents(
     merged = copy.deepcopy(gateway_document)
     merged["info"] = {**merged.get("info", {}), "title": "Travel platform API"}
     paths: dict[str, Any] = merged.setdefault("paths", {})
+    for path, item in list(paths.items()):
+        if path.startswith(PUBLIC_PREFIX + "/"):
+            paths[path] = _public_operations(path[len(PUBLIC_PREFIX) :], item)
     components: dict[str, Any] = merged.setdefault("components", {})
     schemas: dict[str, Any] = components.setdefault("schemas", {})
     missing: list[str] = []
@@ -119,16 +130,28 @@ def _public_operations(path: str, item: dict[str, Any]) -> dict[str, Any]:
             continue
         found = route_access(key.upper(), path)
         if found is not None:
-            public[key] = _with_access(operation, found[1])
+            public[key] = _with_access(operation, found[1], key_scopes=_scopes_covering(key.upper(), path))
     return public if any(key in HTTP_METHODS for key in public) else {}
 
 
-def _with_access(operation: dict[str, Any], access: Access) -> dict[str, Any]:
+def _scopes_covering(method: str, path: str) -> list[str]:
+    return [scope for scope in SCOPE_RULES if scopes_allow([scope], method, PUBLIC_PREFIX + path)]
+
+
+def _with_access(operation: dict[str, Any], access: Access, *, key_scopes: list[str]) -> dict[str, Any]:
     who = f"Who may call it: {access.describe()}."
+    if key_scopes and not access.public:
+        who += f" With an API key: scope {' or '.join(key_scopes)}."
     described = f"{operation['description']}\n\n{who}" if operation.get("description") else who
+    security: list[dict[str, list[str]]] = []
+    if not access.public:
+        security = [{BEARER: []}]
+        if key_scopes:
+            security.append({API_KEY: []})
     return operation | {
-        "security": [] if access.public else [{BEARER: []}],
+        "security": security,
         "x-roles": list(access.roles),
+        "x-api-key-scopes": key_scopes if not access.public else [],
         "description": described,
     }
 

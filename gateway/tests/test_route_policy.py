@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.routing import Match
 
 from gateway.authorization.policy import ROUTE_POLICY, authorize, route_access
+from gateway.main import build_app as build_gateway_app
 from gateway.openapi.service import merge_documents
 from gateway.proxy.routes import PUBLIC_PREFIX, is_owned_by, owner_of
 from shared.auth import ROLES, Identity
@@ -51,15 +52,25 @@ def _serves_websocket(app: FastAPI, path: str) -> bool:
     return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
 
 
-def test_every_route_a_service_serves_in_public_is_in_the_table_and_every_entry_is_served(
+def _gateway_routes() -> set[tuple[str, str, str]]:
+    """The gateway's own public routes, below /api/v1."""
+    document = build_gateway_app().openapi()
+    return {
+        ("gateway", method.upper(), path[len(PUBLIC_PREFIX) :])
+        for path, item in document["paths"].items()
+        if path.startswith(PUBLIC_PREFIX + "/")
+        for method in item
+    }
+
+
+def test_every_public_route_is_in_the_table_and_every_entry_is_served(
     service_documents: dict[str, dict[str, Any]],
 ) -> None:
-    served = _served_in_public(service_documents)
+    served = _served_in_public(service_documents) | _gateway_routes()
     in_table = set()
     for method, template, _ in ROUTE_POLICY:
         upstream = owner_of(PUBLIC_PREFIX + template)
-        assert upstream is not None, template
-        in_table.add((upstream.service, method, template))
+        in_table.add((upstream.service if upstream else "gateway", method, template))
 
     assert served - in_table == set(), "served but not in the route policy table"
     assert in_table - served == set(), "in the route policy table but not served"
@@ -118,12 +129,30 @@ def test_the_merged_document_says_who_may_call_each_operation_and_leaves_out_the
         if isinstance(operation, dict) and "responses" in operation
     }
     assert set(operations) == {
-        (method, template) for method, template, _ in ROUTE_POLICY if template != "/ws/availability"
+        (method, template)
+        for method, template, _ in ROUTE_POLICY
+        if owner_of(PUBLIC_PREFIX + template) is not None and template != "/ws/availability"
     }
     for (method, path), operation in operations.items():
         found = route_access(method, path)
         assert found is not None
         access = found[1]
-        assert operation["security"] == ([] if access.public else [{"bearerAuth": []}]), (method, path)
         assert operation["x-roles"] == list(access.roles)
-    assert merged["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+        if access.public:
+            assert operation["security"] == [], (method, path)
+        else:
+            assert {"bearerAuth": []} in operation["security"], (method, path)
+    # A provider's API key is offered where its scopes reach, and only there.
+    assert operations[("GET", "/bookings/{booking_id}")]["security"] == [{"bearerAuth": []}, {"apiKey": []}]
+    assert operations[("GET", "/bookings/{booking_id}")]["x-api-key-scopes"] == ["bookings:read"]
+    assert operations[("POST", "/holds")]["security"] == [{"bearerAuth": []}]
+    assert set(merged["components"]["securitySchemes"]) == {"bearerAuth", "apiKey"}
+
+
+def test_the_gateways_own_routes_say_who_may_call_them_too() -> None:
+    merged = merge_documents(build_gateway_app().openapi(), {})
+
+    paths = merged["paths"]
+    assert paths["/api/v1/auth/token"]["post"]["security"] == []
+    assert paths["/api/v1/auth/me"]["get"]["security"] == [{"bearerAuth": []}]
+    assert paths["/api/v1/auth/signing-keys/rotate"]["post"]["x-roles"] == ["admin"]

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from services.payment.connect.router import router as connect_router
 from services.payment.earnings.router import router as earnings_router
 from services.payment.fees.router import admin_router as fees_admin_router
 from services.payment.fees.router import router as fees_router
@@ -12,6 +13,9 @@ from services.payment.intents.consumers import BOOKING_EVENTS
 from services.payment.intents.router import router as intents_router
 from services.payment.intents.service import run_pending_stripe_commands
 from services.payment.methods.router import router as methods_router
+from services.payment.payouts.consumers import BOOKING_EVENTS_FOR_PAYOUTS
+from services.payment.payouts.router import router as payouts_router
+from services.payment.payouts.service import RetryPolicy, pay_due_payouts
 from services.payment.reconciliation.router import router as reconciliation_router
 from services.payment.settings import PaymentSettings, get_settings
 from services.payment.stripe_gateway import create_stripe_client
@@ -48,6 +52,18 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
             if not done:
                 await asyncio.sleep(settings.stripe_command_interval_seconds)
 
+    async def pay_out(resources: AppResources) -> None:
+        retry = RetryPolicy(
+            first=timedelta(seconds=settings.stripe_retry_first_seconds),
+            longest=timedelta(seconds=settings.stripe_retry_longest_seconds),
+        )
+        while True:
+            done = await pay_due_payouts(
+                resources.session_factory, stripe_client=stripe_client, now=clock.now(), retry=retry
+            )
+            if not done:
+                await asyncio.sleep(settings.payout_interval_seconds)
+
     app = create_app(
         settings,
         title="Payment",
@@ -59,9 +75,11 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
             fees_admin_router,
             earnings_router,
             reconciliation_router,
+            connect_router,
+            payouts_router,
         ],
-        consumers=[BOOKING_EVENTS],
-        background_jobs=[BackgroundJob("stripe commands", make_stripe_calls)],
+        consumers=[BOOKING_EVENTS, BOOKING_EVENTS_FOR_PAYOUTS],
+        background_jobs=[BackgroundJob("stripe commands", make_stripe_calls), BackgroundJob("payouts", pay_out)],
         lifespan_hook=open_clients,
     )
     app.state.stripe = stripe_client

@@ -25,6 +25,9 @@ class PaymentSettings(AppSettings):
         default=None, validation_alias=AliasChoices("PAYMENT_STRIPE_API_BASE", "STRIPE_API_BASE")
     )
     stripe_webhook_secret: str = "whsec_local_development_secret"  # noqa: S105
+    # Connect's events (about connected accounts) come to an endpoint of their own, with its own
+    # signing secret; unset, they are checked with `stripe_webhook_secret` (one endpoint).
+    stripe_connect_webhook_secret: str | None = None
     stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
     stripe_command_interval_seconds: float = Field(default=0.5, gt=0)
     # The SDK retries a call that failed in transit or with a 409/5xx at once, with jittered
@@ -33,6 +36,18 @@ class PaymentSettings(AppSettings):
     stripe_max_network_retries: int = Field(default=3, ge=0)
     stripe_retry_first_seconds: float = Field(default=2.0, gt=0)
     stripe_retry_longest_seconds: float = Field(default=3600.0, gt=0)
+
+    # Where Stripe's Connect onboarding sends the provider back: the web app's payout pages
+    # (`refresh` when the link expired or was used, `return` when they are done).
+    connect_refresh_url: str = "http://localhost:3000/provider/payouts/onboarding?refresh=1"
+    connect_return_url: str = "http://localhost:3000/provider/payouts/onboarding?done=1"
+    # How often the payout job looks for money that has become due.
+    payout_interval_seconds: float = Field(default=2.0, gt=0)
+
+    def stripe_webhook_secrets(self) -> tuple[str, ...]:
+        """What a webhook may be signed with: the platform endpoint's secret, then Connect's."""
+        connect = (self.stripe_connect_webhook_secret,) if self.stripe_connect_webhook_secret else ()
+        return (self.stripe_webhook_secret, *connect)
 
 
 @lru_cache

@@ -1,13 +1,13 @@
 """Settings: one prefix per app, platform-wide values once, no development secret in production."""
 
 import pytest
-from pydantic import ValidationError
 
 from gateway.settings import GatewaySettings
 from services.booking.settings import BookingSettings
 from services.inventory.settings import InventorySettings
+from services.payment.main import build_app as build_payment_app
 from services.payment.settings import PaymentSettings
-from shared.settings import AppSettings
+from shared.settings import AppSettings, DevelopmentSecretInProduction
 
 
 def test_a_platform_wide_value_reaches_every_app_and_a_prefixed_one_wins(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,10 +26,22 @@ def test_an_app_only_setting_is_not_taken_without_the_prefix(monkeypatch: pytest
 
 def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
-    with pytest.raises(ValidationError, match="internal_auth_secret"):
-        InventorySettings()
+    with pytest.raises(DevelopmentSecretInProduction, match="internal_auth_secret"):
+        InventorySettings().refuse_development_secrets_in_production()
     monkeypatch.setenv("INTERNAL_AUTH_SECRET", "a-real-secret-from-the-vault")
-    assert InventorySettings().environment == "production"
+    InventorySettings().refuse_development_secrets_in_production()
+
+
+def test_an_app_will_not_be_built_with_a_development_secret_in_production_but_its_migrations_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+
+    settings = PaymentSettings()  # what a migration job reads: no secret needed
+
+    assert settings.database_url
+    with pytest.raises(DevelopmentSecretInProduction, match="internal_auth_secret"):
+        build_payment_app(settings)
 
 
 def test_each_app_publishes_to_its_own_topic_in_its_own_schema() -> None:
@@ -40,7 +52,7 @@ def test_each_app_publishes_to_its_own_topic_in_its_own_schema() -> None:
 @pytest.mark.parametrize(
     ("settings_class", "secret_env"),
     [
-        (GatewaySettings, {"GATEWAY_JWT_SECRET": "x" * 40, "BOOTSTRAP_ADMIN_PASSWORD": "y" * 20}),
+        (GatewaySettings, {"GATEWAY_SIGNING_KEY_SECRET": "x" * 40, "BOOTSTRAP_ADMIN_PASSWORD": "y" * 20}),
         (PaymentSettings, {"PAYMENT_STRIPE_API_KEY": "sk_live_real", "PAYMENT_STRIPE_WEBHOOK_SECRET": "whsec_real"}),
     ],
 )
@@ -50,7 +62,7 @@ def test_production_refuses_each_apps_own_development_secrets(
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("INTERNAL_AUTH_SECRET", "a-real-secret-from-the-vault")
     for name in secret_env:
-        with pytest.raises(ValidationError):
-            settings_class()
+        with pytest.raises(DevelopmentSecretInProduction):
+            settings_class().refuse_development_secrets_in_production()
         monkeypatch.setenv(name, secret_env[name])
-    assert settings_class().environment == "production"
+    settings_class().refuse_development_secrets_in_production()

@@ -5,6 +5,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import AliasChoices
+
 from devstack.apps import ALL_APPS, AppSpec
 from shared.settings import PLATFORM_WIDE_FIELDS, AppSettings
 
@@ -31,6 +33,26 @@ def assert_env_names_are_settings(spec: AppSpec, names: set[str]) -> None:
             continue
         assert name.startswith(prefix), f"{spec.name}: {name} is neither {prefix}* nor platform-wide"
         assert lowered[len(prefix) :] in fields, f"{spec.name}: {name} names no setting of {spec.name}"
+
+
+def secret_variables(spec: AppSpec) -> dict[str, set[str]]:
+    """For each secret the app refuses to run in production without, the variables that set it."""
+    cls = settings_class(spec)
+    choices: dict[str, set[str]] = {}
+    for name in cls.secret_fields:
+        names = {f"{env_prefix(spec)}{name}".upper()}
+        if name in PLATFORM_WIDE_FIELDS:
+            names.add(name.upper())
+        alias = cls.model_fields[name].validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {str(choice) for choice in alias.choices}
+        choices[name] = names
+    return choices
+
+
+def assert_every_secret_is_given(spec: AppSpec, names: set[str]) -> None:
+    for secret, variables in secret_variables(spec).items():
+        assert names & variables, f"{spec.name}: production needs {secret}, set by one of {sorted(variables)}"
 
 
 def command_option(command: list[str], option: str) -> str:

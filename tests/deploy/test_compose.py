@@ -6,7 +6,13 @@ import pytest
 import yaml
 
 from devstack.apps import ALL_APPS, SERVICES, AppSpec
-from tests.deploy.manifests import REPO_ROOT, assert_env_names_are_settings, assert_runs_the_app, upstream_settings
+from tests.deploy.manifests import (
+    REPO_ROOT,
+    assert_env_names_are_settings,
+    assert_every_secret_is_given,
+    assert_runs_the_app,
+    upstream_settings,
+)
 
 REQUIRED_PLATFORM_ENV = {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT", "INTERNAL_AUTH_SECRET"}
 
@@ -36,6 +42,10 @@ def test_every_app_gets_only_variables_its_settings_read(compose: dict[str, Any]
     assert_env_names_are_settings(app, set(environment))
     assert environment["DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert environment["ENVIRONMENT"] == "production"
+
+
+def test_every_app_is_given_each_secret_production_requires(compose: dict[str, Any], app: AppSpec) -> None:
+    assert_every_secret_is_given(app, set(compose["services"][app.name]["environment"]))
 
 
 def test_the_gateway_reaches_each_service_at_its_compose_name_and_port(compose: dict[str, Any]) -> None:

@@ -7,7 +7,13 @@ import pytest
 import yaml
 
 from devstack.apps import ALL_APPS, AppSpec
-from tests.deploy.manifests import REPO_ROOT, assert_env_names_are_settings, assert_runs_the_app, upstream_settings
+from tests.deploy.manifests import (
+    REPO_ROOT,
+    assert_env_names_are_settings,
+    assert_every_secret_is_given,
+    assert_runs_the_app,
+    upstream_settings,
+)
 
 K8S = REPO_ROOT / "k8s"
 
@@ -79,6 +85,14 @@ def test_every_app_migrates_itself_first_and_reads_only_its_settings(
         assert_env_names_are_settings(app, names)
         assert f"{app.name.upper()}_DATABASE_URL" in names
         assert container["image"] == "travel-platform:latest"
+
+
+def test_every_app_is_given_each_secret_production_requires(
+    resources: dict[tuple[str, str], dict[str, Any]], app: AppSpec
+) -> None:
+    container = resources[("Deployment", app.name)]["spec"]["template"]["spec"]["containers"][0]
+    config = resources[("ConfigMap", "platform-config")]["data"]
+    assert_every_secret_is_given(app, {entry["name"] for entry in container["env"]} | set(config))
 
 
 def test_the_gateway_reaches_each_service_by_its_kubernetes_service(

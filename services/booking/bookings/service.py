@@ -121,9 +121,12 @@ async def attach_payment_intent(
     payment: httpx.AsyncClient,
     identity_header: dict[str, str],
     off_session: bool = False,
+    expert: dict[str, str] | None = None,
 ) -> None:
     """Get the booking's PaymentIntent from payment and keep it on the booking. Off session,
-    payment charges the traveler's saved card itself; the webhook moves the booking on."""
+    payment charges the traveler's saved card itself; the webhook moves the booking on. An
+    expert's booking names the expert and their fee (`{expert_id, fee}`), which payment splits
+    off its own."""
     intent = await upstream_json(
         payment.post(
             "/internal/payment-intents",
@@ -135,6 +138,7 @@ async def attach_payment_intent(
                 "amount": str(booking.amount_due_now),
                 "currency": booking.currency,
                 "off_session": off_session,
+                "expert": expert,
             },
             headers=identity_header,
         )

@@ -453,8 +453,16 @@ async def book_on_behalf(
         await session.rollback()
         await _release_hold(inventory, hold_id=str(hold["id"]), headers=as_traveler)
         raise
+    fee = await session.scalar(select(ExpertBooking.expert_fee).where(ExpertBooking.booking_id == booking.id))
     try:
-        await attach_payment_intent(session, booking, payment=payment, identity_header=as_traveler, off_session=True)
+        await attach_payment_intent(
+            session,
+            booking,
+            payment=payment,
+            identity_header=as_traveler,
+            off_session=True,
+            expert={"expert_id": str(expert.user_id), "fee": str(fee)},
+        )
     except AppError as refused:
         await _give_up(session, booking_id=booking.id, reason=refused.message, now=clock.now())
         raise

@@ -7,7 +7,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from services.inventory.feed.hub import AvailabilityHub
 from services.inventory.listings.models import Listing
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, verify_internal_identity
+from shared.auth import identity_of
 from shared.errors import Unauthorized
 
 router = APIRouter(tags=["availability"])
@@ -15,18 +15,11 @@ router = APIRouter(tags=["availability"])
 PUBLIC_FIELDS = ("type", "listing_id", "slot_id", "available", "capacity", "at")
 
 
-def _identity(websocket: WebSocket) -> Identity | None:
-    token = websocket.headers.get(INTERNAL_IDENTITY_HEADER)
-    if token is None:
-        return None
-    return verify_internal_identity(token, secret=websocket.app.state.resources.settings.internal_auth_secret)
-
-
 @router.websocket("/ws/availability")
 async def availability_feed(websocket: WebSocket, listing_id: UUID) -> None:
     """Every change of the listing's slots: counts for anyone, what changed for its owner."""
     try:
-        viewer = _identity(websocket)
+        viewer = await identity_of(websocket)
     except Unauthorized:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
         return

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class CurrencyEarnings(BaseModel):
     """A provider's earnings in one currency: `net` = `gross_sales` - `platform_fees` - `refunds`,
-    what the platform owes them."""
+    what the platform owes them (what it has paid out of that: GET /providers/me/payouts)."""
 
     currency: str
     gross_sales: Decimal

@@ -1,5 +1,5 @@
 """A provider's earnings, read from the ledger: what their payable account was credited and
-debited, per currency.
+debited, per currency, leaving out what was paid out to them.
 
 On a provider's account a capture credits the sale and debits our fee, and a refund debits
 what is given back and credits the fee returned (ledger/service.py), so the sign of a line
@@ -40,7 +40,8 @@ async def earnings_of(
                 )
             ),
             func.sum(case((and_(kind == "refund", amount > 0), amount), else_=zero)),
-            -func.sum(amount),
+            # Payouts settle what is owed; they are not earned or lost.
+            -func.sum(case((kind != "payout", amount), else_=zero)),
         )
         .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
         .where(LedgerEntry.account == provider_payable(provider_id))

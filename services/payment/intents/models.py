@@ -2,7 +2,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Index, Numeric, String, UniqueConstraint, func, text
+from sqlalchemy import CheckConstraint, DateTime, Index, Numeric, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,7 +14,10 @@ class Payment(Base):
     for a cart's bookings together."""
 
     __tablename__ = "payment"
-    __table_args__ = (UniqueConstraint("booking_id", "purpose"),)
+    __table_args__ = (
+        UniqueConstraint("booking_id", "purpose"),
+        CheckConstraint("(expert_id IS NULL) = (expert_fee IS NULL) AND expert_fee >= 0", name="expert_fee_has_expert"),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     booking_id: Mapped[UUID]
@@ -38,6 +41,12 @@ class Payment(Base):
     # A cart's one payment: each booking's share and its fee,
     # [{booking_id, provider_id, category, amount, platform_fee}].
     parts: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB)
+    # A destination charge's connected account: the provider's money went there at once. None
+    # when the platform holds it until it is paid out (a cart, a provider who cannot take charges).
+    destination_account_id: Mapped[str | None] = mapped_column(String(100))
+    # The expert who booked for the traveler, and their part of `platform_fee`.
+    expert_id: Mapped[UUID | None]
+    expert_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -18,6 +18,16 @@ class PaymentPart(BaseModel):
     amount: Decimal = Field(gt=0, le=Decimal("1000000"), decimal_places=2)
 
 
+class ExpertShare(BaseModel):
+    """The expert who booked for the traveler, and the fee booking gave them (their fee
+    percentage of the sale). It is paid out of the platform's fee, never more than that fee."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expert_id: UUID
+    fee: Decimal = Field(ge=0, le=Decimal("1000000"), decimal_places=2)
+
+
 class PaymentIntentRequest(BaseModel):
     """What booking asks for while the traveler waits: an intent to pay for a booking."""
 
@@ -40,11 +50,15 @@ class PaymentIntentRequest(BaseModel):
     off_session: bool = False
     # For a cart's one payment (`booking_id` is then the cart's): each booking's share.
     parts: list[PaymentPart] = Field(default_factory=list, max_length=50)
+    # An expert booked it for the traveler (one booking, never a cart).
+    expert: ExpertShare | None = None
 
     @model_validator(mode="after")
     def _parts_add_up(self) -> "PaymentIntentRequest":
         if self.parts and sum(part.amount for part in self.parts) != self.amount:
             raise ValueError("the parts do not add up to the amount")
+        if self.parts and self.expert is not None:
+            raise ValueError("an expert's share is of one booking's payment, not a cart's")
         return self
 
 

@@ -10,14 +10,16 @@ import stripe
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from stripe.params import PaymentIntentCreateParams
+from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
+from services.payment.connect.service import charge_destination
 from services.payment.fees.service import fee_for
 from services.payment.intents.events import PaymentRefunded
 from services.payment.intents.models import Payment, StripeCommand
 from services.payment.intents.schemas import PaymentIntentRequest, PaymentPart
 from services.payment.ledger.service import record, refund_postings
 from services.payment.methods.service import default_method
+from services.payment.payouts.domain import transfer_group
 from shared.auth import Identity
 from shared.errors import BadGateway, Conflict
 from shared.events.outbox import add_event
@@ -54,6 +56,15 @@ async def create_payment_intent(
         "currency": request.currency.lower(),
         "metadata": {"booking_id": str(request.booking_id), "purpose": request.purpose},
     }
+    # One provider who can take charges gets a destination charge, less our fee; the platform
+    # keeps a cart's money (several providers, grouped for the transfers) and that of a provider
+    # without such an account, and transfers each part when it is paid out (payouts/).
+    destination = None if parts else await charge_destination(session, provider_id=request.provider_id)
+    if destination is not None:
+        params["transfer_data"] = {"destination": destination}
+        params["application_fee_amount"] = to_minor_units(fee)
+    elif parts:
+        params["transfer_group"] = transfer_group(request.booking_id)
     if request.off_session:
         # The card goes on the intent now and the confirm names none (localstripe refuses a
         # confirm that does).
@@ -80,6 +91,9 @@ async def create_payment_intent(
         category=request.category,
         platform_fee=fee,
         parts=parts or None,
+        destination_account_id=destination,
+        expert_id=request.expert.expert_id if request.expert else None,
+        expert_fee=min(request.expert.fee, fee) if request.expert else None,
     )
     session.add(payment)
     try:
@@ -204,10 +218,13 @@ async def _call_stripe(stripe_client: stripe.StripeClient, command: StripeComman
             payment.status = "canceled"
         return
     assert command.amount is not None
-    refund = await stripe_client.v1.refunds.create_async(
-        params={"payment_intent": payment.payment_intent_id, "amount": to_minor_units(command.amount)},
-        options=options,
-    )
+    params: RefundCreateParams = {"payment_intent": payment.payment_intent_id, "amount": to_minor_units(command.amount)}
+    if payment.destination_account_id is not None:
+        # A destination charge's money is on the provider's account: the refund takes it back
+        # from there, and the platform's fee in proportion, rather than from the platform.
+        params["reverse_transfer"] = True
+        params["refund_application_fee"] = True
+    refund = await stripe_client.v1.refunds.create_async(params=params, options=options)
     if from_minor_units(refund.amount) != command.amount:
         raise stripe.StripeError(f"refund {refund.id} is for {refund.amount}, not {command.amount}")
 

@@ -1,7 +1,9 @@
 """A double-entry ledger: every movement is one transaction whose entries sum to zero.
 
-Accounts: `stripe_balance` (money Stripe holds for us), `provider_payable:<id>` (owed to a
-provider), `platform_revenue` (our fees). Positive amounts are debits, negative credits."""
+Accounts: `stripe_balance` (money at Stripe not yet paid out: our balance, and what connected
+accounts hold under manual payouts until we pay them out), `provider_payable:<id>` (owed to a
+provider), `expert_payable:<id>` (owed to an expert: their part of our fee), `platform_revenue`
+(our fees). Positive amounts are debits, negative credits."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +21,10 @@ PLATFORM_REVENUE = "platform_revenue"
 
 def provider_payable(provider_id: UUID) -> str:
     return f"provider_payable:{provider_id}"
+
+
+def expert_payable(expert_id: UUID) -> str:
+    return f"expert_payable:{expert_id}"
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,17 @@ def refund_postings(*, refund: Decimal, captured: Decimal, fee: Decimal, provide
         Posting(provider_payable(provider_id), -fee_back),
         Posting(PLATFORM_REVENUE, fee_back),
     ]
+
+
+def expert_share_postings(*, amount: Decimal, expert_id: UUID) -> list[Posting]:
+    """The expert's part of our fee on a booking they made for a traveler, passed on to them (a
+    negative amount takes back what a refund returned of it)."""
+    return [Posting(PLATFORM_REVENUE, amount), Posting(expert_payable(expert_id), -amount)]
+
+
+def payout_postings(*, payable_account: str, amount: Decimal) -> list[Posting]:
+    """Money paid out to a provider's or expert's bank: what we owed them leaves Stripe."""
+    return [Posting(payable_account, amount), Posting(STRIPE_BALANCE, -amount)]
 
 
 async def unbalanced_transactions(session: AsyncSession) -> list[tuple[UUID, str, Decimal]]:

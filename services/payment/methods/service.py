@@ -110,7 +110,9 @@ async def _customer_of(session: AsyncSession, *, stripe_client: stripe.StripeCli
     await session.execute(
         insert(PaymentCustomer)
         .values(traveler_id=traveler.user_id, stripe_customer_id=customer.id)
-        .on_conflict_do_nothing(index_elements=[PaymentCustomer.traveler_id])
+        # No conflict target: a concurrent first save got the same Customer (Stripe replays the
+        # idempotent create), and may collide on either unique column.
+        .on_conflict_do_nothing()
     )
     await session.commit()
     # A concurrent first save may have won: its Customer is the traveler's, ours stays unused.

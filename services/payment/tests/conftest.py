@@ -11,7 +11,7 @@ import pytest
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devstack.infra import free_port, localstripe_command, wait_for_port
+from devstack.infra import free_port, localstripe_command, stripe_connect_double_command, wait_for_port
 from services.payment.ledger.service import unbalanced_transactions
 from services.payment.main import build_app
 from services.payment.settings import PaymentSettings
@@ -30,6 +30,8 @@ class PaymentApp:
     stripe: httpx.AsyncClient
     settings: PaymentSettings
     sessions: async_sessionmaker[AsyncSession]
+    # The Stripe Connect test double payment talks to (its /_double control endpoints).
+    stripe_double: httpx.AsyncClient
 
     def as_(self, identity: Identity) -> dict[str, str]:
         return identity_headers(identity, secret=self.settings.internal_auth_secret)
@@ -72,18 +74,33 @@ def stripe_api_base() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def stripe_connect_double(stripe_api_base: str) -> Iterator[str]:
+    """The Stripe Connect test double in front of the session's localstripe, as the dev stack runs it."""
+    command = stripe_connect_double_command(free_port(), upstream=stripe_api_base)
+    assert command.ready_port is not None
+    process = subprocess.Popen(command.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port("127.0.0.1", command.ready_port, timeout=20)
+        yield f"http://127.0.0.1:{command.ready_port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.fixture
 async def payment_app(
-    database_url: str, redis_url: str, bootstrap_servers: str, stripe_api_base: str
+    database_url: str, redis_url: str, bootstrap_servers: str, stripe_api_base: str, stripe_connect_double: str
 ) -> AsyncIterator[PaymentApp]:
-    """A payment app in this process, talking to localstripe; its Stripe command loop runs."""
+    """A payment app in this process, talking to Stripe through the Connect test double (clients
+    pay at localstripe itself); its Stripe command loop runs."""
     await asyncio.to_thread(upgrade_to_head, Path("services/payment/migrations"), database_url=database_url)
     settings = PaymentSettings(
         database_url=database_url,
         redis_url=redis_url,
         kafka_bootstrap_servers=bootstrap_servers,
         consumers_enabled=False,
-        stripe_api_base=stripe_api_base,
+        stripe_api_base=stripe_connect_double,
         stripe_command_interval_seconds=0.1,
     )
     app = build_app(settings, clock=FrozenClock(datetime(2031, 5, 4, 9, 0, tzinfo=UTC)))
@@ -93,9 +110,12 @@ async def payment_app(
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://payment") as client,
             httpx.AsyncClient(base_url=stripe_api_base, auth=(settings.stripe_api_key, ""), timeout=10) as stripe,
+            httpx.AsyncClient(base_url=stripe_connect_double, timeout=10) as stripe_double,
         ):
             sessions = create_session_factory(engine)
-            yield PaymentApp(client=client, stripe=stripe, settings=settings, sessions=sessions)
+            yield PaymentApp(
+                client=client, stripe=stripe, settings=settings, sessions=sessions, stripe_double=stripe_double
+            )
         # After every test, the ledger sums to zero per transaction (and so per currency).
         async with sessions() as session:
             assert await unbalanced_transactions(session) == []

@@ -16,7 +16,7 @@ async def receive_stripe_event(
     event = service.verify(
         await request.body(),
         request.headers.get("stripe-signature"),
-        secret=settings.stripe_webhook_secret,
+        secrets=settings.stripe_webhook_secrets(),
         tolerance_seconds=settings.stripe_webhook_tolerance_seconds,
     )
     outcome = await service.handle_event(session, event=event, stripe_client=stripe_client, now=clock.now())

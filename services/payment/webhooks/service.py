@@ -1,7 +1,8 @@
-"""Stripe webhooks as triggers: verify the signature, drop repeats, re-read the intent from
-Stripe, and move the payment only from the states that allow it."""
+"""Stripe webhooks as triggers: verify the signature, drop repeats, re-read the intent (or the
+connected account) from Stripe, and move the payment only from the states that allow it."""
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 import stripe
@@ -9,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.payment.connect.service import apply_account_status
 from services.payment.intents.events import PaymentFailed, PaymentSucceeded
 from services.payment.intents.models import Payment
 from services.payment.intents.service import shares
 from services.payment.ledger.service import capture_postings, record
+from services.payment.payouts.service import after_capture
 from services.payment.webhooks.models import StripeEvent
 from shared.errors import AppError
 from shared.events.outbox import add_event
@@ -21,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 PRODUCER = "payment"
 HANDLED_TYPES = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
+ACCOUNT_UPDATED = "account.updated"
 
 
 class InvalidSignature(AppError):
@@ -28,14 +32,22 @@ class InvalidSignature(AppError):
     error_code = "INVALID_SIGNATURE"
 
 
-def verify(payload: bytes, signature: str | None, *, secret: str, tolerance_seconds: int) -> stripe.Event:
+def verify(payload: bytes, signature: str | None, *, secrets: Sequence[str], tolerance_seconds: int) -> stripe.Event:
+    """The event, if it is signed with one of `secrets` (each Stripe endpoint has its own: the
+    platform's events, and Connect's events about connected accounts)."""
     if not signature:
         raise InvalidSignature("The Stripe-Signature header is missing.")
-    try:
-        event: stripe.Event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=tolerance_seconds)
-    except (stripe.SignatureVerificationError, ValueError):
-        raise InvalidSignature("The webhook signature does not verify.") from None
-    return event
+    for secret in secrets:
+        try:
+            event: stripe.Event = stripe.Webhook.construct_event(
+                payload, signature, secret, tolerance=tolerance_seconds
+            )
+        except stripe.SignatureVerificationError:
+            continue
+        except ValueError:
+            break
+        return event
+    raise InvalidSignature("The webhook signature does not verify.")
 
 
 async def handle_event(
@@ -46,6 +58,8 @@ async def handle_event(
     now: datetime,
 ) -> str:
     """Apply one verified event once; returns what happened (for the answer and the logs)."""
+    if event.type == ACCOUNT_UPDATED:
+        return await _handle_account_update(session, event=event, stripe_client=stripe_client)
     if event.type not in HANDLED_TYPES:
         return "ignored"
     intent_id = str(event.data.object["id"])
@@ -62,6 +76,24 @@ async def handle_event(
         await session.commit()
         return "unknown intent"
     outcome = _apply_intent_status(session, payment=payment, intent=intent, now=now)
+    if outcome == "succeeded":
+        await after_capture(session, payment=payment)
+    await session.commit()
+    return outcome
+
+
+async def _handle_account_update(
+    session: AsyncSession, *, event: stripe.Event, stripe_client: stripe.StripeClient
+) -> str:
+    """A connected account's status (Connect). The account as Stripe has it now is the truth, so
+    an older event delivered late cannot undo a newer state."""
+    account = await stripe_client.v1.accounts.retrieve_async(str(event.data.object["id"]))
+    first_time = await session.scalar(
+        insert(StripeEvent).values(id=event.id, type=event.type).on_conflict_do_nothing().returning(StripeEvent.id)
+    )
+    if first_time is None:
+        return "duplicate"
+    outcome = await apply_account_status(session, account=account)
     await session.commit()
     return outcome
 

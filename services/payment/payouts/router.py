@@ -1,0 +1,19 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from services.payment.payouts import service
+from services.payment.payouts.schemas import PayoutsOut
+from shared.auth import Identity, require_role
+from shared.deps import SessionDep
+
+router = APIRouter(prefix="/providers/me/payouts", tags=["payouts"])
+
+
+@router.get("")
+async def my_payouts(
+    payee: Annotated[Identity, Depends(require_role("provider", "expert"))], session: SessionDep
+) -> PayoutsOut:
+    """The caller's connected account status and their payouts."""
+    role = "provider" if payee.has_role("provider") else "expert"
+    return await service.payouts_of(session, recipient_id=payee.user_id, role=role)
