@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from shared.auth import Identity
 from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
 from shared.migrations import upgrade_to_head
-from shared.testing import identity_headers
+from shared.testing import identity_headers, make_identity
 
 
 @dataclass
@@ -35,6 +36,30 @@ class PaymentApp:
 
     def as_(self, identity: Identity) -> dict[str, str]:
         return identity_headers(identity, secret=self.settings.internal_auth_secret)
+
+    async def new_intent(
+        self,
+        *,
+        amount: str,
+        booking_id: UUID | None = None,
+        provider_id: UUID | None = None,
+        category: str = "tour",
+        currency: str = "EUR",
+        traveler: Identity | None = None,
+        off_session: bool = False,
+    ) -> httpx.Response:
+        """What booking asks of payment for a booking's intent, on a traveler's behalf."""
+        body = {
+            "booking_id": str(booking_id or uuid.uuid4()),
+            "provider_id": str(provider_id or uuid.uuid4()),
+            "category": category,
+            "amount": amount,
+            "currency": currency,
+            "off_session": off_session,
+        }
+        return await self.client.post(
+            "/internal/payment-intents", json=body, headers=self.as_(traveler or make_identity("traveler"))
+        )
 
     async def pay_at_stripe(self, intent_id: str) -> None:
         """What a traveler's client does: a card on the intent, then confirm it."""

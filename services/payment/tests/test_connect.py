@@ -124,17 +124,7 @@ async def test_a_destination_charge_carries_the_providers_account_and_the_fee_fr
     provider = await payee_with_account(payment_app)
     account_id = (await my_payouts(payment_app, provider))["account"]["account_id"]
     booking_id = uuid.uuid4()
-    created = await payment_app.client.post(
-        "/internal/payment-intents",
-        json={
-            "booking_id": str(booking_id),
-            "provider_id": str(provider.user_id),
-            "category": "tour",
-            "amount": "88.00",
-            "currency": "EUR",
-        },
-        headers=payment_app.as_(make_identity("traveler")),
-    )
+    created = await payment_app.new_intent(booking_id=booking_id, provider_id=provider.user_id, amount="88.00")
     assert created.status_code == 201, created.text
     intent_id = created.json()["payment_intent_id"]
     # Stripe as payment sees it: the double kept what localstripe cannot take.
@@ -152,17 +142,7 @@ async def test_a_refund_of_a_destination_charge_takes_the_money_and_the_fee_back
 ) -> None:
     provider = await payee_with_account(payment_app)
     booking_id = uuid.uuid4()
-    created = await payment_app.client.post(
-        "/internal/payment-intents",
-        json={
-            "booking_id": str(booking_id),
-            "provider_id": str(provider.user_id),
-            "category": "tour",
-            "amount": "88.00",
-            "currency": "EUR",
-        },
-        headers=payment_app.as_(make_identity("traveler")),
-    )
+    created = await payment_app.new_intent(booking_id=booking_id, provider_id=provider.user_id, amount="88.00")
     intent_id = created.json()["payment_intent_id"]
     await payment_app.pay_at_stripe(intent_id)
     assert await payment_app.stripe_says_succeeded(intent_id) == "succeeded"
@@ -196,17 +176,7 @@ async def test_a_cart_or_a_provider_who_cannot_take_charges_is_paid_by_a_platfor
         make_identity("provider"),
     )
     await onboard(payment_app, newcomer)  # onboarding begun, no charges yet
-    single = await payment_app.client.post(
-        "/internal/payment-intents",
-        json={
-            "booking_id": str(uuid.uuid4()),
-            "provider_id": str(newcomer.user_id),
-            "category": "tour",
-            "amount": "88.00",
-            "currency": "EUR",
-        },
-        headers=payment_app.as_(make_identity("traveler")),
-    )
+    single = await payment_app.new_intent(provider_id=newcomer.user_id, amount="88.00")
     assert single.status_code == 201, single.text
     cart_id = uuid.uuid4()
     cart = await payment_app.client.post(

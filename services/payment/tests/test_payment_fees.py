@@ -104,17 +104,7 @@ async def test_a_cart_payment_takes_each_parts_fee_by_its_category_and_posts_eac
 
 
 async def test_a_tour_with_no_rule_of_its_own_takes_the_global_fee(payment_app: PaymentApp) -> None:
-    created = await payment_app.client.post(
-        "/internal/payment-intents",
-        json={
-            "booking_id": str(uuid.uuid4()),
-            "provider_id": str(uuid.uuid4()),
-            "category": "tour",
-            "amount": "88.00",
-            "currency": "EUR",
-        },
-        headers=payment_app.as_(make_identity("traveler")),
-    )
+    created = await payment_app.new_intent(amount="88.00")
     assert created.status_code == 201, created.text
     assert Decimal(created.json()["platform_fee"]) == Decimal("13.20")
 

@@ -19,17 +19,7 @@ from shared.testing import make_identity
 
 async def _intent(payment_app: PaymentApp, amount: str) -> tuple[uuid.UUID, str]:
     booking_id = uuid.uuid4()
-    created = await payment_app.client.post(
-        "/internal/payment-intents",
-        json={
-            "booking_id": str(booking_id),
-            "provider_id": str(uuid.uuid4()),
-            "category": "tour",
-            "amount": amount,
-            "currency": "EUR",
-        },
-        headers=payment_app.as_(make_identity("traveler")),
-    )
+    created = await payment_app.new_intent(booking_id=booking_id, amount=amount)
     assert created.status_code == 201, created.text
     return booking_id, created.json()["payment_intent_id"]
 

@@ -4,7 +4,6 @@ command loop), and a traveler without a card, or with a declined one, is not cha
 
 import asyncio
 import time
-import uuid
 from typing import Any
 
 from sqlalchemy import func, select
@@ -42,18 +41,7 @@ async def _intent_once(
 
 
 async def _off_session_intent(payment_app: PaymentApp, traveler: Identity, amount: str = "88.00") -> Any:
-    return await payment_app.client.post(
-        "/internal/payment-intents",
-        json={
-            "booking_id": str(uuid.uuid4()),
-            "provider_id": str(uuid.uuid4()),
-            "category": "tour",
-            "amount": amount,
-            "currency": "EUR",
-            "off_session": True,
-        },
-        headers=payment_app.as_(traveler),
-    )
+    return await payment_app.new_intent(amount=amount, traveler=traveler, off_session=True)
 
 
 async def test_a_travelers_cards_share_one_customer_and_the_first_is_the_default(payment_app: PaymentApp) -> None:

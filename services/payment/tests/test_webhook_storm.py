@@ -50,17 +50,7 @@ async def _pay_with(payment_app: PaymentApp, intent_id: str, payment_method: str
 
 async def test_duplicated_and_reordered_webhooks_leave_one_correct_state(payment_app: PaymentApp) -> None:
     traveler, booking_id = make_identity("traveler"), uuid.uuid4()
-    created = await payment_app.client.post(
-        "/internal/payment-intents",
-        json={
-            "booking_id": str(booking_id),
-            "provider_id": str(uuid.uuid4()),
-            "category": "tour",
-            "amount": "88.00",
-            "currency": "EUR",
-        },
-        headers=payment_app.as_(traveler),
-    )
+    created = await payment_app.new_intent(booking_id=booking_id, amount="88.00", traveler=traveler)
     assert created.status_code == 201, created.text
     intent_id = created.json()["payment_intent_id"]
     assert await _pay_with(payment_app, intent_id, "pm_card_visa") == "succeeded"
