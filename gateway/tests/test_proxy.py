@@ -25,10 +25,11 @@ from devstack.infra import free_port
 from gateway.main import build_app
 from gateway.proxy.service import ProxyPolicy
 from gateway.settings import GatewaySettings
-from gateway.tests.servers import client_address, served
+from gateway.tests.servers import client_address
 from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, sign_internal_identity, verify_internal_identity
 from shared.clock import FrozenClock
 from shared.migrations import upgrade_to_head
+from shared.tests.servers import served
 from shared.tests.tcp_proxy import CuttableProxy
 
 READ_TIMEOUT_SECONDS = 0.3

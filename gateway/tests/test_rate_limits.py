@@ -29,9 +29,10 @@ from gateway.main import build_app
 from gateway.ratelimit.classes import RateClassName, RateLimit, class_name_of, rate_classes
 from gateway.ratelimit.service import REDIS_RETRY_AFTER, RateLimiter, connect_limiter_redis
 from gateway.settings import GatewaySettings
-from gateway.tests.servers import client_address, served
+from gateway.tests.servers import client_address
 from shared.clock import FrozenClock
 from shared.migrations import upgrade_to_head
+from shared.tests.servers import served
 from shared.tests.tcp_proxy import CuttableProxy
 
 A_DAY = 86_400

@@ -24,9 +24,10 @@ from gateway.main import build_app
 from gateway.proxy.service import ProxyPolicy
 from gateway.ratelimit.classes import RateLimit
 from gateway.settings import GatewaySettings
-from gateway.tests.servers import client_address, served
+from gateway.tests.servers import client_address
 from shared.auth import INTERNAL_IDENTITY_HEADER, verify_internal_identity
 from shared.migrations import upgrade_to_head
+from shared.tests.servers import served
 
 PASSWORD = "correct horse battery"
 WAIT_SECONDS = 10

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from shared.context import correlation_id_var, request_id_var
 from shared.http_client import service_client
 from shared.logging import configure_logging
-from shared.tests.servers import serving
+from shared.tests.servers import served
 
 
 @pytest.fixture
@@ -56,8 +56,8 @@ async def echo_server() -> AsyncIterator[str]:
     async def slow() -> None:
         await asyncio.sleep(1)
 
-    async with serving(app) as base_url:
-        yield base_url
+    async with served(app) as server:
+        yield server.url
 
 
 async def test_a_call_to_another_service_carries_the_request_and_correlation_ids(echo_server: str) -> None:

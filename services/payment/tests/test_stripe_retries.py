@@ -37,7 +37,7 @@ from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
 from shared.migrations import upgrade_to_head
 from shared.testing import identity_headers, make_identity
-from shared.tests.servers import serving
+from shared.tests.servers import served
 
 T0 = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
 
@@ -102,13 +102,13 @@ async def flaky_app(
     flaky = FlakyStripe(upstream=stripe_api_base)
     engine = create_engine(database_url=database_url, schema="payment")
     try:
-        async with serving(flaky.app()) as flaky_base:
+        async with served(flaky.app()) as flaky_server:
             settings = PaymentSettings(
                 database_url=database_url,
                 redis_url=redis_url,
                 kafka_bootstrap_servers=bootstrap_servers,
                 consumers_enabled=False,
-                stripe_api_base=flaky_base,
+                stripe_api_base=flaky_server.url,
                 stripe_command_interval_seconds=3600,
                 stripe_max_network_retries=2,
             )
