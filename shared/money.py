@@ -1,20 +1,91 @@
-"""Money is a Decimal with its currency; amounts round half up to the cent."""
+"""Money is a Decimal with its currency. An amount is rounded half up to the smallest unit the
+currency can move (its ISO 4217 exponent: JPY none, EUR two, KWD three) and is sent to Stripe
+in those minor units. The exponents come from the `iso4217` package, the ISO list itself.
+
+The platform sells in the currencies of `SUPPORTED_CURRENCIES`; any other is refused where it
+enters (a listing's, a fee rule's, a filter's), so nothing downstream meets one.
+"""
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
 
-CENT = Decimal("0.01")
+from iso4217 import Currency
+from pydantic import AfterValidator
+
+# Currencies Stripe settles in their ISO minor units, and the platform therefore sells in. Not
+# here on purpose: those Stripe counts differently from ISO 4217 (ISK, HUF, TWD, UGX).
+SUPPORTED_CURRENCIES = frozenset(
+    {
+        "AED", "AUD", "BHD", "BRL", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "HKD", "ILS", "INR", "JOD",
+        "JPY", "KRW", "KWD", "MAD", "MXN", "NOK", "NZD", "OMR", "PLN", "SEK", "SGD", "THB", "TND", "TRY",
+        "USD", "VND", "ZAR",
+    }
+)  # fmt: skip
+
+# Stripe takes the three-decimal currencies in thousandths but only in multiples of ten, so
+# every amount in them is kept to a hundredth: the smallest step a charge or refund can make.
+_STRIPE_STEP_EXPONENT = {"BHD": 2, "JOD": 2, "KWD": 2, "OMR": 2, "TND": 2}
+
 # The largest amount any price, payment or filter may name: what every money column holds.
 MAX_AMOUNT = Decimal("99999999.99")
 
 
-def money(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+class UnsupportedCurrency(ValueError):
+    def __init__(self, currency: str) -> None:
+        super().__init__(f"{currency!r} is not a currency the platform sells in")
+        self.currency = currency
 
 
-def to_minor_units(amount: Decimal) -> int:
-    """Cents, as Stripe wants them (for the two-decimal currencies the platform sells in)."""
-    return int(money(amount) * 100)
+def supported_currency(code: str) -> str:
+    """The code in upper case, or UnsupportedCurrency (a ValueError, so a 422 in a schema)."""
+    upper = code.upper()
+    if upper not in SUPPORTED_CURRENCIES:
+        raise UnsupportedCurrency(code)
+    return upper
 
 
-def from_minor_units(amount: int) -> Decimal:
-    return money(Decimal(amount) / 100)
+# A currency field of an API model: ISO 4217 code the platform sells in, upper-cased.
+CurrencyCode = Annotated[str, AfterValidator(supported_currency)]
+
+
+def exponent(currency: str) -> int:
+    """Digits after the point in the currency's minor unit, by ISO 4217."""
+    return Currency(supported_currency(currency)).exponent or 0
+
+
+def smallest_step(currency: str) -> Decimal:
+    """The smallest amount a charge or refund in the currency can move."""
+    digits = _STRIPE_STEP_EXPONENT.get(currency.upper(), exponent(currency))
+    return Decimal(1).scaleb(-digits)
+
+
+def money(amount: Decimal, currency: str) -> Decimal:
+    """The amount rounded half up to the currency's smallest step, shown with its ISO digits
+    (12.3 KWD is 12.300)."""
+    rounded = amount.quantize(smallest_step(currency), rounding=ROUND_HALF_UP)
+    return rounded.quantize(Decimal(1).scaleb(-exponent(currency)))
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """What Stripe calls `amount`: 5000 JPY is 5000, 12.34 EUR is 1234, 12.35 KWD is 12350."""
+    return int(money(amount, currency).scaleb(exponent(currency)))
+
+
+def from_minor_units(units: int, currency: str) -> Decimal:
+    return money(Decimal(units).scaleb(-exponent(currency)), currency)
+
+
+# Being replaced by the currency-aware functions above: these assume every currency has cents.
+_CENT = Decimal("0.01")
+
+
+def cents(amount: Decimal) -> Decimal:
+    return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def to_cents(amount: Decimal) -> int:
+    return int(cents(amount) * 100)
+
+
+def from_cents(amount: int) -> Decimal:
+    return cents(Decimal(amount) / 100)

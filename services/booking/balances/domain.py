@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from shared.money import money
+from shared.money import cents
 
 HUNDRED = Decimal(100)
 
@@ -44,7 +44,7 @@ def plan_payment(
     if option == "full":
         return in_full
     due_at = starts_at - terms.due_before
-    deposit = money(total * terms.percent / HUNDRED)
+    deposit = cents(total * terms.percent / HUNDRED)
     if due_at <= now or not Decimal(0) < deposit < total:
         return in_full
     return PaymentPlan(option="deposit", due_now=deposit, balance=total - deposit, balance_due_at=due_at)

@@ -14,7 +14,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.money import money
+from shared.money import cents
 
 HUNDRED = Decimal(100)
 
@@ -74,6 +74,6 @@ def settle(
     """A traveler gets the policy's share of what they paid; a provider's cancellation refunds
     everything and adds `provider_credit`. Amounts are rounded half up to the cent."""
     if cancelled_by == "provider":
-        return Settlement(refund_percent=HUNDRED, refund=money(paid), credit=money(provider_credit))
+        return Settlement(refund_percent=HUNDRED, refund=cents(paid), credit=cents(provider_credit))
     percent = policy.refund_percent(before_start=before_start)
-    return Settlement(refund_percent=percent, refund=money(paid * percent / HUNDRED), credit=Decimal("0.00"))
+    return Settlement(refund_percent=percent, refund=cents(paid * percent / HUNDRED), credit=Decimal("0.00"))

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Literal
 
 from shared.errors import Conflict
-from shared.money import money
+from shared.money import cents
 
 HandoffStatus = Literal["requested", "accepted", "completed", "approved", "declined", "cancelled"]
 Party = Literal["traveler", "expert"]
@@ -59,7 +59,7 @@ def check_transition(current: str, target: str) -> None:
 
 def expert_fee(total: Decimal, fee_percentage: Decimal) -> Decimal:
     """The expert's share of a booking made through a handoff, to the cent."""
-    return money(total * fee_percentage / 100)
+    return cents(total * fee_percentage / 100)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from services.booking.balances.domain import (
     scheduled_attempt,
     scheduled_attempt_purpose,
 )
-from shared.money import money
+from shared.money import cents
 
 NOW = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
 DEFAULT = DepositTerms(percent=Decimal(30), due_before=timedelta(days=14))
@@ -70,7 +70,7 @@ def test_what_is_paid_now_and_later_adds_up_to_the_total(
     else:
         # Paid in full only when the balance could not be charged later, or the deposit rounds away.
         assert plan.due_now == total
-        assert lead <= due_before or money(total * percent / 100) in (Decimal(0), total)
+        assert lead <= due_before or cents(total * percent / 100) in (Decimal(0), total)
 
 
 def test_each_scheduled_attempt_has_its_own_purpose_and_the_early_payment_is_no_attempt() -> None:

@@ -14,7 +14,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.money import money
+from shared.money import cents
 
 HUNDRED = Decimal(100)
 
@@ -56,7 +56,7 @@ class PriceRange(BaseModel):
     @field_validator("min", "max")
     @classmethod
     def _in_cents(cls, value: Decimal) -> Decimal:
-        return money(value)
+        return cents(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -96,7 +96,7 @@ class PricingRules(BaseModel):
         if len({tier.min_people for tier in self.group_tiers}) != len(self.group_tiers):
             raise ValueError("two group tiers start at the same party size")
         for day, price in self.date_overrides.items():
-            if not Decimal(0) <= price <= Decimal("1000000") or price != money(price):
+            if not Decimal(0) <= price <= Decimal("1000000") or price != cents(price):
                 raise ValueError(f"the price for {day} must be between 0 and 1000000, in cents")
         if self.quote_only and self.estimate is None:
             raise ValueError("a quote-only listing needs an estimate")
@@ -130,13 +130,13 @@ class UnitPrice:
 
 def unit_price_on(day: date, *, base_price: Decimal, slot_override: Decimal | None, rules: PricingRules) -> UnitPrice:
     if slot_override is not None:
-        return UnitPrice(money(slot_override), "slot_override")
+        return UnitPrice(cents(slot_override), "slot_override")
     if day in rules.date_overrides:
-        return UnitPrice(money(rules.date_overrides[day]), "date_override")
+        return UnitPrice(cents(rules.date_overrides[day]), "date_override")
     for season in rules.seasons:
         if season.start_date <= day <= season.end_date:
-            return UnitPrice(money(base_price * season.multiplier), f"season:{season.name}")
-    return UnitPrice(money(base_price), "base")
+            return UnitPrice(cents(base_price * season.multiplier), f"season:{season.name}")
+    return UnitPrice(cents(base_price), "base")
 
 
 @dataclass(frozen=True)
@@ -176,16 +176,16 @@ def quote(*, unit: UnitPrice, currency: str, party: Party, rules: PricingRules) 
             ("infant", party.infants, rules.infant_percent),
         ):
             if quantity:
-                each = money(unit.amount * percent / HUNDRED)
-                lines.append(QuoteLine(kind, quantity, each, money(each * quantity)))
+                each = cents(unit.amount * percent / HUNDRED)
+                lines.append(QuoteLine(kind, quantity, each, cents(each * quantity)))
     gross = sum((line.amount for line in lines), Decimal(0))
     # A per-booking price is already the whole group's, so tiers apply per person only.
     tier = group_tier_for(party.seats, rules) if rules.per == "person" else None
     if tier is not None and tier.percent_off > 0:
-        discount = money(gross * tier.percent_off / HUNDRED)
+        discount = cents(gross * tier.percent_off / HUNDRED)
         lines.append(QuoteLine("group_discount", 1, -discount, -discount))
-    subtotal = money(sum((line.amount for line in lines), Decimal(0)))
-    taxes = money(subtotal * rules.tax_percent / HUNDRED)
+    subtotal = cents(sum((line.amount for line in lines), Decimal(0)))
+    taxes = cents(subtotal * rules.tax_percent / HUNDRED)
     return Quote(
         currency=currency,
         basis=unit.basis,
@@ -206,7 +206,7 @@ class Estimate:
 def estimate(*, estimate_range: PriceRange, currency: str, party: Party, rules: PricingRules) -> Estimate:
     """The range a quote-only listing gives a party: the ends of the range priced like a quote."""
     low, high = (
-        quote(unit=UnitPrice(money(end), "estimate"), currency=currency, party=party, rules=rules).total
+        quote(unit=UnitPrice(cents(end), "estimate"), currency=currency, party=party, rules=rules).total
         for end in (estimate_range.min, estimate_range.max)
     )
     return Estimate(currency=currency, min_total=low, max_total=high)
@@ -216,7 +216,7 @@ def agreed_quote(total: Decimal, *, currency: str, listed: Quote | None) -> Quot
     """A price the provider and traveler agreed on (a counter-offer): it replaces the listed
     quote's total, and one line says by how much, so the lines still add up. A listing priced
     case by case has no listed quote: the agreed price is its only line."""
-    total = money(total)
+    total = cents(total)
     if listed is None:
         return Quote(
             currency=currency,

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.money import money
+from shared.money import cents
 
 Scope = Literal["global", "category", "provider"]
 Category = Literal["activity", "tour", "accommodation", "transport", "meal", "package"]
@@ -113,12 +113,12 @@ def choose_rule(rules: Iterable[Rule], *, provider_id: UUID, category: str, curr
 def fee_of(rule: FeeRuleLike, amount: Decimal) -> Decimal:
     """The fee `rule` takes from `amount`, to the cent."""
     if rule.percentage is not None:
-        fee = money(amount * rule.percentage / HUNDRED)
+        fee = cents(amount * rule.percentage / HUNDRED)
     else:
         assert rule.fixed_amount is not None
-        fee = money(rule.fixed_amount)
+        fee = cents(rule.fixed_amount)
     if rule.min_fee is not None:
         fee = max(fee, rule.min_fee)
     if rule.max_fee is not None:
         fee = min(fee, rule.max_fee)
-    return money(max(min(fee, amount), Decimal(0)))
+    return cents(max(min(fee, amount), Decimal(0)))
