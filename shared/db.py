@@ -7,10 +7,12 @@ the shared outbox and inbox tables) resolve inside it and no app can see another
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy import DateTime, Dialect, MetaData, Numeric, event, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -34,6 +36,27 @@ class PlumbingBase(DeclarativeBase):
 
 class CreatedAtMixin:
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+_HUNDREDTH = Decimal("0.01")
+
+
+class MoneyAmount(TypeDecorator[Decimal]):
+    """A money column: three decimals, the most a currency has (KWD, BHD), and ten digits before
+    the point (`shared.money.MAX_AMOUNT`); sums of many amounts (the ledger's) take more. An
+    amount reads back with two decimals unless it uses the third, as amounts read before."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int = 13) -> None:
+        super().__init__(precision, 3)
+
+    def process_result_value(self, value: Decimal | None, _dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        two_places = value.quantize(_HUNDREDTH)
+        return two_places if two_places == value else value
 
 
 def create_engine(*, database_url: str, schema: str, pool_size: int = 10) -> AsyncEngine:

@@ -12,6 +12,8 @@ from typing import Annotated
 from iso4217 import Currency
 from pydantic import AfterValidator
 
+from shared.errors import InvalidInput
+
 # Currencies Stripe settles in their ISO minor units, and the platform therefore sells in. Not
 # here on purpose: those Stripe counts differently from ISO 4217 (ISK, HUF, TWD, UGX).
 SUPPORTED_CURRENCIES = frozenset(
@@ -26,8 +28,9 @@ SUPPORTED_CURRENCIES = frozenset(
 # every amount in them is kept to a hundredth: the smallest step a charge or refund can make.
 _STRIPE_STEP_EXPONENT = {"BHD": 2, "JOD": 2, "KWD": 2, "OMR": 2, "TND": 2}
 
-# The largest amount any price, payment or filter may name: what every money column holds.
-MAX_AMOUNT = Decimal("99999999.99")
+# The largest amount any price, payment or filter may name: what every money column
+# (Numeric(13, 3): ten digits before the point, three after) holds.
+MAX_AMOUNT = Decimal("9999999999.999")
 
 
 class UnsupportedCurrency(ValueError):
@@ -75,17 +78,26 @@ def from_minor_units(units: int, currency: str) -> Decimal:
     return money(Decimal(units).scaleb(-exponent(currency)), currency)
 
 
-# Being replaced by the currency-aware functions above: these assume every currency has cents.
-_CENT = Decimal("0.01")
+class AmountTooPrecise(ValueError):
+    def __init__(self, amount: Decimal, currency: str) -> None:
+        step = smallest_step(currency)
+        super().__init__(f"{currency} amounts move in steps of {step}; {amount} is not one")
+        self.amount = amount
+        self.currency = currency
 
 
-def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+def exact_amount(amount: Decimal, currency: str) -> Decimal:
+    """An amount someone names (a price, a fee) as it stands, or AmountTooPrecise (a ValueError,
+    so a 422 in a schema) when it has more digits than the currency can move: a provider's
+    5000.50 JPY is refused rather than charged as 5001."""
+    if amount != money(amount, currency):
+        raise AmountTooPrecise(amount, currency)
+    return amount
 
 
-def to_cents(amount: Decimal) -> int:
-    return int(cents(amount) * 100)
-
-
-def from_cents(amount: int) -> Decimal:
-    return cents(Decimal(amount) / 100)
+def require_exact_amount(amount: Decimal, currency: str, *, field: str) -> None:
+    """`exact_amount` for a use case that meets the currency only once it has read a row: 422."""
+    try:
+        exact_amount(amount, currency)
+    except AmountTooPrecise as error:
+        raise InvalidInput(str(error), details={field: str(amount)}) from None

@@ -1,7 +1,8 @@
 """Deposits and balances, pure: what is due now, what is left, when it falls due, and which
 payments are the balance's.
 
-A deposit booking pays `percent` of its total now (rounded half up to the cent) and the rest
+A deposit booking pays `percent` of its total now (rounded half up to the currency's smallest
+step) and the rest
 `due_before` the slot starts. One whose due date would already have passed, or whose deposit
 would round to nothing or to the whole total, is paid in full instead.
 """
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from shared.money import cents
+from shared.money import money
 
 HUNDRED = Decimal(100)
 
@@ -38,13 +39,13 @@ class PaymentPlan:
 
 
 def plan_payment(
-    *, option: PaymentOption, total: Decimal, starts_at: datetime, now: datetime, terms: DepositTerms
+    *, option: PaymentOption, total: Decimal, currency: str, starts_at: datetime, now: datetime, terms: DepositTerms
 ) -> PaymentPlan:
     in_full = PaymentPlan(option="full", due_now=total)
     if option == "full":
         return in_full
     due_at = starts_at - terms.due_before
-    deposit = cents(total * terms.percent / HUNDRED)
+    deposit = money(total * terms.percent / HUNDRED, currency)
     if due_at <= now or not Decimal(0) < deposit < total:
         return in_full
     return PaymentPlan(option="deposit", due_now=deposit, balance=total - deposit, balance_due_at=due_at)

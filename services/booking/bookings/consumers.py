@@ -24,8 +24,7 @@ from shared.clock import Clock
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import EventPayload, topic_for
 from shared.events.outbox import add_event
-
-CENT = Decimal("0.01")
+from shared.money import money
 
 
 def _emit(session: AsyncSession, booking: Booking, event: EventPayload) -> None:
@@ -53,7 +52,7 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
                 continue
             # A cart's one payment: each booking carries its share of the platform fee.
             share = booking.amount_due_now / event.amount if len(paid_by_it) > 1 else Decimal(1)
-            _take_payment(session, booking, event, fee=(event.platform_fee * share).quantize(CENT))
+            _take_payment(session, booking, event, fee=money(event.platform_fee * share, event.currency))
 
     def _take_payment(session: AsyncSession, booking: Booking, event: PaymentSucceeded, *, fee: Decimal) -> None:
         booking.paid_at = clock.now()

@@ -3,11 +3,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Index, Numeric, String, Text, func, text
+from sqlalchemy import DateTime, Index, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.booking.db import Base
+from shared.db import MoneyAmount
 
 
 class Booking(Base):
@@ -37,9 +38,9 @@ class Booking(Base):
     children: Mapped[int]
     infants: Mapped[int]
     seats: Mapped[int]
-    total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    amount_due_now: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    platform_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    total: Mapped[Decimal] = mapped_column(MoneyAmount())
+    amount_due_now: Mapped[Decimal] = mapped_column(MoneyAmount())
+    platform_fee: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     currency: Mapped[str] = mapped_column(String(3))
     payment_option: Mapped[str] = mapped_column(String(20))
     payment_intent_id: Mapped[str | None] = mapped_column(String(100))
@@ -56,7 +57,7 @@ class Booking(Base):
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A deposit booking's rest: charged off-session on the saved card from its due date, each
     # failed attempt retried later until the last, unless the traveler pays it first.
-    balance_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    balance_amount: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     balance_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     balance_next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     balance_attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
@@ -65,8 +66,8 @@ class Booking(Base):
     cancellation_policy: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     cancelled_by: Mapped[str | None] = mapped_column(String(20))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    refund_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    credit_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    refund_amount: Mapped[Decimal | None] = mapped_column(MoneyAmount())
+    credit_amount: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     # The expert who booked it for the traveler (see experts/), if one did.
     booked_by_expert_id: Mapped[UUID | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -171,7 +171,14 @@ async def record_booking(
     plan = (
         PaymentPlan(option="full", due_now=total)
         if deposit_terms is None
-        else plan_payment(option=payment_option, total=total, starts_at=starts_at, now=now, terms=deposit_terms)
+        else plan_payment(
+            option=payment_option,
+            total=total,
+            currency=hold["quote"]["currency"],
+            starts_at=starts_at,
+            now=now,
+            terms=deposit_terms,
+        )
     )
     for _ in range(5):
         booking = Booking(

@@ -14,7 +14,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.money import cents
+from shared.money import money
 
 HUNDRED = Decimal(100)
 
@@ -70,10 +70,14 @@ def settle(
     before_start: timedelta,
     cancelled_by: CancelledBy,
     provider_credit: Decimal,
+    currency: str,
 ) -> Settlement:
     """A traveler gets the policy's share of what they paid; a provider's cancellation refunds
-    everything and adds `provider_credit`. Amounts are rounded half up to the cent."""
+    everything and adds `provider_credit`. Amounts are rounded half up to the currency's
+    smallest step (half of 999 JPY is 500)."""
     if cancelled_by == "provider":
-        return Settlement(refund_percent=HUNDRED, refund=cents(paid), credit=cents(provider_credit))
+        return Settlement(refund_percent=HUNDRED, refund=money(paid, currency), credit=money(provider_credit, currency))
     percent = policy.refund_percent(before_start=before_start)
-    return Settlement(refund_percent=percent, refund=cents(paid * percent / HUNDRED), credit=Decimal("0.00"))
+    return Settlement(
+        refund_percent=percent, refund=money(paid * percent / HUNDRED, currency), credit=money(Decimal(0), currency)
+    )

@@ -91,6 +91,7 @@ def cancel_by_policy(
         before_start=booking.starts_at - now,
         cancelled_by=cancelled_by,
         provider_credit=provider_credit,
+        currency=booking.currency,
     )
     move(
         session,

@@ -3,11 +3,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, ForeignKey, Numeric, String
+from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.booking.db import Base
+from shared.db import MoneyAmount
 
 
 class Cart(Base):
@@ -25,8 +26,8 @@ class Cart(Base):
     checkout_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     checked_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The one payment of the instant items (its id is what payment knows the checkout by).
-    amount_due_now: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    platform_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    amount_due_now: Mapped[Decimal | None] = mapped_column(MoneyAmount())
+    platform_fee: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     currency: Mapped[str | None] = mapped_column(String(3))
     payment_intent_id: Mapped[str | None] = mapped_column(String(100))
     client_secret: Mapped[str | None] = mapped_column(String(300))

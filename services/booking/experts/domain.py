@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Literal
 
 from shared.errors import Conflict
-from shared.money import cents
+from shared.money import money
 
 HandoffStatus = Literal["requested", "accepted", "completed", "approved", "declined", "cancelled"]
 Party = Literal["traveler", "expert"]
@@ -57,9 +57,9 @@ def check_transition(current: str, target: str) -> None:
         )
 
 
-def expert_fee(total: Decimal, fee_percentage: Decimal) -> Decimal:
-    """The expert's share of a booking made through a handoff, to the cent."""
-    return cents(total * fee_percentage / 100)
+def expert_fee(total: Decimal, fee_percentage: Decimal, currency: str) -> Decimal:
+    """The expert's share of a booking made through a handoff, to the currency's smallest step."""
+    return money(total * fee_percentage / 100, currency)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.booking.db import Base
+from shared.db import MoneyAmount
 
 
 class ExpertProfile(Base):
@@ -44,7 +45,7 @@ class ExpertGrant(Base):
     traveler_id: Mapped[UUID] = mapped_column(index=True)
     expert_id: Mapped[UUID] = mapped_column(index=True)
     # The most the expert's bookings under this grant may come to, all together.
-    spending_limit: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    spending_limit: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     currency: Mapped[str | None] = mapped_column(String(3))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -65,7 +66,7 @@ class ExpertHandoff(Base):
     description: Mapped[str] = mapped_column(Text)
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
-    budget: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    budget: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     currency: Mapped[str | None] = mapped_column(String(3))
     itinerary: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     status: Mapped[str] = mapped_column(String(20), default="requested")
@@ -90,6 +91,6 @@ class ExpertBooking(Base):
     handoff_id: Mapped[UUID] = mapped_column(ForeignKey("expert_handoff.id"), index=True)
     grant_id: Mapped[UUID] = mapped_column(ForeignKey("expert_grant.id"), index=True)
     fee_percentage: Mapped[Decimal] = mapped_column(Numeric(5, 2))
-    expert_fee: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    expert_fee: Mapped[Decimal] = mapped_column(MoneyAmount())
     currency: Mapped[str] = mapped_column(String(3))
     booked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -6,13 +6,19 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from services.booking.bookings.schemas import Contact, Money
+from shared.money import CurrencyCode, exact_amount
 
 
 class MoneyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: Decimal = Field(gt=0, le=Decimal(1_000_000), decimal_places=2)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
+
+    @model_validator(mode="after")
+    def _in_the_currencys_steps(self) -> "MoneyIn":
+        exact_amount(self.amount, self.currency)
+        return self
 
 
 class ItineraryItem(BaseModel):

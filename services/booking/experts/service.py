@@ -491,7 +491,7 @@ async def record_booking_on_behalf(
             session, handoff=current, charge=Charge(amount=booking.total, currency=booking.currency), now=now, lock=True
         )
         assert current.fee_percentage is not None, "fixed when the expert accepted"
-        fee = expert_fee(booking.total, current.fee_percentage)
+        fee = expert_fee(booking.total, current.fee_percentage, booking.currency)
         booking.booked_by_expert_id = expert.user_id
         session.add(
             ExpertBooking(

@@ -3,11 +3,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import DateTime, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.booking.db import Base
+from shared.db import MoneyAmount
 
 # A modification waits for its payment, then for inventory to sell the new seats.
 OPEN_STATUSES = ("pending_payment", "confirming")
@@ -46,17 +47,17 @@ class BookingModification(Base):
     old_slot_id: Mapped[UUID]
     old_hold_id: Mapped[UUID]
     old_party: Mapped[dict[str, int]] = mapped_column(JSONB)
-    old_total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    old_total: Mapped[Decimal] = mapped_column(MoneyAmount())
     new_slot_id: Mapped[UUID]
     new_hold_id: Mapped[UUID] = mapped_column(unique=True)
     new_party: Mapped[dict[str, int]] = mapped_column(JSONB)
     new_seats: Mapped[int]
-    new_total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    new_total: Mapped[Decimal] = mapped_column(MoneyAmount())
     new_quote: Mapped[dict[str, Any]] = mapped_column(JSONB)
     new_starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     new_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # What the traveler pays (positive) or gets back (negative).
-    difference: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    difference: Mapped[Decimal] = mapped_column(MoneyAmount())
     currency: Mapped[str] = mapped_column(String(3))
     payment_intent_id: Mapped[str | None] = mapped_column(String(100))
     client_secret: Mapped[str | None] = mapped_column(String(300))

@@ -3,11 +3,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Index, Numeric, String, Text, func, text
+from sqlalchemy import DateTime, Index, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.booking.db import Base
+from shared.db import MoneyAmount
 
 
 class BookingRequest(Base):
@@ -61,7 +62,7 @@ class BookingRequest(Base):
     counter_starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     counter_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The countered total for the party; none when the counter-offer keeps the listed price.
-    counter_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    counter_price: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     counter_message: Mapped[str | None] = mapped_column(Text)
     booking_id: Mapped[UUID | None] = mapped_column(unique=True)
     updated_at: Mapped[datetime] = mapped_column(

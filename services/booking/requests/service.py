@@ -56,6 +56,7 @@ from shared.clock import Clock
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.envelope import EventPayload
 from shared.events.outbox import add_event
+from shared.money import require_exact_amount
 
 logger = logging.getLogger(__name__)
 
@@ -514,6 +515,8 @@ async def counter_offer(
     booking_request = await _request_for(session, request_id=request_id, actor=provider, action="counter")
     if offer.price is None and booking_request.price_estimate.get("quote") is None:
         raise InvalidInput("This listing is priced case by case: name the price.", details={"price": None})
+    if offer.price is not None:
+        require_exact_amount(offer.price, booking_request.currency, field="price")
     slot_id = await _offered_slot(inventory, booking_request, offer)
     if slot_id == booking_request.slot_id and offer.price is None:
         raise InvalidInput(

@@ -27,6 +27,7 @@ NOW = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
 
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100_000), places=2)
 currencies = st.sampled_from(["EUR", "USD"])
+STEPS = {"EUR": Decimal("0.01"), "JPY": Decimal(1)}
 moments = st.one_of(st.none(), st.timedeltas(min_value=timedelta(days=-30), max_value=timedelta(days=30)))
 grants = st.one_of(
     st.none(),
@@ -137,9 +138,12 @@ def test_a_grant_expires_at_its_moment_and_a_limit_takes_a_booking_that_fills_it
     )
 
 
-@given(amounts, st.decimals(min_value=0, max_value=100, places=2))
-def test_the_expert_fee_is_a_share_of_the_total_to_the_cent(total: Decimal, percentage: Decimal) -> None:
-    fee = expert_fee(total, percentage)
+@given(amounts, st.decimals(min_value=0, max_value=100, places=2), st.sampled_from(["EUR", "JPY"]))
+def test_the_expert_fee_is_a_share_of_the_total_to_the_currencys_step(
+    total: Decimal, percentage: Decimal, currency: str
+) -> None:
+    total = total.quantize(STEPS[currency]) or STEPS[currency]
+    fee = expert_fee(total, percentage, currency)
     assert Decimal(0) <= fee <= total
-    assert fee == fee.quantize(Decimal("0.01"))
-    assert abs(fee - total * percentage / 100) <= Decimal("0.005")
+    assert fee % STEPS[currency] == 0
+    assert abs(fee - total * percentage / 100) <= STEPS[currency] / 2

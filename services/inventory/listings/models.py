@@ -3,11 +3,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Numeric, String, Text, func, text, true
+from sqlalchemy import DateTime, String, Text, func, text, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.inventory.db import Base
+from shared.db import MoneyAmount
 
 
 class Listing(Base):
@@ -29,7 +30,7 @@ class Listing(Base):
     currency: Mapped[str] = mapped_column(String(3))
     booking_mode: Mapped[str] = mapped_column(String(20))
     availability_mode: Mapped[str] = mapped_column(String(20))
-    base_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    base_price: Mapped[Decimal] = mapped_column(MoneyAmount())
     pricing: Mapped[dict[str, Any]] = mapped_column(JSONB)
     cancellation_policy: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     hold_ttl_seconds: Mapped[int]

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from services.booking.cancellations.domain import CancellationPolicy
 from services.inventory.listings.domain import OpenDays
-from services.inventory.pricing.domain import PricingRules
+from services.inventory.pricing.domain import PricingRules, check_prices
+from shared.money import CurrencyCode
 
 Category = Literal["activity", "tour", "accommodation", "transport", "meal", "package"]
 BookingMode = Literal["instant", "request", "external"]
@@ -46,7 +47,7 @@ class ListingFields(BaseModel):
     city: str = Field(min_length=1, max_length=100)
     country: str = Field(pattern=r"^[A-Z]{2}$")
     timezone: str
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
     booking_mode: BookingMode = "instant"
     availability_mode: AvailabilityMode = "inventory"
     base_price: Decimal = Field(ge=0, le=Decimal("1000000"), decimal_places=2)
@@ -73,6 +74,7 @@ class ListingFields(BaseModel):
             self.capacity_per,
             self.day_capacity,
         )
+        check_prices(currency=self.currency, base_price=self.base_price, rules=self.pricing)
         return self
 
     @field_validator("timezone")

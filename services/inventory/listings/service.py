@@ -15,7 +15,7 @@ from services.inventory.holds.seats import RedisSeats
 from services.inventory.listings.lookup import get_owned_listing
 from services.inventory.listings.models import Listing
 from services.inventory.listings.schemas import ListingCreate, ListingUpdate, check_modes
-from services.inventory.pricing.domain import PricingRules
+from services.inventory.pricing.domain import PricingRules, check_prices
 from services.inventory.schedules.models import DayPool, Slot
 from services.inventory.schedules.service import announce_slots, apply_day_capacity, apply_open_days
 from shared.auth import Identity
@@ -54,14 +54,16 @@ async def update_listing(
     if changes.base_price is not None:
         listing.base_price = changes.base_price
     try:
+        rules = PricingRules.model_validate(listing.pricing)
         check_modes(
-            PricingRules.model_validate(listing.pricing),
+            rules,
             listing.booking_mode,
             listing.availability_mode,
             listing.open_days,
             listing.capacity_per,
             listing.day_capacity,
         )
+        check_prices(currency=listing.currency, base_price=listing.base_price, rules=rules)
     except ValueError as error:
         raise InvalidInput(str(error), details={"fields": sorted(changes.model_fields_set)}) from None
     changed_slots: dict[UUID, Slot] = {}

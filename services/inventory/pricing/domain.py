@@ -3,18 +3,20 @@
 The unit price of a slot comes from the most specific rule that applies: the slot's own
 override, then a price set for that date, then the base price times the season's multiplier.
 Children and infants pay their percentage of it; a group tier takes its discount off the
-subtotal; taxes are added last. Every amount is rounded half up to the cent as it is made.
+subtotal; taxes are added last. Every amount is rounded half up to the currency's smallest
+step (a yen, a cent, ten fils) as it is made. Prices as given are checked against the currency
+with the listing (`check_prices`): one with more digits than the currency moves is refused.
 """
 
 import itertools
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.money import cents
+from shared.money import exact_amount, money
 
 HUNDRED = Decimal(100)
 
@@ -53,11 +55,6 @@ class PriceRange(BaseModel):
     min: Decimal = Field(ge=0, le=Decimal("1000000"), decimal_places=2)
     max: Decimal = Field(ge=0, le=Decimal("1000000"), decimal_places=2)
 
-    @field_validator("min", "max")
-    @classmethod
-    def _in_cents(cls, value: Decimal) -> Decimal:
-        return cents(value)
-
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.max < self.min:
@@ -79,7 +76,11 @@ class PricingRules(BaseModel):
     child_under_age: int = Field(default=12, ge=0, le=21)
     tax_percent: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
     seasons: tuple[Season, ...] = Field(default=(), max_length=100)
-    date_overrides: dict[date, Decimal] = Field(default_factory=dict, max_length=1000)
+    # Checked against the listing's currency with it (`check_prices`); no currency moves less
+    # than a hundredth.
+    date_overrides: dict[date, Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), decimal_places=2)]] = Field(
+        default_factory=dict, max_length=1000
+    )
     group_tiers: tuple[GroupTier, ...] = Field(default=(), max_length=20)
     # Request-mode listings priced case by case: no quote, an estimated range instead.
     quote_only: bool = False
@@ -95,9 +96,6 @@ class PricingRules(BaseModel):
                 raise ValueError(f"seasons {earlier.name!r} and {later.name!r} overlap")
         if len({tier.min_people for tier in self.group_tiers}) != len(self.group_tiers):
             raise ValueError("two group tiers start at the same party size")
-        for day, price in self.date_overrides.items():
-            if not Decimal(0) <= price <= Decimal("1000000") or price != cents(price):
-                raise ValueError(f"the price for {day} must be between 0 and 1000000, in cents")
         if self.quote_only and self.estimate is None:
             raise ValueError("a quote-only listing needs an estimate")
         return self
@@ -128,15 +126,17 @@ class UnitPrice:
     basis: str  # which rule set it: "slot_override", "date_override", "season:<name>" or "base"
 
 
-def unit_price_on(day: date, *, base_price: Decimal, slot_override: Decimal | None, rules: PricingRules) -> UnitPrice:
+def unit_price_on(
+    day: date, *, base_price: Decimal, slot_override: Decimal | None, rules: PricingRules, currency: str
+) -> UnitPrice:
     if slot_override is not None:
-        return UnitPrice(cents(slot_override), "slot_override")
+        return UnitPrice(money(slot_override, currency), "slot_override")
     if day in rules.date_overrides:
-        return UnitPrice(cents(rules.date_overrides[day]), "date_override")
+        return UnitPrice(money(rules.date_overrides[day], currency), "date_override")
     for season in rules.seasons:
         if season.start_date <= day <= season.end_date:
-            return UnitPrice(cents(base_price * season.multiplier), f"season:{season.name}")
-    return UnitPrice(cents(base_price), "base")
+            return UnitPrice(money(base_price * season.multiplier, currency), f"season:{season.name}")
+    return UnitPrice(money(base_price, currency), "base")
 
 
 @dataclass(frozen=True)
@@ -176,16 +176,16 @@ def quote(*, unit: UnitPrice, currency: str, party: Party, rules: PricingRules) 
             ("infant", party.infants, rules.infant_percent),
         ):
             if quantity:
-                each = cents(unit.amount * percent / HUNDRED)
-                lines.append(QuoteLine(kind, quantity, each, cents(each * quantity)))
+                each = money(unit.amount * percent / HUNDRED, currency)
+                lines.append(QuoteLine(kind, quantity, each, money(each * quantity, currency)))
     gross = sum((line.amount for line in lines), Decimal(0))
     # A per-booking price is already the whole group's, so tiers apply per person only.
     tier = group_tier_for(party.seats, rules) if rules.per == "person" else None
     if tier is not None and tier.percent_off > 0:
-        discount = cents(gross * tier.percent_off / HUNDRED)
+        discount = money(gross * tier.percent_off / HUNDRED, currency)
         lines.append(QuoteLine("group_discount", 1, -discount, -discount))
-    subtotal = cents(sum((line.amount for line in lines), Decimal(0)))
-    taxes = cents(subtotal * rules.tax_percent / HUNDRED)
+    subtotal = money(sum((line.amount for line in lines), Decimal(0)), currency)
+    taxes = money(subtotal * rules.tax_percent / HUNDRED, currency)
     return Quote(
         currency=currency,
         basis=unit.basis,
@@ -206,7 +206,7 @@ class Estimate:
 def estimate(*, estimate_range: PriceRange, currency: str, party: Party, rules: PricingRules) -> Estimate:
     """The range a quote-only listing gives a party: the ends of the range priced like a quote."""
     low, high = (
-        quote(unit=UnitPrice(cents(end), "estimate"), currency=currency, party=party, rules=rules).total
+        quote(unit=UnitPrice(money(end, currency), "estimate"), currency=currency, party=party, rules=rules).total
         for end in (estimate_range.min, estimate_range.max)
     )
     return Estimate(currency=currency, min_total=low, max_total=high)
@@ -216,7 +216,7 @@ def agreed_quote(total: Decimal, *, currency: str, listed: Quote | None) -> Quot
     """A price the provider and traveler agreed on (a counter-offer): it replaces the listed
     quote's total, and one line says by how much, so the lines still add up. A listing priced
     case by case has no listed quote: the agreed price is its only line."""
-    total = cents(total)
+    total = money(total, currency)
     if listed is None:
         return Quote(
             currency=currency,
@@ -235,3 +235,13 @@ def agreed_quote(total: Decimal, *, currency: str, listed: Quote | None) -> Quot
         taxes=listed.taxes,
         total=total,
     )
+
+
+def check_prices(*, currency: str, base_price: Decimal, rules: PricingRules) -> None:
+    """Every price a listing names moves in its currency's steps (ValueError otherwise)."""
+    exact_amount(base_price, currency)
+    for price in rules.date_overrides.values():
+        exact_amount(price, currency)
+    if rules.estimate is not None:
+        exact_amount(rules.estimate.min, currency)
+        exact_amount(rules.estimate.max, currency)

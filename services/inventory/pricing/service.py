@@ -26,7 +26,11 @@ def listing_rules(listing: Listing) -> PricingRules:
 
 def slot_unit_price(listing: Listing, slot: Slot) -> UnitPrice:
     return unit_price_on(
-        slot.local_date, base_price=listing.base_price, slot_override=slot.price_override, rules=listing_rules(listing)
+        slot.local_date,
+        base_price=listing.base_price,
+        slot_override=slot.price_override,
+        rules=listing_rules(listing),
+        currency=listing.currency,
     )
 
 

@@ -10,7 +10,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Time,
     UniqueConstraint,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.inventory.db import Base
+from shared.db import MoneyAmount
 
 
 class Schedule(Base):
@@ -36,7 +36,7 @@ class Schedule(Base):
     capacity: Mapped[int | None]
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
-    price_override: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    price_override: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -78,7 +78,7 @@ class Slot(Base):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     capacity: Mapped[int]
     confirmed_seats: Mapped[int] = mapped_column(default=0)
-    price_override: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    price_override: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Why it closed, so each cause reopens only its own: blackout, calendar, provider, schedule.
     closed_reason: Mapped[str | None] = mapped_column(String(20))

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from decimal import Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,7 @@ from services.inventory.schedules.schemas import (
 from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.money import require_exact_amount
 
 # Open slots are asked for over at most a month.
 MAX_OPEN_SLOT_DAYS = 31
@@ -132,6 +134,11 @@ def check_schedule_capacity(listing: Listing, capacity: int | None) -> None:
         raise InvalidInput("A schedule needs a capacity.", details={"capacity": None})
 
 
+def check_price_override(listing: Listing, price: Decimal | None) -> None:
+    if price is not None:
+        require_exact_amount(price, listing.currency, field="price_override")
+
+
 async def top_up_slots(
     session_factory: async_sessionmaker[AsyncSession], *, redis: Redis, clock: Clock, horizon_days: int
 ) -> int:
@@ -173,6 +180,7 @@ async def create_schedule(
 ) -> ScheduleOut:
     listing = await get_owned_listing(session, listing_id=listing_id, owner=owner)
     check_schedule_capacity(listing, fields.capacity)
+    check_price_override(listing, fields.price_override)
     schedule = Schedule(listing_id=listing.id, **fields.model_dump())
     session.add(schedule)
     await session.flush()
@@ -392,6 +400,7 @@ async def update_schedule(
             "The schedule would not be valid.", details={"errors": error.errors(include_url=False, include_input=False)}
         ) from None
     check_schedule_capacity(listing, merged.capacity)
+    check_price_override(listing, merged.price_override)
     for name, value in merged.model_dump().items():
         setattr(schedule, name, value)
 
@@ -494,6 +503,7 @@ async def change_slot(
         raise Conflict("The slot has started; it can no longer change.", error_code="SLOT_STARTED")
     given = changes.model_fields_set
     if "price_override" in given:
+        check_price_override(listing, changes.price_override)
         slot.price_override = changes.price_override
     if changes.capacity is not None and changes.capacity != slot.capacity:
         if slot.pool_id is not None:

@@ -15,25 +15,35 @@ from services.inventory.pricing.domain import (
     PriceRange,
     PricingRules,
     Season,
+    check_prices,
     estimate,
     party_from_ages,
     quote,
     unit_price_on,
 )
 
-prices = st.decimals(min_value=Decimal("0"), max_value=Decimal("5000"), places=2)
+# The smallest step of each currency, written down from ISO 4217 and Stripe's rule for the
+# three-decimal ones (moved in tens of fils): the reference rounds to these.
+STEPS = {"EUR": Decimal("0.01"), "JPY": Decimal(1), "KWD": Decimal("0.01")}
+currencies = st.sampled_from(sorted(STEPS))
 percents = st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=1)
 multipliers = st.decimals(min_value=Decimal("0.5"), max_value=Decimal("3"), places=2)
 counts = st.integers(min_value=0, max_value=20)
 days = st.dates(min_value=date(2027, 1, 1), max_value=date(2027, 12, 31))
 
 
-def _cents(amount: Decimal) -> Decimal:
-    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+def _rounded(amount: Decimal, currency: str) -> Decimal:
+    return amount.quantize(STEPS[currency], rounding=ROUND_HALF_UP)
+
+
+def prices(currency: str) -> st.SearchStrategy[Decimal]:
+    """Prices a provider can name in the currency: whole steps, up to 5000 EUR or so."""
+    most = 500_000 if STEPS[currency] < 1 else 800_000
+    return st.integers(0, most).map(lambda steps: steps * STEPS[currency])
 
 
 @st.composite
-def pricing_rules(draw: st.DrawFn) -> PricingRules:
+def pricing_rules(draw: st.DrawFn, currency: str = "EUR") -> PricingRules:
     # Seasons are laid end to end with gaps, so they never overlap.
     seasons, cursor = [], date(2027, 1, 1)
     for index in range(draw(st.integers(0, 4))):
@@ -48,14 +58,24 @@ def pricing_rules(draw: st.DrawFn) -> PricingRules:
         infant_percent=draw(percents),
         tax_percent=draw(percents),
         seasons=tuple(seasons),
-        date_overrides=draw(st.dictionaries(days, prices, max_size=5)),
+        date_overrides=draw(st.dictionaries(days, prices(currency), max_size=5)),
         group_tiers=tuple(GroupTier(min_people=size, percent_off=draw(percents)) for size in tiers),
     )
 
 
+@st.composite
+def listings(draw: st.DrawFn) -> tuple[str, PricingRules, Decimal, Decimal | None]:
+    """A listing's currency, pricing and base price, and a slot's own price if it has one."""
+    currency = draw(currencies)
+    return currency, draw(pricing_rules(currency)), draw(prices(currency)), draw(st.none() | prices(currency))
+
+
 def _reference_total(
-    day: date, base: Decimal, slot_override: Decimal | None, party: Party, rules: PricingRules
+    day: date, base: Decimal, slot_override: Decimal | None, party: Party, rules: PricingRules, currency: str
 ) -> Decimal:
+    def _round(amount: Decimal) -> Decimal:
+        return _rounded(amount, currency)
+
     if slot_override is not None:
         unit = slot_override
     elif day in rules.date_overrides:
@@ -64,59 +84,57 @@ def _reference_total(
         unit = base
         for season in rules.seasons:
             if season.start_date <= day <= season.end_date:
-                unit = _cents(base * season.multiplier)
+                unit = _round(base * season.multiplier)
     if rules.per == "booking":
         gross = unit
     else:
         gross = (
             unit * party.adults
-            + _cents(unit * rules.child_percent / 100) * party.children
-            + _cents(unit * rules.infant_percent / 100) * party.infants
+            + _round(unit * rules.child_percent / 100) * party.children
+            + _round(unit * rules.infant_percent / 100) * party.infants
         )
     best_percent_off, best_size = Decimal(0), 0
     for tier in rules.group_tiers:
         if rules.per == "person" and party.seats >= tier.min_people and tier.min_people > best_size:
             best_percent_off, best_size = tier.percent_off, tier.min_people
-    subtotal = gross - _cents(gross * best_percent_off / 100)
-    return subtotal + _cents(subtotal * rules.tax_percent / 100)
+    subtotal = gross - _round(gross * best_percent_off / 100)
+    return subtotal + _round(subtotal * rules.tax_percent / 100)
 
 
-@given(pricing_rules(), days, prices, st.none() | prices, counts, counts, counts)
-def test_a_quote_matches_the_reference_and_never_changes_for_the_same_inputs(
-    rules: PricingRules,
-    day: date,
-    base: Decimal,
-    slot_override: Decimal | None,
-    adults: int,
-    children: int,
-    infants: int,
+@given(listings(), days, counts, counts, counts)
+def test_a_quote_matches_the_reference_in_the_currencys_steps_and_never_changes_for_the_same_inputs(
+    listing: tuple[str, PricingRules, Decimal, Decimal | None], day: date, adults: int, children: int, infants: int
 ) -> None:
+    currency, rules, base, slot_override = listing
     party = Party(adults + 1, children, infants)
-    unit = unit_price_on(day, base_price=base, slot_override=slot_override, rules=rules)
-    priced = quote(unit=unit, currency="EUR", party=party, rules=rules)
+    unit = unit_price_on(day, base_price=base, slot_override=slot_override, rules=rules, currency=currency)
+    priced = quote(unit=unit, currency=currency, party=party, rules=rules)
 
-    assert priced.total == _reference_total(day, base, slot_override, party, rules)
+    assert priced.total == _reference_total(day, base, slot_override, party, rules, currency)
     assert sum(line.amount for line in priced.lines) == priced.subtotal
     assert priced.total == priced.subtotal + priced.taxes
     assert priced.total >= 0
+    every_amount = [priced.subtotal, priced.taxes, priced.total, *(line.amount for line in priced.lines)]
+    assert all(amount % STEPS[currency] == 0 for amount in every_amount)
     stored = PricingRules.model_validate_json(rules.model_dump_json())
     again = quote(
-        unit=unit_price_on(day, base_price=base, slot_override=slot_override, rules=stored),
-        currency="EUR",
+        unit=unit_price_on(day, base_price=base, slot_override=slot_override, rules=stored, currency=currency),
+        currency=currency,
         party=party,
         rules=stored,
     )
     assert again == priced
 
 
-@given(pricing_rules(), days, prices, counts)
+@given(listings(), days, counts)
 def test_more_people_never_cost_less_without_a_group_tier(
-    rules: PricingRules, day: date, base: Decimal, extra: int
+    listing: tuple[str, PricingRules, Decimal, Decimal | None], day: date, extra: int
 ) -> None:
+    currency, rules, base, _ = listing
     rules = rules.model_copy(update={"group_tiers": ()})
-    unit = unit_price_on(day, base_price=base, slot_override=None, rules=rules)
-    small = quote(unit=unit, currency="EUR", party=Party(1, 0, 0), rules=rules)
-    large = quote(unit=unit, currency="EUR", party=Party(1 + extra, 0, 0), rules=rules)
+    unit = unit_price_on(day, base_price=base, slot_override=None, rules=rules, currency=currency)
+    small = quote(unit=unit, currency=currency, party=Party(1, 0, 0), rules=rules)
+    large = quote(unit=unit, currency=currency, party=Party(1 + extra, 0, 0), rules=rules)
     assert large.total >= small.total
 
 
@@ -128,11 +146,16 @@ def test_the_most_specific_price_wins() -> None:
         date_overrides={date(2027, 7, 14): Decimal("99.00")},
     )
     base = Decimal("40.00")
-    assert unit_price_on(date(2027, 5, 31), base_price=base, slot_override=None, rules=rules).amount == Decimal("40.00")
-    summer = unit_price_on(date(2027, 6, 1), base_price=base, slot_override=None, rules=rules)
+    assert unit_price_on(
+        date(2027, 5, 31), base_price=base, slot_override=None, rules=rules, currency="EUR"
+    ).amount == Decimal("40.00")
+    summer = unit_price_on(date(2027, 6, 1), base_price=base, slot_override=None, rules=rules, currency="EUR")
     assert (summer.amount, summer.basis) == (Decimal("60.00"), "season:summer")
-    assert unit_price_on(date(2027, 7, 14), base_price=base, slot_override=None, rules=rules).basis == "date_override"
-    slot = unit_price_on(date(2027, 7, 14), base_price=base, slot_override=Decimal("10"), rules=rules)
+    assert (
+        unit_price_on(date(2027, 7, 14), base_price=base, slot_override=None, rules=rules, currency="EUR").basis
+        == "date_override"
+    )
+    slot = unit_price_on(date(2027, 7, 14), base_price=base, slot_override=Decimal("10"), rules=rules, currency="EUR")
     assert (slot.amount, slot.basis) == (Decimal("10.00"), "slot_override")
 
 
@@ -143,7 +166,7 @@ def test_a_group_gets_the_largest_tier_it_reaches() -> None:
             GroupTier(min_people=10, percent_off=Decimal(20)),
         )
     )
-    unit = unit_price_on(date(2027, 1, 1), base_price=Decimal("10.00"), slot_override=None, rules=rules)
+    unit = unit_price_on(date(2027, 1, 1), base_price=Decimal("10.00"), slot_override=None, rules=rules, currency="EUR")
     assert quote(unit=unit, currency="EUR", party=Party(4, 0, 0), rules=rules).total == Decimal("40.00")
     five = quote(unit=unit, currency="EUR", party=Party(5, 0, 0), rules=rules)
     assert five.total == Decimal("45.00")
@@ -197,3 +220,37 @@ def test_a_quote_only_listing_gives_a_range_priced_like_a_quote() -> None:
 def test_inconsistent_rules_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         PricingRules.model_validate(bad)
+
+
+def test_a_jpy_listing_is_quoted_in_whole_yen() -> None:
+    rules = PricingRules(child_percent=Decimal("33.33"), tax_percent=Decimal("8"))
+    unit = unit_price_on(date(2027, 1, 1), base_price=Decimal(5000), slot_override=None, rules=rules, currency="JPY")
+    assert quote(unit=unit, currency="JPY", party=Party(1, 0, 0), rules=PricingRules()).total == Decimal(5000)
+    priced = quote(unit=unit, currency="JPY", party=Party(1, 1, 0), rules=rules)
+    # A child pays 1666.5 yen, rounded up to 1667; taxes on 6667 are 533.36, so 533.
+    assert [line.unit_price for line in priced.lines] == [Decimal(5000), Decimal(1667)]
+    assert (priced.subtotal, priced.taxes, priced.total) == (Decimal(6667), Decimal(533), Decimal(7200))
+    assert str(priced.total) == "7200"
+
+
+def test_a_kwd_listing_is_quoted_in_tens_of_fils_with_three_decimals() -> None:
+    rules = PricingRules(child_percent=Decimal("33.33"))
+    unit = unit_price_on(date(2027, 1, 1), base_price=Decimal("10.01"), slot_override=None, rules=rules, currency="KWD")
+    priced = quote(unit=unit, currency="KWD", party=Party(0, 1, 0), rules=rules)
+    # 33.33 % of 10.010 is 3.336333: Stripe moves KWD in tens of fils, so 3.340.
+    assert str(priced.total) == "3.340"
+
+
+@pytest.mark.parametrize(
+    ("currency", "base_price", "accepted"),
+    [("JPY", "5000", True), ("JPY", "5000.50", False), ("EUR", "12.34", True), ("KWD", "12.34", True)],
+)
+def test_a_price_with_more_digits_than_the_currency_moves_is_refused(
+    currency: str, base_price: str, accepted: bool
+) -> None:
+    rules = PricingRules(date_overrides={date(2027, 1, 1): Decimal(base_price)})
+    if accepted:
+        check_prices(currency=currency, base_price=Decimal(base_price), rules=rules)
+    else:
+        with pytest.raises(ValueError, match="steps of 1"):
+            check_prices(currency=currency, base_price=Decimal(5000), rules=rules)

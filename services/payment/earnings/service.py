@@ -16,7 +16,7 @@ from services.payment.earnings.schemas import CurrencyEarnings, EarningsOut
 from services.payment.ledger.models import LedgerEntry, LedgerTransaction
 from services.payment.ledger.service import provider_payable
 from shared.errors import InvalidInput
-from shared.money import cents
+from shared.money import money
 
 
 async def earnings_of(
@@ -60,10 +60,10 @@ async def earnings_of(
         currencies=[
             CurrencyEarnings(
                 currency=currency,
-                gross_sales=cents(gross),
-                platform_fees=cents(fees),
-                refunds=cents(refunds),
-                net=cents(net),
+                gross_sales=money(gross, currency),
+                platform_fees=money(fees, currency),
+                refunds=money(refunds, currency),
+                net=money(net, currency),
             )
             for currency, gross, fees, refunds, net in rows
         ],

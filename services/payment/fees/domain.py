@@ -5,7 +5,8 @@ match a sale, the most specific scope wins (provider > category > global); withi
 highest `priority`, then the newest. A rule takes a percentage of the amount or a fixed amount
 (exactly one), clamped to [min_fee, max_fee], never more than the amount and never negative.
 Fixed amounts and clamps are money, so a rule with any of them has a currency and applies only
-to sales in it; a percentage-only rule applies in every currency.
+to sales in it; a percentage-only rule applies in every currency. A fee is rounded half up to
+the smallest step of the sale's currency (a yen, a cent, ten fils), and so are the clamps.
 """
 
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.money import cents
+from shared.money import CurrencyCode, exact_amount, money
 
 Scope = Literal["global", "category", "provider"]
 Category = Literal["activity", "tour", "accommodation", "transport", "meal", "package"]
@@ -37,7 +38,7 @@ class FeeTerms(BaseModel):
     fixed_amount: Decimal | None = Field(default=None, ge=0, le=1_000_000, decimal_places=2)
     min_fee: Decimal | None = Field(default=None, ge=0, le=1_000_000, decimal_places=2)
     max_fee: Decimal | None = Field(default=None, ge=0, le=1_000_000, decimal_places=2)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -52,6 +53,10 @@ class FeeTerms(BaseModel):
         has_money = any(value is not None for value in (self.fixed_amount, self.min_fee, self.max_fee))
         if has_money != (self.currency is not None):
             raise ValueError("a currency is given when, and only when, a fixed_amount, min_fee or max_fee is")
+        if self.currency is not None:
+            for amount in (self.fixed_amount, self.min_fee, self.max_fee):
+                if amount is not None:
+                    exact_amount(amount, self.currency)
         return self
 
 
@@ -110,15 +115,15 @@ def choose_rule(rules: Iterable[Rule], *, provider_id: UUID, category: str, curr
     )
 
 
-def fee_of(rule: FeeRuleLike, amount: Decimal) -> Decimal:
-    """The fee `rule` takes from `amount`, to the cent."""
+def fee_of(rule: FeeRuleLike, amount: Decimal, currency: str) -> Decimal:
+    """The fee `rule` takes from `amount` (in `currency`), to the currency's smallest step."""
     if rule.percentage is not None:
-        fee = cents(amount * rule.percentage / HUNDRED)
+        fee = money(amount * rule.percentage / HUNDRED, currency)
     else:
         assert rule.fixed_amount is not None
-        fee = cents(rule.fixed_amount)
+        fee = money(rule.fixed_amount, currency)
     if rule.min_fee is not None:
         fee = max(fee, rule.min_fee)
     if rule.max_fee is not None:
         fee = min(fee, rule.max_fee)
-    return cents(max(min(fee, amount), Decimal(0)))
+    return money(max(min(fee, amount), Decimal(0)), currency)

@@ -6,6 +6,7 @@ from sqlalchemy import CheckConstraint, DateTime, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.payment.db import Base
+from shared.db import MoneyAmount
 
 
 class FeeRule(Base):
@@ -36,9 +37,9 @@ class FeeRule(Base):
     category: Mapped[str | None] = mapped_column(String(20))
     provider_id: Mapped[UUID | None] = mapped_column(index=True)
     percentage: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
-    fixed_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    min_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    max_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    fixed_amount: Mapped[Decimal | None] = mapped_column(MoneyAmount())
+    min_fee: Mapped[Decimal | None] = mapped_column(MoneyAmount())
+    max_fee: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     currency: Mapped[str | None] = mapped_column(String(3))
     priority: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)

@@ -15,6 +15,7 @@ from services.payment.fees.models import FeeRule
 from services.payment.fees.schemas import AppliedRule, FeeQuote, FeeRuleChange, FeeRuleCreate, Money
 from shared.auth import Identity
 from shared.errors import AppError, BadGateway, Conflict, InvalidInput, NotFound
+from shared.money import require_exact_amount
 
 
 async def list_rules(session: AsyncSession) -> list[FeeRule]:
@@ -82,13 +83,14 @@ async def fee_for(
     rule = choose_rule(candidates.all(), provider_id=provider_id, category=category, currency=currency)
     if rule is None:
         raise Conflict("No active fee rule applies to this sale.", error_code="NO_FEE_RULE")
-    return fee_of(rule, amount), rule
+    return fee_of(rule, amount, currency), rule
 
 
 async def quote(session: AsyncSession, *, inventory: httpx.AsyncClient, listing_id: UUID, amount: Decimal) -> FeeQuote:
     """The fee on `amount` of the listing's currency for a sale of the listing."""
     listing = await _listing(inventory, listing_id)
     currency = str(listing["currency"])
+    require_exact_amount(amount, currency, field="amount")
     fee, rule = await fee_for(
         session,
         provider_id=UUID(str(listing["provider_id"])),

@@ -2,11 +2,12 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from sqlalchemy import CheckConstraint, DateTime, Index, Numeric, String, UniqueConstraint, func, text
+from sqlalchemy import CheckConstraint, DateTime, Index, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.payment.db import Base
+from shared.db import MoneyAmount
 
 
 class Payment(Base):
@@ -26,18 +27,18 @@ class Payment(Base):
     purpose: Mapped[str] = mapped_column(String(20))
     payment_intent_id: Mapped[str] = mapped_column(String(100), unique=True)
     client_secret: Mapped[str] = mapped_column(String(300))
-    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    amount: Mapped[Decimal] = mapped_column(MoneyAmount())
     currency: Mapped[str] = mapped_column(String(3))
     # The listing category paid for; unknown on payments made before fees came from the rules.
     category: Mapped[str | None] = mapped_column(String(20))
     # What the platform keeps of the amount, decided by the fee rules when the intent was made.
-    platform_fee: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    platform_fee: Mapped[Decimal] = mapped_column(MoneyAmount())
     # requires_payment → succeeded | failed | canceled
     status: Mapped[str] = mapped_column(String(20), default="requires_payment")
-    amount_refunded: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    amount_refunded: Mapped[Decimal] = mapped_column(MoneyAmount(), default=Decimal(0))
     # Refunds decided, made or not yet: what caps the next one, so refunds decided before
     # Stripe has made the first never add up to more than was captured.
-    amount_refund_decided: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    amount_refund_decided: Mapped[Decimal] = mapped_column(MoneyAmount(), default=Decimal(0))
     # A cart's one payment: each booking's share and its fee,
     # [{booking_id, provider_id, category, amount, platform_fee}].
     parts: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB)
@@ -46,7 +47,7 @@ class Payment(Base):
     destination_account_id: Mapped[str | None] = mapped_column(String(100))
     # The expert who booked for the traveler, and their part of `platform_fee`.
     expert_id: Mapped[UUID | None]
-    expert_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    expert_fee: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -67,7 +68,7 @@ class StripeCommand(Base):
     payment_id: Mapped[UUID]
     # A refund's booking: one of a cart's, when the payment was the cart's.
     booking_id: Mapped[UUID | None]
-    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    amount: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)

@@ -4,6 +4,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.payment.fees.domain import Category
+from shared.money import CurrencyCode, exact_amount
 
 
 class PaymentPart(BaseModel):
@@ -45,7 +46,7 @@ class PaymentIntentRequest(BaseModel):
         default="full", pattern=r"^(full|deposit|balance|balance-[1-9][0-9]{0,2}|change-[1-9][0-9]{0,3})$"
     )
     amount: Decimal = Field(gt=0, le=Decimal("1000000"), decimal_places=2)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
     # Charge the traveler's default saved card now, without them (an expert booking for them).
     off_session: bool = False
     # For a cart's one payment (`booking_id` is then the cart's): each booking's share.
@@ -59,6 +60,8 @@ class PaymentIntentRequest(BaseModel):
             raise ValueError("the parts do not add up to the amount")
         if self.parts and self.expert is not None:
             raise ValueError("an expert's share is of one booking's payment, not a cart's")
+        for amount in (self.amount, *(part.amount for part in self.parts), *([self.expert.fee] if self.expert else [])):
+            exact_amount(amount, self.currency)
         return self
 
 

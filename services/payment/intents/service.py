@@ -23,7 +23,7 @@ from services.payment.payouts.domain import transfer_group
 from shared.auth import Identity
 from shared.errors import BadGateway, Conflict
 from shared.events.outbox import add_event
-from shared.money import from_cents, to_cents
+from shared.money import from_minor_units, money, to_minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ async def create_payment_intent(
         else await _fee_of(session, request, currency=request.currency)
     )
     params: PaymentIntentCreateParams = {
-        "amount": to_cents(request.amount),
+        "amount": to_minor_units(request.amount, request.currency),
         "currency": request.currency.lower(),
         "metadata": {"booking_id": str(request.booking_id), "purpose": request.purpose},
     }
@@ -62,7 +62,7 @@ async def create_payment_intent(
     destination = None if parts else await charge_destination(session, provider_id=request.provider_id)
     if destination is not None:
         params["transfer_data"] = {"destination": destination}
-        params["application_fee_amount"] = to_cents(fee)
+        params["application_fee_amount"] = to_minor_units(fee, request.currency)
     elif parts:
         params["transfer_group"] = transfer_group(request.booking_id)
     if request.off_session:
@@ -218,14 +218,17 @@ async def _call_stripe(stripe_client: stripe.StripeClient, command: StripeComman
             payment.status = "canceled"
         return
     assert command.amount is not None
-    params: RefundCreateParams = {"payment_intent": payment.payment_intent_id, "amount": to_cents(command.amount)}
+    params: RefundCreateParams = {
+        "payment_intent": payment.payment_intent_id,
+        "amount": to_minor_units(command.amount, payment.currency),
+    }
     if payment.destination_account_id is not None:
         # A destination charge's money is on the provider's account: the refund takes it back
         # from there, and the platform's fee in proportion, rather than from the platform.
         params["reverse_transfer"] = True
         params["refund_application_fee"] = True
     refund = await stripe_client.v1.refunds.create_async(params=params, options=options)
-    if from_cents(refund.amount) != command.amount:
+    if from_minor_units(refund.amount, payment.currency) != command.amount:
         raise stripe.StripeError(f"refund {refund.id} is for {refund.amount}, not {command.amount}")
 
 
@@ -246,7 +249,11 @@ def _record_refund(session: AsyncSession, *, payment: Payment, command: StripeCo
         reference=f"refund:{payment.payment_intent_id}:{payment.amount_refunded}",
         currency=payment.currency,
         postings=refund_postings(
-            refund=amount, captured=share.amount, fee=share.platform_fee, provider_id=share.provider_id
+            refund=amount,
+            captured=share.amount,
+            fee=share.platform_fee,
+            provider_id=share.provider_id,
+            currency=payment.currency,
         ),
     )
     add_event(
@@ -269,7 +276,7 @@ def request_refund(
     """Decide a refund for a booking in the caller's transaction (which holds the payment's row
     lock); never more than what earlier decisions left, made or not. The booking and reason
     name the decision (a cart's bookings share one payment), so each decision is refunded once."""
-    amount = min(amount, refundable(payment))
+    amount = money(min(amount, refundable(payment)), payment.currency)
     payment.amount_refund_decided += amount
     command = StripeCommand(
         kind="refund",

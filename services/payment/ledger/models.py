@@ -2,10 +2,11 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, ForeignKey, Numeric, String, func
+from sqlalchemy import DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.payment.db import Base
+from shared.db import MoneyAmount
 
 
 class LedgerTransaction(Base):
@@ -29,4 +30,4 @@ class LedgerEntry(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     transaction_id: Mapped[UUID] = mapped_column(ForeignKey("ledger_transaction.id", ondelete="CASCADE"), index=True)
     account: Mapped[str] = mapped_column(String(100), index=True)
-    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    amount: Mapped[Decimal] = mapped_column(MoneyAmount(15))

@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payment.ledger.models import LedgerEntry, LedgerTransaction
-from shared.money import cents
+from shared.money import money
 
 STRIPE_BALANCE = "stripe_balance"
 PLATFORM_REVENUE = "platform_revenue"
@@ -66,10 +66,12 @@ def capture_postings(*, amount: Decimal, fee: Decimal, provider_id: UUID) -> lis
     ]
 
 
-def refund_postings(*, refund: Decimal, captured: Decimal, fee: Decimal, provider_id: UUID) -> list[Posting]:
+def refund_postings(
+    *, refund: Decimal, captured: Decimal, fee: Decimal, provider_id: UUID, currency: str
+) -> list[Posting]:
     """A refund of part of a captured share: the provider gives back the refund and gets back the
-    fee in proportion (to the cent; all of it when everything is refunded)."""
-    fee_back = cents(fee * refund / captured) if captured else Decimal(0)
+    fee in proportion (to the currency's smallest step; all of it when everything is refunded)."""
+    fee_back = money(fee * refund / captured, currency) if captured else Decimal(0)
     return [
         Posting(STRIPE_BALANCE, -refund),
         Posting(provider_payable(provider_id), refund),

@@ -2,10 +2,11 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from sqlalchemy import CheckConstraint, DateTime, Index, Numeric, String, UniqueConstraint, func, text
+from sqlalchemy import CheckConstraint, DateTime, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.payment.db import Base
+from shared.db import MoneyAmount
 
 
 class PayoutPolicy(Base):
@@ -70,9 +71,9 @@ class Payout(Base):
     recipient_role: Mapped[str] = mapped_column(String(10))
     sequence: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
-    gross: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    netted: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    gross: Mapped[Decimal] = mapped_column(MoneyAmount())
+    netted: Mapped[Decimal] = mapped_column(MoneyAmount())
+    amount: Mapped[Decimal] = mapped_column(MoneyAmount())
     netted_into_id: Mapped[UUID | None]
     stripe_account_id: Mapped[str] = mapped_column(String(100))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -104,7 +105,7 @@ class PayoutTransfer(Base):
     recipient_id: Mapped[UUID]
     sequence: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
-    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    amount: Mapped[Decimal] = mapped_column(MoneyAmount())
     stripe_account_id: Mapped[str] = mapped_column(String(100))
     transfer_group: Mapped[str] = mapped_column(String(100))
     reverses_id: Mapped[UUID | None]

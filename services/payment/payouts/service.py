@@ -34,7 +34,7 @@ from services.payment.ledger.service import (
 from services.payment.payouts.domain import PolicyRule, due_at, net_debts, retry_delay, tier_of, transfer_group
 from services.payment.payouts.models import Payout, PayoutPolicy, PayoutSchedule, PayoutTransfer
 from services.payment.payouts.schemas import PayoutOut, PayoutsOut, PayoutTotals
-from shared.money import cents, to_cents
+from shared.money import money, to_minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -347,7 +347,7 @@ async def _position(session: AsyncSession, *, schedule: PayoutSchedule) -> Posit
             net = share.amount - share.platform_fee
             captured += net
             if payment.destination_account_id is not None:
-                on_account += cents(net * (payment.amount - payment.amount_refunded) / payment.amount)
+                on_account += money(net * (payment.amount - payment.amount_refunded) / payment.amount, payment.currency)
     refunds = await _ledger_sum(
         session, account=provider_payable(recipient_id), booking_id=booking_id, kinds=("refund",)
     )
@@ -370,7 +370,7 @@ async def _settle_expert_share(
     not yet: a refund takes back its share of it, as it gives back our fee. Returns that part."""
     kept = sum(
         (
-            cents(payment.expert_fee * (payment.amount - payment.amount_refunded) / payment.amount)
+            money(payment.expert_fee * (payment.amount - payment.amount_refunded) / payment.amount, payment.currency)
             for payment in payments
             if payment.expert_id == expert_id and payment.expert_fee
         ),
@@ -477,7 +477,7 @@ async def _call_transfer(
         assert reversed_transfer.stripe_transfer_id is not None
         reversal = await stripe_client.v1.transfers.reversals.create_async(
             reversed_transfer.stripe_transfer_id,
-            params={"amount": to_cents(-transfer.amount), "metadata": metadata},
+            params={"amount": to_minor_units(-transfer.amount, transfer.currency), "metadata": metadata},
             options=options,
         )
         transfer.stripe_reversal_id = reversal.id
@@ -485,7 +485,7 @@ async def _call_transfer(
         return
     made = await stripe_client.v1.transfers.create_async(
         params={
-            "amount": to_cents(transfer.amount),
+            "amount": to_minor_units(transfer.amount, transfer.currency),
             "currency": transfer.currency.lower(),
             "destination": transfer.stripe_account_id,
             "transfer_group": transfer.transfer_group,
@@ -528,7 +528,7 @@ async def _make_payouts(
             try:
                 made = await stripe_client.v1.payouts.create_async(
                     params={
-                        "amount": to_cents(payout.amount),
+                        "amount": to_minor_units(payout.amount, payout.currency),
                         "currency": payout.currency.lower(),
                         "metadata": {"booking_id": str(payout.booking_id), "recipient_id": str(payout.recipient_id)},
                     },
@@ -586,7 +586,7 @@ async def payouts_of(session: AsyncSession, *, recipient_id: UUID, role: str) ->
     return PayoutsOut(
         account=account_out(account) if account is not None else None,
         totals=[
-            PayoutTotals(currency=currency, paid_out=cents(paid_out), owed=cents(owed))
+            PayoutTotals(currency=currency, paid_out=money(paid_out, currency), owed=money(owed, currency))
             for currency, paid_out, owed in totals.all()
         ],
         payouts=[PayoutOut.model_validate(payout) for payout in payouts.all()],

@@ -15,7 +15,7 @@ from services.payment.ledger.models import LedgerEntry, LedgerTransaction
 from services.payment.ledger.service import STRIPE_BALANCE
 from services.payment.reconciliation.schemas import CurrencyTotals, Mismatch, ReconciliationReport
 from shared.errors import BadGateway, InvalidInput
-from shared.money import cents, from_cents
+from shared.money import from_minor_units, money
 
 LONGEST_SPAN = timedelta(days=31)
 # Stripe calls in flight at once: enough to be quick, few enough to stay under its rate limit.
@@ -67,7 +67,7 @@ async def reconcile(
         matched=len(payments) - len({mismatch.payment_intent_id for mismatch in mismatches}),
         mismatches=mismatches,
         totals=[
-            CurrencyTotals(currency=code, **{name: cents(value) for name, value in sums.items()})
+            CurrencyTotals(currency=code, **{name: money(value, code) for name, value in sums.items()})
             for code, sums in sorted(totals.items())
         ],
     )
@@ -93,9 +93,13 @@ def _disagreements(payment: Payment, captured: Decimal, refunded: Decimal, strip
     if (stripe_side.status == "succeeded") != (payment.status == "succeeded"):
         found.append(mismatch("status", payment.status, stripe_side.status))
     if captured != stripe_side.captured:
-        found.append(mismatch("captured", cents(captured), cents(stripe_side.captured)))
+        found.append(
+            mismatch("captured", money(captured, payment.currency), money(stripe_side.captured, payment.currency))
+        )
     if refunded != stripe_side.refunded:
-        found.append(mismatch("refunded", cents(refunded), cents(stripe_side.refunded)))
+        found.append(
+            mismatch("refunded", money(refunded, payment.currency), money(stripe_side.refunded, payment.currency))
+        )
     return found
 
 
@@ -133,11 +137,18 @@ async def _stripe_side(stripe_client: stripe.StripeClient, intent_ids: list[str]
                 # Nothing was captured, so nothing can have been refunded.
                 return StripeSide(status=intent.status, captured=Decimal(0), refunded=Decimal(0))
             refunds = await stripe_client.v1.refunds.list_async(params={"payment_intent": intent_id, "limit": 100})
+        # Stripe's amounts are in the minor units of the intent's currency.
         refunded = sum(
-            (from_cents(refund.amount) for refund in refunds.data if refund.status == "succeeded"),
+            (
+                from_minor_units(refund.amount, intent.currency)
+                for refund in refunds.data
+                if refund.status == "succeeded"
+            ),
             Decimal(0),
         )
-        return StripeSide(status=intent.status, captured=from_cents(intent.amount), refunded=refunded)
+        return StripeSide(
+            status=intent.status, captured=from_minor_units(intent.amount, intent.currency), refunded=refunded
+        )
 
     try:
         sides = await asyncio.gather(*(read(intent_id) for intent_id in intent_ids))

@@ -17,7 +17,9 @@ from services.payment.fees.domain import FeeTerms, choose_rule, fee_of
 
 PROVIDERS = [uuid.UUID(int=1), uuid.UUID(int=2)]
 CATEGORIES = ["accommodation", "meal", "tour"]
-CURRENCIES = ["EUR", "USD"]
+# Each currency's smallest step, from ISO 4217 and Stripe's tens of fils for three-decimal ones.
+STEPS = {"EUR": Decimal("0.01"), "USD": Decimal("0.01"), "JPY": Decimal(1), "KWD": Decimal("0.01")}
+CURRENCIES = sorted(STEPS)
 EPOCH = datetime(2031, 1, 1, tzinfo=UTC)
 
 
@@ -54,24 +56,27 @@ def reference_fee(rules: list[Rule], provider_id: uuid.UUID, category: str, curr
         return None
     raw = amount * rule.percentage / 100 if rule.percentage is not None else rule.fixed_amount
     assert raw is not None
-    cents = Decimal(raw * 100).to_integral_value(rounding=ROUND_HALF_UP) / 100
+    rounded = Decimal(raw).quantize(STEPS[currency], rounding=ROUND_HALF_UP)
     lowest = rule.min_fee if rule.min_fee is not None else Decimal(0)
     highest = min(ceiling for ceiling in (rule.max_fee, amount) if ceiling is not None)
-    return rule, min(max(cents, lowest), highest)
+    return rule, min(max(rounded, lowest), highest)
 
 
-money_amounts = st.decimals(min_value=0, max_value=5_000, places=2)
+def money_amounts(currency: str) -> st.SearchStrategy[Decimal]:
+    """Amounts in whole steps of the currency, up to 5000 of it."""
+    return st.integers(0, int(5_000 / STEPS[currency])).map(lambda steps: steps * STEPS[currency])
 
 
 @st.composite
 def rules(draw: st.DrawFn) -> Rule:
     scope = draw(st.sampled_from(["global", "category", "provider"]))
     by_percentage = draw(st.booleans())
-    min_fee = draw(st.none() | money_amounts)
-    max_fee = draw(st.none() | money_amounts)
+    currency = draw(st.sampled_from(CURRENCIES))
+    min_fee = draw(st.none() | money_amounts(currency))
+    max_fee = draw(st.none() | money_amounts(currency))
     if min_fee is not None and max_fee is not None and min_fee > max_fee:
         min_fee, max_fee = max_fee, min_fee
-    fixed_amount = None if by_percentage else draw(money_amounts)
+    fixed_amount = None if by_percentage else draw(money_amounts(currency))
     has_money = any(value is not None for value in (fixed_amount, min_fee, max_fee))
     return Rule(
         scope=scope,
@@ -81,7 +86,7 @@ def rules(draw: st.DrawFn) -> Rule:
         fixed_amount=fixed_amount,
         min_fee=min_fee,
         max_fee=max_fee,
-        currency=draw(st.sampled_from(CURRENCIES)) if has_money else None,
+        currency=currency if has_money else None,
         # Few priorities and times, so ties are common and the tie-breaks are exercised.
         priority=draw(st.integers(min_value=0, max_value=2)),
         active=draw(st.booleans()),
@@ -89,7 +94,11 @@ def rules(draw: st.DrawFn) -> Rule:
     )
 
 
-sales = st.tuples(st.sampled_from(PROVIDERS), st.sampled_from(CATEGORIES), st.sampled_from(CURRENCIES), money_amounts)
+sales = st.sampled_from(CURRENCIES).flatmap(
+    lambda currency: st.tuples(
+        st.sampled_from(PROVIDERS), st.sampled_from(CATEGORIES), st.just(currency), money_amounts(currency)
+    )
+)
 
 
 @given(st.lists(rules(), max_size=12), sales)
@@ -103,7 +112,7 @@ def test_the_chosen_rule_and_fee_are_the_reference_ones(
         assert chosen is None
     else:
         assert chosen is not None
-        assert (chosen, fee_of(chosen, amount)) == expected
+        assert (chosen, fee_of(chosen, amount, currency)) == expected
 
 
 @given(st.lists(rules(), min_size=1, max_size=12), sales, st.randoms())
@@ -118,11 +127,16 @@ def test_the_order_rules_are_kept_in_does_not_change_the_choice(
     )
 
 
-@given(rules(), money_amounts)
-def test_a_fee_is_clamped_to_its_bounds_and_never_above_the_amount_or_negative(rule: Rule, amount: Decimal) -> None:
-    fee = fee_of(rule, amount)
+@given(rules(), st.sampled_from(CURRENCIES), st.data())
+def test_a_fee_is_clamped_to_its_bounds_in_the_currencys_steps_and_never_above_the_amount_or_negative(
+    rule: Rule, sale_currency: str, data: st.DataObject
+) -> None:
+    # A rule with money in it applies only to sales in its currency.
+    currency = rule.currency or sale_currency
+    amount = data.draw(money_amounts(currency))
+    fee = fee_of(rule, amount, currency)
     assert Decimal(0) <= fee <= amount
-    assert fee == fee.quantize(Decimal("0.01"))
+    assert fee % STEPS[currency] == 0
     if rule.max_fee is not None:
         assert fee <= rule.max_fee
     if rule.min_fee is not None:
@@ -169,7 +183,7 @@ DEFAULTS = [
 def test_the_defaults_take_the_category_rate_or_15_percent(category: str, fee: str) -> None:
     rule = choose_rule(DEFAULTS, provider_id=PROVIDERS[0], category=category, currency="EUR")
     assert rule is not None
-    assert fee_of(rule, Decimal("200.00")) == Decimal(fee)
+    assert fee_of(rule, Decimal("200.00"), "EUR") == Decimal(fee)
 
 
 def test_within_a_scope_the_higher_priority_then_the_newer_rule_wins_and_inactive_ones_are_skipped() -> None:
@@ -196,19 +210,24 @@ def test_a_rule_in_another_currency_does_not_apply() -> None:
 
 
 @pytest.mark.parametrize(
-    ("rule", "amount", "fee"),
+    ("rule", "currency", "amount", "fee"),
     [
-        (Rule(scope="global", percentage=Decimal(10), min_fee=Decimal(2), currency="EUR"), "5.00", "2.00"),
-        (Rule(scope="global", percentage=Decimal(10), max_fee=Decimal(50), currency="EUR"), "10000.00", "50.00"),
-        (Rule(scope="global", percentage=Decimal(10), min_fee=Decimal(5), currency="EUR"), "3.00", "3.00"),
-        (Rule(scope="global", fixed_amount=Decimal(30), currency="EUR"), "20.00", "20.00"),
-        (Rule(scope="global", fixed_amount=Decimal("2.50"), currency="EUR"), "80.00", "2.50"),
-        (Rule(scope="global", percentage=Decimal("7.5")), "10.10", "0.76"),
-        (Rule(scope="global", percentage=Decimal(0), min_fee=Decimal(1), currency="EUR"), "0.00", "0.00"),
+        (Rule(scope="global", percentage=Decimal(10), min_fee=Decimal(2), currency="EUR"), "EUR", "5.00", "2.00"),
+        (Rule(scope="global", percentage=Decimal(10), max_fee=Decimal(50), currency="EUR"), "EUR", "10000.00", "50.00"),
+        (Rule(scope="global", percentage=Decimal(10), min_fee=Decimal(5), currency="EUR"), "EUR", "3.00", "3.00"),
+        (Rule(scope="global", fixed_amount=Decimal(30), currency="EUR"), "EUR", "20.00", "20.00"),
+        (Rule(scope="global", fixed_amount=Decimal("2.50"), currency="EUR"), "EUR", "80.00", "2.50"),
+        (Rule(scope="global", percentage=Decimal("7.5")), "EUR", "10.10", "0.76"),
+        (Rule(scope="global", percentage=Decimal(0), min_fee=Decimal(1), currency="EUR"), "EUR", "0.00", "0.00"),
+        (Rule(scope="global", percentage=Decimal("7.5")), "JPY", "4990", "374"),
+        (Rule(scope="global", percentage=Decimal(10), min_fee=Decimal(300), currency="JPY"), "JPY", "999", "300"),
+        (Rule(scope="global", percentage=Decimal("7.5")), "KWD", "10.010", "0.750"),
     ],
 )
-def test_a_fee_is_the_percentage_or_fixed_amount_clamped_and_rounded_half_up(rule: Rule, amount: str, fee: str) -> None:
-    assert fee_of(rule, Decimal(amount)) == Decimal(fee)
+def test_a_fee_is_the_percentage_or_fixed_amount_clamped_and_rounded_half_up_to_the_currencys_step(
+    rule: Rule, currency: str, amount: str, fee: str
+) -> None:
+    assert str(fee_of(rule, Decimal(amount), currency)) == fee
 
 
 @pytest.mark.parametrize(
@@ -225,6 +244,9 @@ def test_a_fee_is_the_percentage_or_fixed_amount_clamped_and_rounded_half_up(rul
         {"scope": "global", "percentage": "10", "currency": "EUR"},
         {"scope": "category", "category": "spaceflight", "percentage": "10"},
         {"scope": "global", "fixed_amount": "-1.00", "currency": "EUR"},
+        {"scope": "global", "fixed_amount": "1.00", "currency": "XXX"},
+        {"scope": "global", "fixed_amount": "1.00", "currency": "ISK"},
+        {"scope": "global", "fixed_amount": "100.50", "currency": "JPY"},
     ],
 )
 def test_an_inconsistent_rule_is_refused(terms: dict[str, str]) -> None:
