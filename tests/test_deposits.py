@@ -18,6 +18,7 @@ from services.booking.balances.service import charge_due_balances
 from services.booking.settings import BookingSettings
 from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
+from shared.money import money
 from tests.flows import listing_with_slot, mail_about, pay, sign_up, wait_for_status
 from tests.running_platform import PlatformPorts
 
@@ -90,7 +91,7 @@ def test_a_deposit_booking_pays_30_percent_now_and_the_balance_is_charged_to_the
     traveler, booking = _deposit_booking(gateway, card="pm_card_visa")
     total = Decimal(booking["total"])
     assert booking["payment_option"] == "deposit"
-    assert Decimal(booking["amount_due_now"]) == (total * Decimal("0.3")).quantize(Decimal("0.01"))
+    assert Decimal(booking["amount_due_now"]) == money(total * Decimal("0.3"), "EUR")
     assert Decimal(booking["balance"]["amount"]) == total - Decimal(booking["amount_due_now"])
     confirmed = _confirmed_after_the_deposit(gateway, platform, traveler, booking)
     assert confirmed["balance_paid_at"] is None

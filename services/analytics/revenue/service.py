@@ -1,4 +1,5 @@
-"""Revenue from the event stream: GMV, platform fees, refunds and net, grouped as asked."""
+"""Revenue from the event stream: GMV, platform fees, refunds and net, grouped as asked; each
+currency summed apart and shown with its own digits (JPY none, EUR two, KWD three)."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ from services.payment.intents.events import PaymentRefunded
 from shared.auth import Identity
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
+from shared.money import money
 
 GroupBy = Literal["day", "week", "month", "category", "provider"]
 
@@ -83,10 +85,10 @@ async def revenue(session: AsyncSession, *, viewer: Identity, start: date, end: 
             group=str(group),
             currency=currency,
             bookings=count,
-            gmv=gmv,
-            platform_fees=fees,
-            refunds=refunds,
-            net=gmv - refunds,
+            gmv=money(gmv, currency),
+            platform_fees=money(fees, currency),
+            refunds=money(refunds, currency),
+            net=money(gmv - refunds, currency),
         )
         for group, currency, count, gmv, fees, refunds in (await session.execute(query)).all()
     ]

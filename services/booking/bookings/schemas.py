@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from services.booking.balances.domain import PaymentOption
 from services.booking.cancellations.domain import CancellationPolicy
+from shared.money import money
 
 
 class Contact(BaseModel):
@@ -49,6 +50,11 @@ class Money(BaseModel):
     amount: Decimal
     currency: str
 
+    @model_validator(mode="after")
+    def _in_the_currencys_digits(self) -> "Money":
+        self.amount = money(self.amount, self.currency)
+        return self
+
 
 class BookingOut(BaseModel):
     id: UUID
@@ -87,6 +93,11 @@ class BookingOut(BaseModel):
     balance_paid_at: datetime | None = None
     # Set when an expert booked it on the traveler's behalf.
     booked_by_expert_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _in_the_currencys_digits(self) -> "BookingOut":
+        self.total, self.amount_due_now = money(self.total, self.currency), money(self.amount_due_now, self.currency)
+        return self
 
 
 class BookingPage(BaseModel):

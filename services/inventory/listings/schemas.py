@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from services.booking.cancellations.domain import CancellationPolicy
 from services.inventory.listings.domain import OpenDays
 from services.inventory.pricing.domain import PricingRules, check_prices
-from shared.money import CurrencyCode
+from shared.money import CurrencyCode, money
 
 Category = Literal["activity", "tour", "accommodation", "transport", "meal", "package"]
 BookingMode = Literal["instant", "request", "external"]
@@ -120,6 +120,11 @@ class ListingOut(ListingFields):
     provider_id: UUID
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="after")
+    def _in_the_currencys_digits(self) -> Self:
+        self.base_price = money(self.base_price, self.currency)
+        return self
 
 
 class ListingPage(BaseModel):

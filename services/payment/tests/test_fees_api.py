@@ -1,8 +1,8 @@
 """Fee rules in the payment app against the real database: the seeded defaults, admin CRUD and
 its checks, and the rule `fee_for` picks from what is stored.
 
-Rules made here are for fresh provider ids or in XTS (the ISO code kept for tests), so they
-never change the fee of a sale in another test.
+Rules made here are for fresh provider ids (or refused), so they never change the fee of a
+sale in another test.
 """
 
 import uuid
@@ -126,7 +126,7 @@ async def test_an_invalid_rule_is_refused_with_the_failing_fields_and_nothing_is
     payment_app: PaymentApp,
 ) -> None:
     before = await _rule_count(payment_app)
-    both = await _create(payment_app, scope="global", percentage="10", fixed_amount="1.00", currency="XTS")
+    both = await _create(payment_app, scope="global", percentage="10", fixed_amount="1.00", currency="EUR")
     assert both.status_code == 422
     assert both.headers["content-type"] == "application/problem+json"
     assert both.json()["error_code"] == "VALIDATION_ERROR"
@@ -134,10 +134,13 @@ async def test_an_invalid_rule_is_refused_with_the_failing_fields_and_nothing_is
     for rule in (
         {"scope": "category", "percentage": "10"},
         {"scope": "provider", "provider_id": "not-a-uuid", "percentage": "10"},
-        {"scope": "global", "percentage": "10", "min_fee": "9.00", "max_fee": "1.00", "currency": "XTS"},
+        {"scope": "global", "percentage": "10", "min_fee": "9.00", "max_fee": "1.00", "currency": "EUR"},
         {"scope": "global", "fixed_amount": "1.00"},
         {"scope": "global", "percentage": "10", "priority": "first"},
         {"scope": "global", "percentage": "10", "colour": "blue"},
+        {"scope": "global", "fixed_amount": "1.00", "currency": "XXX"},
+        {"scope": "global", "fixed_amount": "1.00", "currency": "ISK"},
+        {"scope": "global", "fixed_amount": "100.50", "currency": "JPY"},
     ):
         refused = await payment_app.client.post("/admin/fees", json=rule, headers=payment_app.as_(ADMIN))
         assert (refused.status_code, refused.json()["error_code"]) == (422, "VALIDATION_ERROR"), rule

@@ -37,6 +37,7 @@ from services.payment.tests.connect_steps import (
     stripe_changes_account,
 )
 from shared.auth import Identity
+from shared.money import to_minor_units
 from shared.testing import make_identity
 
 
@@ -184,7 +185,7 @@ async def test_a_carts_parts_are_transferred_to_each_provider_and_paid_out(payme
         [transfer] = await _transfers_of(payment_app, booking_id)
         assert (transfer["destination"], transfer["amount"], transfer["transfer_group"]) == (
             await _account_id(payment_app, provider),
-            int(net * 100),
+            to_minor_units(net, "EUR"),
             f"booking-{cart_id}",
         )
         [payout] = await _payouts_of(payment_app, booking_id)
