@@ -187,7 +187,7 @@ async def test_a_new_grant_supersedes_the_one_in_force_and_only_the_traveler_rev
             "expires_at": (booking_app.clock.now() + timedelta(days=7)).isoformat(),
         },
     )
-    assert second.json()["spent"] == {"amount": "0", "currency": "EUR"}
+    assert second.json()["spent"] == {"amount": "0.00", "currency": "EUR"}
 
     listed = await booking_app.client.get("/expert-grants", headers=booking_app.as_(expert))
     assert [(grant["id"], grant["status"]) for grant in listed.json()["items"]] == [

@@ -43,7 +43,7 @@ from services.inventory.schedules.schemas import (
 from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.money import require_exact_amount
+from shared.money import money, require_exact_amount
 
 # Open slots are asked for over at most a month.
 MAX_OPEN_SLOT_DAYS = 31
@@ -256,7 +256,11 @@ async def _slots_with_seats(
     zone = ZoneInfo(listing.timezone)
     rules = listing_rules(listing)
     estimate = (
-        PriceRangeOut(min=rules.estimate.min, max=rules.estimate.max, currency=listing.currency)
+        PriceRangeOut(
+            min=money(rules.estimate.min, listing.currency),
+            max=money(rules.estimate.max, listing.currency),
+            currency=listing.currency,
+        )
         if rules.quote_only and rules.estimate is not None
         else None
     )
