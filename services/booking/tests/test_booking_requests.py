@@ -180,3 +180,24 @@ async def test_each_side_sees_its_requests_and_takes_only_its_own_answers(bookin
     assert [item["id"] for item in pending.json()["items"]] == [str(second.id)]
     others = await booking_app.client.get("/booking-requests", headers=booking_app.as_(stranger))
     assert others.json() == {"items": [], "next_cursor": None}
+
+
+async def test_a_counter_offer_priced_finer_than_the_currency_moves_is_refused_and_changes_nothing(
+    booking_app: BookingApp,
+) -> None:
+    traveler, provider = make_identity("traveler"), make_identity("provider")
+    waiting = await _add_request(
+        booking_app,
+        traveler=traveler,
+        provider=provider,
+        currency="JPY",
+        price_estimate={"quote": {"total": "9000", "currency": "JPY"}, "estimate": None},
+    )
+    refused = await booking_app.client.post(
+        f"/booking-requests/{waiting.id}/counter-offer",
+        json={"price": "8000.5", "message": "A little less for you."},
+        headers=booking_app.as_(provider),
+    )
+    assert (refused.status_code, refused.json()["error_code"]) == (422, "VALIDATION_ERROR")
+    assert refused.json()["details"] == {"price": "8000.5"}
+    assert await _status(booking_app, waiting.id) == "pending_provider"

@@ -371,3 +371,16 @@ async def test_two_bookings_racing_under_one_grant_never_exceed_its_limit_and_ea
     assert (await book("100.00")).booked_by_expert_id == expert.user_id
     with pytest.raises(Forbidden):
         await book("0.01")
+
+
+async def test_a_grant_or_budget_in_a_currency_the_platform_does_not_sell_in_is_refused(
+    booking_app: BookingApp,
+) -> None:
+    traveler, expert = make_identity("traveler"), make_identity("expert")
+    for limit in ({"amount": "500.00", "currency": "XXX"}, {"amount": "500.5", "currency": "JPY"}):
+        refused = await _post(
+            booking_app, "/expert-grants", traveler, {"expert_id": str(expert.user_id), "spending_limit": limit}
+        )
+        assert (refused.status_code, refused.json()["error_code"]) == (422, "VALIDATION_ERROR"), limit
+    listed = await booking_app.client.get("/expert-grants", headers=booking_app.as_(traveler))
+    assert listed.json()["items"] == []

@@ -3,7 +3,7 @@
 import uuid
 from datetime import timedelta
 
-from services.inventory.tests.conftest import LISTING, Inventory
+from services.inventory.tests.conftest import LISTING, Inventory, create_listing_with_slot
 from shared.auth import Identity
 from shared.testing import make_identity
 
@@ -60,6 +60,11 @@ async def test_invalid_listings_are_422_and_create_nothing(inventory: Inventory,
         {"base_price": "10.123"},
         {"category": "spaceflight"},
         {"currency": "euro"},
+        {"currency": "XXX"},
+        {"currency": "ISK"},
+        {"currency": "JPY", "base_price": "5000.50"},
+        {"currency": "KWD", "base_price": "12.345"},
+        {"currency": "JPY", "base_price": "5000", "pricing": {"date_overrides": {"2031-01-01": "99.5"}}},
         {"hold_ttl_seconds": 4},
     ):
         response = await inventory.client.post(
@@ -131,3 +136,46 @@ async def test_search_by_text_price_date_and_party_size(inventory: Inventory) ->
     assert await found(date=day.isoformat(), party_size=3) == {"Dolphin watching"}
     assert await found(date=(day + timedelta(days=1)).isoformat()) == set()
     assert (await inventory.client.get("/listings", params={"party_size": 0})).status_code == 422
+
+
+async def test_a_yen_listing_is_priced_in_whole_yen_wherever_a_price_is_named(
+    inventory: Inventory, provider: Identity
+) -> None:
+    listing_id, slot_id = await create_listing_with_slot(
+        inventory, provider, currency="jpy", base_price="5000", pricing={"child_percent": "33.33"}
+    )
+    listing = (await inventory.client.get(f"/listings/{listing_id}")).json()
+    assert (listing["currency"], listing["base_price"]) == ("JPY", "5000")
+    tomorrow = (inventory.clock.now() + timedelta(days=1)).date()
+    [slot] = (
+        await inventory.client.get(f"/listings/{listing_id}/availability", params={"date": tomorrow.isoformat()})
+    ).json()["slots"]
+    assert slot["price"] == {"amount": "5000", "currency": "JPY"}
+    quote = (
+        await inventory.client.get(
+            f"/listings/{listing_id}/quote", params={"slot_id": slot_id, "adults": 1, "children": 1}
+        )
+    ).json()["quote"]
+    assert (quote["total"], quote["currency"]) == ("6667", "JPY")  # 1666.5 yen for the child: 1667
+
+    as_owner = inventory.as_(provider)
+    for path, body in (
+        (f"/listings/{listing_id}", {"base_price": "5000.5"}),
+        (f"/listings/{listing_id}/slots/{slot_id}", {"price_override": "4000.5"}),
+        (
+            f"/listings/{listing_id}/schedules",
+            {
+                "start_time": "15:00",
+                "duration_minutes": 60,
+                "recurrence": "none",
+                "capacity": 4,
+                "valid_from": tomorrow.isoformat(),
+                "price_override": "0.5",
+            },
+        ),
+    ):
+        method = "POST" if path.endswith("schedules") else "PATCH"
+        refused = await inventory.client.request(method, path, json=body, headers=as_owner)
+        assert (refused.status_code, refused.json()["error_code"]) == (422, "VALIDATION_ERROR"), path
+    assert (await inventory.client.get(f"/listings/{listing_id}")).json()["base_price"] == "5000"
+    assert len((await inventory.client.get(f"/listings/{listing_id}/schedules", headers=as_owner)).json()) == 1
