@@ -31,8 +31,7 @@ from devstack.infra import ensure_database, ensure_postgres, ensure_redis, free_
 from devstack.stack import DEV_STRIPE_WEBHOOK_SECRET
 from services.inventory.calendar.cache import calendar_changed
 from shared.auth import Identity
-from shared.settings import AppSettings
-from shared.testing import identity_headers
+from shared.testing import development_signer
 
 BENCH_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel_bench"
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -373,9 +372,10 @@ def _measure(ports: dict[str, int], stripe_port: int) -> None:
         provider, _ = _sign_up(client, "provider")
         traveler, traveler_id = _sign_up(client, "traveler")
         listing_id, slot_ids = _slots(client, provider, count=SPREAD_SLOTS, capacity=100_000)
-        secret = AppSettings().internal_auth_secret
-        direct_headers = identity_headers(
-            Identity(user_id=uuid.UUID(traveler_id), email="bench@example.com", roles=("traveler",)), secret=secret
+        # Placed as booking places them for a traveler, signed with its development key.
+        direct_headers = development_signer("booking").acting_as(
+            Identity(user_id=uuid.UUID(traveler_id), email="bench@example.com", roles=("traveler",)),
+            audience="inventory",
         )
         spread = asyncio.run(
             _place_holds(inventory_url, direct_headers, slot_ids, f"holds, inventory, {SPREAD_SLOTS} slots")

@@ -8,13 +8,15 @@ import yaml
 from devstack.apps import ALL_APPS, SERVICES, AppSpec
 from tests.deploy.manifests import (
     REPO_ROOT,
+    assert_each_signer_is_trusted_by_the_services_it_calls,
     assert_env_names_are_settings,
     assert_every_secret_is_given,
     assert_runs_the_app,
+    assert_trusts_its_callers,
     upstream_settings,
 )
 
-REQUIRED_PLATFORM_ENV = {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT", "INTERNAL_AUTH_SECRET"}
+REQUIRED_PLATFORM_ENV = {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT", "GATEWAY_JWKS_URL"}
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +61,14 @@ def test_every_app_reaches_the_services_it_calls_at_their_compose_names(compose:
     environment = compose["services"][app.name]["environment"]
     for variable, callee in upstream_settings(app):
         assert environment.get(variable) == f"http://{callee.name}:{callee.settings().port}", variable
+
+
+def test_every_app_verifies_the_identities_of_its_callers_at_their_compose_names(
+    compose: dict[str, Any], app: AppSpec
+) -> None:
+    assert_each_signer_is_trusted_by_the_services_it_calls()
+    environment = compose["services"][app.name]["environment"]
+    assert_trusts_its_callers(app, environment, lambda callee: f"http://{callee.name}:{callee.settings().port}")
 
 
 def test_dependencies_exist_and_apps_wait_for_migrations(compose: dict[str, Any], app: AppSpec) -> None:

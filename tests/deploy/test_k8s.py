@@ -12,6 +12,7 @@ from tests.deploy.manifests import (
     assert_env_names_are_settings,
     assert_every_secret_is_given,
     assert_runs_the_app,
+    assert_trusts_its_callers,
     upstream_settings,
 )
 
@@ -115,6 +116,19 @@ def test_every_app_reaches_the_services_it_calls_by_their_kubernetes_services(
     for variable, callee in upstream_settings(app):
         service_port = resources[("Service", callee.name)]["spec"]["ports"][0]["port"]
         assert values.get(variable) == f"http://{callee.name}:{service_port}", variable
+
+
+def test_every_app_verifies_the_identities_of_its_callers_at_their_kubernetes_services(
+    resources: dict[tuple[str, str], dict[str, Any]], app: AppSpec
+) -> None:
+    container = resources[("Deployment", app.name)]["spec"]["template"]["spec"]["containers"][0]
+    config = resources[("ConfigMap", "platform-config")]["data"]
+    values = config | {entry["name"]: entry["value"] for entry in container["env"] if "value" in entry}
+
+    def address(callee: AppSpec) -> str:
+        return f"http://{callee.name}:{resources[('Service', callee.name)]['spec']['ports'][0]['port']}"
+
+    assert_trusts_its_callers(app, values, address)
 
 
 def test_kafka_is_kraft_with_a_topic_per_producing_app(resources: dict[tuple[str, str], dict[str, Any]]) -> None:
