@@ -138,6 +138,9 @@ def _app_command(spec: AppSpec, port: int) -> Command:
             "--port",
             str(port),
             "--no-access-log",
+            # Who the client is behind a proxy is the gateway's to say (GATEWAY_TRUSTED_PROXIES),
+            # never uvicorn's, which would trust X-Forwarded-For from 127.0.0.1.
+            "--no-proxy-headers",
             "--log-level",
             "warning",
         ],

@@ -122,3 +122,10 @@ def assert_each_signer_is_trusted_by_the_services_it_calls() -> None:
     for name in SERVICE_ROLES:
         for _, callee in upstream_settings(apps_by_name()[name]):
             assert name in callee.settings().caller_jwks_urls, f"{callee.name} does not trust {name}'s key"
+
+
+def assert_the_gateway_alone_says_who_the_client_is(command: list[str], trusted_proxies: str) -> None:
+    """uvicorn does not rewrite the client from X-Forwarded-For; the gateway's trusted proxies
+    are set, as CIDRs its settings accept."""
+    assert "--no-proxy-headers" in command
+    settings_class(apps_by_name()["gateway"])(trusted_proxies=json.loads(trusted_proxies))

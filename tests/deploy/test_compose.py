@@ -12,6 +12,7 @@ from tests.deploy.manifests import (
     assert_env_names_are_settings,
     assert_every_secret_is_given,
     assert_runs_the_app,
+    assert_the_gateway_alone_says_who_the_client_is,
     assert_trusts_its_callers,
     upstream_settings,
 )
@@ -55,6 +56,13 @@ def test_the_gateway_reaches_each_service_at_its_compose_name_and_port(compose: 
     for spec in SERVICES:
         assert environment[f"GATEWAY_{spec.name.upper()}_URL"] == f"http://{spec.name}:{spec.settings().port}"
     assert compose["services"]["gateway"]["ports"] == ["8000:8000"]
+
+
+def test_the_gateway_reads_the_client_address_past_its_trusted_proxies_only(compose: dict[str, Any]) -> None:
+    gateway = compose["services"]["gateway"]
+    assert_the_gateway_alone_says_who_the_client_is(
+        gateway["command"], gateway["environment"]["GATEWAY_TRUSTED_PROXIES"]
+    )
 
 
 def test_every_app_reaches_the_services_it_calls_at_their_compose_names(compose: dict[str, Any], app: AppSpec) -> None:

@@ -12,6 +12,7 @@ from tests.deploy.manifests import (
     assert_env_names_are_settings,
     assert_every_secret_is_given,
     assert_runs_the_app,
+    assert_the_gateway_alone_says_who_the_client_is,
     assert_trusts_its_callers,
     upstream_settings,
 )
@@ -106,6 +107,14 @@ def test_the_gateway_reaches_each_service_by_its_kubernetes_service(
             continue
         service_port = resources[("Service", spec.name)]["spec"]["ports"][0]["port"]
         assert upstreams[f"GATEWAY_{spec.name.upper()}_URL"] == f"http://{spec.name}:{service_port}"
+
+
+def test_the_gateway_reads_the_client_address_past_its_trusted_proxies_only(
+    resources: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    container = resources[("Deployment", "gateway")]["spec"]["template"]["spec"]["containers"][0]
+    values = {entry["name"]: entry["value"] for entry in container["env"] if "value" in entry}
+    assert_the_gateway_alone_says_who_the_client_is(container["command"], values["GATEWAY_TRUSTED_PROXIES"])
 
 
 def test_every_app_reaches_the_services_it_calls_by_their_kubernetes_services(
