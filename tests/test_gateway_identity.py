@@ -79,10 +79,15 @@ def test_a_token_signed_with_bookings_key_reaches_only_its_audience_and_never_as
         for_payment = booking_key.acting_as(provider, audience="payment")
         earnings = client.get(f"{platform.url('payment')}/providers/me/earnings", headers=for_payment)
         assert earnings.status_code == 200, earnings.text
-        # Signed for payment: inventory refuses it; notification trusts no service's key.
+        # Signed for payment: inventory refuses it; analytics trusts no service's key.
         assert client.get(f"{platform.url('inventory')}/holds/{uuid.uuid4()}", headers=for_payment).status_code == 401
-        for_notification = booking_key.acting_as(provider, audience="notification")
-        assert client.get(f"{platform.url('notification')}/notifications", headers=for_notification).status_code == 401
+        for_analytics = booking_key.acting_as(provider, audience="analytics")
+        revenue = client.get(
+            f"{platform.url('analytics')}/analytics/revenue",
+            params={"from": "2031-01-01", "to": "2031-01-02"},
+            headers=for_analytics,
+        )
+        assert revenue.status_code == 401, revenue.text
 
         # Booking acts for the provider without the admin role it holds: inventory's admin
         # routes are forbidden to it, and a token its key signs claiming admin is no identity.
