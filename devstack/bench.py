@@ -19,7 +19,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import stripe
@@ -30,9 +30,8 @@ from devstack.apps import ALL_APPS
 from devstack.infra import ensure_database, ensure_postgres, ensure_redis, free_ports
 from devstack.stack import DEV_STRIPE_WEBHOOK_SECRET
 from services.inventory.calendar.cache import calendar_changed
-from shared.auth import Identity
-from shared.settings import AppSettings
-from shared.testing import identity_headers
+from shared.auth import INTERNAL_IDENTITY_HEADER, Identity
+from shared.testing import development_signer
 
 BENCH_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel_bench"
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -373,10 +372,13 @@ def _measure(ports: dict[str, int], stripe_port: int) -> None:
         provider, _ = _sign_up(client, "provider")
         traveler, traveler_id = _sign_up(client, "traveler")
         listing_id, slot_ids = _slots(client, provider, count=SPREAD_SLOTS, capacity=100_000)
-        secret = AppSettings().internal_auth_secret
-        direct_headers = identity_headers(
-            Identity(user_id=uuid.UUID(traveler_id), email="bench@example.com", roles=("traveler",)), secret=secret
+        # Placed as booking places them for a traveler, signed with its development key, for
+        # as long as the bench runs (booking's own last a minute).
+        bench_traveler = Identity(user_id=uuid.UUID(traveler_id), email="bench@example.com", roles=("traveler",))
+        direct_token = development_signer("booking").sign(
+            bench_traveler, audience="inventory", now=datetime.now(UTC), ttl=timedelta(hours=1)
         )
+        direct_headers = {INTERNAL_IDENTITY_HEADER: direct_token}
         spread = asyncio.run(
             _place_holds(inventory_url, direct_headers, slot_ids, f"holds, inventory, {SPREAD_SLOTS} slots")
         )

@@ -9,6 +9,7 @@ Stripe Connect test double on `STRIPE_CONNECT_DOUBLE_PORT`, default a free port)
 """
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -34,6 +35,7 @@ from devstack.infra import (
 )
 from devstack.supervisor import Supervisor
 from gateway.settings import GatewaySettings
+from shared.auth import SERVICE_JWKS_PATH
 from shared.migrations import upgrade_to_head
 
 logger = logging.getLogger("devstack")
@@ -97,8 +99,15 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
                     f"http://127.0.0.1:{ports[spec.name]}"
                 )
 
-    # Services verify the identity the gateway forwards with the gateway's public keys.
-    app_environment["GATEWAY_JWKS_URL"] = f"http://127.0.0.1:{ports[GATEWAY.name]}/.well-known/jwks.json"
+    # Services verify the identity the gateway forwards with the gateway's public keys, and
+    # that of a service calling on someone's behalf with that service's.
+    app_environment["GATEWAY_JWKS_URL"] = f"http://127.0.0.1:{ports[GATEWAY.name]}{SERVICE_JWKS_PATH}"
+    for spec in ALL_APPS:
+        callers = spec.settings().caller_jwks_urls
+        if callers:
+            app_environment[f"{spec.name.upper()}_CALLER_JWKS_URLS"] = json.dumps(
+                {caller: f"http://127.0.0.1:{ports[caller]}{SERVICE_JWKS_PATH}" for caller in callers}
+            )
 
     apps = [(spec, _app_command(spec, ports[spec.name])) for spec in ALL_APPS]
     endpoints = {
@@ -129,6 +138,9 @@ def _app_command(spec: AppSpec, port: int) -> Command:
             "--port",
             str(port),
             "--no-access-log",
+            # Who the client is behind a proxy is the gateway's to say (GATEWAY_TRUSTED_PROXIES),
+            # never uvicorn's, which would trust X-Forwarded-For from 127.0.0.1.
+            "--no-proxy-headers",
             "--log-level",
             "warning",
         ],

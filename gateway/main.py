@@ -11,6 +11,7 @@ from gateway.identity.router import well_known_router
 from gateway.identity.service import ensure_bootstrap_admin
 from gateway.openapi.router import router as openapi_router
 from gateway.openapi.service import OpenApiCache
+from gateway.proxy.paths import PathCheckMiddleware
 from gateway.proxy.router import router as proxy_router
 from gateway.proxy.security import install_edge_middleware
 from gateway.proxy.service import ProxyPolicy, Upstreams
@@ -66,10 +67,11 @@ def build_app(settings: GatewaySettings | None = None, *, clock: Clock | None = 
         routers=[identity_router, well_known_router, openapi_router, proxy_router],
         lifespan_hook=open_gateway,
         serve_own_openapi=False,
-        inner_middleware=[Middleware(RateLimitMiddleware)],
+        inner_middleware=[Middleware(PathCheckMiddleware), Middleware(RateLimitMiddleware)],
     )
     install_edge_middleware(app, cors_origins=settings.cors_origins)
     app.state.clock = clock
+    app.state.trusted_proxies = tuple(settings.trusted_proxies)
     app.state.openapi_cache = OpenApiCache(ttl_seconds=settings.openapi_cache_seconds)
     app.state.authenticator = authenticator
     app.state.proxy_policy = ProxyPolicy(

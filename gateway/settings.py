@@ -1,7 +1,7 @@
 from functools import lru_cache
 from typing import ClassVar
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, IPvAnyNetwork, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gateway.ratelimit.classes import RateClassName, RateLimit
@@ -14,7 +14,6 @@ class GatewaySettings(AppSettings):
     service_name: ClassVar[str] = "gateway"
     db_schema: ClassVar[str] = "gateway"
     secret_fields: ClassVar[tuple[str, ...]] = (
-        "internal_auth_secret",
         "signing_key_secret",
         "bootstrap_admin_password",
     )
@@ -85,6 +84,10 @@ class GatewaySettings(AppSettings):
     circuit_cooldown_seconds: float = Field(default=10.0, gt=0)
     # A proxied WebSocket with no message either way for this long is closed.
     websocket_idle_seconds: float = Field(default=300.0, gt=0)
+    # The proxies in front of the gateway (load balancers, an ingress), as CIDRs:
+    # GATEWAY_TRUSTED_PROXIES='["10.0.0.0/8"]'. Only past them is X-Forwarded-For read for the
+    # client's address (gateway/proxy/forwarding.py); none by default.
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
     # Browser origins allowed to call the API (the Next.js app in development).
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_request_body_bytes: int = Field(default=1_048_576, gt=0)

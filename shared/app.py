@@ -22,6 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.middleware import Middleware
 
+from shared.auth import SERVICE_JWKS_PATH, IdentityVerifier, ServiceSigner
 from shared.db import create_engine, create_session_factory
 from shared.errors import install_error_handlers
 from shared.events.consumer import ConsumerSpec, EventConsumer
@@ -197,6 +198,9 @@ def create_app(
         docs_url="/docs" if serve_own_openapi else None,
     )
     app.state.metrics = metrics
+    app.state.identity_verifier = IdentityVerifier.for_service(
+        settings.service_name, gateway_jwks_url=settings.gateway_jwks_url, caller_jwks_urls=settings.caller_jwks_urls
+    )
     # What the app consumes, for tools that replay its input topics.
     app.state.consumer_sources = tuple(consumers)
     install_error_handlers(app)
@@ -206,6 +210,11 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    if settings.signs_service_identity:
+        signer = ServiceSigner(settings.service_name, settings.signing_key())
+        app.state.service_signer = signer
+        # The services this one calls verify its tokens with this (their CALLER_JWKS_URLS).
+        app.add_api_route(SERVICE_JWKS_PATH, signer.jwks, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router)
     return app

@@ -1,32 +1,40 @@
-"""Who is calling: the identity the gateway vouches for, and how a service checks it.
+"""Who is calling: the identity the gateway vouches for, the identity a service acts for, and
+how a service checks them.
 
-The gateway verifies the client's credential and forwards the identity in `X-Internal-Identity`
-as a short-lived JWT. Two kinds of token travel in that header, each accepted only with its own
-algorithm, issuer and key:
+Every identity travels in `X-Internal-Identity` as a short-lived EdDSA (Ed25519) JWT addressed
+to one service (`aud` is its name), from one of two kinds of issuer:
 
-- the gateway's (`iss: gateway`): EdDSA, signed with the gateway's current signing key, named
-  by `kid`. Services verify it with the gateway's public keys, fetched from its JWKS
-  (`GATEWAY_JWKS_URL`), cached, and fetched again for a key they do not know yet (a rotation),
-  at most once a second. No service holds anything that could sign one.
-- a service's (`iss: platform-service`): HS256 with the platform's internal secret, for a call
-  a service makes on someone's behalf (`acting_as`) and for the services' own tests.
+- the gateway (`iss: gateway`), for a client's request, signed with its current signing key
+  (named by `kid`) and carrying any role the account has. Services verify it with the
+  gateway's public keys from its JWKS (`GATEWAY_JWKS_URL`), cached, and fetched again for a
+  key they do not know yet (a rotation), at most once a second.
+- a service that calls another on someone's behalf (`iss: booking` when booking places a hold
+  or asks for a payment intent), signed with that service's own key and published by it at
+  `/.well-known/jwks.json`. A service trusts the callers named in its `CALLER_JWKS_URLS`, and
+  from each only the roles `SERVICE_ROLES` lets it act as: never admin. A service's key that
+  leaks mints no admin, and nothing for a service that does not trust that caller.
 
-An HS256 token claiming the gateway's issuer (say, signed with its public key as the secret),
-an EdDSA one naming a key the JWKS does not list, `alg: none` or any other algorithm is refused.
+A token for another audience, from an issuer the service does not trust, naming a key its
+issuer does not publish, carrying a role its issuer may not act as, expired, or signed with
+any other algorithm (HS256, `alg: none`) is refused.
 """
 
 import asyncio
+import base64
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 from uuid import UUID
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import Depends, FastAPI, Request
 from starlette.requests import HTTPConnection
 
@@ -36,13 +44,22 @@ logger = logging.getLogger(__name__)
 
 Role = Literal["traveler", "provider", "expert", "admin"]
 ROLES: tuple[Role, ...] = ("traveler", "provider", "expert", "admin")
+# The roles a service may act as on someone's behalf: admin is not among them.
+ServiceRole = Literal["traveler", "provider", "expert"]
 
 INTERNAL_IDENTITY_HEADER = "X-Internal-Identity"
-INTERNAL_AUDIENCE = "platform-internal"
+ALGORITHM = "EdDSA"
 GATEWAY_ISSUER = "gateway"
-GATEWAY_ALGORITHM = "EdDSA"
-SERVICE_ISSUER = "platform-service"
-SERVICE_ALGORITHM = "HS256"
+SERVICE_JWKS_PATH = "/.well-known/jwks.json"
+# How long a service's token on someone's behalf lives: the length of one call.
+SERVICE_IDENTITY_TTL = timedelta(minutes=1)
+
+# The services that call others on someone's behalf, and the roles each may act as. Booking
+# places and releases holds and asks for payment intents for travelers, for the provider who
+# accepts a request, and for the expert who books for a traveler.
+SERVICE_ROLES: Mapping[str, frozenset[ServiceRole]] = {
+    "booking": frozenset({"traveler", "provider", "expert"}),
+}
 
 
 @dataclass(frozen=True)
@@ -59,78 +76,86 @@ class Identity:
         return "admin" in self.roles
 
 
-def _claims(identity: Identity, *, issuer: str, now: datetime, ttl: timedelta) -> dict[str, Any]:
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def public_jwk(public_key: Ed25519PublicKey, *, kid: str | None = None) -> dict[str, str]:
+    """The JWK of an Ed25519 public key, named `kid` or else by its RFC 7638 thumbprint."""
+    x = _b64url(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+    thumbprint_input = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"))
+    thumbprint = _b64url(hashlib.sha256(thumbprint_input.encode()).digest())
+    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid or thumbprint, "alg": ALGORITHM, "use": "sig"}
+
+
+def _claims(
+    identity: Identity, *, roles: tuple[str, ...], issuer: str, audience: str, now: datetime, ttl: timedelta
+) -> dict[str, Any]:
     return {
         "sub": str(identity.user_id),
         "email": identity.email,
-        "roles": list(identity.roles),
-        "aud": INTERNAL_AUDIENCE,
+        "roles": list(roles),
+        "aud": audience,
         "iss": issuer,
         "iat": now,
         "exp": now + ttl,
     }
 
 
-def sign_internal_identity(identity: Identity, *, secret: str, now: datetime, ttl: timedelta) -> str:
-    """A service's identity token (HS256 with the internal secret)."""
-    return jwt.encode(_claims(identity, issuer=SERVICE_ISSUER, now=now, ttl=ttl), secret, algorithm=SERVICE_ALGORITHM)
-
-
 def sign_gateway_identity(
-    identity: Identity, *, private_key: Ed25519PrivateKey, kid: str, now: datetime, ttl: timedelta
+    identity: Identity, *, private_key: Ed25519PrivateKey, kid: str, audience: str, now: datetime, ttl: timedelta
 ) -> str:
-    """The gateway's identity token (EdDSA with its signing key `kid`)."""
-    claims = _claims(identity, issuer=GATEWAY_ISSUER, now=now, ttl=ttl)
-    return jwt.encode(claims, private_key, algorithm=GATEWAY_ALGORITHM, headers={"kid": kid})
+    """The gateway's identity token for the service `audience`, signed with its key `kid`."""
+    claims = _claims(identity, roles=identity.roles, issuer=GATEWAY_ISSUER, audience=audience, now=now, ttl=ttl)
+    return jwt.encode(claims, private_key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
-def acting_as(identity: Identity, *, secret: str, ttl: timedelta = timedelta(minutes=1)) -> dict[str, str]:
-    """The identity header for a call a service makes on someone's behalf (the traveler whose
-    request a provider accepts, whose expert books, whose balance falls due). Signed on the
-    real time, which the receiving service checks it by, whatever clock the caller runs on."""
-    return {INTERNAL_IDENTITY_HEADER: sign_internal_identity(identity, secret=secret, now=datetime.now(UTC), ttl=ttl)}
+@dataclass(frozen=True)
+class ServiceSigner:
+    """A service's key for the calls it makes on someone's behalf."""
+
+    service: str
+    private_key: Ed25519PrivateKey
+    kid: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.service not in SERVICE_ROLES:
+            raise ValueError(f"{self.service} acts for no one (shared.auth.SERVICE_ROLES)")
+        object.__setattr__(self, "kid", public_jwk(self.private_key.public_key())["kid"])
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """What this service publishes at `SERVICE_JWKS_PATH`: its public key."""
+        return {"keys": [public_jwk(self.private_key.public_key())]}
+
+    def sign(self, identity: Identity, *, audience: str, now: datetime, ttl: timedelta = SERVICE_IDENTITY_TTL) -> str:
+        """A token for `audience` carrying only the roles of `identity` this service may act as."""
+        roles = tuple(role for role in identity.roles if role in SERVICE_ROLES[self.service])
+        claims = _claims(identity, roles=roles, issuer=self.service, audience=audience, now=now, ttl=ttl)
+        return jwt.encode(claims, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
+
+    def acting_as(self, identity: Identity, *, audience: str) -> dict[str, str]:
+        """The identity header for a call to `audience` on behalf of `identity` (the traveler
+        whose request a provider accepts, whose expert books, whose balance falls due). Signed
+        on the real time, which the receiving service checks it by, whatever clock the caller
+        runs on."""
+        return {INTERNAL_IDENTITY_HEADER: self.sign(identity, audience=audience, now=datetime.now(UTC))}
+
+
+@dataclass(frozen=True)
+class ActingFor:
+    """Whom a service acts for in its calls to other services, and the key it vouches with."""
+
+    identity: Identity
+    signer: ServiceSigner
+
+    def headers(self, audience: str) -> dict[str, str]:
+        return self.signer.acting_as(self.identity, audience=audience)
 
 
 def _unverified_header(token: str) -> dict[str, Any]:
     try:
         return jwt.get_unverified_header(token)
     except jwt.PyJWTError:
-        raise Unauthorized("The caller's identity could not be verified.") from None
-
-
-def gateway_key_id(token: str) -> str | None:
-    """The `kid` of a gateway identity token; None for any other token."""
-    header = _unverified_header(token)
-    kid = header.get("kid")
-    return kid if header.get("alg") == GATEWAY_ALGORITHM and isinstance(kid, str) else None
-
-
-def verify_internal_identity(
-    token: str, *, secret: str, gateway_keys: Mapping[str, Ed25519PublicKey] | None = None
-) -> Identity:
-    """The identity in a service's token (checked with `secret`) or the gateway's (checked
-    with the key its `kid` names in `gateway_keys`); 401 for anything else."""
-    header = _unverified_header(token)
-    algorithm, kid = header.get("alg"), header.get("kid")
-    key: str | Ed25519PublicKey | None = None
-    issuer = ""
-    if algorithm == SERVICE_ALGORITHM:
-        key, issuer = secret, SERVICE_ISSUER
-    elif algorithm == GATEWAY_ALGORITHM and isinstance(kid, str):
-        key, issuer = (gateway_keys or {}).get(kid), GATEWAY_ISSUER
-    if key is None or not isinstance(algorithm, str):
-        raise Unauthorized("The caller's identity could not be verified.")
-    try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[algorithm],
-            audience=INTERNAL_AUDIENCE,
-            issuer=issuer,
-            options={"require": ["sub", "exp", "aud", "iss"]},
-        )
-        return Identity(user_id=UUID(claims["sub"]), email=str(claims["email"]), roles=tuple(claims["roles"]))
-    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         raise Unauthorized("The caller's identity could not be verified.") from None
 
 
@@ -228,24 +253,86 @@ def _keys_by_id(document: Any) -> dict[str, jwt.PyJWK]:
     return keys
 
 
-async def verify_identity_token(token: str, *, secret: str, gateway_jwks: JwksCache) -> Identity:
-    """`verify_internal_identity` with the gateway's keys from its JWKS."""
-    kid = gateway_key_id(token)
-    keys: dict[str, Ed25519PublicKey] = {}
-    if kid is not None:
-        jwk = await gateway_jwks.get(kid)
-        if jwk is not None and isinstance(jwk.key, Ed25519PublicKey):
-            keys[kid] = jwk.key
-    return verify_internal_identity(token, secret=secret, gateway_keys=keys)
+class KeySource(Protocol):
+    """Where an issuer's public keys come from: its JWKS (`JwksCache`), or a fixed set in tests."""
+
+    async def get(self, kid: str) -> jwt.PyJWK | None: ...
 
 
-def _gateway_jwks(app: FastAPI) -> JwksCache:
-    """The app's cache of the gateway's keys, made on first use."""
-    cache: JwksCache | None = getattr(app.state, "gateway_jwks", None)
-    if cache is None:
-        cache = JwksCache(app.state.resources.settings.gateway_jwks_url)
-        app.state.gateway_jwks = cache
-    return cache
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """An issuer a service accepts identities from: its keys, and the roles it may carry
+    (None: any, for the gateway, which vouches for the account itself)."""
+
+    keys: KeySource
+    roles: frozenset[str] | None
+
+
+def _refused() -> Unauthorized:
+    return Unauthorized("The caller's identity could not be verified.")
+
+
+class IdentityVerifier:
+    """Checks the identity tokens addressed to one service (`audience`) from its trusted issuers."""
+
+    def __init__(self, *, audience: str, issuers: Mapping[str, TrustedIssuer]) -> None:
+        self.audience = audience
+        self.issuers = dict(issuers)
+
+    @classmethod
+    def for_service(
+        cls, service: str, *, gateway_jwks_url: str, caller_jwks_urls: Mapping[str, str]
+    ) -> "IdentityVerifier":
+        """The verifier of `service`: the gateway's keys, and those of each service that may
+        call it on someone's behalf (which must be one that acts for someone)."""
+        unknown = sorted(set(caller_jwks_urls) - set(SERVICE_ROLES))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} may act for no one (shared.auth.SERVICE_ROLES)")
+        issuers = {GATEWAY_ISSUER: TrustedIssuer(JwksCache(gateway_jwks_url), roles=None)}
+        issuers |= {
+            caller: TrustedIssuer(JwksCache(url), roles=frozenset(SERVICE_ROLES[caller]))
+            for caller, url in caller_jwks_urls.items()
+        }
+        return cls(audience=service, issuers=issuers)
+
+    async def verify(self, token: str) -> Identity:
+        """The identity in `token`; 401 unless every check passes (see the module's docstring)."""
+        header = _unverified_header(token)
+        kid = header.get("kid")
+        if header.get("alg") != ALGORITHM or not isinstance(kid, str):
+            raise _refused()
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            raise _refused() from None
+        trusted = self.issuers.get(issuer) if isinstance(issuer, str) else None
+        jwk = await trusted.keys.get(kid) if trusted is not None else None
+        if trusted is None or jwk is None or not isinstance(jwk.key, Ed25519PublicKey):
+            raise _refused()
+        try:
+            claims = jwt.decode(
+                token,
+                jwk.key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=issuer,
+                options={"require": ["sub", "exp", "iat", "aud", "iss"]},
+            )
+            roles = claims["roles"]
+            identity = Identity(user_id=UUID(claims["sub"]), email=str(claims["email"]), roles=tuple(roles))
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+            raise _refused() from None
+        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+            raise _refused()
+        if trusted.roles is not None and not set(roles) <= trusted.roles:
+            logger.warning("refused a token of %s carrying roles %s it may not act as", issuer, roles)
+            raise _refused()
+        return identity
+
+
+def identity_verifier(app: FastAPI) -> IdentityVerifier:
+    verifier: IdentityVerifier = app.state.identity_verifier
+    return verifier
 
 
 async def identity_of(connection: HTTPConnection) -> Identity | None:
@@ -253,8 +340,7 @@ async def identity_of(connection: HTTPConnection) -> Identity | None:
     token = connection.headers.get(INTERNAL_IDENTITY_HEADER)
     if token is None:
         return None
-    secret: str = connection.app.state.resources.settings.internal_auth_secret
-    return await verify_identity_token(token, secret=secret, gateway_jwks=_gateway_jwks(connection.app))
+    return await identity_verifier(connection.app).verify(token)
 
 
 async def optional_identity(request: Request) -> Identity | None:
@@ -280,3 +366,20 @@ def require_role(*roles: Role) -> Callable[[Identity], Identity]:
         raise Forbidden(f"This needs the {' or '.join(roles)} role.")
 
     return check
+
+
+def service_signer(connection: HTTPConnection) -> ServiceSigner:
+    """The app's key for its calls on someone's behalf (made by `shared.app.create_app`)."""
+    signer: ServiceSigner = connection.app.state.service_signer
+    return signer
+
+
+ServiceSignerDep = Annotated[ServiceSigner, Depends(service_signer)]
+
+
+def acting_for_caller(identity: CurrentIdentity, signer: ServiceSignerDep) -> ActingFor:
+    return ActingFor(identity=identity, signer=signer)
+
+
+# The caller, for the calls this service makes to others on their behalf.
+ActingForCaller = Annotated[ActingFor, Depends(acting_for_caller)]

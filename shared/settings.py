@@ -5,10 +5,15 @@ Platform-wide values (the database, Redis and broker addresses, the environment)
 given once without a prefix, e.g. `KAFKA_BOOTSTRAP_SERVERS`; a prefixed variable wins.
 """
 
+import base64
+import hashlib
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from shared.auth import SERVICE_ROLES
 
 Environment = Literal["development", "test", "production"]
 
@@ -19,7 +24,6 @@ PLATFORM_WIDE_FIELDS = frozenset(
         "redis_url",
         "kafka_bootstrap_servers",
         "log_level",
-        "internal_auth_secret",
         "gateway_jwks_url",
     }
 )
@@ -42,7 +46,7 @@ class AppSettings(BaseSettings):
     service_name: ClassVar[str]
     db_schema: ClassVar[str]
     # Fields whose defaults are fine on a laptop and must be set to real secrets in production.
-    secret_fields: ClassVar[tuple[str, ...]] = ("internal_auth_secret",)
+    secret_fields: ClassVar[tuple[str, ...]] = ()
 
     environment: Environment = "development"
     log_level: str = "INFO"
@@ -56,10 +60,16 @@ class AppSettings(BaseSettings):
     kafka_topic_partitions: int = 3
     kafka_replication_factor: int = 1
 
-    # Signs the identity a service sends when it calls another on someone's behalf (shared.auth).
-    internal_auth_secret: str = "dev-internal-secret-change-me-0123456789"  # noqa: S105 (refused in production)
     # The gateway's public keys, which verify the identity it forwards (shared.auth).
     gateway_jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    # This service's own Ed25519 key, for the calls it makes to others on someone's behalf
+    # (shared.auth.SERVICE_ROLES says which services do): the unpadded base64url of its 32-byte
+    # seed, `<APP>_SERVICE_SIGNING_KEY`. Unset, a development key derived from the service's
+    # name, which anyone can derive too: refused in production.
+    service_signing_key: SecretStr | None = None
+    # The services that may call this one on someone's behalf, by name, with the URL of the
+    # JWKS each publishes its key at: `<APP>_CALLER_JWKS_URLS='{"booking": "http://..."}'`.
+    caller_jwks_urls: dict[str, str] = Field(default_factory=dict)
 
     outbox_poll_interval_seconds: float = 0.1
     outbox_batch_size: int = 200
@@ -72,6 +82,21 @@ class AppSettings(BaseSettings):
     consumers_enabled: bool = True
 
     metrics_lag_interval_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("caller_jwks_urls")
+    @classmethod
+    def _callers_act_for_someone(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(SERVICE_ROLES))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} may act for no one (shared.auth.SERVICE_ROLES)")
+        return value
+
+    @field_validator("service_signing_key")
+    @classmethod
+    def _signing_key_is_a_seed(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            private_key_of(value.get_secret_value())
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -90,11 +115,48 @@ class AppSettings(BaseSettings):
         built, not when settings load: a migration job reads only the database settings."""
         if self.environment == "production":
             defaults = type(self).model_fields
-            for name in self.secret_fields:
+            for name in self.production_secrets():
                 if getattr(self, name) == defaults[name].default:
                     raise DevelopmentSecretInProduction(f"{name} must be set to a real secret in production")
+            if self.signs_service_identity and self.signing_key_seed() == development_service_key(self.service_name):
+                raise DevelopmentSecretInProduction("service_signing_key must be set to a real secret in production")
+
+    def production_secrets(self) -> tuple[str, ...]:
+        """The fields production refuses to run with the development value of."""
+        return self.secret_fields + (("service_signing_key",) if self.signs_service_identity else ())
+
+    @property
+    def signs_service_identity(self) -> bool:
+        """Whether this service calls others on someone's behalf, with a key of its own."""
+        return self.service_name in SERVICE_ROLES
+
+    def signing_key_seed(self) -> str:
+        """This service's key for its calls on someone's behalf (`service_signing_key`)."""
+        if self.service_signing_key is None:
+            return development_service_key(self.service_name)
+        return self.service_signing_key.get_secret_value()
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        return private_key_of(self.signing_key_seed())
 
     @property
     def events_topic(self) -> str:
         """The one topic this app publishes its events to."""
         return f"{self.service_name}.events"
+
+
+def development_service_key(service_name: str) -> str:
+    """The development key of a service: derived from its name, so `make up` and the tests
+    need none set, and known to everyone, so refused in production."""
+    seed = hashlib.sha256(f"travel platform development service key: {service_name}".encode()).digest()
+    return base64.urlsafe_b64encode(seed).rstrip(b"=").decode()
+
+
+def private_key_of(seed: str) -> Ed25519PrivateKey:
+    try:
+        raw = base64.urlsafe_b64decode(seed + "=" * (-len(seed) % 4))
+    except ValueError:
+        raise ValueError("a service signing key is the base64url of a 32-byte Ed25519 seed") from None
+    if len(raw) != 32:
+        raise ValueError("a service signing key is the base64url of a 32-byte Ed25519 seed")
+    return Ed25519PrivateKey.from_private_bytes(raw)

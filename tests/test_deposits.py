@@ -19,6 +19,7 @@ from services.booking.settings import BookingSettings
 from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
 from shared.money import money
+from shared.testing import development_signer
 from tests.flows import listing_with_slot, mail_about, pay, sign_up, wait_for_status
 from tests.running_platform import PlatformPorts
 
@@ -73,7 +74,7 @@ async def _run_balance_job(database_url: str, platform: PlatformPorts, clock: Fr
                 create_session_factory(engine),
                 clock=clock,
                 payment=payment,
-                internal_auth_secret=settings.internal_auth_secret,
+                signer=development_signer("booking"),
                 schedule=settings.balance_schedule(),
             )
     finally:

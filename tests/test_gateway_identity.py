@@ -1,6 +1,7 @@
 """The identity the gateway forwards is verified by each service with the gateway's JWKS: it
 works through the whole platform, across a key rotation, and a forgery sent to a service
-directly is refused."""
+directly is refused. A service's own calls on someone's behalf are signed with its own key,
+which it publishes, for one service at a time, and never as an admin."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,9 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.settings import GatewaySettings
-from shared.auth import GATEWAY_ISSUER, INTERNAL_AUDIENCE, INTERNAL_IDENTITY_HEADER, Identity, sign_gateway_identity
-from shared.settings import AppSettings
-from shared.testing import identity_headers
+from shared.auth import GATEWAY_ISSUER, INTERNAL_IDENTITY_HEADER, SERVICE_JWKS_PATH, Identity, sign_gateway_identity
+from shared.testing import development_signer
 from tests.flows import LISTING, sign_in, sign_up
 from tests.running_platform import PlatformPorts
 
@@ -45,17 +45,18 @@ def test_a_service_called_directly_refuses_forged_identities(platform: PlatformP
     eve = Identity(user_id=uuid.uuid4(), email="eve@example.com", roles=("admin",))
     now = datetime.now(UTC)
     stranger = Ed25519PrivateKey.generate()
-    secret = AppSettings().internal_auth_secret
-    claims = {"sub": str(eve.user_id), "email": eve.email, "roles": ["admin"], "aud": INTERNAL_AUDIENCE}
+    claims = {"sub": str(eve.user_id), "email": eve.email, "roles": ["admin"], "aud": "booking"}
     forgeries = {
         "a key not in the JWKS, under the gateway's kid": sign_gateway_identity(
-            eve, private_key=stranger, kid=kid, now=now, ttl=timedelta(minutes=1)
+            eve, private_key=stranger, kid=kid, audience="booking", now=now, ttl=timedelta(minutes=1)
         ),
         "a key not in the JWKS, under its own kid": sign_gateway_identity(
-            eve, private_key=stranger, kid="eves-key", now=now, ttl=timedelta(minutes=1)
+            eve, private_key=stranger, kid="eves-key", audience="booking", now=now, ttl=timedelta(minutes=1)
         ),
-        "HS256 with the internal secret, claiming to be the gateway": jwt.encode(
-            claims | {"iss": GATEWAY_ISSUER, "iat": now, "exp": now + timedelta(minutes=1)}, secret, algorithm="HS256"
+        "HS256 with the old shared secret's development value, claiming to be the gateway": jwt.encode(
+            claims | {"iss": GATEWAY_ISSUER, "iat": now, "exp": now + timedelta(minutes=1)},
+            "dev-internal-secret-change-me-0123456789",
+            algorithm="HS256",
         ),
     }
     with httpx.Client(base_url=platform.url("booking"), timeout=10) as booking:
@@ -63,9 +64,55 @@ def test_a_service_called_directly_refuses_forged_identities(platform: PlatformP
             refused = booking.get("/bookings", headers={INTERNAL_IDENTITY_HEADER: token})
             assert refused.status_code == 401, forgery
             assert refused.json()["error_code"] == "UNAUTHORIZED", forgery
-        # A service's own call on someone's behalf still works: signed with the internal secret.
-        on_behalf = booking.get("/bookings", headers=identity_headers(eve, secret=secret))
-        assert on_behalf.status_code == 200
+
+
+def test_a_token_signed_with_bookings_key_reaches_only_its_audience_and_never_as_an_admin(
+    platform: PlatformPorts,
+) -> None:
+    booking_key = development_signer("booking")
+    with httpx.Client(timeout=10) as client:
+        published = client.get(f"{platform.url('booking')}{SERVICE_JWKS_PATH}").json()["keys"]
+        assert [key["kid"] for key in published] == [booking_key.kid]
+        assert all("d" not in key for key in published)
+
+        provider = Identity(user_id=uuid.uuid4(), email="p@example.com", roles=("provider", "admin"))
+        for_payment = booking_key.acting_as(provider, audience="payment")
+        earnings = client.get(f"{platform.url('payment')}/providers/me/earnings", headers=for_payment)
+        assert earnings.status_code == 200, earnings.text
+        # Signed for payment: inventory refuses it; analytics trusts no service's key.
+        assert client.get(f"{platform.url('inventory')}/holds/{uuid.uuid4()}", headers=for_payment).status_code == 401
+        for_analytics = booking_key.acting_as(provider, audience="analytics")
+        revenue = client.get(
+            f"{platform.url('analytics')}/analytics/revenue",
+            params={"from": "2031-01-01", "to": "2031-01-02"},
+            headers=for_analytics,
+        )
+        assert revenue.status_code == 401, revenue.text
+
+        # Booking acts for the provider without the admin role it holds: inventory's admin
+        # routes are forbidden to it, and a token its key signs claiming admin is no identity.
+        blackout = {"start_date": "2031-01-01", "end_date": "2031-01-02", "reason": "storm"}
+        as_provider = booking_key.acting_as(provider, audience="inventory")
+        assert (
+            client.post(f"{platform.url('inventory')}/admin/blackouts", json=blackout, headers=as_provider).status_code
+            == 403
+        )
+        now = datetime.now(UTC)
+        claims = {"sub": str(provider.user_id), "email": provider.email, "iat": now, "exp": now + timedelta(minutes=1)}
+        forged = {
+            "admin": claims | {"roles": ["admin"], "iss": "booking", "aud": "inventory"},
+            "as another issuer": claims | {"roles": ["traveler"], "iss": "payment", "aud": "inventory"},
+            "expired": claims
+            | {"roles": ["traveler"], "iss": "booking", "aud": "inventory", "exp": now - timedelta(seconds=1)},
+        }
+        for forgery, forged_claims in forged.items():
+            token = jwt.encode(
+                forged_claims, booking_key.private_key, algorithm="EdDSA", headers={"kid": booking_key.kid}
+            )
+            refused = client.post(
+                f"{platform.url('inventory')}/admin/blackouts", json=blackout, headers={INTERNAL_IDENTITY_HEADER: token}
+            )
+            assert refused.status_code == 401, forgery
 
 
 def test_after_a_key_rotation_tokens_of_both_keys_reach_the_services(gateway: httpx.Client) -> None:

@@ -189,11 +189,17 @@ class Authenticator:
             )
         return Authenticated(service.identity_of(user))
 
-    def identity_header(self, identity: Identity) -> tuple[str, str]:
-        """The header that tells a service who the caller is, signed with the gateway's
-        current key so that services verify it with the JWKS and no one else can forge it."""
+    def identity_header(self, identity: Identity, *, audience: str) -> tuple[str, str]:
+        """The header that tells the service `audience` who the caller is, signed with the
+        gateway's current key so that services verify it with the JWKS and no one else can
+        forge it; addressed to that one service, so no other accepts it."""
         key = self.key_ring.active()
         signed = sign_gateway_identity(
-            identity, private_key=key.private_key, kid=key.kid, now=self._clock.now(), ttl=self._identity_ttl
+            identity,
+            private_key=key.private_key,
+            kid=key.kid,
+            audience=audience,
+            now=self._clock.now(),
+            ttl=self._identity_ttl,
         )
         return INTERNAL_IDENTITY_HEADER, signed

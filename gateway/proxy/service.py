@@ -30,6 +30,7 @@ from gateway.authorization.policy import authorize
 from gateway.identity.authenticator import Authenticator
 from gateway.proxy.breaker import CircuitBreaker, CircuitOpen
 from gateway.proxy.caller import identify_caller
+from gateway.proxy.forwarding import client_of
 from gateway.proxy.routes import PUBLIC_PREFIX, Upstream, owner_of
 from gateway.proxy.timeouts import RouteTimeouts
 from gateway.proxy.tracing import TRACEPARENT_HEADER, TRACESTATE_HEADER, trace_headers
@@ -140,9 +141,9 @@ def circuit_open_error(service: str, circuit: CircuitOpen) -> ServiceUnavailable
     )
 
 
-def forwarded_headers(connection: HTTPConnection, identity: Identity | None) -> list[tuple[str, str]]:
-    """The client's headers less what the gateway alone may say, and what it says: the signed
-    identity, the forwarding chain and the trace."""
+def forwarded_headers(connection: HTTPConnection, identity: Identity | None, *, service: str) -> list[tuple[str, str]]:
+    """The client's headers less what the gateway alone may say, and what it says: the
+    identity signed for `service`, the forwarding chain and the trace."""
     headers = [
         (name, value)
         for name, value in connection.headers.items()
@@ -150,10 +151,8 @@ def forwarded_headers(connection: HTTPConnection, identity: Identity | None) -> 
     ]
     if identity is not None:
         authenticator: Authenticator = connection.app.state.authenticator
-        headers.append(authenticator.identity_header(identity))
-    client_host = connection.client.host if connection.client else ""
-    prior = connection.headers.get("x-forwarded-for")
-    headers.append(("x-forwarded-for", f"{prior}, {client_host}" if prior else client_host))
+        headers.append(authenticator.identity_header(identity, audience=service))
+    headers.append(("x-forwarded-for", ", ".join(client_of(connection).chain)))
     headers.append(("x-forwarded-proto", "https" if connection.url.scheme in ("https", "wss") else "http"))
     headers += trace_headers(connection.headers.get(TRACEPARENT_HEADER), connection.headers.get(TRACESTATE_HEADER))
     return headers
@@ -175,7 +174,7 @@ def routed(connection: HTTPConnection, method: str) -> Upstream:
 
 def path_as_sent(connection: HTTPConnection) -> str:
     """The path below /api/v1 as the client sent it, still percent-encoded, so the service
-    decodes exactly what the gateway routed (an encoded `/` or control character included)."""
+    decodes exactly what the gateway routed (an encoded control character included)."""
     raw: bytes = connection.scope.get("raw_path") or connection.url.path.encode()
     path = raw.decode("latin-1")
     if not path.startswith(PUBLIC_PREFIX + "/"):
@@ -281,7 +280,7 @@ async def forward(request: Request, upstreams: Upstreams, policy: ProxyPolicy) -
         request.method,
         path_as_sent(request),
         params=request.url.query,
-        headers=forwarded_headers(request, identity),
+        headers=forwarded_headers(request, identity, service=upstream.service),
         content=body,
         timeout=httpx.Timeout(
             seconds, connect=min(seconds, CONNECT_TIMEOUT_SECONDS), pool=max(seconds, POOL_TIMEOUT_SECONDS)

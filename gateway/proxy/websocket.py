@@ -71,7 +71,7 @@ async def _open_upstream(websocket: WebSocket, upstreams: Upstreams, policy: Pro
     to answer the client with otherwise."""
     upstream = routed(websocket, "GET")
     identity = await admitted_caller(websocket, upstream, "GET")
-    headers = forwarded_headers(websocket, identity)
+    headers = forwarded_headers(websocket, identity, service=upstream.service)
     ids = ((REQUEST_ID_HEADER, request_id_var.get()), (CORRELATION_ID_HEADER, correlation_id_var.get()))
     headers += [(name, value) for name, value in ids if value]
     offered = passed_on_subprotocols(offered_subprotocols(websocket.scope))

@@ -11,12 +11,11 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.proxy.caller import identify_caller
+from gateway.proxy.forwarding import client_of
 from gateway.proxy.refusal import refuse
 from gateway.ratelimit.classes import class_name_of, is_limited
 from gateway.ratelimit.service import RateLimiter
 from shared.errors import AppError
-
-UNKNOWN_ADDRESS = "unknown"
 
 
 class RateLimitMiddleware:
@@ -35,7 +34,7 @@ class RateLimitMiddleware:
             # A bad credential is answered by whoever handles the request; until then the
             # caller is counted by address alone.
             identity = None
-        address = connection.client.host if connection.client else UNKNOWN_ADDRESS
+        address = client_of(connection).address
         try:
             decision = await limiter.check(
                 class_name_of(scope.get("method", "GET"), scope["path"]),

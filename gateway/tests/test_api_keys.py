@@ -5,7 +5,6 @@ import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import jwt
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
@@ -14,7 +13,8 @@ from sqlalchemy import select
 from devstack.infra import free_port
 from gateway.identity.models import ApiKey
 from gateway.tests.gateways import Gateway, running_gateway
-from shared.auth import INTERNAL_IDENTITY_HEADER, verify_internal_identity
+from shared.auth import INTERNAL_IDENTITY_HEADER
+from shared.testing import gateway_verifier
 
 
 def _echo_upstream() -> FastAPI:
@@ -94,11 +94,7 @@ async def test_a_key_acts_as_its_provider_within_its_scopes_only(gateway: Gatewa
     assert created.status_code == 200
     assert created.json()["path"] == "/listings"
     jwks = (await gateway.client.get("/.well-known/jwks.json")).json()["keys"]
-    identity = verify_internal_identity(
-        created.json()["identity"],
-        secret=gateway.settings.internal_auth_secret,
-        gateway_keys={entry["kid"]: jwt.PyJWK(entry).key for entry in jwks},
-    )
+    identity = await gateway_verifier(jwks, audience="inventory").verify(created.json()["identity"])
     assert (identity.email, identity.roles) == (provider_email, ("provider",))
     assert (await gateway.client.get("/api/v1/bookings/b-1", headers=key)).status_code == 200
 

@@ -13,22 +13,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
-import jwt
 import pytest
 from fastapi import FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.types import Message
 
 from devstack.infra import free_port
 from gateway.main import build_app
 from gateway.proxy.service import ProxyPolicy
 from gateway.settings import GatewaySettings
 from gateway.tests.servers import client_address
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, sign_internal_identity, verify_internal_identity
+from shared.auth import INTERNAL_IDENTITY_HEADER, Identity
 from shared.clock import FrozenClock
 from shared.migrations import upgrade_to_head
+from shared.testing import development_signer, gateway_verifier
 from shared.tests.servers import served
 from shared.tests.tcp_proxy import CuttableProxy
 
@@ -255,20 +257,16 @@ async def test_a_request_without_a_valid_trace_starts_one(gateway: Gateway) -> N
 
 
 async def test_the_owner_gets_a_signed_identity_and_never_the_token_or_a_forged_identity(gateway: Gateway) -> None:
-    forged = sign_internal_identity(
-        Identity(user_id=uuid.uuid4(), email="eve@example.com", roles=("admin",)),
-        secret="a-guessed-secret-that-is-long-enough-0000",
+    forged = development_signer("booking").sign(
+        Identity(user_id=uuid.uuid4(), email="eve@example.com", roles=("traveler",)),
+        audience="inventory",
         now=datetime.now(UTC),
-        ttl=timedelta(minutes=5),
     )
     echoed = (await gateway.client.get("/api/v1/listings", headers={INTERNAL_IDENTITY_HEADER: forged})).json()
     assert echoed["authorization"] is None
     # Signed with the gateway's key, which its JWKS publishes.
     jwks = (await gateway.client.get("/.well-known/jwks.json")).json()["keys"]
-    gateway_keys = {key["kid"]: jwt.PyJWK(key).key for key in jwks}
-    identity = verify_internal_identity(
-        echoed["internal_identity"], secret=GatewaySettings().internal_auth_secret, gateway_keys=gateway_keys
-    )
+    identity = await gateway_verifier(jwks, audience="inventory").verify(echoed["internal_identity"])
     assert identity.email.startswith("proxy-")
     assert identity.roles == ("traveler",)
 
@@ -497,3 +495,78 @@ async def test_the_merged_openapi_has_every_public_path_and_names_missing_servic
     docs = await gateway.client.get("/docs")
     assert docs.status_code == 200
     assert "/openapi.json" in docs.text
+
+
+async def _sent_as_is(gateway: Gateway, method: str, raw_path: str, *, signed_in: bool = True) -> httpx.Response:
+    """The gateway's answer to `raw_path` exactly as written: an HTTP client would resolve its
+    dot segments before sending, a client sending by hand does not."""
+    headers = [(b"host", b"gateway")]
+    if signed_in:
+        headers.append((b"authorization", gateway.client.headers["Authorization"].encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote(raw_path),
+        "raw_path": raw_path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": (gateway.address, 50000),
+        "server": ("gateway", 80),
+    }
+    sent: list[Message] = []
+    requested, answered = asyncio.Event(), asyncio.Event()
+
+    async def receive() -> Message:
+        if not requested.is_set():
+            requested.set()
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await answered.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered.set()
+
+    await gateway.app(scope, receive, send)
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    body = b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
+    return httpx.Response(start["status"], headers=start["headers"], content=body)
+
+
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/api/v1/listings/../bookings/b-1",
+        "/api/v1/listings/%2e%2e/bookings/b-1",
+        "/api/v1/listings/%2E%2E/%2e%2e/api/v1/bookings/b-1",
+        "/api/v1/bookings/b-1%2F..%2F..%2Fadmin",
+        "/api/v1//bookings/b-1",
+        "/api/v1/./bookings/b-1",
+        "/api/v1/bookings/b-1/",
+    ],
+)
+async def test_a_path_with_dot_or_empty_segments_is_400_before_the_policy_and_never_forwarded(
+    gateway: Gateway, raw_path: str
+) -> None:
+    before = dict(gateway.calls.counts)
+
+    refused = await _sent_as_is(gateway, "GET", raw_path)
+    anonymous = await _sent_as_is(gateway, "GET", raw_path, signed_in=False)
+
+    for response in (refused, anonymous):
+        body = _problem(response, 400, "INVALID_PATH")
+        assert body["details"]["reason"]
+    assert gateway.calls.counts == before, "nothing reached a service"
+    plain = await _sent_as_is(gateway, "GET", "/api/v1/bookings/b-1")
+    assert plain.json() == {"id": "b-1"}
+
+
+async def test_an_admin_route_reached_through_dot_segments_is_400_not_a_policy_answer(gateway: Gateway) -> None:
+    # Anonymous, the policy would say 401 for /admin/fees and allow /listings: it says neither.
+    refused = await _sent_as_is(gateway, "POST", "/api/v1/listings/%2e%2e/admin/fees", signed_in=False)
+    _problem(refused, 400, "INVALID_PATH")

@@ -8,11 +8,14 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from gateway.identity.models import SigningKey
 from gateway.tests.gateways import Gateway, bearer, running_gateway
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, verify_internal_identity
+from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, public_jwk
+from shared.errors import Unauthorized
+from shared.testing import gateway_verifier
 
 
 @pytest.fixture
@@ -51,10 +54,16 @@ async def test_the_jwks_publishes_the_public_half_of_each_live_key_and_verifies_
 
 async def test_the_forwarded_identity_verifies_with_the_jwks_only(gateway: Gateway) -> None:
     identity = Identity(user_id=uuid.uuid4(), email="a@example.com", roles=("traveler",))
-    name, token = gateway.authenticator.identity_header(identity)
+    name, token = gateway.authenticator.identity_header(identity, audience="booking")
     assert name == INTERNAL_IDENTITY_HEADER
-    keys = {key["kid"]: jwt.PyJWK(key).key for key in await _jwks(gateway)}
-    assert verify_internal_identity(token, secret=gateway.settings.internal_auth_secret, gateway_keys=keys) == identity
+    assert await gateway_verifier(await _jwks(gateway), audience="booking").verify(token) == identity
+    with pytest.raises(Unauthorized):
+        await gateway_verifier(await _jwks(gateway), audience="inventory").verify(token)
+    with pytest.raises(Unauthorized):
+        await gateway_verifier(
+            [public_jwk(Ed25519PrivateKey.generate().public_key(), kid=jwt.get_unverified_header(token)["kid"])],
+            audience="booking",
+        ).verify(token)
 
 
 async def test_private_keys_are_stored_encrypted(gateway: Gateway) -> None:

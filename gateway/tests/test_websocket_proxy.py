@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from fastapi import FastAPI, WebSocket
 from websockets.asyncio.client import ClientConnection, connect
@@ -25,8 +24,9 @@ from gateway.proxy.service import ProxyPolicy
 from gateway.ratelimit.classes import RateLimit
 from gateway.settings import GatewaySettings
 from gateway.tests.servers import client_address
-from shared.auth import INTERNAL_IDENTITY_HEADER, verify_internal_identity
+from shared.auth import INTERNAL_IDENTITY_HEADER
 from shared.migrations import upgrade_to_head
+from shared.testing import gateway_verifier
 from shared.tests.servers import served
 
 PASSWORD = "correct horse battery"
@@ -165,11 +165,7 @@ async def test_messages_go_both_ways_with_the_callers_identity_signed_for_the_se
 
     assert seen["authorization"] is None, "the token stays at the door"
     jwks = (await gateway.http.get("/.well-known/jwks.json")).json()["keys"]
-    identity = verify_internal_identity(
-        seen["identity"],
-        secret=GatewaySettings().internal_auth_secret,
-        gateway_keys={key["kid"]: jwt.PyJWK(key).key for key in jwks},
-    )
+    identity = await gateway_verifier(jwks, audience="inventory").verify(seen["identity"])
     assert identity.email.startswith("ws-")
     assert seen["request_id"] == "ws-request-1"
     assert seen["traceparent"].startswith("00-")

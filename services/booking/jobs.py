@@ -11,6 +11,7 @@ from services.booking.bookings.service import complete_finished_bookings
 from services.booking.requests.domain import Deadlines
 from services.booking.requests.service import handle_request_deadlines
 from shared.app import AppResources
+from shared.auth import ServiceSigner
 from shared.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ async def charge_due_balances_forever(
     *,
     clock: Clock,
     payment: httpx.AsyncClient,
+    signer: ServiceSigner,
     schedule: BalanceSchedule,
     interval_seconds: float,
 ) -> None:
@@ -49,7 +51,7 @@ async def charge_due_balances_forever(
             resources.session_factory,
             clock=clock,
             payment=payment,
-            internal_auth_secret=resources.settings.internal_auth_secret,
+            signer=signer,
             schedule=schedule,
         )
         if charged:

@@ -63,6 +63,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             resources,
             clock=clock,
             payment=app.state.payment,
+            signer=app.state.service_signer,
             schedule=settings.balance_schedule(),
             interval_seconds=settings.balance_interval_seconds,
         )

@@ -14,6 +14,10 @@ class InventorySettings(AppSettings):
     db_schema: ClassVar[str] = "inventory"
 
     port: int = 8001
+    # Booking holds seats and asks for payment intents for the traveler who waits.
+    caller_jwks_urls: dict[str, str] = Field(
+        default_factory=lambda: {"booking": "http://127.0.0.1:8002/.well-known/jwks.json"}
+    )
 
     slot_horizon_days: int = Field(default=180, ge=1, le=730)
     hold_expiry_interval_seconds: float = Field(default=1.0, gt=0)

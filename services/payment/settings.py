@@ -12,11 +12,15 @@ class PaymentSettings(AppSettings):
 
     service_name: ClassVar[str] = "payment"
     db_schema: ClassVar[str] = "payment"
-    secret_fields: ClassVar[tuple[str, ...]] = ("internal_auth_secret", "stripe_api_key", "stripe_webhook_secret")
+    secret_fields: ClassVar[tuple[str, ...]] = ("stripe_api_key", "stripe_webhook_secret")
 
     port: int = 8003
 
     inventory_url: str = "http://127.0.0.1:8001"
+    # Booking holds seats and asks for payment intents for the traveler who waits.
+    caller_jwks_urls: dict[str, str] = Field(
+        default_factory=lambda: {"booking": "http://127.0.0.1:8002/.well-known/jwks.json"}
+    )
     upstream_timeout_seconds: float = Field(default=5.0, gt=0)
 
     stripe_api_key: str = "sk_test_local_development_key"

@@ -1,13 +1,19 @@
 """Settings: one prefix per app, platform-wide values once, no development secret in production."""
 
+import base64
+import os
+
 import pytest
+from pydantic import ValidationError
 
 from gateway.settings import GatewaySettings
 from services.booking.settings import BookingSettings
 from services.inventory.settings import InventorySettings
 from services.payment.main import build_app as build_payment_app
 from services.payment.settings import PaymentSettings
-from shared.settings import AppSettings, DevelopmentSecretInProduction
+from shared.settings import AppSettings, DevelopmentSecretInProduction, development_service_key
+
+A_REAL_KEY = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
 
 
 def test_a_platform_wide_value_reaches_every_app_and_a_prefixed_one_wins(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,12 +30,35 @@ def test_an_app_only_setting_is_not_taken_without_the_prefix(monkeypatch: pytest
     assert BookingSettings().port == 8102
 
 
-def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_refuses_a_missing_or_development_service_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
-    with pytest.raises(DevelopmentSecretInProduction, match="internal_auth_secret"):
-        InventorySettings().refuse_development_secrets_in_production()
-    monkeypatch.setenv("INTERNAL_AUTH_SECRET", "a-real-secret-from-the-vault")
+    with pytest.raises(DevelopmentSecretInProduction, match="service_signing_key"):
+        BookingSettings().refuse_development_secrets_in_production()
+    monkeypatch.setenv("BOOKING_SERVICE_SIGNING_KEY", development_service_key("booking"))
+    with pytest.raises(DevelopmentSecretInProduction, match="service_signing_key"):
+        BookingSettings().refuse_development_secrets_in_production()
+    monkeypatch.setenv("BOOKING_SERVICE_SIGNING_KEY", A_REAL_KEY)
+    BookingSettings().refuse_development_secrets_in_production()
+    # Inventory acts for no one: it needs no key of its own.
     InventorySettings().refuse_development_secrets_in_production()
+
+
+def test_a_service_signing_key_is_a_32_byte_seed_and_only_in_the_services_own_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SERVICE_SIGNING_KEY", A_REAL_KEY)
+    assert BookingSettings().service_signing_key is None
+    for not_a_seed in ("short", "!" * 43, base64.urlsafe_b64encode(b"x" * 31).decode()):
+        monkeypatch.setenv("BOOKING_SERVICE_SIGNING_KEY", not_a_seed)
+        with pytest.raises(ValidationError):
+            BookingSettings()
+
+
+def test_only_services_that_act_for_someone_may_be_trusted_as_callers(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert set(InventorySettings().caller_jwks_urls) == {"booking"}
+    monkeypatch.setenv("INVENTORY_CALLER_JWKS_URLS", '{"notification": "http://notification/.well-known/jwks.json"}')
+    with pytest.raises(ValidationError, match="notification"):
+        InventorySettings()
 
 
 def test_an_app_will_not_be_built_with_a_development_secret_in_production_but_its_migrations_run(
@@ -40,7 +69,7 @@ def test_an_app_will_not_be_built_with_a_development_secret_in_production_but_it
     settings = PaymentSettings()  # what a migration job reads: no secret needed
 
     assert settings.database_url
-    with pytest.raises(DevelopmentSecretInProduction, match="internal_auth_secret"):
+    with pytest.raises(DevelopmentSecretInProduction, match="stripe_api_key"):
         build_payment_app(settings)
 
 
@@ -54,13 +83,13 @@ def test_each_app_publishes_to_its_own_topic_in_its_own_schema() -> None:
     [
         (GatewaySettings, {"GATEWAY_SIGNING_KEY_SECRET": "x" * 40, "BOOTSTRAP_ADMIN_PASSWORD": "y" * 20}),
         (PaymentSettings, {"PAYMENT_STRIPE_API_KEY": "sk_live_real", "PAYMENT_STRIPE_WEBHOOK_SECRET": "whsec_real"}),
+        (BookingSettings, {"BOOKING_SERVICE_SIGNING_KEY": A_REAL_KEY}),
     ],
 )
 def test_production_refuses_each_apps_own_development_secrets(
     monkeypatch: pytest.MonkeyPatch, settings_class: type[AppSettings], secret_env: dict[str, str]
 ) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
-    monkeypatch.setenv("INTERNAL_AUTH_SECRET", "a-real-secret-from-the-vault")
     for name in secret_env:
         with pytest.raises(DevelopmentSecretInProduction):
             settings_class().refuse_development_secrets_in_production()

@@ -1,13 +1,16 @@
 """What the deployment files must agree with: the apps, their settings and their ports."""
 
 import importlib
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import AliasChoices
 
 from devstack.apps import ALL_APPS, AppSpec
+from shared.auth import SERVICE_JWKS_PATH, SERVICE_ROLES
 from shared.settings import PLATFORM_WIDE_FIELDS, AppSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +42,7 @@ def secret_variables(spec: AppSpec) -> dict[str, set[str]]:
     """For each secret the app refuses to run in production without, the variables that set it."""
     cls = settings_class(spec)
     choices: dict[str, set[str]] = {}
-    for name in cls.secret_fields:
+    for name in spec.settings().production_secrets():
         names = {f"{env_prefix(spec)}{name}".upper()}
         if name in PLATFORM_WIDE_FIELDS:
             names.add(name.upper())
@@ -92,3 +95,37 @@ def upstream_settings(spec: AppSpec) -> list[tuple[str, AppSpec]]:
         if callee is not None:
             found.append((f"{env_prefix(spec)}{field}".upper(), callee))
     return found
+
+
+def caller_jwks_urls(spec: AppSpec, address: Callable[[AppSpec], str]) -> dict[str, str]:
+    """What the app's `<APP>_CALLER_JWKS_URLS` must be: each service that calls it on someone's
+    behalf, with its JWKS at `address(service)` (its compose or Kubernetes address)."""
+    others = apps_by_name()
+    return {caller: f"{address(others[caller])}{SERVICE_JWKS_PATH}" for caller in spec.settings().caller_jwks_urls}
+
+
+def assert_trusts_its_callers(spec: AppSpec, environment: dict[str, str], address: Callable[[AppSpec], str]) -> None:
+    """The app verifies the gateway's tokens, and those of each service that calls it on
+    someone's behalf (as development does), at their deployed addresses."""
+    gateway = apps_by_name()["gateway"]
+    assert environment.get("GATEWAY_JWKS_URL") == f"{address(gateway)}{SERVICE_JWKS_PATH}"
+    expected = caller_jwks_urls(spec, address)
+    variable = f"{env_prefix(spec)}caller_jwks_urls".upper()
+    if expected:
+        assert json.loads(environment.get(variable, "{}")) == expected, variable
+    else:
+        assert variable not in environment
+
+
+def assert_each_signer_is_trusted_by_the_services_it_calls() -> None:
+    """A service that calls others on someone's behalf is trusted by each of them."""
+    for name in SERVICE_ROLES:
+        for _, callee in upstream_settings(apps_by_name()[name]):
+            assert name in callee.settings().caller_jwks_urls, f"{callee.name} does not trust {name}'s key"
+
+
+def assert_the_gateway_alone_says_who_the_client_is(command: list[str], trusted_proxies: str) -> None:
+    """uvicorn does not rewrite the client from X-Forwarded-For; the gateway's trusted proxies
+    are set, as CIDRs its settings accept."""
+    assert "--no-proxy-headers" in command
+    settings_class(apps_by_name()["gateway"])(trusted_proxies=json.loads(trusted_proxies))

@@ -8,13 +8,16 @@ import yaml
 from devstack.apps import ALL_APPS, SERVICES, AppSpec
 from tests.deploy.manifests import (
     REPO_ROOT,
+    assert_each_signer_is_trusted_by_the_services_it_calls,
     assert_env_names_are_settings,
     assert_every_secret_is_given,
     assert_runs_the_app,
+    assert_the_gateway_alone_says_who_the_client_is,
+    assert_trusts_its_callers,
     upstream_settings,
 )
 
-REQUIRED_PLATFORM_ENV = {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT", "INTERNAL_AUTH_SECRET"}
+REQUIRED_PLATFORM_ENV = {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT", "GATEWAY_JWKS_URL"}
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +58,25 @@ def test_the_gateway_reaches_each_service_at_its_compose_name_and_port(compose: 
     assert compose["services"]["gateway"]["ports"] == ["8000:8000"]
 
 
+def test_the_gateway_reads_the_client_address_past_its_trusted_proxies_only(compose: dict[str, Any]) -> None:
+    gateway = compose["services"]["gateway"]
+    assert_the_gateway_alone_says_who_the_client_is(
+        gateway["command"], gateway["environment"]["GATEWAY_TRUSTED_PROXIES"]
+    )
+
+
 def test_every_app_reaches_the_services_it_calls_at_their_compose_names(compose: dict[str, Any], app: AppSpec) -> None:
     environment = compose["services"][app.name]["environment"]
     for variable, callee in upstream_settings(app):
         assert environment.get(variable) == f"http://{callee.name}:{callee.settings().port}", variable
+
+
+def test_every_app_verifies_the_identities_of_its_callers_at_their_compose_names(
+    compose: dict[str, Any], app: AppSpec
+) -> None:
+    assert_each_signer_is_trusted_by_the_services_it_calls()
+    environment = compose["services"][app.name]["environment"]
+    assert_trusts_its_callers(app, environment, lambda callee: f"http://{callee.name}:{callee.settings().port}")
 
 
 def test_dependencies_exist_and_apps_wait_for_migrations(compose: dict[str, Any], app: AppSpec) -> None:

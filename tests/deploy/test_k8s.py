@@ -12,6 +12,8 @@ from tests.deploy.manifests import (
     assert_env_names_are_settings,
     assert_every_secret_is_given,
     assert_runs_the_app,
+    assert_the_gateway_alone_says_who_the_client_is,
+    assert_trusts_its_callers,
     upstream_settings,
 )
 
@@ -107,6 +109,14 @@ def test_the_gateway_reaches_each_service_by_its_kubernetes_service(
         assert upstreams[f"GATEWAY_{spec.name.upper()}_URL"] == f"http://{spec.name}:{service_port}"
 
 
+def test_the_gateway_reads_the_client_address_past_its_trusted_proxies_only(
+    resources: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    container = resources[("Deployment", "gateway")]["spec"]["template"]["spec"]["containers"][0]
+    values = {entry["name"]: entry["value"] for entry in container["env"] if "value" in entry}
+    assert_the_gateway_alone_says_who_the_client_is(container["command"], values["GATEWAY_TRUSTED_PROXIES"])
+
+
 def test_every_app_reaches_the_services_it_calls_by_their_kubernetes_services(
     resources: dict[tuple[str, str], dict[str, Any]], app: AppSpec
 ) -> None:
@@ -115,6 +125,19 @@ def test_every_app_reaches_the_services_it_calls_by_their_kubernetes_services(
     for variable, callee in upstream_settings(app):
         service_port = resources[("Service", callee.name)]["spec"]["ports"][0]["port"]
         assert values.get(variable) == f"http://{callee.name}:{service_port}", variable
+
+
+def test_every_app_verifies_the_identities_of_its_callers_at_their_kubernetes_services(
+    resources: dict[tuple[str, str], dict[str, Any]], app: AppSpec
+) -> None:
+    container = resources[("Deployment", app.name)]["spec"]["template"]["spec"]["containers"][0]
+    config = resources[("ConfigMap", "platform-config")]["data"]
+    values = config | {entry["name"]: entry["value"] for entry in container["env"] if "value" in entry}
+
+    def address(callee: AppSpec) -> str:
+        return f"http://{callee.name}:{resources[('Service', callee.name)]['spec']['ports'][0]['port']}"
+
+    assert_trusts_its_callers(app, values, address)
 
 
 def test_kafka_is_kraft_with_a_topic_per_producing_app(resources: dict[tuple[str, str], dict[str, Any]]) -> None:

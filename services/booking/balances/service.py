@@ -27,7 +27,7 @@ from services.booking.bookings.service import PRODUCER, upstream_json
 from services.booking.cancellations.service import cancel_by_policy
 from services.booking.history.service import SYSTEM, record_change
 from services.booking.modifications.service import applied_changes
-from shared.auth import Identity, acting_as
+from shared.auth import ActingFor, Identity, ServiceSigner
 from shared.clock import Clock
 from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
@@ -55,7 +55,7 @@ async def charge_due_balances(
     *,
     clock: Clock,
     payment: httpx.AsyncClient,
-    internal_auth_secret: str,
+    signer: ServiceSigner,
     schedule: BalanceSchedule,
     batch_size: int = 50,
 ) -> int:
@@ -84,7 +84,7 @@ async def charge_due_balances(
             session_factory,
             claim,
             payment=payment,
-            internal_auth_secret=internal_auth_secret,
+            signer=signer,
             schedule=schedule,
             clock=clock,
         )
@@ -120,11 +120,10 @@ async def _charge(
     claim: _Claim,
     *,
     payment: httpx.AsyncClient,
-    internal_auth_secret: str,
+    signer: ServiceSigner,
     schedule: BalanceSchedule,
     clock: Clock,
 ) -> None:
-    as_traveler = acting_as(claim.traveler, secret=internal_auth_secret)
     try:
         await upstream_json(
             payment.post(
@@ -138,7 +137,7 @@ async def _charge(
                     "currency": claim.currency,
                     "off_session": True,
                 },
-                headers=as_traveler,
+                headers=signer.acting_as(claim.traveler, audience="payment"),
             )
         )
     except BadGateway as unavailable:
@@ -258,7 +257,7 @@ async def pay_balance(
     *,
     booking_id: UUID,
     traveler: Identity,
-    identity_header: dict[str, str],
+    acting: ActingFor,
     payment: httpx.AsyncClient,
 ) -> BalancePaymentOut:
     """The traveler pays the balance before it is charged: a PaymentIntent to confirm like the
@@ -281,7 +280,9 @@ async def pay_balance(
         "off_session": False,
     } | {key: str(value) for key, value in due.items()}
     await session.commit()  # no transaction stays open while payment answers
-    intent = await upstream_json(payment.post("/internal/payment-intents", json=request, headers=identity_header))
+    intent = await upstream_json(
+        payment.post("/internal/payment-intents", json=request, headers=acting.headers("payment"))
+    )
     return BalancePaymentOut.model_validate(
         due
         | {

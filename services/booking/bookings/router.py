@@ -9,7 +9,7 @@ from services.booking.bookings.schemas import BookingCreate, BookingOut, Booking
 from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
-from shared.auth import INTERNAL_IDENTITY_HEADER, CurrentIdentity, Identity, require_role
+from shared.auth import ActingForCaller, CurrentIdentity, Identity, require_role
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
@@ -21,6 +21,7 @@ Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 async def create_booking(
     body: BookingCreate,
     traveler: Traveler,
+    acting: ActingForCaller,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -31,7 +32,7 @@ async def create_booking(
             session,
             traveler=traveler,
             origin=Origin.of(request),
-            identity_header={INTERNAL_IDENTITY_HEADER: request.headers[INTERNAL_IDENTITY_HEADER]},
+            acting=acting,
             request=body,
             inventory=request.app.state.inventory,
             payment=request.app.state.payment,

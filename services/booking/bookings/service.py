@@ -18,7 +18,7 @@ from services.booking.bookings.events import BookingCompleted, BookingCreated, B
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import BookingCreate, BookingOut, Contact, Money, PaymentOut
 from services.booking.history.service import SYSTEM, Actor, Origin, move, record_change
-from shared.auth import Identity
+from shared.auth import ActingFor, Identity
 from shared.clock import Clock
 from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
@@ -61,14 +61,14 @@ async def upstream_json(response_call: Any) -> dict[str, Any]:
 
 
 async def hold_seats(
-    inventory: httpx.AsyncClient, *, slot_id: UUID, party: dict[str, int], identity_header: dict[str, str]
+    inventory: httpx.AsyncClient, *, slot_id: UUID, party: dict[str, int], acting: ActingFor
 ) -> dict[str, Any]:
-    """Hold a party's seats on a slot for the traveler the identity header names, and read the
-    hold back with what a booking is made from (listing, provider, quote, times, policy)."""
+    """Hold a party's seats on a slot for the traveler booking acts for, and read the hold back
+    with what a booking is made from (listing, provider, quote, times, policy)."""
     placed = await upstream_json(
-        inventory.post("/holds", json={"slot_id": str(slot_id), **party}, headers=identity_header)
+        inventory.post("/holds", json={"slot_id": str(slot_id), **party}, headers=acting.headers("inventory"))
     )
-    return await upstream_json(inventory.get(f"/holds/{placed['id']}", headers=identity_header))
+    return await upstream_json(inventory.get(f"/holds/{placed['id']}", headers=acting.headers("inventory")))
 
 
 async def create_booking(
@@ -76,7 +76,7 @@ async def create_booking(
     *,
     traveler: Identity,
     origin: Origin,
-    identity_header: dict[str, str],
+    acting: ActingFor,
     request: BookingCreate,
     inventory: httpx.AsyncClient,
     payment: httpx.AsyncClient,
@@ -84,14 +84,14 @@ async def create_booking(
     clock: Clock,
 ) -> Booking:
     if request.hold_id is not None:
-        hold = await upstream_json(inventory.get(f"/holds/{request.hold_id}", headers=identity_header))
+        hold = await upstream_json(inventory.get(f"/holds/{request.hold_id}", headers=acting.headers("inventory")))
     else:
         assert request.slot_id is not None
         hold = await hold_seats(
             inventory,
             slot_id=request.slot_id,
             party={"adults": request.adults, "children": request.children, "infants": request.infants},
-            identity_header=identity_header,
+            acting=acting,
         )
     hold_id = UUID(hold["id"])
     booking = await session.scalar(select(Booking).where(Booking.hold_id == hold_id))
@@ -110,7 +110,7 @@ async def create_booking(
     elif booking.traveler_id != traveler.user_id:
         raise NotFound("No such hold.")
     if booking.payment_intent_id is None:
-        await attach_payment_intent(session, booking, payment=payment, identity_header=identity_header)
+        await attach_payment_intent(session, booking, payment=payment, acting=acting)
     return booking
 
 
@@ -119,7 +119,7 @@ async def attach_payment_intent(
     booking: Booking,
     *,
     payment: httpx.AsyncClient,
-    identity_header: dict[str, str],
+    acting: ActingFor,
     off_session: bool = False,
     expert: dict[str, str] | None = None,
 ) -> None:
@@ -140,7 +140,7 @@ async def attach_payment_intent(
                 "off_session": off_session,
                 "expert": expert,
             },
-            headers=identity_header,
+            headers=acting.headers("payment"),
         )
     )
     booking.payment_intent_id = intent["payment_intent_id"]

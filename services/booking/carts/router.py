@@ -9,7 +9,7 @@ from services.booking.carts.schemas import CartItemIn, CartOut, CheckoutOut, Che
 from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, require_role
+from shared.auth import ActingForCaller, Identity, require_role
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/carts", tags=["carts"])
@@ -17,12 +17,8 @@ router = APIRouter(prefix="/carts", tags=["carts"])
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 
 
-def _upstreams(request: Request) -> service.Upstreams:
-    return service.Upstreams(
-        inventory=request.app.state.inventory,
-        payment=request.app.state.payment,
-        identity_header={INTERNAL_IDENTITY_HEADER: request.headers[INTERNAL_IDENTITY_HEADER]},
-    )
+def _upstreams(request: Request, acting: ActingForCaller) -> service.Upstreams:
+    return service.Upstreams(inventory=request.app.state.inventory, payment=request.app.state.payment, acting=acting)
 
 
 Upstreams = Annotated[service.Upstreams, Depends(_upstreams)]

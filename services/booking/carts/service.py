@@ -42,7 +42,7 @@ from services.booking.requests import service as requests
 from services.booking.requests.domain import Deadlines
 from services.booking.requests.models import BookingRequest
 from services.booking.requests.schemas import BookingRequestCreate
-from shared.auth import Identity
+from shared.auth import ActingFor, Identity
 from shared.clock import Clock
 from shared.errors import AppError, Conflict, InvalidInput, NotFound
 
@@ -56,7 +56,7 @@ MODE_OF_KIND = {"instant": "instant", "request": "request", "external": "externa
 class Upstreams:
     inventory: httpx.AsyncClient
     payment: httpx.AsyncClient
-    identity_header: dict[str, str]
+    acting: ActingFor
 
 
 def cart_out(cart: Cart, items: list[CartItem]) -> CartOut:
@@ -116,7 +116,7 @@ async def add_item(
             upstreams.inventory.get(
                 f"/internal/slots/{item.slot_id}",
                 params={"adults": item.adults, "children": item.children, "infants": item.infants},
-                headers=upstreams.identity_header,
+                headers=upstreams.acting.headers("inventory"),
             )
         )
         _check_mode(item.kind, slot["booking_mode"])
@@ -247,7 +247,7 @@ async def _check_out_item(
             upstreams.inventory,
             slot_id=UUID(details["slot_id"]),
             party=party,
-            identity_header=upstreams.identity_header,
+            acting=upstreams.acting,
         )
 
         async def record_outcome(booking: Booking) -> None:
@@ -269,7 +269,7 @@ async def _check_out_item(
         booking_request = await requests.create_request(
             session,
             traveler=traveler,
-            identity_header=upstreams.identity_header,
+            acting=upstreams.acting,
             request=BookingRequestCreate(
                 slot_id=details["slot_id"], message=details.get("message"), contact=request.contact, **party
             ),
@@ -318,7 +318,7 @@ async def _charge_instant_bookings(session: AsyncSession, cart: Cart, *, upstrea
                     for b in bookings
                 ],
             },
-            headers=upstreams.identity_header,
+            headers=upstreams.acting.headers("payment"),
         )
     )
     cart = await session.get_one(Cart, cart.id, with_for_update=True)

@@ -22,7 +22,7 @@ from services.booking.experts.schemas import (
 )
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
-from shared.auth import CurrentIdentity, Identity, require_role
+from shared.auth import CurrentIdentity, Identity, ServiceSignerDep, require_role
 from shared.deps import SessionDep
 
 router = APIRouter(tags=["experts"])
@@ -145,7 +145,7 @@ async def book_on_behalf(
     expert: Expert,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    signer: ServiceSignerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def answer() -> dict[str, Any]:
@@ -157,7 +157,7 @@ async def book_on_behalf(
             request=body,
             inventory=request.app.state.inventory,
             payment=request.app.state.payment,
-            internal_auth_secret=settings.internal_auth_secret,
+            signer=signer,
             clock=request.app.state.clock,
         )
         return service.booking_for_expert(booking).model_dump(mode="json")

@@ -60,7 +60,7 @@ from services.booking.experts.schemas import (
     ItineraryUpdate,
 )
 from services.booking.history.service import SYSTEM, Actor, Origin, move
-from shared.auth import Identity, acting_as
+from shared.auth import ActingFor, Identity, ServiceSigner
 from shared.clock import Clock
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.outbox import add_event
@@ -421,7 +421,7 @@ async def book_on_behalf(
     request: BookOnBehalf,
     inventory: httpx.AsyncClient,
     payment: httpx.AsyncClient,
-    internal_auth_secret: str,
+    signer: ServiceSigner,
     clock: Clock,
 ) -> Booking:
     """Hold the seats for the traveler, book them in the traveler's name with the expert as the
@@ -438,12 +438,12 @@ async def book_on_behalf(
     await session.commit()  # no transaction stays open while inventory and payment answer
 
     traveler = Identity(user_id=handoff.traveler_id, email=handoff.traveler_email, roles=("traveler",))
-    as_traveler = acting_as(traveler, secret=internal_auth_secret)
+    as_traveler = ActingFor(identity=traveler, signer=signer)
     hold = await hold_seats(
         inventory,
         slot_id=request.slot_id,
         party={"adults": request.adults, "children": request.children, "infants": request.infants},
-        identity_header=as_traveler,
+        acting=as_traveler,
     )
     try:
         booking = await record_booking_on_behalf(
@@ -451,7 +451,7 @@ async def book_on_behalf(
         )
     except Exception:
         await session.rollback()
-        await _release_hold(inventory, hold_id=str(hold["id"]), headers=as_traveler)
+        await _release_hold(inventory, hold_id=str(hold["id"]), headers=as_traveler.headers("inventory"))
         raise
     fee = await session.scalar(select(ExpertBooking.expert_fee).where(ExpertBooking.booking_id == booking.id))
     try:
@@ -459,7 +459,7 @@ async def book_on_behalf(
             session,
             booking,
             payment=payment,
-            identity_header=as_traveler,
+            acting=as_traveler,
             off_session=True,
             expert={"expert_id": str(expert.user_id), "fee": str(fee)},
         )

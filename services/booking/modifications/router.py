@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from services.booking.history.service import Origin
 from services.booking.modifications import service
 from services.booking.modifications.schemas import ModificationOut, ModificationPage, ModificationRequest
-from shared.auth import INTERNAL_IDENTITY_HEADER, CurrentIdentity
+from shared.auth import ActingForCaller, CurrentIdentity
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
@@ -13,7 +13,12 @@ router = APIRouter(prefix="/bookings", tags=["bookings"])
 
 @router.patch("/{booking_id}")
 async def modify_booking(
-    booking_id: UUID, body: ModificationRequest, traveler: CurrentIdentity, session: SessionDep, request: Request
+    booking_id: UUID,
+    body: ModificationRequest,
+    traveler: CurrentIdentity,
+    acting: ActingForCaller,
+    session: SessionDep,
+    request: Request,
 ) -> ModificationOut:
     """Another slot and/or party. The answer is the modification: applied once the new seats
     are sold (after the difference is paid, when there is one to pay)."""
@@ -22,7 +27,7 @@ async def modify_booking(
         booking_id=booking_id,
         traveler=traveler,
         origin=Origin.of(request),
-        identity_header={INTERNAL_IDENTITY_HEADER: request.headers[INTERNAL_IDENTITY_HEADER]},
+        acting=acting,
         request=body,
         inventory=request.app.state.inventory,
         payment=request.app.state.payment,

@@ -20,7 +20,7 @@ from services.booking.bookings.service import PRODUCER, hold_seats, upstream_jso
 from services.booking.history.service import Actor, Origin, record_change
 from services.booking.modifications.models import OPEN_STATUSES, BookingModification
 from services.booking.modifications.schemas import ModificationOut, ModificationRequest
-from shared.auth import Identity
+from shared.auth import ActingFor, Identity
 from shared.clock import Clock
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.outbox import add_event
@@ -59,7 +59,7 @@ async def request_modification(
     booking_id: UUID,
     traveler: Identity,
     origin: Origin,
-    identity_header: dict[str, str],
+    acting: ActingFor,
     request: ModificationRequest,
     inventory: httpx.AsyncClient,
     payment: httpx.AsyncClient,
@@ -84,10 +84,10 @@ async def request_modification(
     if await open_modification(session, booking.id) is not None:
         raise _in_progress(booking)
 
-    hold = await hold_seats(inventory, slot_id=new_slot_id, party=new_party, identity_header=identity_header)
+    hold = await hold_seats(inventory, slot_id=new_slot_id, party=new_party, acting=acting)
 
     async def give_up(error: AppError) -> AppError:
-        await inventory.delete(f"/holds/{hold['id']}", headers=identity_header)
+        await inventory.delete(f"/holds/{hold['id']}", headers=acting.headers("inventory"))
         return error
 
     if UUID(hold["listing_id"]) != booking.listing_id or hold["quote"]["currency"] != booking.currency:
@@ -123,7 +123,7 @@ async def request_modification(
                         "amount": str(modification.difference),
                         "currency": booking.currency,
                     },
-                    headers=identity_header,
+                    headers=acting.headers("payment"),
                 )
             )
         except AppError as error:

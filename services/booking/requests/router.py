@@ -20,7 +20,7 @@ from services.booking.requests.schemas import (
     DeclineRequest,
 )
 from services.booking.requests.service import Upstreams
-from shared.auth import INTERNAL_IDENTITY_HEADER, CurrentIdentity, Identity, require_role
+from shared.auth import ActingForCaller, CurrentIdentity, Identity, ServiceSignerDep, require_role
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/booking-requests", tags=["booking requests"])
@@ -28,16 +28,8 @@ router = APIRouter(prefix="/booking-requests", tags=["booking requests"])
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 
 
-def _upstreams(request: Request, settings: SettingsDep) -> Upstreams:
-    return Upstreams(
-        inventory=request.app.state.inventory,
-        payment=request.app.state.payment,
-        internal_secret=settings.internal_auth_secret,
-    )
-
-
-def _identity_header(request: Request) -> dict[str, str]:
-    return {INTERNAL_IDENTITY_HEADER: request.headers[INTERNAL_IDENTITY_HEADER]}
+def _upstreams(request: Request, signer: ServiceSignerDep) -> Upstreams:
+    return Upstreams(inventory=request.app.state.inventory, payment=request.app.state.payment, signer=signer)
 
 
 async def _once(
@@ -60,6 +52,7 @@ async def _once(
 async def create_request(
     body: BookingRequestCreate,
     traveler: Traveler,
+    acting: ActingForCaller,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -74,7 +67,7 @@ async def create_request(
         lambda: service.create_request(
             session,
             traveler=traveler,
-            identity_header=_identity_header(request),
+            acting=acting,
             request=body,
             inventory=request.app.state.inventory,
             deadlines=settings.request_deadlines(),
@@ -154,6 +147,7 @@ async def counter_offer(
     request_id: UUID,
     body: CounterOfferCreate,
     provider: CurrentIdentity,
+    acting: ActingForCaller,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -162,7 +156,7 @@ async def counter_offer(
         session,
         request_id=request_id,
         provider=provider,
-        identity_header=_identity_header(request),
+        acting=acting,
         offer=body,
         inventory=request.app.state.inventory,
         deadlines=settings.request_deadlines(),

@@ -51,7 +51,7 @@ from services.booking.requests.schemas import (
     CounterOfferCreate,
     CounterOfferOut,
 )
-from shared.auth import Identity, acting_as
+from shared.auth import ActingFor, Identity, ServiceSigner
 from shared.clock import Clock
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.envelope import EventPayload
@@ -63,19 +63,18 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Upstreams:
-    """The services a request's answers call, and the secret to call them for the traveler."""
+    """The services a request's answers call, and booking's key to call them for the traveler."""
 
     inventory: httpx.AsyncClient
     payment: httpx.AsyncClient
-    internal_secret: str
+    signer: ServiceSigner
 
-    def as_traveler(self, booking_request: BookingRequest) -> dict[str, str]:
-        """The identity header of the request's traveler: whoever answers, the hold and the
-        payment are the traveler's."""
+    def as_traveler(self, booking_request: BookingRequest) -> ActingFor:
+        """The request's traveler: whoever answers, the hold and the payment are the traveler's."""
         traveler = Identity(
             user_id=booking_request.traveler_id, email=booking_request.traveler_email, roles=("traveler",)
         )
-        return acting_as(traveler, secret=self.internal_secret)
+        return ActingFor(identity=traveler, signer=self.signer)
 
 
 def request_out(booking_request: BookingRequest) -> BookingRequestOut:
@@ -132,14 +131,14 @@ async def _slot_for(
     *,
     slot_id: UUID,
     party: BookingRequestCreate | BookingRequest,
-    identity_header: dict[str, str],
+    acting: ActingFor,
 ) -> dict[str, Any]:
     """The slot as inventory has it now for the party: its listing, the seats left, the price."""
     return await upstream_json(
         inventory.get(
             f"/internal/slots/{slot_id}",
             params={"adults": party.adults, "children": party.children, "infants": party.infants},
-            headers=identity_header,
+            headers=acting.headers("inventory"),
         )
     )
 
@@ -159,7 +158,7 @@ async def create_request(
     session: AsyncSession,
     *,
     traveler: Identity,
-    identity_header: dict[str, str],
+    acting: ActingFor,
     request: BookingRequestCreate,
     inventory: httpx.AsyncClient,
     deadlines: Deadlines,
@@ -167,7 +166,7 @@ async def create_request(
 ) -> BookingRequest:
     """Ask the listing's provider for a slot: checked against inventory (a listing booked on
     request, seats for the party), then waiting for the provider until the answer deadline."""
-    slot = await _slot_for(inventory, slot_id=request.slot_id, party=request, identity_header=identity_header)
+    slot = await _slot_for(inventory, slot_id=request.slot_id, party=request, acting=acting)
     if slot["booking_mode"] != "request":
         raise Conflict(
             "This listing is not booked on request; book it directly instead.",
@@ -364,7 +363,7 @@ async def _book(
                 if not countered or booking_request.counter_price is None
                 else str(booking_request.counter_price),
             },
-            headers=on_behalf,
+            headers=on_behalf.headers("inventory"),
         )
     )
     now = clock.now()
@@ -411,11 +410,11 @@ async def _book(
         # Withdrawn or expired while the seats were being held: they go back on sale now, not
         # at the end of the payment window. An accepted request's booking holds this very hold.
         if booking_request.status != "accepted":
-            await _release_hold(upstreams, hold_id=hold["id"], identity_header=on_behalf)
+            await _release_hold(upstreams, hold_id=hold["id"], acting=on_behalf)
         raise
     if booking.payment_intent_id is None:
         try:
-            await attach_payment_intent(session, booking, payment=upstreams.payment, identity_header=on_behalf)
+            await attach_payment_intent(session, booking, payment=upstreams.payment, acting=on_behalf)
         except AppError as error:
             # The answer stands: the traveler gets the intent later from POST /bookings with
             # the booking's hold, as for any booking whose intent could not be made at once.
@@ -426,9 +425,9 @@ async def _book(
     return booking_request
 
 
-async def _release_hold(upstreams: Upstreams, *, hold_id: str, identity_header: dict[str, str]) -> None:
+async def _release_hold(upstreams: Upstreams, *, hold_id: str, acting: ActingFor) -> None:
     try:
-        await upstream_json(upstreams.inventory.delete(f"/holds/{hold_id}", headers=identity_header))
+        await upstream_json(upstreams.inventory.delete(f"/holds/{hold_id}", headers=acting.headers("inventory")))
     except AppError as error:
         logger.warning("hold %s stays off sale until it expires: %s", hold_id, error)
 
@@ -503,7 +502,7 @@ async def counter_offer(
     *,
     request_id: UUID,
     provider: Identity,
-    identity_header: dict[str, str],
+    acting: ActingFor,
     offer: CounterOfferCreate,
     inventory: httpx.AsyncClient,
     deadlines: Deadlines,
@@ -523,7 +522,7 @@ async def counter_offer(
             "The counter-offer is the request as asked; accept it instead.",
             details={"date": str(offer.date), "start_time": str(offer.start_time)},
         )
-    slot = await _slot_for(inventory, slot_id=slot_id, party=booking_request, identity_header=identity_header)
+    slot = await _slot_for(inventory, slot_id=slot_id, party=booking_request, acting=acting)
     _check_open_for(slot, booking_request.seats)
     now = clock.now()
     await _move(session, booking_request, "counter")

@@ -20,7 +20,7 @@ from shared.auth import Identity
 from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
 from shared.migrations import upgrade_to_head
-from shared.testing import identity_headers
+from shared.testing import identity_headers, trust_test_keys
 
 
 @dataclass
@@ -31,7 +31,7 @@ class BookingApp:
     sessions: async_sessionmaker[AsyncSession]
 
     def as_(self, identity: Identity) -> dict[str, str]:
-        return identity_headers(identity, secret=self.settings.internal_auth_secret)
+        return identity_headers(identity, audience=self.settings.service_name)
 
     async def add_booking(
         self, *, traveler: Identity, provider: Identity, starts_in: timedelta, **fields: Any
@@ -85,6 +85,7 @@ async def running_booking(database_url: str, redis_url: str, bootstrap_servers: 
     )
     clock = FrozenClock(datetime(2031, 5, 4, 9, 0, tzinfo=UTC))
     app = build_app(settings, clock=clock)
+    trust_test_keys(app, settings)
     engine = create_engine(database_url=database_url, schema="booking")
     try:
         async with app.router.lifespan_context(app):

@@ -21,10 +21,10 @@ from services.booking.balances.service import charge_due_balances
 from services.booking.bookings.models import Booking
 from services.booking.tests.conftest import BookingApp
 from services.payment.intents.events import PaymentFailed, PaymentSucceeded
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, verify_internal_identity
+from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier
 from shared.events.envelope import EventEnvelope, EventPayload
 from shared.events.models import OutboxMessage
-from shared.testing import make_identity
+from shared.testing import development_signer, make_identity, trusted_development_key
 
 DAY = timedelta(days=1)
 
@@ -82,7 +82,7 @@ async def _charges_asked(
         app.sessions,
         clock=app.clock,
         payment=client,
-        internal_auth_secret=app.settings.internal_auth_secret,
+        signer=development_signer("booking"),
         schedule=app.settings.balance_schedule(),
     )
     return [asked["purpose"] for asked in stand_in.asked[before:] if asked["booking_id"] == str(booking.id)]
@@ -135,7 +135,8 @@ async def test_the_balance_is_charged_off_session_once_due_and_marked_paid_when_
         True,
     )
     # In the traveler's name, signed by booking: payment charges that traveler's saved card.
-    signed = verify_internal_identity(asked["as"], secret=booking_app.settings.internal_auth_secret)
+    verifier = IdentityVerifier(audience="payment", issuers={"booking": trusted_development_key("booking")})
+    signed = await verifier.verify(asked["as"])
     assert (signed.user_id, signed.roles) == (booking.traveler_id, ("traveler",))
 
     paid = PaymentSucceeded(

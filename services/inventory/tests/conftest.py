@@ -14,7 +14,7 @@ from services.inventory.settings import InventorySettings
 from shared.auth import Identity
 from shared.clock import FrozenClock
 from shared.migrations import upgrade_to_head
-from shared.testing import identity_headers, make_identity
+from shared.testing import identity_headers, make_identity, trust_test_keys
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Inventory:
     app: Any
 
     def as_(self, identity: Identity) -> dict[str, str]:
-        return identity_headers(identity, secret=self.settings.internal_auth_secret)
+        return identity_headers(identity, audience=self.settings.service_name)
 
 
 @contextlib.asynccontextmanager
@@ -41,6 +41,7 @@ async def running_inventory(database_url: str, redis_url: str, bootstrap_servers
     )
     clock = FrozenClock(datetime(2031, 5, 4, 9, 0, tzinfo=UTC))
     app = build_app(settings, clock=clock)
+    trust_test_keys(app, settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://inventory") as client:

@@ -18,12 +18,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from devstack.infra import RedisProcess, free_port, free_ports, wait_for_port
-from services.inventory.settings import InventorySettings
 from services.inventory.tests.conftest import LISTING
 from shared.migrations import upgrade_to_head
-from shared.testing import identity_headers, make_identity
-
-SECRET = InventorySettings().internal_auth_secret
+from shared.testing import gateway_jwks_served, identity_headers, make_identity
 
 
 @pytest.fixture
@@ -35,31 +32,42 @@ def two_inventories(database_url: str, redis_url: str, bootstrap_servers: str) -
 
 @contextlib.contextmanager
 def _inventory_processes(database_url: str, redis_url: str, bootstrap_servers: str) -> Iterator[tuple[str, str]]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
-        "INVENTORY_CONSUMERS_ENABLED": "false",
-    }
-    ports = free_ports(2)
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "services.inventory.main:build_app", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    try:
-        for port in ports:
-            wait_for_port("127.0.0.1", port, timeout=30)
-        yield f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=30)
+    """Two inventory processes, trusting the test gateway's key (served as the gateway's JWKS)."""
+    with contextlib.ExitStack() as stack:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+            "INVENTORY_CONSUMERS_ENABLED": "false",
+            "GATEWAY_JWKS_URL": stack.enter_context(gateway_jwks_served()),
+        }
+        ports = free_ports(2)
+        processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "services.inventory.main:build_app",
+                    "--port",
+                    str(port),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for port in ports
+        ]
+        try:
+            for port in ports:
+                wait_for_port("127.0.0.1", port, timeout=30)
+            yield f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -79,13 +87,13 @@ async def test_a_change_on_one_process_reaches_subscribers_on_the_other_within_a
 ) -> None:
     on_first, on_second = clients
     provider, traveler = make_identity("provider"), make_identity("traveler")
-    listing = await on_first.post("/listings", json=LISTING, headers=identity_headers(provider, secret=SECRET))
+    listing = await on_first.post("/listings", json=LISTING, headers=identity_headers(provider, audience="inventory"))
     listing_id = listing.json()["id"]
     day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 3 * 86400))
     await on_first.post(
         f"/listings/{listing_id}/schedules",
         json={"start_time": "10:00", "duration_minutes": 60, "capacity": 6, "valid_from": day},
-        headers=identity_headers(provider, secret=SECRET),
+        headers=identity_headers(provider, audience="inventory"),
     )
     slot_id = (await on_first.get(f"/listings/{listing_id}/availability", params={"date": day})).json()["slots"][0][
         "slot_id"
@@ -94,12 +102,12 @@ async def test_a_change_on_one_process_reaches_subscribers_on_the_other_within_a
     feed = f"ws://{two_inventories[1]}/ws/availability?listing_id={listing_id}"
     async with (
         connect(feed) as public,
-        connect(feed, additional_headers=identity_headers(provider, secret=SECRET)) as owner,
+        connect(feed, additional_headers=identity_headers(provider, audience="inventory")) as owner,
     ):
         await asyncio.sleep(0.2)  # both subscriptions are in place
         started = time.perf_counter()
         hold = await on_first.post(
-            "/holds", json={"slot_id": slot_id, "adults": 2}, headers=identity_headers(traveler, secret=SECRET)
+            "/holds", json={"slot_id": slot_id, "adults": 2}, headers=identity_headers(traveler, audience="inventory")
         )
         assert hold.status_code == 201
         seen_by_public, seen_by_owner = await _next(public), await _next(owner)
@@ -115,7 +123,7 @@ async def test_a_change_on_one_process_reaches_subscribers_on_the_other_within_a
         assert (seen_by_owner["change"], seen_by_owner["seats"], seen_by_owner["available"]) == ("hold_placed", 2, 4)
 
         released = await on_second.delete(
-            f"/holds/{hold.json()['id']}", headers=identity_headers(traveler, secret=SECRET)
+            f"/holds/{hold.json()['id']}", headers=identity_headers(traveler, audience="inventory")
         )
         assert released.status_code == 204
         assert (await _next(public))["available"] == 6
@@ -139,13 +147,15 @@ async def test_the_feed_keeps_delivering_after_redis_restarts(database_url: str,
             provider, traveler = make_identity("provider"), make_identity("traveler")
             async with httpx.AsyncClient(base_url=f"http://{first}") as client:
                 listing_id = (
-                    await client.post("/listings", json=LISTING, headers=identity_headers(provider, secret=SECRET))
+                    await client.post(
+                        "/listings", json=LISTING, headers=identity_headers(provider, audience="inventory")
+                    )
                 ).json()["id"]
                 day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 3 * 86400))
                 await client.post(
                     f"/listings/{listing_id}/schedules",
                     json={"start_time": "10:00", "duration_minutes": 60, "capacity": 6, "valid_from": day},
-                    headers=identity_headers(provider, secret=SECRET),
+                    headers=identity_headers(provider, audience="inventory"),
                 )
                 slot_id = (await client.get(f"/listings/{listing_id}/availability", params={"date": day})).json()[
                     "slots"
@@ -158,7 +168,9 @@ async def test_the_feed_keeps_delivering_after_redis_restarts(database_url: str,
                     deadline = time.monotonic() + 15
                     while True:
                         hold = await client.post(
-                            "/holds", json={"slot_id": slot_id}, headers=identity_headers(traveler, secret=SECRET)
+                            "/holds",
+                            json={"slot_id": slot_id},
+                            headers=identity_headers(traveler, audience="inventory"),
                         )
                         assert hold.status_code == 201, hold.text
                         try:

@@ -22,7 +22,7 @@ from shared.auth import Identity
 from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
 from shared.migrations import upgrade_to_head
-from shared.testing import identity_headers, make_identity
+from shared.testing import development_signer, identity_headers, make_identity, trust_test_keys
 
 
 @dataclass
@@ -35,7 +35,7 @@ class PaymentApp:
     stripe_double: httpx.AsyncClient
 
     def as_(self, identity: Identity) -> dict[str, str]:
-        return identity_headers(identity, secret=self.settings.internal_auth_secret)
+        return identity_headers(identity, audience=self.settings.service_name)
 
     async def new_intent(
         self,
@@ -58,7 +58,9 @@ class PaymentApp:
             "off_session": off_session,
         }
         return await self.client.post(
-            "/internal/payment-intents", json=body, headers=self.as_(traveler or make_identity("traveler"))
+            "/internal/payment-intents",
+            json=body,
+            headers=development_signer("booking").acting_as(traveler or make_identity("traveler"), audience="payment"),
         )
 
     async def pay_at_stripe(self, intent_id: str) -> None:
@@ -129,6 +131,7 @@ async def payment_app(
         stripe_command_interval_seconds=0.1,
     )
     app = build_app(settings, clock=FrozenClock(datetime(2031, 5, 4, 9, 0, tzinfo=UTC)))
+    trust_test_keys(app, settings)
     engine = create_engine(database_url=database_url, schema="payment")
     try:
         async with (

@@ -36,7 +36,7 @@ from services.payment.webhooks.service import handle_event
 from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
 from shared.migrations import upgrade_to_head
-from shared.testing import identity_headers, make_identity
+from shared.testing import development_signer, make_identity, trust_test_keys
 from shared.tests.servers import served
 
 T0 = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
@@ -89,7 +89,7 @@ class FlakyPaymentApp:
     sessions: async_sessionmaker[AsyncSession]
 
     def as_a_traveler(self) -> dict[str, str]:
-        return identity_headers(make_identity("traveler"), secret=self.settings.internal_auth_secret)
+        return development_signer("booking").acting_as(make_identity("traveler"), audience="payment")
 
 
 @pytest.fixture
@@ -113,6 +113,7 @@ async def flaky_app(
                 stripe_max_network_retries=2,
             )
             app = build_app(settings, clock=FrozenClock(T0))
+            trust_test_keys(app, settings)
             async with (
                 app.router.lifespan_context(app),
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://payment") as client,
