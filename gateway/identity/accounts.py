@@ -112,6 +112,35 @@ async def _account_with_email(session: AsyncSession, email: str) -> UserAccount 
     return await session.scalar(select(UserAccount).where(UserAccount.email == email))
 
 
+async def _create_account(
+    session: AsyncSession, *, registration: Registration, password_hash: str, settings: GatewaySettings, now: datetime
+) -> None:
+    user = UserAccount(
+        id=uuid4(),
+        email=registration.email.lower(),
+        name=registration.name,
+        password_hash=password_hash,
+        roles=[registration.role],
+    )
+    session.add(user)
+    token, expires_at = await _new_token(
+        session,
+        user_id=user.id,
+        purpose=VERIFY_EMAIL,
+        lifetime=timedelta(hours=settings.email_verification_token_ttl_hours),
+        now=now,
+    )
+    _emit(
+        session,
+        EmailVerificationRequested(
+            user_id=user.id, email=user.email, name=user.name, token=token, expires_at=expires_at
+        ),
+        settings=settings,
+        now=now,
+    )
+    await session.commit()
+
+
 async def register(
     session: AsyncSession, *, registration: Registration, settings: GatewaySettings, clock: Clock
 ) -> None:
@@ -124,27 +153,10 @@ async def register(
     now = clock.now()
     existing = await _account_with_email(session, email)
     if existing is None:
-        user = UserAccount(
-            id=uuid4(), email=email, name=registration.name, password_hash=password_hash, roles=[registration.role]
-        )
-        session.add(user)
-        token, expires_at = await _new_token(
-            session,
-            user_id=user.id,
-            purpose=VERIFY_EMAIL,
-            lifetime=timedelta(hours=settings.email_verification_token_ttl_hours),
-            now=now,
-        )
-        _emit(
-            session,
-            EmailVerificationRequested(
-                user_id=user.id, email=email, name=user.name, token=token, expires_at=expires_at
-            ),
-            settings=settings,
-            now=now,
-        )
         try:
-            await session.commit()
+            await _create_account(
+                session, registration=registration, password_hash=password_hash, settings=settings, now=now
+            )
             return
         except IntegrityError:
             # Registered a moment ago by another request.

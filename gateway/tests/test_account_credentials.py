@@ -2,6 +2,7 @@
 resetting the password with one-time, expiring, superseded tokens; a new password ends the
 account's other sessions. The emails are the events the gateway writes for notification."""
 
+import asyncio
 import statistics
 import time
 from collections.abc import AsyncIterator
@@ -80,6 +81,16 @@ async def test_registration_answers_the_same_for_a_taken_and_a_free_email(gatewa
     assert (await gateway.sign_in(owner["email"], "the intruder's password")).status_code == 401
 
 
+async def test_concurrent_registrations_of_one_address_make_one_account_and_answer_alike(gateway: Gateway) -> None:
+    email = new_email()
+    answers = await asyncio.gather(*(_register(gateway, email) for _ in range(4)))
+    assert {(response.status_code, response.json()["status"]) for response, _ in answers} == {
+        (202, "verification_sent")
+    }
+    assert len(await gateway.emails_of(email, VERIFICATION)) == 1
+    assert len(await gateway.emails_of(email, "identity.registration_attempted")) == 3
+
+
 async def test_a_new_account_signs_in_at_once_and_verifies_its_email_with_the_emailed_token_once(
     gateway: Gateway,
 ) -> None:
@@ -136,6 +147,14 @@ async def test_a_reset_token_works_once(gateway: Gateway) -> None:
     _problem(await _reset(gateway, token, "yet another passphrase"), 400, "INVALID_TOKEN")
     assert (await gateway.sign_in(user["email"], NEW_PASSWORD)).status_code == 200
     assert (await gateway.sign_in(user["email"], "yet another passphrase")).status_code == 401
+
+
+async def test_a_reset_token_used_twice_at_once_works_once(gateway: Gateway) -> None:
+    user = await gateway.register()
+    await _request_reset(gateway, user["email"])
+    token = await gateway.emailed_token(user["email"], RESET)
+    answers = await asyncio.gather(*(_reset(gateway, token, f"{NEW_PASSWORD} {n}") for n in range(4)))
+    assert sorted(answer.status_code for answer in answers) == [200, 400, 400, 400]
 
 
 async def test_a_reset_token_expires_after_its_lifetime(gateway: Gateway) -> None:
