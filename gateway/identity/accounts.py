@@ -32,7 +32,7 @@ from shared.contracts.identity import (
     PasswordResetRequested,
     RegistrationAttempted,
 )
-from shared.errors import AppError, Forbidden
+from shared.errors import AppError, Conflict, Forbidden
 from shared.events.outbox import add_event
 
 TokenPurpose = Literal["verify_email", "password_reset"]
@@ -112,17 +112,9 @@ async def _account_with_email(session: AsyncSession, email: str) -> UserAccount 
     return await session.scalar(select(UserAccount).where(UserAccount.email == email))
 
 
-async def _create_account(
-    session: AsyncSession, *, registration: Registration, password_hash: str, settings: GatewaySettings, now: datetime
+async def _send_verification(
+    session: AsyncSession, *, user: UserAccount, settings: GatewaySettings, now: datetime
 ) -> None:
-    user = UserAccount(
-        id=uuid4(),
-        email=registration.email.lower(),
-        name=registration.name,
-        password_hash=password_hash,
-        roles=[registration.role],
-    )
-    session.add(user)
     token, expires_at = await _new_token(
         session,
         user_id=user.id,
@@ -138,6 +130,20 @@ async def _create_account(
         settings=settings,
         now=now,
     )
+
+
+async def _create_account(
+    session: AsyncSession, *, registration: Registration, password_hash: str, settings: GatewaySettings, now: datetime
+) -> None:
+    user = UserAccount(
+        id=uuid4(),
+        email=registration.email.lower(),
+        name=registration.name,
+        password_hash=password_hash,
+        roles=[registration.role],
+    )
+    session.add(user)
+    await _send_verification(session, user=user, settings=settings, now=now)
     await session.commit()
 
 
@@ -170,6 +176,17 @@ async def register(
         settings=settings,
         now=now,
     )
+    await session.commit()
+
+
+async def resend_verification(session: AsyncSession, *, user_id: UUID, settings: GatewaySettings, clock: Clock) -> None:
+    """A fresh verification link for the signed-in owner, superseding the earlier one; 409
+    `EMAIL_ALREADY_VERIFIED` once the address is proven."""
+    now = clock.now()
+    user = await session.get_one(UserAccount, user_id)
+    if user.email_verified_at is not None:
+        raise Conflict("This email address is verified already.", error_code="EMAIL_ALREADY_VERIFIED")
+    await _send_verification(session, user=user, settings=settings, now=now)
     await session.commit()
 
 

@@ -87,6 +87,15 @@ async def verify_email(body: EmailVerification, session: SessionDep, clock: Cloc
     return Done(status="email_verified")
 
 
+@router.post("/verify-email/resend", status_code=status.HTTP_202_ACCEPTED)
+async def resend_verification(
+    authenticated: AuthenticatedDep, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> Accepted:
+    """A new verification link to the signed-in owner's address; the earlier one stops working."""
+    await accounts.resend_verification(session, user_id=authenticated.identity.user_id, settings=settings, clock=clock)
+    return Accepted(status="verification_sent")
+
+
 @router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED)
 async def request_password_reset(
     body: PasswordResetRequest, session: SessionDep, settings: SettingsDep, clock: ClockDep

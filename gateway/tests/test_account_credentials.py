@@ -107,6 +107,21 @@ async def test_a_new_account_signs_in_at_once_and_verifies_its_email_with_the_em
     _problem(await _verify(gateway, token), 400, "INVALID_TOKEN")
 
 
+async def test_a_new_verification_link_supersedes_the_old_one_until_the_email_is_verified(gateway: Gateway) -> None:
+    user = await gateway.register()
+    headers = bearer((await gateway.tokens(user["email"]))["access_token"])
+    older = await gateway.emailed_token(user["email"], VERIFICATION)
+    resent = await gateway.client.post("/api/v1/auth/verify-email/resend", headers=headers)
+    assert (resent.status_code, resent.json()) == (202, {"status": "verification_sent"})
+    newer = await gateway.emailed_token(user["email"], VERIFICATION)
+
+    _problem(await _verify(gateway, older), 400, "INVALID_TOKEN")
+    assert (await _verify(gateway, newer)).status_code == 200
+    _problem(
+        await gateway.client.post("/api/v1/auth/verify-email/resend", headers=headers), 409, "EMAIL_ALREADY_VERIFIED"
+    )
+
+
 async def test_tokens_are_kept_only_as_hashes(gateway: Gateway) -> None:
     user = await gateway.register()
     token = await gateway.emailed_token(user["email"], VERIFICATION)
