@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.identity.lockout import SignInLockout
 from gateway.identity.models import AccountToken, UserAccount
@@ -198,12 +198,17 @@ async def verify_email(session: AsyncSession, *, token: str, clock: Clock) -> No
     await session.commit()
 
 
-async def request_password_reset(session: AsyncSession, *, email: str, settings: GatewaySettings, clock: Clock) -> None:
+async def request_password_reset(
+    session_factory: async_sessionmaker[AsyncSession], *, email: str, settings: GatewaySettings, clock: Clock
+) -> None:
     """A reset token emailed to the account with `email`, superseding any earlier one; nothing
-    when no account has it (the caller is answered the same)."""
+    when no account has it. Run after the caller has been answered, so that how long the
+    answer takes says nothing about whether the account exists."""
     now = clock.now()
-    user = await _account_with_email(session, email.lower())
-    if user is not None:
+    async with session_factory() as session:
+        user = await _account_with_email(session, email.lower())
+        if user is None:
+            return
         token, expires_at = await _new_token(
             session,
             user_id=user.id,
@@ -219,7 +224,7 @@ async def request_password_reset(session: AsyncSession, *, email: str, settings:
             settings=settings,
             now=now,
         )
-    await session.commit()
+        await session.commit()
 
 
 async def _set_password(

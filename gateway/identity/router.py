@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 
 from gateway.identity import accounts, api_keys, service
 from gateway.identity.authenticator import Authenticated, Authenticator
@@ -28,7 +28,7 @@ from gateway.identity.schemas import (
 from gateway.identity.signing_keys import live_keys, published_jwks
 from gateway.settings import GatewaySettings
 from shared.clock import Clock
-from shared.deps import SessionDep
+from shared.deps import ResourcesDep, SessionDep
 from shared.errors import Forbidden, Unauthorized
 
 router = APIRouter(prefix="/api/v1/auth", tags=["identity"])
@@ -98,11 +98,17 @@ async def resend_verification(
 
 @router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED)
 async def request_password_reset(
-    body: PasswordResetRequest, session: SessionDep, settings: SettingsDep, clock: ClockDep
+    body: PasswordResetRequest,
+    background: BackgroundTasks,
+    resources: ResourcesDep,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> Accepted:
-    """Emails a reset token to the account with this address, superseding earlier ones; the
-    same answer when no account has it."""
-    await accounts.request_password_reset(session, email=body.email, settings=settings, clock=clock)
+    """Emails a reset token to the account with this address, superseding earlier ones. The
+    same answer, as fast, when no account has it: the work is done once it is sent."""
+    background.add_task(
+        accounts.request_password_reset, resources.session_factory, email=body.email, settings=settings, clock=clock
+    )
     return Accepted(status="reset_sent")
 
 
