@@ -23,6 +23,11 @@ def _message(*, sender: str, recipient: str, subject: str, body: str) -> EmailMe
     return message
 
 
+def _greeting(name: str) -> str:
+    # A name is one line in a greeting, however it was typed.
+    return f"Hello {' '.join(name.split())},\n\n"
+
+
 def _link(web_app_url: str, page: str, token: str) -> str:
     return f"{web_app_url.rstrip('/')}/{page}?{urlencode({'token': token})}"
 
@@ -37,7 +42,7 @@ def email_verification(event: EmailVerificationRequested, *, sender: str, web_ap
         recipient=event.email,
         subject="Verify your email address",
         body=(
-            f"Hello {event.name},\n\n"
+            f"{_greeting(event.name)}"
             "Please confirm that this address is yours:\n\n"
             f"  {_link(web_app_url, 'verify-email', event.token)}\n\n"
             f"Verification token: {event.token}\n"
@@ -54,7 +59,7 @@ def registration_attempted(event: RegistrationAttempted, *, sender: str, web_app
         recipient=event.email,
         subject="Someone tried to register with your email address",
         body=(
-            f"Hello {event.name},\n\n"
+            f"{_greeting(event.name)}"
             f"On {_utc(event.attempted_at)} someone tried to create an account with this address, "
             "which already has one. If it was you, sign in; if you have forgotten your password, "
             f"reset it:\n\n  {web_app_url.rstrip('/')}/reset-password\n\n"
@@ -69,7 +74,7 @@ def password_reset(event: PasswordResetRequested, *, sender: str, web_app_url: s
         recipient=event.email,
         subject="Reset your password",
         body=(
-            f"Hello {event.name},\n\n"
+            f"{_greeting(event.name)}"
             "Someone, hopefully you, asked to reset the password of your account. Choose a new one here:\n\n"
             f"  {_link(web_app_url, 'reset-password', event.token)}\n\n"
             f"Reset token: {event.token}\n"
@@ -86,7 +91,7 @@ def password_changed(event: PasswordChanged, *, sender: str, web_app_url: str) -
         recipient=event.email,
         subject="Your password was changed",
         body=(
-            f"Hello {event.name},\n\n"
+            f"{_greeting(event.name)}"
             f"The password of your account was changed {how} on {_utc(event.changed_at)}, and "
             "every other session was signed out.\n\n"
             "If this was not you, reset your password now and tell us:\n\n"
