@@ -242,7 +242,8 @@ def _sign_up(client: httpx.Client, role: str) -> tuple[dict[str, str], str]:
     )
     registered.raise_for_status()
     token = client.post("/api/v1/auth/token", json={"email": email, "password": password}).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}, registered.json()["id"]
+    headers = {"Authorization": f"Bearer {token}"}
+    return headers, client.get("/api/v1/auth/me", headers=headers).json()["id"]
 
 
 def _slots(client: httpx.Client, provider: dict[str, str], *, count: int, capacity: int) -> tuple[str, list[str]]:

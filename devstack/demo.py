@@ -42,7 +42,7 @@ DEMO_LISTINGS: list[tuple[dict[str, object], dict[str, object]]] = [
 
 
 def _account(client: httpx.Client, role: str, account: dict[str, str]) -> dict[str, str]:
-    client.post("/api/v1/auth/register", json=account | {"role": role})  # 409 when it exists already
+    client.post("/api/v1/auth/register", json=account | {"role": role})  # the same answer when it exists already
     tokens = client.post("/api/v1/auth/token", json={"email": account["email"], "password": account["password"]})
     tokens.raise_for_status()
     return {"Authorization": f"Bearer {tokens.json()['access_token']}"}

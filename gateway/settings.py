@@ -42,6 +42,10 @@ class GatewaySettings(AppSettings):
     sign_in_failure_limit: int = Field(default=5, gt=0)
     sign_in_failure_window_seconds: int = Field(default=900, gt=0)
 
+    # How long an emailed token works: verifying the email, resetting the password.
+    email_verification_token_ttl_hours: int = Field(default=48, gt=0)
+    password_reset_token_ttl_minutes: int = Field(default=60, gt=0)
+
     # Live API keys one user may hold.
     api_key_limit: int = Field(default=20, gt=0)
 

@@ -30,7 +30,7 @@ def sign_up(client: httpx.Client, role: str) -> dict[str, str]:
     registered = client.post(
         "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "name": role, "role": role}
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     return sign_in(client, email, PASSWORD)
 
 

@@ -120,7 +120,7 @@ def test_after_a_key_rotation_tokens_of_both_keys_reach_the_services(gateway: ht
     registered = gateway.post(
         "/api/v1/auth/register", json={"email": email, "password": "correct horse battery staple", "name": "R"}
     )
-    assert registered.status_code == 201
+    assert registered.status_code == 202
     before = sign_in(gateway, email, "correct horse battery staple")
     assert gateway.get("/api/v1/bookings", headers=before).status_code == 200
 

@@ -39,6 +39,11 @@ TRAVELER, PROVIDER, EXPERT, ADMIN = only("traveler"), only("provider"), only("ex
 ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     # the gateway's own (its identity routes check the same again)
     ("POST", "/auth/register", ANYONE),
+    ("POST", "/auth/verify-email", ANYONE),
+    ("POST", "/auth/verify-email/resend", SIGNED_IN),
+    ("POST", "/auth/password-reset", ANYONE),
+    ("POST", "/auth/password-reset/confirm", ANYONE),
+    ("POST", "/auth/password", SIGNED_IN),
     ("POST", "/auth/token", ANYONE),
     ("POST", "/auth/refresh", ANYONE),
     ("GET", "/auth/jwks", ANYONE),

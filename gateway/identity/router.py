@@ -1,17 +1,23 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 
-from gateway.identity import api_keys, service
+from gateway.identity import accounts, api_keys, service
 from gateway.identity.authenticator import Authenticated, Authenticator
 from gateway.identity.schemas import (
+    Accepted,
     ApiKeyList,
     ApiKeyOut,
     Credentials,
+    Done,
+    EmailVerification,
     JsonWebKeySet,
     NewApiKey,
     NewApiKeyRequest,
+    PasswordChange,
+    PasswordReset,
+    PasswordResetRequest,
     RefreshRequest,
     Registration,
     SigningKeyList,
@@ -22,7 +28,7 @@ from gateway.identity.schemas import (
 from gateway.identity.signing_keys import live_keys, published_jwks
 from gateway.settings import GatewaySettings
 from shared.clock import Clock
-from shared.deps import SessionDep
+from shared.deps import ResourcesDep, SessionDep
 from shared.errors import Forbidden, Unauthorized
 
 router = APIRouter(prefix="/api/v1/auth", tags=["identity"])
@@ -65,10 +71,90 @@ AuthenticatedDep = Annotated[Authenticated, Depends(_authenticated)]
 AdminDep = Annotated[Authenticated, Depends(_admin)]
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
-async def register(registration: Registration, session: SessionDep) -> UserOut:
-    user = await service.register_user(session, registration=registration)
-    return UserOut.model_validate(user)
+@router.post("/register", status_code=status.HTTP_202_ACCEPTED)
+async def register(registration: Registration, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Accepted:
+    """The same answer whether or not the address is taken: a new account, which may sign in
+    at once, is emailed a link to verify the address; the owner of a taken one is told that
+    someone tried."""
+    await accounts.register(session, registration=registration, settings=settings, clock=clock)
+    return Accepted(status="verification_sent")
+
+
+@router.post("/verify-email")
+async def verify_email(body: EmailVerification, session: SessionDep, clock: ClockDep) -> Done:
+    """Proves the address with the emailed token (once, before it expires); 400 `INVALID_TOKEN` otherwise."""
+    await accounts.verify_email(session, token=body.token, clock=clock)
+    return Done(status="email_verified")
+
+
+@router.post("/verify-email/resend", status_code=status.HTTP_202_ACCEPTED)
+async def resend_verification(
+    authenticated: AuthenticatedDep, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> Accepted:
+    """A new verification link to the signed-in owner's address; the earlier one stops working."""
+    await accounts.resend_verification(session, user_id=authenticated.identity.user_id, settings=settings, clock=clock)
+    return Accepted(status="verification_sent")
+
+
+@router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED)
+async def request_password_reset(
+    body: PasswordResetRequest,
+    background: BackgroundTasks,
+    resources: ResourcesDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Accepted:
+    """Emails a reset token to the account with this address, superseding earlier ones. The
+    same answer, as fast, when no account has it: the work is done once it is sent."""
+    background.add_task(
+        accounts.request_password_reset, resources.session_factory, email=body.email, settings=settings, clock=clock
+    )
+    return Accepted(status="reset_sent")
+
+
+@router.post("/password-reset/confirm")
+async def reset_password(
+    body: PasswordReset, session: SessionDep, settings: SettingsDep, clock: ClockDep, authenticator: AuthenticatorDep
+) -> Done:
+    """A new password with the emailed token (once, before it expires; 400 `INVALID_TOKEN`
+    otherwise). Every session of the account ends."""
+    await accounts.reset_password(
+        session,
+        token=body.token,
+        new_password=body.new_password,
+        revocations=authenticator.revocations,
+        settings=settings,
+        clock=clock,
+    )
+    return Done(status="password_reset")
+
+
+@router.post("/password")
+async def change_password(
+    body: PasswordChange,
+    authenticated: AuthenticatedDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    authenticator: AuthenticatorDep,
+) -> Done:
+    """A new password for the current one (403 `INVALID_CREDENTIALS` if wrong); every other
+    session of the account ends, this one goes on."""
+    if authenticated.session_id is None:
+        # An API key or an identity provider's token: no password session to keep.
+        raise Forbidden("Sign in with your password to change it.")
+    await accounts.change_password(
+        session,
+        user_id=authenticated.identity.user_id,
+        session_id=authenticated.session_id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        lockout=authenticator.sign_in_lockout,
+        revocations=authenticator.revocations,
+        settings=settings,
+        clock=clock,
+    )
+    return Done(status="password_changed")
 
 
 @router.post("/token")

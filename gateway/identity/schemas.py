@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -7,15 +7,53 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from gateway.identity.scopes import SCOPE_RULES, Scope
 
 SelfServiceRole = Literal["traveler", "provider", "expert"]
+NewPassword = Annotated[str, Field(min_length=10, max_length=200)]
+EmailedToken = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Registration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
-    password: str = Field(min_length=10, max_length=200)
+    password: NewPassword
     name: str = Field(min_length=1, max_length=200)
     role: SelfServiceRole = "traveler"
+
+
+class Accepted(BaseModel):
+    """What an anonymous request about an account answers, whatever the account's state."""
+
+    status: Literal["verification_sent", "reset_sent"]
+
+
+class Done(BaseModel):
+    status: Literal["email_verified", "password_reset", "password_changed"]
+
+
+class EmailVerification(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: EmailedToken
+
+
+class PasswordResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: EmailedToken
+    new_password: NewPassword
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: NewPassword
 
 
 class Credentials(BaseModel):
@@ -43,6 +81,7 @@ class UserOut(BaseModel):
 
     id: UUID
     email: str
+    email_verified: bool
     name: str
     roles: list[str]
     created_at: datetime

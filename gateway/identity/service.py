@@ -1,5 +1,6 @@
-"""Registering, signing in and out, rotating refresh tokens, accounts for external
-identities, and the bootstrap admin."""
+"""Signing in and out, rotating refresh tokens, ending an account's sessions, accounts for
+external identities, and the bootstrap admin. (Registering and the account's own credentials:
+accounts.py.)"""
 
 import asyncio
 import logging
@@ -12,17 +13,18 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gateway.identity.domain import may_link_external_identity
 from gateway.identity.external import ExternalClaims
 from gateway.identity.lockout import SignInLockout
 from gateway.identity.models import ExternalIdentity, RefreshToken, UserAccount
 from gateway.identity.revocation import RevocationList
-from gateway.identity.schemas import Registration, TokenPair
+from gateway.identity.schemas import TokenPair
 from gateway.identity.signing_keys import ActiveKey
 from gateway.identity.tokens import issue_access_token, new_refresh_token, refresh_token_hash
 from gateway.settings import GatewaySettings
 from shared.auth import Identity
 from shared.clock import Clock
-from shared.errors import Conflict, NotFound, Unauthorized
+from shared.errors import Forbidden, NotFound, Unauthorized
 
 logger = logging.getLogger(__name__)
 
@@ -39,28 +41,11 @@ def identity_of(user: UserAccount) -> Identity:
     return Identity(user_id=user.id, email=user.email, roles=tuple(user.roles))
 
 
-async def _password_matches(password_hash: str, password: str) -> bool:
+async def password_matches(password_hash: str, password: str) -> bool:
     try:
         return await asyncio.to_thread(password_hasher.verify, password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-async def register_user(session: AsyncSession, *, registration: Registration) -> UserAccount:
-    """A new account with one self-service role; 409 EMAIL_TAKEN if the email is in use."""
-    user = UserAccount(
-        email=registration.email.lower(),
-        name=registration.name,
-        password_hash=await asyncio.to_thread(password_hasher.hash, registration.password),
-        roles=[registration.role],
-    )
-    session.add(user)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict("An account with this email exists.", error_code="EMAIL_TAKEN") from None
-    return user
 
 
 async def _issue_tokens(
@@ -109,7 +94,7 @@ async def sign_in(
     email = email.lower()
     await lockout.begin_attempt(email, now=clock.now())
     user = await session.scalar(select(UserAccount).where(UserAccount.email == email))
-    matches = await _password_matches(user.password_hash if user else _UNKNOWN_USER_HASH, password)
+    matches = await password_matches(user.password_hash if user else _UNKNOWN_USER_HASH, password)
     if user is None or not matches:
         raise Unauthorized("The email or password is wrong.", error_code="INVALID_CREDENTIALS")
     await lockout.succeeded(email)
@@ -126,6 +111,16 @@ async def _revoke_family(session: AsyncSession, *, family_id: UUID, now: datetim
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+async def end_sessions(session: AsyncSession, *, user_id: UUID, keep: UUID | None, now: datetime) -> list[UUID]:
+    """Revoke the refresh tokens of every session (family) of the account but `keep`; returns
+    the sessions ended, whose access tokens the caller revokes once this has committed."""
+    live = update(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+    if keep is not None:
+        live = live.where(RefreshToken.family_id != keep)
+    ended = await session.scalars(live.values(revoked_at=now).returning(RefreshToken.family_id))
+    return sorted(set(ended))
 
 
 async def rotate_refresh_token(
@@ -183,22 +178,39 @@ async def sign_out(
 
 
 async def account_for_external_identity(session: AsyncSession, *, claims: ExternalClaims, now: datetime) -> UserAccount:
-    """The account an external identity acts as: the one linked to it; at first sight, the
-    account with its email if the provider verified that email, else a new traveler."""
+    """The account an external identity acts as: the one linked to it. At first sight, and
+    only if the provider verified the email: the account with that email, if its owner
+    verified it too and it is not an admin's (domain.may_link_external_identity), else a new
+    traveler. Anything else is refused and links nothing."""
     linked = select(UserAccount).join(ExternalIdentity, ExternalIdentity.user_id == UserAccount.id)
     linked = linked.where(ExternalIdentity.issuer == claims.issuer, ExternalIdentity.subject == claims.subject)
     user = await session.scalar(linked)
     if user is not None:
         return user
+    if not claims.email_verified:
+        # Refused whether or not an account has the email: an unverified claim neither links
+        # nor takes an address from its owner, and the answer says nothing about accounts.
+        raise Forbidden(
+            "The identity provider has not verified this email; verify it there first.",
+            error_code="IDP_EMAIL_NOT_VERIFIED",
+        )
     user = await session.scalar(select(UserAccount).where(UserAccount.email == claims.email))
-    if user is not None and not claims.email_verified:
-        raise Unauthorized(
-            "An account has this email, and the identity provider has not verified it.", error_code="INVALID_TOKEN"
+    if user is not None and not may_link_external_identity(
+        roles=user.roles, email_verified=user.email_verified_at is not None
+    ):
+        raise Forbidden(
+            "An account here has this email and cannot be linked to this identity. Sign in with its "
+            "password (or reset it) and verify the email first.",
+            error_code="ACCOUNT_NOT_LINKABLE",
         )
     try:
         if user is None:
             user = UserAccount(
-                email=claims.email, name=claims.name, password_hash=EXTERNAL_ACCOUNT_HASH, roles=["traveler"]
+                email=claims.email,
+                name=claims.name,
+                password_hash=EXTERNAL_ACCOUNT_HASH,
+                roles=["traveler"],
+                email_verified_at=now,
             )
             session.add(user)
             await session.flush()

@@ -56,6 +56,8 @@ FAIL_CLOSED: frozenset[RateClassName] = frozenset({"login", "register", "refresh
 ROUTES: tuple[tuple[frozenset[str], str, RateClassName], ...] = (
     (frozenset({"POST"}), "/auth/token", "login"),
     (frozenset({"POST"}), "/auth/register", "register"),
+    (frozenset({"POST"}), "/auth/verify-email", "login"),
+    (frozenset({"POST"}), "/auth/password-reset", "login"),
     (frozenset({"POST"}), "/auth/refresh", "refresh"),
     (_WRITE_METHODS, "/holds", "booking"),
     (_WRITE_METHODS, "/bookings", "booking"),

@@ -11,15 +11,19 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from devstack.infra import free_port
-from gateway.tests.gateways import Gateway, bearer, running_gateway
+from gateway.identity.models import ExternalIdentity
+from gateway.tests.gateways import ADMIN_EMAIL, Gateway, bearer, running_gateway
+from shared.app import AppResources
 
 ISSUER = "https://idp.example.test/"
 AUDIENCE = "travel-platform"
@@ -110,14 +114,96 @@ async def test_a_first_seen_user_gets_a_traveler_account_that_later_tokens_reuse
     assert no_password.status_code == 401
 
 
-async def test_a_verified_email_links_to_the_local_account_and_an_unverified_one_is_refused(
+async def _linked_identities(gateway: Gateway) -> int:
+    resources: AppResources = gateway.app.state.resources
+    async with resources.session_factory() as session:
+        return int(await session.scalar(select(func.count()).select_from(ExternalIdentity)) or 0)
+
+
+def _refused(response: httpx.Response, error_code: str) -> None:
+    assert response.status_code == 403, response.text
+    assert response.json()["error_code"] == error_code
+
+
+async def test_a_verified_email_links_to_the_local_account_only_once_its_owner_verified_it_too(
     gateway: Gateway, idp_key: rsa.RSAPrivateKey
 ) -> None:
     local = await gateway.register()
-    unverified = await gateway.me(bearer(_idp_token(idp_key, gateway, email=local["email"], email_verified=False)))
-    assert unverified.status_code == 401
+    before = await _linked_identities(gateway)
+    _refused(await gateway.me(bearer(_idp_token(idp_key, gateway, email=local["email"]))), "ACCOUNT_NOT_LINKABLE")
+    assert await _linked_identities(gateway) == before, "a refusal links nothing"
+
+    token = await gateway.emailed_token(local["email"], "identity.email_verification_requested")
+    assert (await gateway.client.post("/api/v1/auth/verify-email", json={"token": token})).status_code == 200
     verified = await gateway.me(bearer(_idp_token(idp_key, gateway, email=local["email"])))
+    assert verified.status_code == 200, verified.text
     assert verified.json()["id"] == local["id"]
+
+
+async def test_an_account_registered_first_by_someone_else_is_not_taken_over_by_the_address_owner(
+    gateway: Gateway, idp_key: rsa.RSAPrivateKey
+) -> None:
+    """Pre-hijacking: an attacker registers the victim's address (never verified, as the
+    verification goes to the victim), hoping the victim later signs in with the identity
+    provider and lands in the attacker's account, whose password the attacker knows."""
+    victim_email = f"victim-{uuid.uuid4().hex[:10]}@example.com"
+    attacker = await gateway.register(victim_email)
+    attacker_session = bearer((await gateway.tokens(victim_email))["access_token"])
+
+    victim = await gateway.me(bearer(_idp_token(idp_key, gateway, email=victim_email)))
+    _refused(victim, "ACCOUNT_NOT_LINKABLE")
+    account = await gateway.account(victim_email)
+    assert account is not None
+    assert (str(account.id), account.email_verified_at) == (attacker["id"], None)
+
+    # The victim takes the address back by resetting the password through their mailbox:
+    # the attacker's password and sessions are gone, and the provider's identity links.
+    await gateway.client.post("/api/v1/auth/password-reset", json={"email": victim_email})
+    token = await gateway.emailed_token(victim_email, "identity.password_reset_requested")
+    reset = await gateway.client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": "the victim's own password"}
+    )
+    assert reset.status_code == 200
+    assert (await gateway.me(attacker_session)).status_code == 401
+    assert (await gateway.sign_in(victim_email)).status_code == 401
+    assert (await gateway.me(bearer(_idp_token(idp_key, gateway, email=victim_email)))).status_code == 200
+
+
+async def test_an_unverified_email_claim_never_links_nor_makes_an_account(
+    gateway: Gateway, idp_key: rsa.RSAPrivateKey
+) -> None:
+    local = await gateway.register()
+    token = await gateway.emailed_token(local["email"], "identity.email_verification_requested")
+    assert (await gateway.client.post("/api/v1/auth/verify-email", json={"token": token})).status_code == 200
+    before = await _linked_identities(gateway)
+    free_email = f"free-{uuid.uuid4().hex[:10]}@example.com"
+
+    # The same answer whether an account has the address or not.
+    for email in (local["email"], free_email):
+        unverified = await gateway.me(bearer(_idp_token(idp_key, gateway, email=email, email_verified=False)))
+        _refused(unverified, "IDP_EMAIL_NOT_VERIFIED")
+    assert await _linked_identities(gateway) == before
+    assert await gateway.account(free_email) is None
+
+
+async def test_an_admin_account_is_never_linked_even_with_its_email_verified(
+    gateway: Gateway, idp_key: rsa.RSAPrivateKey
+) -> None:
+    # The admin proves the address through their mailbox (keeping the password other tests use).
+    await gateway.client.post("/api/v1/auth/password-reset", json={"email": ADMIN_EMAIL})
+    token = await gateway.emailed_token(ADMIN_EMAIL, "identity.password_reset_requested")
+    reset = await gateway.client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "new_password": gateway.settings.bootstrap_admin_password},
+    )
+    assert reset.status_code == 200
+    admin = await gateway.account(ADMIN_EMAIL)
+    assert admin is not None
+    assert admin.email_verified_at is not None
+    before = await _linked_identities(gateway)
+
+    _refused(await gateway.me(bearer(_idp_token(idp_key, gateway, email=ADMIN_EMAIL))), "ACCOUNT_NOT_LINKABLE")
+    assert await _linked_identities(gateway) == before
 
 
 async def test_the_first_sight_of_a_user_from_concurrent_requests_makes_one_account(

@@ -184,7 +184,7 @@ async def _sign_up_and_in(client: httpx.AsyncClient) -> str:
     registered = await client.post(
         "/api/v1/auth/register", json={"email": email, "password": "correct horse battery", "name": "Pat"}
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     tokens = await client.post("/api/v1/auth/token", json={"email": email, "password": "correct horse battery"})
     access_token: str = tokens.json()["access_token"]
     return access_token

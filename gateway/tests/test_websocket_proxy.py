@@ -102,7 +102,7 @@ class Gateway:
         registered = await self.http.post(
             "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "name": "Wes"}
         )
-        assert registered.status_code == 201, registered.text
+        assert registered.status_code == 202, registered.text
         tokens = await self.http.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
         token: str = tokens.json()["access_token"]
         return token

@@ -3,6 +3,7 @@ import asyncio
 from fastapi import FastAPI
 
 from services.notification.email.service import booking_events_consumer, send_pending_emails
+from services.notification.identity.service import identity_events_consumer
 from services.notification.settings import NotificationSettings, get_settings
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
@@ -20,6 +21,6 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
     return create_app(
         settings,
         title="Notification",
-        consumers=[booking_events_consumer(settings)],
+        consumers=[booking_events_consumer(settings), identity_events_consumer(settings)],
         background_jobs=[BackgroundJob("email delivery", deliver_email)],
     )

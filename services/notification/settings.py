@@ -20,6 +20,8 @@ class NotificationSettings(AppSettings):
     smtp_port: int = Field(default=1025, validation_alias=AliasChoices("NOTIFICATION_SMTP_PORT", "SMTP_PORT"))
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
     mail_from: str = "Travel Platform <bookings@travel.example>"
+    # Where the links in account emails (verify the address, reset the password) lead.
+    web_app_url: str = "http://localhost:3000"
     delivery_interval_seconds: float = Field(default=0.5, gt=0)
     delivery_max_attempts: int = Field(default=8, ge=1)
 

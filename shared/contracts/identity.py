@@ -1,0 +1,54 @@
+"""Events of identity, published by the gateway on gateway.events keyed by the account's id.
+
+They ask notification to write to an account's owner. The verification and reset tokens travel
+in the events because the gateway alone can mint them and notification alone sends email: the
+gateway keeps only their hashes, each is one-time and short-lived, and a newer one supersedes
+it. Readers ignore fields they do not know, so the gateway can add some without a new version.
+"""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import ConfigDict
+
+from shared.events.envelope import EventPayload, register_event
+
+
+class IdentityEvent(EventPayload):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    user_id: UUID
+    email: str
+    name: str
+
+
+@register_event("identity.email_verification_requested", version=1)
+class EmailVerificationRequested(IdentityEvent):
+    """A new account (or its owner asking again): the link that proves the address is theirs."""
+
+    token: str
+    expires_at: datetime
+
+
+@register_event("identity.registration_attempted", version=1)
+class RegistrationAttempted(IdentityEvent):
+    """Someone tried to register with the address of an existing account: its owner is told,
+    instead of the one who tried being told that the address is taken."""
+
+    attempted_at: datetime
+
+
+@register_event("identity.password_reset_requested", version=1)
+class PasswordResetRequested(IdentityEvent):
+    token: str
+    expires_at: datetime
+
+
+@register_event("identity.password_changed", version=1)
+class PasswordChanged(IdentityEvent):
+    """The password was changed by its owner (`change`) or with an emailed token (`reset`);
+    every other session was ended."""
+
+    how: Literal["change", "reset"]
+    changed_at: datetime
