@@ -234,11 +234,18 @@ def check_party_size(party: Party, listing: Listing) -> None:
 async def _one_hold_per_traveler(session: AsyncSession, *, holder_id: UUID, slot: Slot, now: datetime) -> None:
     """409 HOLD_EXISTS if the traveler already holds seats of this slot's pool (the slot, or
     every slot of its day when seats are counted per day), whoever placed that hold. The
-    traveler's lock on the pool is kept until the caller commits, so two concurrent holds by
-    one traveler are placed one after the other and the second sees the first."""
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended(f"hold:{holder_id}:{slot.seat_pool_id}", 0)))
+    traveler's lock on the pool is kept until the caller commits, so of concurrent holds by one
+    traveler one is placed and the others are 409 HOLD_IN_PROGRESS at once: waiting for the
+    lock would keep a database connection each, and a burst of them would starve the pool."""
+    locked = await session.scalar(
+        select(func.pg_try_advisory_xact_lock(func.hashtextextended(f"hold:{holder_id}:{slot.seat_pool_id}", 0)))
     )
+    if not locked:
+        raise Conflict(
+            "Another hold of yours on these seats is being placed right now.",
+            error_code="HOLD_IN_PROGRESS",
+            details={"slot_id": str(slot.id)},
+        )
     query = select(SeatHold).where(
         SeatHold.holder_id == holder_id, SeatHold.status == "active", SeatHold.expires_at > now
     )
@@ -273,7 +280,9 @@ async def place_hold_for(
 ) -> HoldDetails:
     """Hold seats for a traveler on another service's word (an accepted booking request): in
     any booking mode, for the caller's TTL, at the agreed price if one is given. A retry with
-    the same hold id gets the hold it placed. 409 SOLD_OUT when the seats are not there."""
+    the same hold id gets the hold it placed. 409 SOLD_OUT when the seats are not there. Never
+    refused for a hold the traveler already has: the platform decided to hold these seats for
+    them (the party limit was checked when they asked)."""
     placed = await session.get(SeatHold, request.hold_id)
     if placed is not None:
         return await _placed_before(session, placed, request)

@@ -105,8 +105,12 @@ async def test_concurrent_holds_of_one_traveler_on_one_slot_give_one_hold(
     codes = sorted(answer.status_code for answer in answers)
     assert codes == [201] + [409] * 11, [answer.text for answer in answers]
     placed = next(answer.json()["id"] for answer in answers if answer.status_code == 201)
-    assert {answer.json()["details"]["hold_id"] for answer in answers if answer.status_code == 409} == {placed}
+    refused = [answer.json() for answer in answers if answer.status_code == 409]
+    assert {body["error_code"] for body in refused} <= {"HOLD_EXISTS", "HOLD_IN_PROGRESS"}
+    assert {body["details"]["hold_id"] for body in refused if body["error_code"] == "HOLD_EXISTS"} <= {placed}
     assert await _available(inventory, listing_id) == [45]
+    later = await _hold(inventory, traveler, slot_id, adults=5)
+    assert (later.json()["error_code"], later.json()["details"]["hold_id"]) == ("HOLD_EXISTS", placed)
 
 
 async def test_one_hold_per_traveler_counts_every_slot_of_a_day_pool(
