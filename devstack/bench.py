@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -85,15 +86,19 @@ def _overhead_line(label: str, direct: Figures, through: Figures) -> str:
     )
 
 
-async def _place_holds(base_url: str, headers: dict[str, str], slot_ids: list[str], label: str) -> Figures:
+async def _place_holds(
+    base_url: str, holders: Callable[[int], dict[str, str]], slot_ids: list[str], label: str
+) -> Figures:
+    """HOLDS holds round the slots; the n-th round's are placed by `holders(n)`, since a traveler
+    holds a slot once at a time (fair use)."""
     latencies: list[float] = []
-    queue: asyncio.Queue[str] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue()
     for index in range(HOLDS):
-        queue.put_nowait(slot_ids[index % len(slot_ids)])
+        queue.put_nowait((slot_ids[index % len(slot_ids)], holders(index // len(slot_ids))))
 
     async def worker(client: httpx.AsyncClient) -> None:
         while not queue.empty():
-            slot_id = queue.get_nowait()
+            slot_id, headers = queue.get_nowait()
             started = time.perf_counter()
             response = await client.post("/holds", json={"slot_id": slot_id, "adults": 1}, headers=headers)
             latencies.append(time.perf_counter() - started)
@@ -188,7 +193,7 @@ async def _read_uncached_calendars(base_url: str, listing_id: str, redis_url: st
     return Figures(label, UNCACHED_CALENDAR_READS, elapsed, latencies)
 
 
-async def _fan_out(inventory_url: str, headers: dict[str, str], listing_id: str, slot_id: str) -> Figures:
+async def _fan_out(inventory_url: str, holder: Callable[[], dict[str, str]], listing_id: str, slot_id: str) -> Figures:
     """Time from placing a hold to its change reaching each of 1,000 feed subscribers."""
     feed = inventory_url.replace("http://", "ws://") + f"/ws/availability?listing_id={listing_id}"
     sockets = await asyncio.gather(*(connect(feed, open_timeout=60) for _ in range(SUBSCRIBERS)))
@@ -196,7 +201,7 @@ async def _fan_out(inventory_url: str, headers: dict[str, str], listing_id: str,
     every_arrival: list[float] = []
     try:
         async with httpx.AsyncClient(base_url=inventory_url, timeout=30) as client:
-            await _until_every_subscriber_hears(client, sockets, headers=headers, slot_id=slot_id)
+            await _until_every_subscriber_hears(client, sockets, holder=holder, slot_id=slot_id)
             for _ in range(FAN_OUTS):
                 started = time.perf_counter()
 
@@ -206,7 +211,7 @@ async def _fan_out(inventory_url: str, headers: dict[str, str], listing_id: str,
 
                 waiting = asyncio.gather(*(arrival(socket) for socket in sockets))
                 (
-                    await client.post("/holds", json={"slot_id": slot_id, "adults": 1}, headers=headers)
+                    await client.post("/holds", json={"slot_id": slot_id, "adults": 1}, headers=holder())
                 ).raise_for_status()
                 arrivals = await asyncio.wait_for(waiting, timeout=60)
                 every_arrival += arrivals
@@ -217,7 +222,7 @@ async def _fan_out(inventory_url: str, headers: dict[str, str], listing_id: str,
 
 
 async def _until_every_subscriber_hears(
-    client: httpx.AsyncClient, sockets: list[ClientConnection], *, headers: dict[str, str], slot_id: str
+    client: httpx.AsyncClient, sockets: list[ClientConnection], *, holder: Callable[[], dict[str, str]], slot_id: str
 ) -> None:
     """Changes are made until each subscriber has heard one (a subscription may be a moment from
     being in place when the first is published), then what is left queued is drained, so the
@@ -225,7 +230,7 @@ async def _until_every_subscriber_hears(
     heard = [asyncio.ensure_future(socket.recv()) for socket in sockets]
     async with asyncio.timeout(60):
         while not all(task.done() for task in heard):
-            (await client.post("/holds", json={"slot_id": slot_id, "adults": 1}, headers=headers)).raise_for_status()
+            (await client.post("/holds", json={"slot_id": slot_id, "adults": 1}, headers=holder())).raise_for_status()
             await asyncio.wait(heard, timeout=0.5)
     await asyncio.sleep(0.5)
     for socket in sockets:
@@ -371,21 +376,30 @@ def _measure(ports: dict[str, int], stripe_port: int) -> None:
     inventory_url = f"http://127.0.0.1:{ports['inventory']}"
     with httpx.Client(base_url=gateway_url, timeout=30) as client:
         provider, _ = _sign_up(client, "provider")
-        traveler, traveler_id = _sign_up(client, "traveler")
+        traveler, _ = _sign_up(client, "traveler")
         listing_id, slot_ids = _slots(client, provider, count=SPREAD_SLOTS, capacity=100_000)
-        # Placed as booking places them for a traveler, signed with its development key, for
-        # as long as the bench runs (booking's own last a minute).
-        bench_traveler = Identity(user_id=uuid.UUID(traveler_id), email="bench@example.com", roles=("traveler",))
-        direct_token = development_signer("booking").sign(
-            bench_traveler, audience="inventory", now=datetime.now(UTC), ttl=timedelta(hours=1)
-        )
-        direct_headers = {INTERNAL_IDENTITY_HEADER: direct_token}
+
+        def direct_holder(_: int = 0) -> dict[str, str]:
+            """A traveler of its own, as booking places holds for one: signed with its development
+            key, for as long as the bench runs (booking's own tokens last a minute)."""
+            traveler = Identity(user_id=uuid.uuid4(), email="bench@example.com", roles=("traveler",))
+            token = development_signer("booking").sign(
+                traveler, audience="inventory", now=datetime.now(UTC), ttl=timedelta(hours=1)
+            )
+            return {INTERNAL_IDENTITY_HEADER: token}
+
         spread = asyncio.run(
-            _place_holds(inventory_url, direct_headers, slot_ids, f"holds, inventory, {SPREAD_SLOTS} slots")
+            _place_holds(inventory_url, direct_holder, slot_ids, f"holds, inventory, {SPREAD_SLOTS} slots")
         )
-        one_slot = asyncio.run(_place_holds(inventory_url, direct_headers, slot_ids[:1], "holds, inventory, one slot"))
+        one_slot = asyncio.run(_place_holds(inventory_url, direct_holder, slot_ids[:1], "holds, inventory, one slot"))
+        travelers = [_sign_up(client, "traveler")[0] for _ in range(-(-HOLDS // SPREAD_SLOTS))]
         through = asyncio.run(
-            _place_holds(f"{gateway_url}/api/v1", traveler, slot_ids, f"holds, gateway, {SPREAD_SLOTS} slots")
+            _place_holds(
+                f"{gateway_url}/api/v1",
+                lambda round_: travelers[round_],
+                slot_ids,
+                f"holds, gateway, {SPREAD_SLOTS} slots",
+            )
         )
         cached = asyncio.run(_read_calendars(f"{gateway_url}/api/v1", listing_id, "calendar month, gateway, cached"))
         uncached = asyncio.run(
@@ -394,7 +408,7 @@ def _measure(ports: dict[str, int], stripe_port: int) -> None:
             )
         )
         overhead = asyncio.run(_gateway_overhead(inventory_url, f"{gateway_url}/api/v1", listing_id))
-        fan_out = asyncio.run(_fan_out(inventory_url, direct_headers, listing_id, slot_ids[2]))
+        fan_out = asyncio.run(_fan_out(inventory_url, direct_holder, listing_id, slot_ids[2]))
         confirmations = [
             _webhook_to_confirmed(client, f"http://127.0.0.1:{stripe_port}", traveler, slot_ids[1])
             for _ in range(CONFIRMATIONS)

@@ -61,7 +61,8 @@ def test_three_hundred_concurrent_holds_through_the_gateway_sell_exactly_ten(
     assert statuses.count(201) == 10, {status: statuses.count(status) for status in set(statuses)}
     assert statuses.count(409) == 290, {status: statuses.count(status) for status in set(statuses)}
     refused = [answer.json() for answer in answers if answer.status_code == 409]
-    assert {body["error_code"] for body in refused} == {"SOLD_OUT"}
+    # Thirty travelers, ten tries each: a traveler holds the slot once at a time (fair use).
+    assert {body["error_code"] for body in refused} <= {"SOLD_OUT", "HOLD_EXISTS", "HOLD_IN_PROGRESS"}
     assert all(body["request_id"] for body in refused)
     assert available_seats(gateway, listing_id) == 0
 

@@ -45,7 +45,7 @@ def _next_change(connection: ClientConnection) -> dict[str, Any] | None:
 def test_a_hold_reaches_the_listings_watchers_through_the_gateway_the_owner_with_what_changed(
     platform: PlatformPorts, gateway: httpx.Client
 ) -> None:
-    provider, traveler = sign_up(gateway, "provider"), sign_up(gateway, "traveler")
+    provider = sign_up(gateway, "provider")
     listing_id, slot_id = listing_with_slot(gateway, provider, capacity=CAPACITY)
 
     with ExitStack() as stack:
@@ -54,7 +54,9 @@ def test_a_hold_reaches_the_listings_watchers_through_the_gateway_the_owner_with
         assert owner.subprotocol == "bearer"
         heard: dict[str, dict[str, Any]] = {}
         for _ in range(ATTEMPTS):
-            hold = gateway.post("/api/v1/holds", json={"slot_id": slot_id, "adults": 1}, headers=traveler)
+            # Each hold by a traveler of its own: one traveler holds a slot once at a time.
+            holder = sign_up(gateway, "traveler")
+            hold = gateway.post("/api/v1/holds", json={"slot_id": slot_id, "adults": 1}, headers=holder)
             assert hold.status_code == 201, hold.text
             for name, connection in (("owner", owner), ("anyone", anyone)):
                 if name not in heard and (change := _next_change(connection)) is not None:

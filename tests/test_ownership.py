@@ -46,7 +46,9 @@ def world(platform: PlatformPorts) -> World:
     _, request_slot = listing_with_slot(gateway, provider, capacity=10, booking_mode="request")
 
     hold = _created(gateway.post("/api/v1/holds", json={"slot_id": slot_id, "adults": 1}, headers=traveler))
-    booked_hold = _created(gateway.post("/api/v1/holds", json={"slot_id": slot_id, "adults": 1}, headers=traveler))
+    # A traveler holds a slot once at a time: the booking is made on a slot of its own.
+    _, booked_slot = listing_with_slot(gateway, provider, capacity=10)
+    booked_hold = _created(gateway.post("/api/v1/holds", json={"slot_id": booked_slot, "adults": 1}, headers=traveler))
     booking = _created(
         gateway.post("/api/v1/bookings", json={"hold_id": booked_hold["id"], "contact": CONTACT}, headers=traveler)
     )

@@ -43,13 +43,18 @@ def _bookings_of_every_kind(platform: PlatformPorts, gateway: httpx.Client) -> N
     """Confirmed; cancelled and refunded; modified with a refund; failed; expired unpaid."""
     stripe = f"http://127.0.0.1:{platform.stripe}"
     provider, traveler = sign_up(gateway, "provider"), sign_up(gateway, "traveler")
-    _, slot_id = listing_with_slot(gateway, provider, capacity=20, on=date.today() + timedelta(days=30))
-    paid = [_booked(gateway, traveler, slot_id, adults) for adults in (1, 2, 3)]
+    # A slot each: a traveler holds a slot once at a time, and an unpaid booking keeps its hold.
+    slot_ids = [
+        listing_with_slot(gateway, provider, capacity=20, on=date.today() + timedelta(days=30))[1] for _ in range(5)
+    ]
+    paid = [
+        _booked(gateway, traveler, slot_id, adults) for slot_id, adults in zip(slot_ids[:3], (1, 2, 3), strict=True)
+    ]
     for booking in paid:
         assert pay(stripe, booking["payment"]["payment_intent_id"], "pm_card_visa").json()["status"] == "succeeded"
-    declined = _booked(gateway, traveler, slot_id, 1)
+    declined = _booked(gateway, traveler, slot_ids[3], 1)
     pay(stripe, declined["payment"]["payment_intent_id"], "pm_card_chargeCustomerFail")
-    unpaid = _booked(gateway, traveler, slot_id, 1)
+    unpaid = _booked(gateway, traveler, slot_ids[4], 1)
     confirmed, cancelled, modified = (wait_for_status(gateway, b["id"], traveler, "confirmed") for b in paid)
     assert gateway.post(
         f"/api/v1/bookings/{cancelled['id']}/cancel", json={"reason": "plans changed"}, headers=traveler

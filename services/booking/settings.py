@@ -49,6 +49,9 @@ class BookingSettings(AppSettings):
     # Declined requests list the listing's open slots this many days ahead.
     request_alternative_days: int = Field(default=14, ge=1, le=31)
     request_deadlines_interval_seconds: float = Field(default=60.0, gt=0)
+    # Fair use: how many requests one traveler may have waiting for an answer at once (and at
+    # most one per slot), so nobody floods providers or the traveler's own inbox.
+    max_open_requests_per_traveler: int = Field(default=5, ge=1, le=100)
 
     # Deposits: the share of the total paid at booking, and how long before the slot the
     # balance is charged to the saved card; a failed charge is retried this many hours later,

@@ -1,10 +1,11 @@
-"""Booking rules, pure: the statuses, the transitions allowed between them, references."""
+"""Booking rules, pure: the statuses, the transitions allowed between them, references, the
+largest party a listing takes."""
 
 import secrets
 from typing import TYPE_CHECKING, Literal
 
 from shared.auth import Identity
-from shared.errors import Conflict
+from shared.errors import Conflict, InvalidInput
 
 if TYPE_CHECKING:
     from services.booking.bookings.models import Booking
@@ -54,3 +55,19 @@ def new_reference(year: int) -> str:
 def may_see(booking: "Booking", viewer: Identity) -> bool:
     """A booking is its traveler's and its provider's to see, and ops'."""
     return viewer.is_admin or viewer.user_id in (booking.traveler_id, booking.provider_id)
+
+
+def pays(booking: "Booking", viewer: Identity | None) -> bool:
+    """Whether `viewer` is the traveler who pays the booking, the only one shown its client secret."""
+    return viewer is not None and viewer.user_id == booking.traveler_id
+
+
+def check_party_size(seats: int, *, max_party_size: int) -> None:
+    """422 PARTY_TOO_LARGE for a party above the listing's fair-use limit (inventory's
+    `max_party_size`), the same answer inventory gives a hold."""
+    if seats > max_party_size:
+        raise InvalidInput(
+            f"This listing takes parties of at most {max_party_size}.",
+            error_code="PARTY_TOO_LARGE",
+            details={"max_party_size": max_party_size, "requested": seats},
+        )

@@ -39,7 +39,7 @@ async def create_booking(
             deposit_terms=settings.deposit_terms(),
             clock=request.app.state.clock,
         )
-        return service.booking_out(booking).model_dump(mode="json")
+        return service.booking_out(booking, viewer=traveler).model_dump(mode="json")
 
     return await answer_once(
         request,
@@ -59,17 +59,20 @@ async def list_bookings(
     cursor: str | None = None,
 ) -> BookingPage:
     bookings, next_cursor = await service.list_bookings(session, viewer=viewer, limit=limit, cursor=cursor)
-    return BookingPage(items=[service.booking_out(booking) for booking in bookings], next_cursor=next_cursor)
+    return BookingPage(
+        items=[service.booking_out(booking, viewer=viewer) for booking in bookings], next_cursor=next_cursor
+    )
 
 
 @router.get("/reference/{reference}")
 async def read_booking_by_reference(reference: str, viewer: CurrentIdentity, session: SessionDep) -> BookingOut:
-    return service.booking_out(await service.get_booking_by_reference(session, reference=reference, viewer=viewer))
+    booking = await service.get_booking_by_reference(session, reference=reference, viewer=viewer)
+    return service.booking_out(booking, viewer=viewer)
 
 
 @router.get("/{booking_id}")
 async def read_booking(booking_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> BookingOut:
-    return service.booking_out(await service.get_booking(session, booking_id=booking_id, viewer=viewer))
+    return service.booking_out(await service.get_booking(session, booking_id=booking_id, viewer=viewer), viewer=viewer)
 
 
 @router.post("/{booking_id}/no-show")
@@ -77,4 +80,4 @@ async def mark_no_show(booking_id: UUID, actor: CurrentIdentity, session: Sessio
     booking = await service.mark_no_show(
         session, booking_id=booking_id, actor=actor, origin=Origin.of(request), clock=request.app.state.clock
     )
-    return service.booking_out(booking)
+    return service.booking_out(booking, viewer=actor)

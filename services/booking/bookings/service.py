@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.booking.balances.domain import DepositTerms, PaymentOption, PaymentPlan, plan_payment
-from services.booking.bookings.domain import may_see, new_reference
+from services.booking.bookings.domain import may_see, new_reference, pays
 from services.booking.bookings.events import BookingCompleted, BookingCreated, BookingNoShow
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import BookingCreate, BookingOut, Contact, Money, PaymentOut
@@ -26,14 +26,21 @@ from shared.events.outbox import add_event
 PRODUCER = "booking"
 
 
-def booking_out(booking: Booking) -> BookingOut:
+def booking_out(booking: Booking, *, viewer: Identity | None = None) -> BookingOut:
+    """The booking as `viewer` sees it. The PaymentIntent's client secret, which completes
+    the payment, is shown only to the traveler who pays: never to the provider, an expert or
+    ops reading someone else's booking, nor where no viewer is named."""
+
     def in_currency(amount: Decimal | None) -> Money | None:
         return None if amount is None else Money(amount=amount, currency=booking.currency)
 
     return BookingOut.model_validate(
         {
             **{column: getattr(booking, column) for column in BookingOut.model_fields if hasattr(booking, column)},
-            "payment": PaymentOut(payment_intent_id=booking.payment_intent_id, client_secret=booking.client_secret),
+            "payment": PaymentOut(
+                payment_intent_id=booking.payment_intent_id,
+                client_secret=booking.client_secret if pays(booking, viewer) else None,
+            ),
             "refund": in_currency(booking.refund_amount),
             "credit": in_currency(booking.credit_amount),
             "balance": in_currency(booking.balance_amount),

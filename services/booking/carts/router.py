@@ -84,6 +84,7 @@ async def checkout(
             upstreams=upstreams,
             partner_ids=settings.affiliate_partner_ids,
             deadlines=settings.request_deadlines(),
+            max_open_requests=settings.max_open_requests_per_traveler,
             clock=request.app.state.clock,
         )
         return checked_out.model_dump(mode="json")

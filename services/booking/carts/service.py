@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.affiliate.domain import Partner
 from services.booking.affiliate.service import links_for_listing
+from services.booking.bookings.domain import check_party_size
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import Money, PaymentOut
 from services.booking.bookings.service import booking_out, hold_seats, record_booking, upstream_json
@@ -120,6 +121,7 @@ async def add_item(
             )
         )
         _check_mode(item.kind, slot["booking_mode"])
+        check_party_size(item.adults + item.children + item.infants, max_party_size=slot["max_party_size"])
         details |= {
             "listing_id": slot["listing_id"],
             "listing_title": slot["listing_title"],
@@ -178,6 +180,7 @@ async def checkout(
     upstreams: Upstreams,
     partner_ids: dict[Partner, str],
     deadlines: Deadlines,
+    max_open_requests: int,
     clock: Clock,
 ) -> CheckoutOut:
     """Turn every item into what its kind becomes, then ask payment for one intent covering
@@ -208,6 +211,7 @@ async def checkout(
                 request=request,
                 upstreams=upstreams,
                 deadlines=deadlines,
+                max_open_requests=max_open_requests,
                 clock=clock,
             )
         except AppError as error:
@@ -238,6 +242,7 @@ async def _check_out_item(
     request: CheckoutRequest,
     upstreams: Upstreams,
     deadlines: Deadlines,
+    max_open_requests: int,
     clock: Clock,
 ) -> dict[str, Any]:
     details = item.details
@@ -275,6 +280,7 @@ async def _check_out_item(
             ),
             inventory=upstreams.inventory,
             deadlines=deadlines,
+            max_open_requests=max_open_requests,
             clock=clock,
         )
         return {"status": "requested", "request_id": str(booking_request.id)}

@@ -16,6 +16,10 @@ class RequestFacts(EventPayload):
 
     request_id: UUID
     traveler_id: UUID
+    # The traveler's account email, where every answer to them goes: the contact below is
+    # whatever they typed, for the provider, and is never written to. None in events from
+    # before it was carried.
+    traveler_email: str | None = None
     provider_id: UUID
     # None for listings made before the provider's email was recorded: no email then.
     provider_email: str | None

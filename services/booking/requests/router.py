@@ -71,6 +71,7 @@ async def create_request(
             request=body,
             inventory=request.app.state.inventory,
             deadlines=settings.request_deadlines(),
+            max_open_requests=settings.max_open_requests_per_traveler,
             clock=request.app.state.clock,
         ),
     )

@@ -14,9 +14,10 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.booking.bookings.domain import check_party_size
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import Contact, Money
 from services.booking.bookings.service import PRODUCER, attach_payment_intent, record_booking, upstream_json
@@ -108,6 +109,7 @@ def _facts(booking_request: BookingRequest) -> dict[str, Any]:
     return {
         "request_id": booking_request.id,
         "traveler_id": booking_request.traveler_id,
+        "traveler_email": booking_request.traveler_email,
         "provider_id": booking_request.provider_id,
         "provider_email": booking_request.provider_email,
         "listing_id": booking_request.listing_id,
@@ -162,10 +164,13 @@ async def create_request(
     request: BookingRequestCreate,
     inventory: httpx.AsyncClient,
     deadlines: Deadlines,
+    max_open_requests: int,
     clock: Clock,
 ) -> BookingRequest:
     """Ask the listing's provider for a slot: checked against inventory (a listing booked on
-    request, seats for the party), then waiting for the provider until the answer deadline."""
+    request, a party within its limit, seats for the party) and against fair use (one open
+    request per slot, at most `max_open_requests` open in all), then waiting for the provider
+    until the answer deadline."""
     slot = await _slot_for(inventory, slot_id=request.slot_id, party=request, acting=acting)
     if slot["booking_mode"] != "request":
         raise Conflict(
@@ -174,7 +179,9 @@ async def create_request(
             details={"booking_mode": slot["booking_mode"]},
         )
     seats = request.adults + request.children + request.infants
+    check_party_size(seats, max_party_size=slot["max_party_size"])
     _check_open_for(slot, seats)
+    await _check_fair_use(session, traveler=traveler, slot_id=request.slot_id, max_open_requests=max_open_requests)
     now = clock.now()
     booking_request = BookingRequest(
         id=uuid4(),
@@ -218,6 +225,35 @@ async def create_request(
     )
     await session.commit()
     return booking_request
+
+
+async def _check_fair_use(session: AsyncSession, *, traveler: Identity, slot_id: UUID, max_open_requests: int) -> None:
+    """409 REQUEST_EXISTS for a second open request of the traveler's on one slot, 409
+    TOO_MANY_OPEN_REQUESTS past the cap. The traveler's lock is kept until the caller commits,
+    so concurrent requests of one traveler are counted one after the other."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"booking_request:{traveler.user_id}", 0)))
+    )
+    open_requests = (
+        await session.scalars(
+            select(BookingRequest)
+            .where(BookingRequest.traveler_id == traveler.user_id, BookingRequest.status.in_(OPEN))
+            .order_by(BookingRequest.requested_at)
+        )
+    ).all()
+    same_slot = next((open_request for open_request in open_requests if open_request.slot_id == slot_id), None)
+    if same_slot is not None:
+        raise Conflict(
+            "You already have an open request for this slot.",
+            error_code="REQUEST_EXISTS",
+            details={"request_id": str(same_slot.id), "status": same_slot.status},
+        )
+    if len(open_requests) >= max_open_requests:
+        raise Conflict(
+            f"You have {len(open_requests)} requests waiting for an answer; withdraw one or wait for it.",
+            error_code="TOO_MANY_OPEN_REQUESTS",
+            details={"limit": max_open_requests, "open_request_ids": [str(item.id) for item in open_requests]},
+        )
 
 
 async def _request_for(session: AsyncSession, *, request_id: UUID, actor: Identity, action: Action) -> BookingRequest:

@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import Date, DateTime, Index, String, func
+from sqlalchemy import Date, DateTime, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.booking.db import Base
@@ -12,7 +12,11 @@ class WaitlistEntry(Base):
     claim window) → claimed (booked from it) or lapsed (the hold ended unclaimed)."""
 
     __tablename__ = "waitlist_entry"
-    __table_args__ = (Index("ix_waitlist_entry_listing_id_local_date_status", "listing_id", "local_date", "status"),)
+    __table_args__ = (
+        Index("ix_waitlist_entry_listing_id_local_date_status", "listing_id", "local_date", "status"),
+        # Fair use: one entry per traveler per listing and date, so nobody queues twice for seats.
+        UniqueConstraint("traveler_id", "listing_id", "local_date"),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     traveler_id: Mapped[UUID] = mapped_column(index=True)

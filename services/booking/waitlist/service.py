@@ -7,12 +7,14 @@ from uuid import UUID
 
 import httpx
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.booking.bookings.domain import check_party_size
 from services.booking.bookings.events import WaitlistCandidate, WaitlistOfferRequested
 from services.booking.bookings.service import PRODUCER, upstream_json
 from services.booking.waitlist.models import WaitlistEntry
-from services.booking.waitlist.schemas import PriorityChange, WaitlistJoin
+from services.booking.waitlist.schemas import PriorityChange, WaitlistEntryOut, WaitlistJoin
 from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import Conflict, NotFound
@@ -31,6 +33,10 @@ async def join_waitlist(
         raise Conflict("Only instantly bookable listings have a waitlist.", error_code="NOT_INSTANT_BOOKABLE")
     if request.date < clock.now().date():
         raise Conflict("That day has passed.", error_code="DAY_PASSED")
+    check_party_size(request.party_size, max_party_size=listing["max_party_size"])
+    waiting = await _entry_of(session, traveler=traveler, request=request)
+    if waiting is not None:
+        raise _already_waiting(waiting)
     entry = WaitlistEntry(
         traveler_id=traveler.user_id,
         listing_id=request.listing_id,
@@ -38,8 +44,35 @@ async def join_waitlist(
         party_size=request.party_size,
     )
     session.add(entry)
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:
+        # The same traveler joined the same day concurrently: the unique constraint kept one.
+        await session.rollback()
+        waiting = await _entry_of(session, traveler=traveler, request=request)
+        if waiting is None:
+            raise
+        raise _already_waiting(waiting) from None
     return entry
+
+
+async def _entry_of(session: AsyncSession, *, traveler: Identity, request: WaitlistJoin) -> WaitlistEntry | None:
+    return await session.scalar(
+        select(WaitlistEntry).where(
+            WaitlistEntry.traveler_id == traveler.user_id,
+            WaitlistEntry.listing_id == request.listing_id,
+            WaitlistEntry.local_date == request.date,
+        )
+    )
+
+
+def _already_waiting(entry: WaitlistEntry) -> Conflict:
+    """409 WAITLIST_ENTRY_EXISTS: one entry per traveler per listing and date (fair use)."""
+    return Conflict(
+        "You are already on this day's waitlist; one entry per day.",
+        error_code="WAITLIST_ENTRY_EXISTS",
+        details={"entry": WaitlistEntryOut.model_validate(entry).model_dump(mode="json")},
+    )
 
 
 async def entries_of(session: AsyncSession, *, traveler: Identity) -> list[WaitlistEntry]:

@@ -197,6 +197,8 @@ async def place_hold(
         raise Conflict("This listing is booked on request, not held.", error_code="NOT_INSTANT_BOOKABLE")
 
     party = _party(request, listing)
+    check_party_size(party, listing)
+    await _one_hold_per_traveler(session, holder_id=holder.user_id, slot=slot, now=now)
     expires_at = now + timedelta(seconds=listing.hold_ttl_seconds)
     hold = await reserve_and_record(
         session,
@@ -219,6 +221,47 @@ async def place_hold(
     return hold
 
 
+def check_party_size(party: Party, listing: Listing) -> None:
+    """422 PARTY_TOO_LARGE for a party above the listing's fair-use limit."""
+    if party.seats > listing.max_party_size:
+        raise InvalidInput(
+            f"This listing takes parties of at most {listing.max_party_size}.",
+            error_code="PARTY_TOO_LARGE",
+            details={"max_party_size": listing.max_party_size, "requested": party.seats},
+        )
+
+
+async def _one_hold_per_traveler(session: AsyncSession, *, holder_id: UUID, slot: Slot, now: datetime) -> None:
+    """409 HOLD_EXISTS if the traveler already holds seats of this slot's pool (the slot, or
+    every slot of its day when seats are counted per day), whoever placed that hold. The
+    traveler's lock on the pool is kept until the caller commits, so of concurrent holds by one
+    traveler one is placed and the others are 409 HOLD_IN_PROGRESS at once: waiting for the
+    lock would keep a database connection each, and a burst of them would starve the pool."""
+    locked = await session.scalar(
+        select(func.pg_try_advisory_xact_lock(func.hashtextextended(f"hold:{holder_id}:{slot.seat_pool_id}", 0)))
+    )
+    if not locked:
+        raise Conflict(
+            "Another hold of yours on these seats is being placed right now.",
+            error_code="HOLD_IN_PROGRESS",
+            details={"slot_id": str(slot.id)},
+        )
+    query = select(SeatHold).where(
+        SeatHold.holder_id == holder_id, SeatHold.status == "active", SeatHold.expires_at > now
+    )
+    if slot.pool_id is None:
+        query = query.where(SeatHold.slot_id == slot.id)
+    else:
+        query = query.join(Slot, Slot.id == SeatHold.slot_id).where(Slot.pool_id == slot.pool_id)
+    held = await session.scalar(query.order_by(SeatHold.created_at).limit(1))
+    if held is not None:
+        raise Conflict(
+            "You already hold seats here; book from that hold or release it first.",
+            error_code="HOLD_EXISTS",
+            details={"hold_id": str(held.id), "slot_id": str(held.slot_id), "expires_at": held.expires_at.isoformat()},
+        )
+
+
 async def _slot_on_sale(session: AsyncSession, *, slot_id: UUID, now: datetime) -> tuple[Slot, Listing]:
     """The slot and its listing, if seats of it can be held now."""
     slot = await session.get(Slot, slot_id)
@@ -237,7 +280,9 @@ async def place_hold_for(
 ) -> HoldDetails:
     """Hold seats for a traveler on another service's word (an accepted booking request): in
     any booking mode, for the caller's TTL, at the agreed price if one is given. A retry with
-    the same hold id gets the hold it placed. 409 SOLD_OUT when the seats are not there."""
+    the same hold id gets the hold it placed. 409 SOLD_OUT when the seats are not there. Never
+    refused for a hold the traveler already has: the platform decided to hold these seats for
+    them (the party limit was checked when they asked)."""
     placed = await session.get(SeatHold, request.hold_id)
     if placed is not None:
         return await _placed_before(session, placed, request)

@@ -1,10 +1,13 @@
-"""Which days a listing in `calendar` mode is open, pure."""
+"""Which days a listing in `calendar` mode is open, and the largest party it takes; pure."""
 
 import re
 from datetime import date
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Listings take parties of up to this many unless their provider says otherwise.
+DEFAULT_MAX_PARTY_SIZE = 20
 
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 

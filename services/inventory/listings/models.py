@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.inventory.db import Base
+from services.inventory.listings.domain import DEFAULT_MAX_PARTY_SIZE
 from shared.db import MoneyAmount
 
 
@@ -40,6 +41,10 @@ class Listing(Base):
     # `inventory` listings count seats per slot, or per day across all of a date's slots.
     capacity_per: Mapped[str] = mapped_column(String(10), default="slot", server_default="slot")
     day_capacity: Mapped[int | None]
+    # Fair use: the largest party one hold, booking, request or waitlist entry may be for.
+    max_party_size: Mapped[int] = mapped_column(
+        default=DEFAULT_MAX_PARTY_SIZE, server_default=str(DEFAULT_MAX_PARTY_SIZE)
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -7,7 +7,8 @@ from zoneinfo import available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.booking.cancellations.domain import CancellationPolicy
-from services.inventory.listings.domain import OpenDays
+from services.inventory.holds.schemas import MAX_PARTY
+from services.inventory.listings.domain import DEFAULT_MAX_PARTY_SIZE, OpenDays
 from services.inventory.pricing.domain import PricingRules, check_prices
 from shared.money import CurrencyCode, money
 
@@ -63,6 +64,9 @@ class ListingFields(BaseModel):
     # only the times. Fixed once the listing exists.
     capacity_per: CapacityPer = "slot"
     day_capacity: int | None = Field(default=None, ge=1, le=100_000)
+    # The largest party one traveler may hold, book, request or wait for at a time, so that
+    # nobody takes a whole slot in one go.
+    max_party_size: int = Field(default=DEFAULT_MAX_PARTY_SIZE, ge=1, le=MAX_PARTY)
 
     @model_validator(mode="after")
     def _modes_fit(self) -> Self:
@@ -104,6 +108,7 @@ class ListingUpdate(BaseModel):
     open_days: OpenDays | None = None
     # The pool of every future date; one date's alone is changed under /days/{date}.
     day_capacity: int | None = Field(default=None, ge=1, le=100_000)
+    max_party_size: int | None = Field(default=None, ge=1, le=MAX_PARTY)
 
     @model_validator(mode="after")
     def _only_open_days_clear(self) -> Self:

@@ -154,6 +154,8 @@ async def search_listings(
                 )
             ),
         )
+    if search.party_size > 1:
+        query = query.where(Listing.max_party_size >= search.party_size)
     if city:
         query = query.where(func.lower(Listing.city) == city.lower())
     if category:

@@ -101,6 +101,8 @@ class SlotForRequest(BaseModel):
     on_sale: bool
     available: int
     price: SlotQuote
+    # The listing's fair-use limit on one party.
+    max_party_size: int
 
 
 class ScheduleUpdate(BaseModel):

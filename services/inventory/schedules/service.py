@@ -314,6 +314,7 @@ async def slot_for_request(
         on_sale=on_sale,
         available=await available_seats(session, seats=seats, slot=slot, clock=clock) if on_sale else 0,
         price=await quote_slot(session, listing_id=listing.id, slot_id=slot.id, party=party),
+        max_party_size=listing.max_party_size,
     )
 
 

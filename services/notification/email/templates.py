@@ -130,6 +130,12 @@ def _message(*, sender: str, recipient: str, subject: str, body: str) -> EmailMe
     return message
 
 
+def _traveler(request: RequestFacts) -> str:
+    """Where answers to a request go: the account that made it, never the typed contact (which
+    anyone could point at someone else's inbox); events from before they carried it, the contact."""
+    return request.traveler_email or request.contact_email
+
+
 def _asked(request: RequestFacts) -> str:
     return f"  {request.listing_title}\n  {_local(request.starts_at, request.timezone)}\n  {request.seats} place(s)\n"
 
@@ -173,7 +179,7 @@ def request_answered(request: BookingToPay, *, sender: str) -> EmailMessage:
     )
     return _message(
         sender=sender,
-        recipient=request.contact_email,
+        recipient=_traveler(request),
         subject=f"Request accepted, please pay: {request.listing_title} ({request.reference})",
         body=(
             f"Hello {request.contact_name},\n\n{accepted}:\n\n"
@@ -196,7 +202,7 @@ def request_declined(request: BookingRequestDeclined, *, sender: str) -> EmailMe
     reason = f"The provider's reason: {request.reason}\n\n" if request.reason else ""
     return _message(
         sender=sender,
-        recipient=request.contact_email,
+        recipient=_traveler(request),
         subject=f"Request declined: {request.listing_title}",
         body=(
             f"Hello {request.contact_name},\n\nThe provider cannot take your request:\n\n{_asked(request)}\n"
@@ -209,7 +215,7 @@ def request_countered(request: BookingRequestCountered, *, sender: str) -> Email
     price = f"  {request.counter_price} {request.currency} in all\n" if request.counter_price is not None else ""
     return _message(
         sender=sender,
-        recipient=request.contact_email,
+        recipient=_traveler(request),
         subject=f"Counter-offer for your request: {request.listing_title}",
         body=(
             f"Hello {request.contact_name},\n\nThe provider offers instead:\n\n"
@@ -223,7 +229,7 @@ def request_countered(request: BookingRequestCountered, *, sender: str) -> Email
 def request_expired(request: BookingRequestExpired, *, sender: str) -> EmailMessage:
     return _message(
         sender=sender,
-        recipient=request.contact_email,
+        recipient=_traveler(request),
         subject=f"Request expired unanswered: {request.listing_title}",
         body=(
             f"Hello {request.contact_name},\n\nThe provider did not answer your request in time, so it has "
