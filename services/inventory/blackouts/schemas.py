@@ -43,7 +43,8 @@ class BlackoutOut(BaseModel):
     reason: str
     created_at: datetime
     lifted_at: datetime | None
-    # How many slots it took out, and those of them with bookings, as when it was placed.
+    # How many slots it took out, those of them with seats sold or held, and how many
+    # bookings (or holds on their way to one) were on them, as when it was placed.
     slots_closed: int
     slots_with_bookings: list[UUID]
     bookings_affected: int

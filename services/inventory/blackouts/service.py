@@ -69,7 +69,7 @@ async def create_blackout(
     for slot in newly_closed:
         slot.closed_at, slot.closed_reason = now, "blackout"
     taken: list[BlackoutSlot] = []
-    for slot in slots:
+    for slot in sorted(slots, key=lambda slot: slot.starts_at):
         on_slot = [hold for hold in holds if hold.slot_id == slot.id]
         held = sum(hold.seats for hold in on_slot if hold.status == "active")
         taken.append(
@@ -98,7 +98,7 @@ async def create_blackout(
             reason=fields.reason,
             created_by=author.user_id,
             slots_closed=[slot.id for slot in slots],
-            slots_with_bookings=[row.slot_id for row in taken if row.bookings > 0],
+            slots_with_bookings=[row.slot_id for row in taken if row.seats_taken > 0],
         ),
         producer=PRODUCER,
         key=str(listing_id or blackout.id),
@@ -255,7 +255,7 @@ def _out(blackout: Blackout, slots: Sequence[BlackoutSlot]) -> BlackoutOut:
         created_at=blackout.created_at,
         lifted_at=blackout.lifted_at,
         slots_closed=len(slots),
-        slots_with_bookings=[slot.slot_id for slot in slots if slot.bookings > 0],
+        slots_with_bookings=[slot.slot_id for slot in slots if slot.seats_taken > 0],
         bookings_affected=sum(slot.bookings for slot in slots),
         slots=[BlackoutSlotOut.model_validate(slot) for slot in slots],
     )
