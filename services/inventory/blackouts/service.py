@@ -55,16 +55,21 @@ async def create_blackout(
     ]
     if listing_id is not None:
         covered.append(Slot.listing_id == listing_id)
-    # Locked like a sale locks them, so the counts recorded are the ones the blackout met.
-    slots = (await session.scalars(select(Slot).where(*covered).order_by(Slot.id).with_for_update())).all()
+    # Locked in the order a sale locks them (its hold, then its slot), so the counts recorded
+    # are the ones the blackout met and the two never wait on each other.
     holds = (
         await session.scalars(
-            select(SeatHold).where(
-                SeatHold.slot_id.in_([slot.id for slot in slots]),
+            select(SeatHold)
+            .join(Slot, Slot.id == SeatHold.slot_id)
+            .where(
+                *covered,
                 or_(SeatHold.status == "confirmed", (SeatHold.status == "active") & (SeatHold.expires_at > now)),
             )
+            .order_by(SeatHold.id)
+            .with_for_update(of=SeatHold)
         )
     ).all()
+    slots = (await session.scalars(select(Slot).where(*covered).order_by(Slot.id).with_for_update())).all()
     newly_closed = [slot for slot in slots if slot.closed_at is None]
     for slot in newly_closed:
         slot.closed_at, slot.closed_reason = now, "blackout"
