@@ -137,7 +137,9 @@ NOT_YOURS = [
         {"start_date": "{day}", "end_date": "{day}", "reason": "closed"},
         404,
     ),
+    ("provider2", "GET", "/listings/{listing}/blackouts", None, 404),
     # ... and by the other roles, whose role may not change listings at all
+    ("traveler", "GET", "/listings/{listing}/blackouts", None, 403),
     ("traveler", "PATCH", "/listings/{listing}", {"title": "Mine now"}, 403),
     ("expert", "DELETE", "/listings/{listing}", None, 403),
     # a traveler's hold
@@ -200,6 +202,7 @@ NOT_YOURS = [
     ("traveler", "GET", "/admin/experts/{expert}", None, 403),
     ("expert", "PUT", "/admin/experts/{expert}", {"personal_assistant": True}, 403),
     ("provider", "POST", "/admin/blackouts", {"start_date": "{day}", "end_date": "{day}", "reason": "closed"}, 403),
+    ("provider", "GET", "/admin/blackouts", None, 403),
     ("provider", "GET", "/admin/reconciliation", None, 403),
     # a provider's money
     ("traveler", "GET", "/providers/me/earnings", None, 403),

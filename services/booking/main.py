@@ -8,6 +8,7 @@ from services.booking.balances.consumers import balances_consumer
 from services.booking.balances.router import router as balances_router
 from services.booking.bookings.consumers import saga_consumer
 from services.booking.bookings.router import router as bookings_router
+from services.booking.cancellations.consumers import blackouts_consumer
 from services.booking.cancellations.router import router as cancellations_router
 from services.booking.carts.router import router as carts_router
 from services.booking.experts.router import router as experts_router
@@ -89,6 +90,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             modifications_consumer(clock),
             balances_consumer(clock, settings.balance_schedule()),
             waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds),
+            blackouts_consumer(settings, clock),
         ],
         background_jobs=[
             BackgroundJob("booking completion", complete_bookings),

@@ -19,6 +19,7 @@ from services.booking.modifications.service import applied_changes
 from services.booking.settings import BookingSettings
 from shared.auth import Identity
 from shared.clock import Clock
+from shared.contracts.inventory import SlotsBlackedOut
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.outbox import add_event
 
@@ -69,6 +70,41 @@ async def cancel_booking(
     )
     await session.commit()
     return booking
+
+
+async def cancel_blacked_out_bookings(
+    session: AsyncSession, *, blackout: SlotsBlackedOut, settings: BookingSettings, now: datetime
+) -> list[Booking]:
+    """The day will not happen: every live booking on the blackout's slots is cancelled as
+    its provider's cancellation (everything refunded, the provider-cancellation credit), in
+    the caller's transaction. A booking already cancelled stays as it is."""
+    bookings = (
+        await session.scalars(
+            select(Booking)
+            .where(Booking.slot_id.in_(blackout.slots_closed), Booking.status.in_(CANCELLABLE))
+            .order_by(Booking.id)
+            .with_for_update()
+        )
+    ).all()
+    # A listing's blackout is its provider's; one of every listing, the platform's on their behalf.
+    role = "provider" if blackout.listing_id is not None else "admin"
+    for booking in bookings:
+        cancel_by_policy(
+            session,
+            booking,
+            cancelled_by="provider",
+            actor=Actor(role=role, user_id=blackout.created_by or booking.provider_id),
+            reason=blackout_reason(blackout.reason),
+            provider_credit=settings.provider_cancellation_credit,
+            calendar_sequence=await applied_changes(session, booking.id) + 1,
+            now=now,
+        )
+    return list(bookings)
+
+
+def blackout_reason(reason: str) -> str:
+    """What the booking's history and the traveler's email say: the date was blacked out, and why."""
+    return f"the date was blacked out: {reason}"
 
 
 def cancel_by_policy(

@@ -533,6 +533,35 @@ async def decline_request(
     return booking_request
 
 
+async def decline_requests_on_slots(session: AsyncSession, *, slot_ids: list[UUID], reason: str, now: datetime) -> None:
+    """Requests still waiting for their provider on slots that will not run are declined for
+    them, in the caller's transaction, with no other times offered (the provider has not
+    chosen any)."""
+    waiting = (
+        await session.scalars(
+            select(BookingRequest)
+            .where(BookingRequest.slot_id.in_(slot_ids), BookingRequest.status == "pending_provider")
+            .order_by(BookingRequest.id)
+            .with_for_update()
+        )
+    ).all()
+    for booking_request in waiting:
+        booking_request.status = next_status(booking_request.status, "decline")
+        booking_request.status_reason, booking_request.responded_at = reason, now
+        booking_request.alternatives = []
+        _emit(
+            session,
+            booking_request,
+            BookingRequestDeclined(
+                **_facts(booking_request),
+                reason=reason,
+                alternatives=[],
+                currency=booking_request.currency,
+                responded_at=now,
+            ),
+        )
+
+
 async def counter_offer(
     session: AsyncSession,
     *,

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.inventory.blackouts.service import blacked_out_dates
+from services.inventory.blackouts.repository import blacked_out_dates
 from services.inventory.calendar.cache import calendar_changed
 from services.inventory.feed.publisher import slot_changed
 from services.inventory.holds.seats import RedisSeats

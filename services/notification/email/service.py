@@ -45,34 +45,19 @@ logger = logging.getLogger(__name__)
 
 
 def booking_events_consumer(settings: NotificationSettings) -> ConsumerSpec:
-    async def queue_confirmation(session: AsyncSession, booking: BookingConfirmed) -> None:
-        message = booking_confirmation(booking, sender=settings.mail_from)
-        session.add(
-            EmailDelivery(
-                kind="booking.confirmed",
-                recipient=booking.contact_email,
-                subject=str(message["Subject"]),
-                message=message.as_bytes(),
-            )
-        )
-
-    async def queue_cancellation(session: AsyncSession, booking: BookingCancelled) -> None:
-        message = booking_cancellation(booking, sender=settings.mail_from)
-        session.add(
-            EmailDelivery(
-                kind="booking.cancelled",
-                recipient=booking.contact_email,
-                subject=str(message["Subject"]),
-                message=message.as_bytes(),
-            )
-        )
-
     def queue(session: AsyncSession, kind: str, message: EmailMessage) -> None:
+        # The recipient as the message's one-line To header has it: never the raw text of an event.
         session.add(
             EmailDelivery(
                 kind=kind, recipient=str(message["To"]), subject=str(message["Subject"]), message=message.as_bytes()
             )
         )
+
+    async def queue_confirmation(session: AsyncSession, booking: BookingConfirmed) -> None:
+        queue(session, booking.event_type, booking_confirmation(booking, sender=settings.mail_from))
+
+    async def queue_cancellation(session: AsyncSession, booking: BookingCancelled) -> None:
+        queue(session, booking.event_type, booking_cancellation(booking, sender=settings.mail_from))
 
     async def queue_to_provider(
         session: AsyncSession,

@@ -1,7 +1,16 @@
 """The booking confirmation and cancellation emails and their calendar invites; the emails
-of booking requests to the provider and the traveler."""
+of booking requests to the provider and the traveler.
 
+Every text in them may come from a user (a listing's title, a name, a reason, a message), so
+every message is built by `_message`: headers are made one line (a line break in a title can
+neither break the message nor add a header), subjects are cut to a readable length, and text
+that cannot be encoded (a lone surrogate) is replaced rather than failing the email.
+"""
+
+import re
+import unicodedata
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
@@ -37,55 +46,55 @@ def booking_invite(booking: BookingConfirmed | BookingModified | BookingCancelle
     event.add("uid", f"{booking.booking_id}@travel.example")
     event.add("sequence", sequence)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("summary", booking.listing_title)
+    event.add("summary", one_line(booking.listing_title))
     event.add("dtstart", booking.starts_at)
     event.add("dtend", booking.ends_at)
     event.add("dtstamp", datetime.now(UTC))
-    event.add("description", f"Booking {booking.reference}, {booking.seats} place(s)")
+    event.add("description", plain_text(f"Booking {booking.reference}, {booking.seats} place(s)"))
     calendar.add_component(event)
     invite: bytes = calendar.to_ical()
     return invite
 
 
 def booking_confirmation(booking: BookingConfirmed, *, sender: str) -> EmailMessage:
-    local_start = booking.starts_at.astimezone(ZoneInfo(booking.timezone))
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = booking.contact_email
-    message["Subject"] = f"Booking {booking.reference} confirmed: {booking.listing_title}"
-    message.set_content(
-        f"Hello {booking.contact_name},\n\n"
-        f"Your booking {booking.reference} is confirmed.\n\n"
-        f"  {booking.listing_title}\n"
-        f"  {local_start:%A %d %B %Y, %H:%M} ({booking.timezone})\n"
-        f"  {booking.seats} place(s), {booking.total} {booking.currency} paid\n\n"
-        "The calendar invite is attached.\n"
+    message = _message(
+        sender=sender,
+        recipient=booking.contact_email,
+        subject=f"Booking {booking.reference} confirmed: {booking.listing_title}",
+        body=(
+            f"Hello {booking.contact_name},\n\n"
+            f"Your booking {booking.reference} is confirmed.\n\n"
+            f"  {booking.listing_title}\n"
+            f"  {_local(booking.starts_at, booking.timezone)}\n"
+            f"  {booking.seats} place(s), {booking.total} {booking.currency} paid\n\n"
+            "The calendar invite is attached.\n"
+        ),
     )
     message.add_attachment(
-        booking_invite(booking), maintype="text", subtype="calendar", filename=f"{booking.reference}.ics"
+        booking_invite(booking), maintype="text", subtype="calendar", filename=_invite_name(booking.reference)
     )
     return message
 
 
 def booking_cancellation(booking: BookingCancelled, *, sender: str) -> EmailMessage:
-    local_start = booking.starts_at.astimezone(ZoneInfo(booking.timezone))
     by_whom = "at your request" if booking.cancelled_by == "traveler" else "by the provider"
     settled = [f"  {booking.refund} {booking.currency} goes back to your card."] if booking.refund > 0 else []
     if booking.credit > 0:
         settled.append(f"  {booking.credit} {booking.currency} of credit is yours for your next booking.")
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = booking.contact_email
-    message["Subject"] = f"Booking {booking.reference} cancelled: {booking.listing_title}"
-    message.set_content(
-        f"Hello {booking.contact_name},\n\n"
-        f"Your booking {booking.reference} has been cancelled {by_whom}: {booking.reason}\n\n"
-        f"  {booking.listing_title}\n"
-        f"  {local_start:%A %d %B %Y, %H:%M} ({booking.timezone})\n\n" + ("\n".join(settled) + "\n" if settled else "")
+    message = _message(
+        sender=sender,
+        recipient=booking.contact_email,
+        subject=f"Booking {booking.reference} cancelled: {booking.listing_title}",
+        body=(
+            f"Hello {booking.contact_name},\n\n"
+            f"Your booking {booking.reference} has been cancelled {by_whom}: {booking.reason}\n\n"
+            f"  {booking.listing_title}\n"
+            f"  {_local(booking.starts_at, booking.timezone)}\n\n" + ("\n".join(settled) + "\n" if settled else "")
+        ),
     )
     if booking.was_confirmed:
         message.add_attachment(
-            booking_invite(booking), maintype="text", subtype="calendar", filename=f"{booking.reference}.ics"
+            booking_invite(booking), maintype="text", subtype="calendar", filename=_invite_name(booking.reference)
         )
     return message
 
@@ -112,7 +121,7 @@ def booking_change(booking: BookingModified, *, sender: str) -> EmailMessage:
         ),
     )
     message.add_attachment(
-        booking_invite(booking), maintype="text", subtype="calendar", filename=f"{booking.reference}.ics"
+        booking_invite(booking), maintype="text", subtype="calendar", filename=_invite_name(booking.reference)
     )
     return message
 
@@ -121,12 +130,53 @@ def _local(at: datetime, timezone: str) -> str:
     return f"{at.astimezone(ZoneInfo(timezone)):%A %d %B %Y, %H:%M} ({timezone})"
 
 
+# Long enough for the booking reference and most of a listing's title; mail clients show
+# about this much of a subject anyway.
+SUBJECT_LIMIT = 120
+# Whitespace (line breaks of every kind included) and control characters; format characters
+# such as emoji's zero-width joiner and the marks of right-to-left text stay.
+_NOT_ONE_LINE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def plain_text(text: str) -> str:
+    """Text as it can be encoded: a lone surrogate (undecodable input) becomes U+FFFD."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def one_line(text: str) -> str:
+    """Text for a header or a one-line field: every run of line breaks, control characters
+    and spaces becomes one space."""
+    return _NOT_ONE_LINE.sub(" ", plain_text(text)).strip()
+
+
+def subject_line(text: str) -> str:
+    """One line, cut at a grapheme-friendly point to `SUBJECT_LIMIT` with an ellipsis."""
+    line = one_line(text)
+    if len(line) <= SUBJECT_LIMIT:
+        return line
+    cut = line[: SUBJECT_LIMIT - 1]
+    # Do not leave a combining mark or a joiner dangling at the cut.
+    while cut and (unicodedata.combining(cut[-1]) or cut[-1] in "\u200d\ufe0f"):
+        cut = cut[:-1]
+    return cut.rstrip() + "\u2026"
+
+
+def _invite_name(reference: str) -> str:
+    return f"{one_line(reference) or 'booking'}.ics"
+
+
+# Folding at 78 columns moves spaces across the encoded words of a non-ASCII subject, so it
+# reads back differently; a subject is bounded by SUBJECT_LIMIT, so one line under SMTP's
+# 998 fits it whole, and longer headers still fold.
+HEADERS_POLICY = policy.default.clone(max_line_length=998)
+
+
 def _message(*, sender: str, recipient: str, subject: str, body: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = subject
-    message.set_content(body)
+    message = EmailMessage(policy=HEADERS_POLICY)
+    message["From"] = one_line(sender)
+    message["To"] = one_line(recipient)
+    message["Subject"] = subject_line(subject)
+    message.set_content(plain_text(body).replace("\r\n", "\n").replace("\r", "\n"))
     return message
 
 
