@@ -1,6 +1,8 @@
 """Changes of deposit bookings against the real database, on a frozen clock, with inventory's
 and payment's internal APIs stood in for: a cheaper party refunds the deposit's share and the
-balance job charges the new balance, not the old; after a failed balance attempt a cheaper
+balance job charges the new balance, not the old (and paying early asks for the new one);
+a dearer one charges the deposit's share of
+the difference now and the job the rest; after a failed balance attempt a cheaper
 change lowers the balance the retry charges, refunding nothing; a charge of the old balance
 already on its way counts up to the new one and the rest goes back."""
 
@@ -17,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from services.booking.balances.consumers import balances_consumer
-from services.booking.balances.service import charge_due_balances
+from services.booking.balances.service import charge_due_balances, pay_balance
 from services.booking.bookings.models import Booking
 from services.booking.history.service import Origin
 from services.booking.modifications.consumers import modifications_consumer
@@ -94,8 +96,8 @@ async def deposit_booking(booking_app: BookingApp) -> tuple[Booking, Identity]:
 async def _change_party(
     app: BookingApp, booking: Booking, traveler: Identity, stand_ins: StandIns, *, adults: int
 ) -> BookingModification:
-    """The traveler asks for another party; inventory sells the new seats (the change charges
-    nothing now, so it goes straight to inventory) and the change is applied."""
+    """The traveler asks for another party, pays what the change charges now if anything, and
+    inventory sells the new seats: the change is applied."""
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(stand_ins.inventory), base_url="http://inventory") as inventory,
         httpx.AsyncClient(transport=httpx.MockTransport(stand_ins.payment), base_url="http://payment") as payment,
@@ -113,7 +115,15 @@ async def _change_party(
             deposit_terms=app.settings.deposit_terms(),
             clock=app.clock,
         )
-    assert modification.status == "confirming"
+    if modification.charge > 0:
+        assert modification.status == "pending_payment"
+        assert modification.payment_intent_id is not None
+        paid = _paid(booking, modification.payment_purpose, str(modification.charge)).model_copy(
+            update={"payment_intent_id": modification.payment_intent_id}
+        )
+        await _deliver(app, modifications_consumer(app.clock, app.settings.deposit_terms()), paid, producer="payment")
+    else:
+        assert modification.status == "confirming"
     sold = SeatsConfirmed(
         booking_id=booking.id,
         hold_id=modification.new_hold_id,
@@ -153,6 +163,21 @@ async def _run_balance_job(app: BookingApp, stand_ins: StandIns, booking: Bookin
     ]
 
 
+async def _ask_to_pay_early(
+    app: BookingApp, stand_ins: StandIns, booking: Booking, traveler: Identity
+) -> tuple[str, str]:
+    """POST /bookings/{id}/pay-balance: the purpose and amount of the intent asked for."""
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(stand_ins.payment), base_url="http://payment") as payment,
+        app.sessions() as session,
+    ):
+        await pay_balance(
+            session, booking_id=booking.id, traveler=traveler, identity_header=app.as_(traveler), payment=payment
+        )
+    asked = stand_ins.intents_asked[-1]
+    return asked["purpose"], asked["amount"]
+
+
 async def _read(app: BookingApp, booking_id: UUID) -> Booking:
     async with app.sessions() as session:
         return await session.get_one(Booking, booking_id)
@@ -184,15 +209,18 @@ async def test_a_cheaper_party_on_a_deposit_booking_refunds_the_deposits_share_a
 ) -> None:
     booking, traveler = deposit_booking
     stand_ins = StandIns(booking)
+    assert await _ask_to_pay_early(booking_app, stand_ins, booking, traveler) == ("balance", "61.60")
 
     modification = await _change_party(booking_app, booking, traveler, stand_ins, adults=1)
 
+    # Paying early now is another intent, for the new balance.
+    assert await _ask_to_pay_early(booking_app, stand_ins, booking, traveler) == ("balance-early-1", "30.80")
+    stand_ins.intents_asked.clear()
     assert (modification.charge, modification.refund, modification.balance) == (
         Decimal("0"),
         Decimal("13.20"),
         Decimal("30.80"),
     )
-    assert stand_ins.intents_asked == []  # nothing to pay now
     changed = await _read(booking_app, booking.id)
     assert (changed.total, changed.amount_due_now, changed.amount_paid, changed.balance_amount) == (
         Decimal("44.00"),
@@ -212,6 +240,29 @@ async def test_a_cheaper_party_on_a_deposit_booking_refunds_the_deposits_share_a
         Decimal("44.00"),
         Decimal("44.00"),
     )
+
+
+async def test_a_dearer_party_on_a_deposit_booking_pays_the_deposits_share_now_and_the_job_charges_the_rest(
+    booking_app: BookingApp, deposit_booking: tuple[Booking, Identity]
+) -> None:
+    booking, traveler = deposit_booking
+    stand_ins = StandIns(booking)
+
+    modification = await _change_party(booking_app, booking, traveler, stand_ins, adults=3)
+
+    [intent] = stand_ins.intents_asked
+    assert (intent["purpose"], intent["amount"]) == ("change-1", "13.20")
+    async with booking_app.sessions() as session:
+        assert (await session.get_one(BookingModification, modification.id)).status == "applied"
+    changed = await _read(booking_app, booking.id)
+    assert (changed.total, changed.amount_paid, changed.balance_amount) == (
+        Decimal("132.00"),
+        Decimal("39.60"),
+        Decimal("92.40"),
+    )
+    assert await _refunds(booking_app, booking.id) == []
+    booking_app.clock.advance(16 * DAY)
+    assert await _run_balance_job(booking_app, stand_ins, booking) == [("balance-1", "92.40")]
 
 
 async def test_after_a_failed_balance_attempt_a_cheaper_change_lowers_the_balance_the_retry_charges(
