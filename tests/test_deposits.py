@@ -205,6 +205,9 @@ def test_a_deposit_booking_changed_to_a_smaller_party_owes_only_the_new_balance_
         time.sleep(0.2)
         refunded = int(_stripe_intent(platform, deposit_intent)["latest_charge"]["amount_refunded"])
     assert refunded == to_minor_units(back, "EUR")
+    told = mail_about(platform.mail_http, f"Booking {booking['reference']} changed")["raw"]
+    assert f"{back:.2f} EUR goes back to your card" in told
+    assert f"{owed:.2f} EUR is left to pay" in told
 
     asyncio.run(_run_balance_job(database_url, platform, _when_due(booking)))
 
