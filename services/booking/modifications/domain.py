@@ -8,7 +8,9 @@ back now, and what is left to pay later (and when).
   dearer change charges the deposit's share of the difference now and adds the rest to the
   balance; a cheaper one refunds the deposit's share of the difference and lowers the balance
   by the rest; an equal one changes nothing. A deposit that would round to nothing or to the
-  whole new total is settled in full now, as a new booking's would be.
+  whole new total is settled in full now, as a new booking's would be. The traveler chose to
+  pay a share now and the rest later; a change keeps that bargain, asking neither the whole
+  difference up front nor leaving the provider a smaller deposit than the terms give.
 - A deposit booking whose balance is due (being charged to the saved card, perhaps after a
   failed attempt): a dearer change charges the difference now and leaves the balance as it
   is; a cheaper one lowers the balance first and refunds only what was paid beyond the new
