@@ -1,7 +1,8 @@
 """Deposits through the gateway: a booking a month out pays 30 % now and is confirmed; the
 balance job, run on a clock 16 days ahead against the platform's database, charges the rest to
 the traveler's saved card off-session; a card that cannot be charged gets the traveler an email,
-and the traveler pays the balance early themselves."""
+and the traveler pays the balance early themselves. A deposit booking changed to a smaller
+party gets the deposit's share of the difference back, and the job charges the new balance."""
 
 import asyncio
 import time
@@ -13,12 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from services.booking.balances.service import charge_due_balances
 from services.booking.settings import BookingSettings
+from services.payment.intents.models import Payment
 from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
-from shared.money import money
+from shared.money import money, to_minor_units
 from shared.testing import development_signer
 from tests.flows import listing_with_slot, mail_about, pay, sign_up, wait_for_status
 from tests.running_platform import PlatformPorts
@@ -144,3 +147,72 @@ def test_a_deposit_for_a_slot_inside_the_balance_window_is_paid_in_full(gateway:
     )
     refused = gateway.post(f"/api/v1/bookings/{booking['id']}/pay-balance", headers=traveler)
     assert (refused.status_code, refused.json()["error_code"]) == (409, "NOTHING_DUE")
+
+
+def _stripe_intent(platform: PlatformPorts, intent_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = httpx.get(
+        f"http://127.0.0.1:{platform.stripe}/v1/payment_intents/{intent_id}", auth=("sk_test_client", "")
+    ).json()
+    return answer
+
+
+async def _intent_of(database_url: str, booking_id: str, purpose: str) -> str:
+    """The PaymentIntent payment made for the booking's `purpose` (payment's own record)."""
+    engine = create_engine(database_url=database_url, schema="payment")
+    try:
+        async with create_session_factory(engine)() as session:
+            intent = await session.scalar(
+                select(Payment.payment_intent_id).where(
+                    Payment.booking_id == uuid.UUID(booking_id), Payment.purpose == purpose
+                )
+            )
+    finally:
+        await engine.dispose()
+    assert intent is not None, f"no {purpose} payment for booking {booking_id}"
+    return intent
+
+
+def test_a_deposit_booking_changed_to_a_smaller_party_owes_only_the_new_balance_and_the_job_charges_just_that(
+    platform: PlatformPorts, gateway: httpx.Client, database_url: str
+) -> None:
+    traveler, booking = _deposit_booking(gateway, card="pm_card_visa")
+    _confirmed_after_the_deposit(gateway, platform, traveler, booking)
+    deposit, balance = Decimal(booking["amount_due_now"]), Decimal(booking["balance"]["amount"])
+
+    answer = gateway.patch(f"/api/v1/bookings/{booking['id']}", json={"adults": 1}, headers=traveler)
+    assert answer.status_code == 200, answer.text
+    change = answer.json()
+    # Half the party: half the deposit back now, half the balance left to pay when it falls due.
+    back, owed = deposit / 2, balance / 2
+    assert (change["status"], change["payment"]) == ("confirming", None)
+    assert (Decimal(change["amount_due_now"]["amount"]), Decimal(change["refund"]["amount"])) == (Decimal(0), back)
+    assert Decimal(change["balance"]["amount"]) == owed
+    assert change["balance_due_at"] == booking["balance_due_at"]
+
+    deadline = time.monotonic() + 30
+    changed = gateway.get(f"/api/v1/bookings/{booking['id']}", headers=traveler).json()
+    while changed["adults"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        changed = gateway.get(f"/api/v1/bookings/{booking['id']}", headers=traveler).json()
+    assert (Decimal(changed["total"]), Decimal(changed["amount_due_now"]), Decimal(changed["amount_paid"])) == (
+        Decimal(booking["total"]) / 2,
+        deposit - back,
+        deposit - back,
+    )
+    assert Decimal(changed["balance"]["amount"]) == owed
+    deposit_intent = booking["payment"]["payment_intent_id"]
+    refunded = 0
+    while refunded != to_minor_units(back, "EUR") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        refunded = int(_stripe_intent(platform, deposit_intent)["latest_charge"]["amount_refunded"])
+    assert refunded == to_minor_units(back, "EUR")
+    told = mail_about(platform.mail_http, f"Booking {booking['reference']} changed")["raw"]
+    assert f"{back:.2f} EUR goes back to your card" in told
+    assert f"{owed:.2f} EUR is left to pay" in told
+
+    asyncio.run(_run_balance_job(database_url, platform, _when_due(booking)))
+
+    paid = _wait_for_balance_paid(gateway, booking["id"], traveler)
+    assert Decimal(paid["amount_paid"]) == Decimal(paid["total"])
+    balance_intent = _stripe_intent(platform, asyncio.run(_intent_of(database_url, booking["id"], "balance-1")))
+    assert (balance_intent["status"], balance_intent["amount"]) == ("succeeded", to_minor_units(owed, "EUR"))

@@ -87,7 +87,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
         ],
         consumers=[
             saga_consumer(clock),
-            modifications_consumer(clock),
+            modifications_consumer(clock, settings.deposit_terms()),
             balances_consumer(clock, settings.balance_schedule()),
             waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds),
             blackouts_consumer(settings, clock),

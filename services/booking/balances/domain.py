@@ -20,8 +20,10 @@ PaymentOption = Literal["full", "deposit"]
 
 # The traveler's own payment of the balance (POST /bookings/{id}/pay-balance); the scheduled
 # off-session charges are `balance-<attempt>`, one intent per attempt, since payment keeps one
-# intent per booking and purpose.
+# intent per booking and purpose. A change of the booking may change the balance, so after the
+# n-th change the early payment is another intent (`balance-early-<n>`).
 EARLY_BALANCE_PURPOSE = "balance"
+EARLY_BALANCE_AFTER_CHANGE_PREFIX = "balance-early-"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ def plan_payment(
     return PaymentPlan(option="deposit", due_now=deposit, balance=total - deposit, balance_due_at=due_at)
 
 
+def early_balance_purpose(changes: int) -> str:
+    """The traveler's own payment of the balance as it stands after `changes` changes."""
+    return f"{EARLY_BALANCE_AFTER_CHANGE_PREFIX}{changes}" if changes else EARLY_BALANCE_PURPOSE
+
+
 def scheduled_attempt_purpose(attempt: int) -> str:
     return f"balance-{attempt}"
 
@@ -62,7 +69,29 @@ def scheduled_attempt(purpose: str) -> int | None:
 
 
 def is_balance_payment(purpose: str) -> bool:
-    return purpose == EARLY_BALANCE_PURPOSE or scheduled_attempt(purpose) is not None
+    return (
+        purpose == EARLY_BALANCE_PURPOSE
+        or purpose.startswith(EARLY_BALANCE_AFTER_CHANGE_PREFIX)
+        or scheduled_attempt(purpose) is not None
+    )
+
+
+@dataclass(frozen=True)
+class BalanceReceipt:
+    """A payment toward the balance: `applied` counts, `refund` was not owed and goes back,
+    and `owed` is what is left of the balance."""
+
+    applied: Decimal
+    refund: Decimal
+    owed: Decimal
+
+
+def take_balance_payment(*, owed: Decimal, received: Decimal) -> BalanceReceipt:
+    """A payment made for the balance as it was (an early payment asked for, or a scheduled
+    charge made, before a change moved it) counts up to what is owed now; the rest goes back,
+    and a balance a change made dearer stays owed for the difference."""
+    applied = min(owed, received)
+    return BalanceReceipt(applied=applied, refund=received - applied, owed=owed - applied)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.booking.balances.domain import (
-    EARLY_BALANCE_PURPOSE,
     BalanceSchedule,
+    early_balance_purpose,
     scheduled_attempt_purpose,
+    take_balance_payment,
 )
 from services.booking.balances.events import BookingBalanceChargeFailed
 from services.booking.balances.schemas import BalancePaymentOut
@@ -31,6 +32,7 @@ from shared.auth import ActingFor, Identity, ServiceSigner
 from shared.clock import Clock
 from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
+from shared.money import money
 
 logger = logging.getLogger(__name__)
 
@@ -223,14 +225,20 @@ def record_balance_payment(
     platform_fee: Decimal,
     now: datetime,
 ) -> None:
-    """The balance arrived. One that is not owed (paid early and charged on schedule too, or
-    arriving after the booking was cancelled) goes back whole."""
-    if booking.balance_paid_at is not None or booking.status != "confirmed":
+    """A payment toward the balance arrived. It counts up to what is owed now; what is not
+    owed (paid early and charged on schedule too, asked for before a change lowered the
+    balance, or arriving after the booking was cancelled) goes back. One asked for before a
+    change raised the balance pays part of it, and the rest stays owed."""
+    owed = booking.balance_amount if booking.balance_amount is not None and booking.balance_paid_at is None else None
+    receipt = take_balance_payment(
+        owed=owed if owed is not None and booking.status == "confirmed" else Decimal(0), received=amount
+    )
+    if receipt.refund > 0:
         add_event(
             session,
             BookingRefundRequested(
                 booking_id=booking.id,
-                amount=amount,
+                amount=receipt.refund,
                 currency=booking.currency,
                 reason=f"balance_not_owed:{payment_intent_id}",
                 payment_intent_id=payment_intent_id,
@@ -238,18 +246,33 @@ def record_balance_payment(
             producer=PRODUCER,
             key=str(booking.id),
         )
+    if receipt.applied == 0:
+        return
+    # The platform's fee on what went back goes back with it.
+    fee = money(platform_fee * receipt.applied / amount, booking.currency)
+    booking.platform_fee = (booking.platform_fee or Decimal(0)) + fee
+    if receipt.owed > 0:
+        record_change(
+            session,
+            booking=booking,
+            action="balance_part_paid",
+            changes={"amount_paid": (None, receipt.applied), "balance_amount": (booking.balance_amount, receipt.owed)},
+            actor=SYSTEM,
+            at=now,
+        )
+        booking.amount_due_now += receipt.applied
+        booking.balance_amount = receipt.owed
         return
     record_change(
         session,
         booking=booking,
         action="balance_paid",
-        changes={"balance_paid_at": (None, now), "amount_paid": (None, amount)},
+        changes={"balance_paid_at": (None, now), "amount_paid": (None, receipt.applied)},
         actor=SYSTEM,
         at=now,
     )
     booking.balance_paid_at = now
     booking.balance_next_attempt_at = None
-    booking.platform_fee = (booking.platform_fee or Decimal(0)) + platform_fee
 
 
 async def pay_balance(
@@ -261,8 +284,8 @@ async def pay_balance(
     payment: httpx.AsyncClient,
 ) -> BalancePaymentOut:
     """The traveler pays the balance before it is charged: a PaymentIntent to confirm like the
-    booking's own (asking again gives the same one). 409 NOTHING_DUE unless a confirmed
-    deposit booking's balance is unpaid."""
+    booking's own (asking again gives the same one, until a change of the booking). 409
+    NOTHING_DUE unless a confirmed deposit booking's balance is unpaid."""
     booking = await session.get(Booking, booking_id)
     if booking is None or not may_see(booking, traveler):
         raise NotFound("No such booking.")
@@ -276,7 +299,7 @@ async def pay_balance(
     request = {
         "provider_id": str(booking.provider_id),
         "category": booking.category,
-        "purpose": EARLY_BALANCE_PURPOSE,
+        "purpose": early_balance_purpose(await applied_changes(session, booking.id)),
         "off_session": False,
     } | {key: str(value) for key, value in due.items()}
     await session.commit()  # no transaction stays open while payment answers

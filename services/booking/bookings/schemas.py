@@ -73,6 +73,9 @@ class BookingOut(BaseModel):
     seats: int
     total: Decimal
     amount_due_now: Decimal
+    # What the traveler has paid so far: the payment at booking, changes' differences (less
+    # what went back) and the balance once paid.
+    amount_paid: Decimal
     currency: str
     payment_option: PaymentOption
     quote: dict[str, Any]

@@ -1,19 +1,29 @@
-"""Modifications on events: the difference paid → the new seats sold → the booking moves and
-gives its old seats back; or the change lapses or fails, and the booking stays as it was."""
+"""Modifications on events: the change's charge paid → the new seats sold → the booking moves,
+gives its old seats back and has its money re-split; or the change lapses or fails, and the
+booking stays as it was."""
 
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.booking.balances.domain import DepositTerms
 from services.booking.bookings.events import BookingRefundRequested, BookingSeatsReleased
 from services.booking.bookings.models import Booking
 from services.booking.bookings.service import PRODUCER
 from services.booking.history.service import SYSTEM, record_change
+from services.booking.modifications.domain import ChangeSplit, settle_change
 from services.booking.modifications.events import BookingModificationFailed, BookingModified
 from services.booking.modifications.models import BookingModification
-from services.booking.modifications.service import PARTY, applied_changes, ask_inventory_to_sell, open_modification
+from services.booking.modifications.service import (
+    PARTY,
+    account_of,
+    applied_changes,
+    ask_inventory_to_sell,
+    open_modification,
+)
 from services.inventory.holds.events import HoldExpired, SeatsConfirmed, SeatsUnavailable
 from services.payment.intents.events import PaymentSucceeded
 from shared.clock import Clock
@@ -38,7 +48,29 @@ async def _locked_booking(session: AsyncSession, booking_id: UUID) -> Booking:
     return booking
 
 
-def modifications_consumer(clock: Clock) -> ConsumerSpec:
+def _resplit(booking: Booking, split: ChangeSplit, *, now: datetime) -> None:
+    """Write a settled change's money to the booking. `amount_due_now` is what was paid up
+    front (the deposit, or everything) as the change leaves it, `balance_amount` the balance:
+    owed while `balance_paid_at` is empty, else what of it was paid (a refund takes from the
+    up-front part first). A balance a change leaves at nothing is settled then."""
+    if booking.balance_amount is None and split.balance == 0:
+        booking.amount_due_now = split.paid
+        return
+    if split.balance > 0:
+        reopened = booking.balance_paid_at is not None
+        booking.amount_due_now, booking.balance_amount = split.paid, split.balance
+        booking.balance_due_at, booking.balance_paid_at = split.balance_due_at, None
+        # A balance already tried keeps its retry; otherwise it is charged when it falls due.
+        if reopened or booking.balance_attempts == 0 or booking.balance_next_attempt_at is None:
+            booking.balance_next_attempt_at = split.balance_due_at
+        return
+    paid_balance = min(booking.balance_amount or Decimal(0), split.paid) if booking.balance_paid_at else Decimal(0)
+    booking.amount_due_now, booking.balance_amount = split.paid - paid_balance, paid_balance
+    booking.balance_paid_at = booking.balance_paid_at or now
+    booking.balance_next_attempt_at = None
+
+
+def modifications_consumer(clock: Clock, deposit_terms: DepositTerms) -> ConsumerSpec:
     async def sell_paid_change(session: AsyncSession, event: PaymentSucceeded) -> None:
         modification = await session.scalar(
             select(BookingModification)
@@ -99,6 +131,13 @@ def modifications_consumer(clock: Clock) -> ConsumerSpec:
             )
             return
         old_seats = booking.seats
+        split = settle_change(
+            account_of(booking),
+            new_total=modification.new_total,
+            received=modification.charge,
+            now=now,
+            latest_due_at=modification.new_starts_at - deposit_terms.due_before,
+        )
         record_change(
             session,
             booking=booking,
@@ -109,6 +148,8 @@ def modifications_consumer(clock: Clock) -> ConsumerSpec:
                 **{field: (getattr(booking, field), modification.new_party[field]) for field in PARTY},
                 "seats": (booking.seats, modification.new_seats),
                 "total": (booking.total, modification.new_total),
+                "amount_paid": (booking.amount_paid, split.paid),
+                "balance_owed": (account_of(booking).balance, split.balance),
             },
             actor=SYSTEM,
             at=now,
@@ -120,7 +161,9 @@ def modifications_consumer(clock: Clock) -> ConsumerSpec:
         booking.seats, booking.quote = modification.new_seats, modification.new_quote
         booking.starts_at, booking.ends_at = modification.new_starts_at, modification.new_ends_at
         booking.total = modification.new_total
-        booking.amount_due_now += modification.difference
+        _resplit(booking, split, now=now)
+        modification.refund, modification.balance = split.refund_now, split.balance
+        modification.balance_due_at = split.balance_due_at if split.balance > 0 else None
         modification.status, modification.ended_at = "applied", now
         _emit(
             session,
@@ -133,13 +176,13 @@ def modifications_consumer(clock: Clock) -> ConsumerSpec:
                 reason="modified",
             ),
         )
-        if modification.difference < 0:
+        if split.refund_now > 0:
             _emit(
                 session,
                 modification,
                 BookingRefundRequested(
                     booking_id=booking.id,
-                    amount=-modification.difference,
+                    amount=split.refund_now,
                     currency=booking.currency,
                     reason=modification.payment_purpose,
                 ),
@@ -163,6 +206,10 @@ def modifications_consumer(clock: Clock) -> ConsumerSpec:
                 seats=booking.seats,
                 total=booking.total,
                 difference=modification.difference,
+                charged=split.charge_now,
+                refunded=split.refund_now,
+                balance=split.balance,
+                balance_due_at=modification.balance_due_at,
                 currency=booking.currency,
                 contact_name=str(booking.contact["name"]),
                 contact_email=str(booking.contact["email"]),
@@ -194,7 +241,7 @@ def modifications_consumer(clock: Clock) -> ConsumerSpec:
         status: str = "failed",
     ) -> None:
         """End a change that will not happen; what was paid for it goes back."""
-        paid = modification.difference if modification.difference > 0 and status == "failed" else Decimal(0)
+        paid = modification.charge if status == "failed" else Decimal(0)
         modification.status, modification.ended_at = status, clock.now()
         record_change(
             session,

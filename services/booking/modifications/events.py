@@ -9,8 +9,9 @@ from shared.events.envelope import EventPayload, register_event
 
 @register_event("booking.modified", version=1)
 class BookingModified(EventPayload):
-    """A booking now has another slot and/or party; its old seats went back on sale and the
-    difference was charged (positive) or is being refunded (negative)."""
+    """A booking now has another slot and/or party; its old seats went back on sale. Its total
+    changed by `difference`: `charged` was paid for the change, `refunded` is going back, and
+    `balance` is left to pay (charged from `balance_due_at`)."""
 
     booking_id: UUID
     modification_id: UUID
@@ -27,6 +28,12 @@ class BookingModified(EventPayload):
     seats: int
     total: Decimal
     difference: Decimal
+    # Absent from events made before changes re-split deposits: the difference was then
+    # charged or refunded whole.
+    charged: Decimal | None = None
+    refunded: Decimal | None = None
+    balance: Decimal | None = None
+    balance_due_at: datetime | None = None
     currency: str
     contact_name: str
     contact_email: str

@@ -56,8 +56,15 @@ class BookingModification(Base):
     new_quote: Mapped[dict[str, Any]] = mapped_column(JSONB)
     new_starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     new_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # What the traveler pays (positive) or gets back (negative).
+    # The new total less the old.
     difference: Mapped[Decimal] = mapped_column(MoneyAmount())
+    # What the change does to the booking's money (modifications/domain.py): charged now (the
+    # PaymentIntent), refunded, and the balance left to pay and when; as planned when asked,
+    # as settled once applied.
+    charge: Mapped[Decimal] = mapped_column(MoneyAmount())
+    refund: Mapped[Decimal] = mapped_column(MoneyAmount())
+    balance: Mapped[Decimal] = mapped_column(MoneyAmount())
+    balance_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     currency: Mapped[str] = mapped_column(String(3))
     payment_intent_id: Mapped[str | None] = mapped_column(String(100))
     client_secret: Mapped[str | None] = mapped_column(String(300))

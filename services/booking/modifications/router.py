@@ -2,6 +2,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 
+from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
 from services.booking.modifications import service
 from services.booking.modifications.schemas import ModificationOut, ModificationPage, ModificationRequest
@@ -18,10 +19,12 @@ async def modify_booking(
     traveler: CurrentIdentity,
     acting: ActingForCaller,
     session: SessionDep,
+    settings: SettingsDep,
     request: Request,
 ) -> ModificationOut:
-    """Another slot and/or party. The answer is the modification: applied once the new seats
-    are sold (after the difference is paid, when there is one to pay)."""
+    """Another slot and/or party. The answer is the modification with what it charges now,
+    refunds and leaves as the balance: applied once the new seats are sold (after its charge
+    is paid, when it has one)."""
     modification = await service.request_modification(
         session,
         booking_id=booking_id,
@@ -31,6 +34,7 @@ async def modify_booking(
         request=body,
         inventory=request.app.state.inventory,
         payment=request.app.state.payment,
+        deposit_terms=settings.deposit_terms(),
         clock=request.app.state.clock,
     )
     return service.modification_out(modification)

@@ -39,8 +39,15 @@ class ModificationOut(BaseModel):
     infants: int
     seats: int
     total: Money
-    # What the traveler pays for the change (positive) or gets back (negative).
+    # The new total less the old.
     difference: Decimal
+    # What the change does to the booking's money: paid now (the PaymentIntent's amount),
+    # refunded, and the balance left to pay and when it is charged (as planned when asked,
+    # as settled once applied).
+    amount_due_now: Money
+    refund: Money
+    balance: Money
+    balance_due_at: datetime | None
     payment: PaymentOut | None
     expires_at: datetime
     created_at: datetime

@@ -1,6 +1,7 @@
-"""Modifying a confirmed booking: the new seats are held first, re-priced, paid for when
-dearer, and sold by inventory; only then does the booking move and give its old seats back
-(and get the difference refunded when cheaper). Until then the booking stands as it was."""
+"""Modifying a confirmed booking: the new seats are held first, re-priced, paid for when the
+change charges something now, and sold by inventory; only then does the booking move, give its
+old seats back and have its money re-split (modifications/domain.py): a refund, a new balance.
+Until then the booking stands as it was."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -12,12 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.booking.balances.domain import DepositTerms
 from services.booking.bookings.domain import may_see
 from services.booking.bookings.events import BookingPaymentReceived
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import Money, PaymentOut
 from services.booking.bookings.service import PRODUCER, hold_seats, upstream_json
 from services.booking.history.service import Actor, Origin, record_change
+from services.booking.modifications.domain import Account, plan_change
 from services.booking.modifications.models import OPEN_STATUSES, BookingModification
 from services.booking.modifications.schemas import ModificationOut, ModificationRequest
 from shared.auth import ActingFor, Identity
@@ -46,6 +49,10 @@ def modification_out(modification: BookingModification) -> ModificationOut:
         seats=modification.new_seats,
         total=Money(amount=modification.new_total, currency=modification.currency),
         difference=modification.difference,
+        amount_due_now=Money(amount=modification.charge, currency=modification.currency),
+        refund=Money(amount=modification.refund, currency=modification.currency),
+        balance=Money(amount=modification.balance, currency=modification.currency),
+        balance_due_at=modification.balance_due_at,
         payment=payment,
         expires_at=modification.expires_at,
         created_at=modification.created_at,
@@ -63,11 +70,12 @@ async def request_modification(
     request: ModificationRequest,
     inventory: httpx.AsyncClient,
     payment: httpx.AsyncClient,
+    deposit_terms: DepositTerms,
     clock: Clock,
 ) -> BookingModification:
-    """Hold the new seats and record the modification; a dearer one waits for its payment, a
-    cheaper or equal one goes straight to inventory. 409 SOLD_OUT (from inventory) when the
-    new seats are not there: nothing changes and nothing is charged."""
+    """Hold the new seats and record the modification; one that charges something now waits
+    for its payment, any other goes straight to inventory. 409 SOLD_OUT (from inventory) when
+    the new seats are not there: nothing changes and nothing is charged."""
     booking = await session.get(Booking, booking_id)
     if booking is None or not may_see(booking, traveler):
         raise NotFound("No such booking.")
@@ -104,6 +112,7 @@ async def request_modification(
             new_party=new_party,
             request=request,
             actor=Actor.of(traveler, booking, origin=origin),
+            deposit_terms=deposit_terms,
             now=clock.now(),
         )
         await session.commit()
@@ -120,7 +129,7 @@ async def request_modification(
                         "provider_id": str(booking.provider_id),
                         "category": booking.category,
                         "purpose": modification.payment_purpose,
-                        "amount": str(modification.difference),
+                        "amount": str(modification.charge),
                         "currency": booking.currency,
                     },
                     headers=acting.headers("payment"),
@@ -171,10 +180,11 @@ async def _record(
     new_party: dict[str, int],
     request: ModificationRequest,
     actor: Actor,
+    deposit_terms: DepositTerms,
     now: datetime,
 ) -> BookingModification:
-    """The modification and its audit entry, in one transaction; a cheaper or equal one asks
-    inventory to sell the new seats at once. The booking row is locked and checked again: a
+    """The modification and its audit entry, in one transaction; one that charges nothing now
+    asks inventory to sell the new seats at once. The booking row is locked and checked again: a
     cancellation or another change may have come in while the seats were being held."""
     await session.scalar(
         select(Booking).where(Booking.id == booking.id).with_for_update().execution_options(populate_existing=True)
@@ -189,11 +199,17 @@ async def _record(
         or 0
     ) + 1
     new_total = Decimal(hold["quote"]["total"])
-    difference = new_total - booking.total
+    new_starts_at = datetime.fromisoformat(hold["starts_at"])
+    split = plan_change(
+        account_of(booking),
+        new_total=new_total,
+        now=now,
+        latest_due_at=new_starts_at - deposit_terms.due_before,
+    )
     modification = BookingModification(
         booking_id=booking.id,
         number=number,
-        status="pending_payment" if difference > 0 else "confirming",
+        status="pending_payment" if split.charge_now > 0 else "confirming",
         reason=request.reason,
         requested_by=actor.user_id,
         old_slot_id=booking.slot_id,
@@ -206,9 +222,13 @@ async def _record(
         new_seats=hold["seats"],
         new_total=new_total,
         new_quote=hold["quote"],
-        new_starts_at=datetime.fromisoformat(hold["starts_at"]),
+        new_starts_at=new_starts_at,
         new_ends_at=datetime.fromisoformat(hold["ends_at"]),
-        difference=difference,
+        difference=new_total - booking.total,
+        charge=split.charge_now,
+        refund=split.refund_now,
+        balance=split.balance,
+        balance_due_at=split.balance_due_at if split.balance > 0 else None,
         currency=booking.currency,
         expires_at=datetime.fromisoformat(hold["expires_at"]),
         created_at=now,
@@ -230,6 +250,18 @@ async def _record(
     if modification.status == "confirming":
         ask_inventory_to_sell(session, modification)
     return modification
+
+
+def account_of(booking: Booking) -> Account:
+    """A booking's money as the change rules read it."""
+    owed = booking.balance_amount if booking.balance_amount is not None and booking.balance_paid_at is None else None
+    return Account(
+        currency=booking.currency,
+        total=booking.total,
+        paid=booking.amount_paid,
+        balance=owed or Decimal(0),
+        balance_due_at=booking.balance_due_at,
+    )
 
 
 def ask_inventory_to_sell(session: AsyncSession, modification: BookingModification) -> None:

@@ -10,6 +10,7 @@ that cannot be encoded (a lone surrogate) is replaced rather than failing the em
 import re
 import unicodedata
 from datetime import UTC, datetime
+from decimal import Decimal
 from email import policy
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -100,12 +101,18 @@ def booking_cancellation(booking: BookingCancelled, *, sender: str) -> EmailMess
 
 
 def booking_change(booking: BookingModified, *, sender: str) -> EmailMessage:
-    if booking.difference > 0:
-        settled = f"  {booking.difference} {booking.currency} more was charged.\n"
-    elif booking.difference < 0:
-        settled = f"  {-booking.difference} {booking.currency} goes back to your card.\n"
-    else:
-        settled = ""
+    charged = max(booking.difference, Decimal(0)) if booking.charged is None else booking.charged
+    refunded = max(-booking.difference, Decimal(0)) if booking.refunded is None else booking.refunded
+    settled = ""
+    if charged > 0:
+        settled += f"  {charged} {booking.currency} more was charged.\n"
+    if refunded > 0:
+        settled += f"  {refunded} {booking.currency} goes back to your card.\n"
+    if booking.balance and booking.balance_due_at is not None:
+        settled += (
+            f"  {booking.balance} {booking.currency} is left to pay, charged to your saved card from "
+            f"{_local(booking.balance_due_at, booking.timezone)}.\n"
+        )
     message = _message(
         sender=sender,
         recipient=booking.contact_email,

@@ -39,11 +39,12 @@ class PaymentIntentRequest(BaseModel):
     # The category of the listing paid for, which the fee rule may depend on (a cart's parts
     # name their own).
     category: Category
-    # A booking's own payment (in full, or its deposit), its balance paid by the traveler or
-    # charged on the n-th scheduled attempt (`balance-<n>`), or the difference of its n-th
-    # modification (`change-<n>`).
+    # A booking's own payment (in full, or its deposit), its balance paid by the traveler (after
+    # its n-th change, `balance-early-<n>`) or charged on the n-th scheduled attempt
+    # (`balance-<n>`), or the difference of its n-th modification (`change-<n>`).
     purpose: str = Field(
-        default="full", pattern=r"^(full|deposit|balance|balance-[1-9][0-9]{0,2}|change-[1-9][0-9]{0,3})$"
+        default="full",
+        pattern=r"^(full|deposit|balance|balance-[1-9][0-9]{0,2}|balance-early-[1-9][0-9]{0,3}|change-[1-9][0-9]{0,3})$",
     )
     amount: Decimal = Field(gt=0, le=Decimal("1000000"), decimal_places=2)
     currency: CurrencyCode
