@@ -13,9 +13,18 @@ import httpx
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import func, select
 
-from services.booking.bookings.events import BookingCancelled, BookingExpired, BookingRefundRequested
+from services.booking.bookings.events import (
+    BookingCancelled,
+    BookingExpired,
+    BookingPaymentFailed,
+    BookingRefundRequested,
+)
 from services.payment.credits.consumers import CREDIT_EVENTS
-from services.payment.intents.consumers import cancel_the_intent_of_an_unpaid_booking, refund_what_booking_decided
+from services.payment.intents.consumers import (
+    cancel_the_intent_holding_credit,
+    cancel_the_intent_of_an_unpaid_booking,
+    refund_what_booking_decided,
+)
 from services.payment.intents.models import Payment
 from services.payment.ledger.models import LedgerEntry, LedgerTransaction
 from services.payment.ledger.service import PLATFORM_CREDIT_EXPENSE, STRIPE_BALANCE, traveler_credit
@@ -272,6 +281,30 @@ async def test_credit_held_by_a_booking_that_expired_unpaid_comes_back(payment_a
     items = (await _credits(payment_app, traveler))["items"]
     assert [(item["kind"], item["amount"]) for item in items[:2]] == [("released", "50.00"), ("reserved", "50.00")]
     assert await _ledger_balance(payment_app, traveler_credit(traveler.user_id)) == Decimal("-50.00")
+
+
+async def test_credit_held_by_a_booking_whose_card_failed_comes_back_and_a_late_card_cannot_spend_it(
+    payment_app: PaymentApp,
+) -> None:
+    traveler = make_identity("traveler")
+    await _granted(payment_app, traveler, "50.00")
+    booking_id = uuid.uuid4()
+    created = await _checkout(payment_app, traveler, amount="80.00", booking_id=booking_id)
+    intent_id = created.json()["payment_intent_id"]
+
+    async with payment_app.sessions() as session, session.begin():
+        await cancel_the_intent_holding_credit(
+            session, BookingPaymentFailed(booking_id=booking_id, hold_id=uuid.uuid4(), slot_id=uuid.uuid4())
+        )
+
+    async def released() -> bool:
+        return await _balance(payment_app, traveler) == ("50.00", "0.00")
+
+    await _until(released)
+    # The intent is gone at Stripe: the client can no longer pay the rest with the credit gone.
+    confirm = await payment_app.stripe.post(f"/v1/payment_intents/{intent_id}/confirm")
+    assert confirm.status_code >= 400
+    assert (await payment_app.stripe.get(f"/v1/payment_intents/{intent_id}")).json()["status"] == "canceled"
 
 
 async def test_a_refund_gives_the_credit_part_back_as_credit_and_the_card_part_to_the_card(
