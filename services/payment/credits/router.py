@@ -15,6 +15,7 @@ async def my_credits(
     traveler: Annotated[Identity, Depends(require_role("traveler"))],
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: str | None = None,
+    # The number of the last line of the page before (`next_cursor`).
+    cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> CreditsOut:
     return await service.credits_of(session, traveler_id=traveler.user_id, limit=limit, cursor=cursor)

@@ -15,7 +15,6 @@ from services.payment.credits.models import CreditBalance, CreditEntry
 from services.payment.credits.schemas import CreditBalanceOut, CreditEntryOut, CreditsOut
 from services.payment.ledger.models import LedgerTransaction
 from services.payment.ledger.service import credit_grant_postings, record
-from shared.errors import InvalidInput
 from shared.money import money
 
 CREDIT_GRANT = "credit_grant"
@@ -200,14 +199,12 @@ async def give_back(
     )
 
 
-async def credits_of(session: AsyncSession, *, traveler_id: UUID, limit: int, cursor: str | None) -> CreditsOut:
+async def credits_of(session: AsyncSession, *, traveler_id: UUID, limit: int, cursor: int | None) -> CreditsOut:
     """The traveler's balances per currency and a page of their history, newest first; the
     cursor is the last line's number."""
     query = select(CreditEntry).where(CreditEntry.traveler_id == traveler_id)
     if cursor is not None:
-        if not cursor.isdigit():
-            raise InvalidInput("The cursor is not one this list gave.", details={"cursor": cursor})
-        query = query.where(CreditEntry.id < int(cursor))
+        query = query.where(CreditEntry.id < cursor)
     entries = list((await session.scalars(query.order_by(CreditEntry.id.desc()).limit(limit + 1))).all())
     balances = await session.scalars(
         select(CreditBalance).where(CreditBalance.traveler_id == traveler_id).order_by(CreditBalance.currency)

@@ -380,7 +380,8 @@ async def test_the_history_is_paged_newest_first(payment_app: PaymentApp) -> Non
     ]
     assert [item["amount"] for item in first["items"] + second["items"]] == ["5000", "30.00", "20.00", "10.00"]
     assert second["next_cursor"] is None
-    bad = await payment_app.client.get("/credits", params={"cursor": "x"}, headers=payment_app.as_(traveler))
-    assert (bad.status_code, bad.json()["error_code"]) == (422, "VALIDATION_ERROR")
+    for cursor in ("x", "0", "9" * 20):
+        bad = await payment_app.client.get("/credits", params={"cursor": cursor}, headers=payment_app.as_(traveler))
+        assert (bad.status_code, bad.json()["error_code"]) == (422, "VALIDATION_ERROR")
     provider = await payment_app.client.get("/credits", headers=payment_app.as_(make_identity("provider")))
     assert provider.status_code == 403
