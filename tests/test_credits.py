@@ -1,6 +1,7 @@
 """Credits through the gateway: a provider's cancellation leaves the traveler a credit they see
-at GET /credits, spend on their next booking (the card pays the rest at localstripe), and that
-pays a booking it covers with no card at all, confirmed like a paid one."""
+at GET /credits, spend on their next booking (the card pays the rest at localstripe) and get
+back as credit when that booking is refunded; credit that covers a booking pays it with no
+card at all, confirmed like a paid one."""
 
 import time
 from datetime import date, timedelta
@@ -47,6 +48,13 @@ def _credit_from_a_cancellation(
     assert cancelled.status_code == 200, cancelled.text
 
 
+def _intent(platform: PlatformPorts, intent_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = httpx.get(
+        f"http://127.0.0.1:{platform.stripe}/v1/payment_intents/{intent_id}", auth=("sk_test_client", "")
+    ).json()
+    return answer
+
+
 def _credits_once(
     gateway: httpx.Client, traveler: dict[str, str], available: str, within: float = 30
 ) -> dict[str, Any]:
@@ -77,10 +85,7 @@ def test_a_provider_cancellations_credit_is_shown_and_spent_on_the_next_booking_
     booking = _book(gateway, provider, traveler, adults=2, use_credit=True)
     assert (booking["total"], booking["amount_due_now"]) == ("88.00", "88.00")
     assert booking["credit_used"] == {"amount": "50.00", "currency": "EUR"}
-    intent = httpx.get(
-        f"http://127.0.0.1:{platform.stripe}/v1/payment_intents/{booking['payment']['payment_intent_id']}",
-        auth=("sk_test_client", ""),
-    ).json()
+    intent = _intent(platform, booking["payment"]["payment_intent_id"])
     assert intent["amount"] == 3800
     assert gateway.get("/api/v1/credits", headers=traveler).json()["balances"][0]["reserved"] == "50.00"
 
@@ -94,6 +99,21 @@ def test_a_provider_cancellations_credit_is_shown_and_spent_on_the_next_booking_
     ]
     shown = gateway.get(f"/api/v1/bookings/{booking['id']}", headers=traveler).json()
     assert shown["credit_used"] == {"amount": "50.00", "currency": "EUR"}
+
+    # Cancelled by its provider in turn: the credit part comes back as credit (with a new
+    # credit), and the card part to the card.
+    cancelled = gateway.post(f"/api/v1/bookings/{booking['id']}/cancel", json={"reason": "storm"}, headers=provider)
+    assert cancelled.status_code == 200, cancelled.text
+    credits = _credits_once(gateway, traveler, "100.00")
+    assert sorted((item["kind"], item["amount"]) for item in credits["items"][:2]) == [
+        ("granted", "50.00"),
+        ("refunded", "50.00"),
+    ]
+    wait_for_status(gateway, booking["id"], traveler, "refunded")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _intent(platform, intent["id"])["latest_charge"]["amount_refunded"] != 3800:
+        time.sleep(0.2)
+    assert _intent(platform, intent["id"])["latest_charge"]["amount_refunded"] == 3800
 
 
 def test_a_booking_the_credit_covers_is_confirmed_with_no_card(platform: PlatformPorts, gateway: httpx.Client) -> None:
