@@ -138,6 +138,7 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("PATCH", "/admin/fees/{rule_id}", ADMIN),
     ("GET", "/admin/reconciliation", ADMIN),
     ("GET", "/providers/me/earnings", PROVIDER),
+    ("GET", "/credits", TRAVELER),
     ("GET", "/providers/me/payouts", only("provider", "expert")),
     ("POST", "/providers/me/payouts/onboarding", only("provider", "expert")),
     # analytics

@@ -26,6 +26,7 @@ OWNERS: dict[str, str] = {
     "/admin/fees": "payment",
     "/admin/reconciliation": "payment",
     "/fees": "payment",
+    "/credits": "payment",
     "/notifications": "notification",
     "/ws/notifications": "notification",
     "/analytics": "analytics",

@@ -6,6 +6,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.payment.connect.router import router as connect_router
+from services.payment.credits.consumers import CREDIT_EVENTS
+from services.payment.credits.router import router as credits_router
 from services.payment.earnings.router import router as earnings_router
 from services.payment.fees.router import admin_router as fees_admin_router
 from services.payment.fees.router import router as fees_router
@@ -77,8 +79,9 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
             reconciliation_router,
             connect_router,
             payouts_router,
+            credits_router,
         ],
-        consumers=[BOOKING_EVENTS, BOOKING_EVENTS_FOR_PAYOUTS],
+        consumers=[BOOKING_EVENTS, BOOKING_EVENTS_FOR_PAYOUTS, CREDIT_EVENTS],
         background_jobs=[BackgroundJob("stripe commands", make_stripe_calls), BackgroundJob("payouts", pay_out)],
         lifespan_hook=open_clients,
     )

@@ -3,7 +3,7 @@
 Accounts that exist already keep an unverified email until their owners prove it (the bootstrap
 admin's too), so no external identity links to them before that.
 
-Revision ID: 0004_identity
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-03
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_identity"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

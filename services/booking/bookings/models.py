@@ -68,6 +68,9 @@ class Booking(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     refund_amount: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     credit_amount: Mapped[Decimal | None] = mapped_column(MoneyAmount())
+    # What of `amount_due_now` the traveler's own credit pays (payment holds it until the card
+    # pays the rest); the card pays the rest.
+    credit_used: Mapped[Decimal] = mapped_column(MoneyAmount(), default=Decimal(0), server_default=text("0"))
     # The expert who booked it for the traveler (see experts/), if one did.
     booked_by_expert_id: Mapped[UUID | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -32,6 +32,10 @@ class BookingCreate(BaseModel):
     special_requests: str | None = Field(default=None, max_length=2000)
     # A deposit whose balance would fall due before now is paid in full (payment_option full).
     payment_option: PaymentOption = "full"
+    # Pay with the traveler's credit in the booking's currency first (at most `credit_limit`),
+    # the rest by card; credit that covers what is due now confirms the booking with no card.
+    use_credit: bool = False
+    credit_limit: Decimal | None = Field(default=None, gt=0, le=Decimal("1000000"), decimal_places=2)
 
     @model_validator(mode="after")
     def _hold_or_slot(self) -> "BookingCreate":
@@ -90,6 +94,8 @@ class BookingOut(BaseModel):
     cancelled_at: datetime | None = None
     refund: Money | None = None
     credit: Money | None = None
+    # What of the amount due now the traveler's credit paid (or holds until the card pays).
+    credit_used: Money | None = None
     # A deposit booking's rest: how much, when it is charged to the saved card, and when paid.
     balance: Money | None = None
     balance_due_at: datetime | None = None

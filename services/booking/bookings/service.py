@@ -43,6 +43,7 @@ def booking_out(booking: Booking, *, viewer: Identity | None = None) -> BookingO
             ),
             "refund": in_currency(booking.refund_amount),
             "credit": in_currency(booking.credit_amount),
+            "credit_used": in_currency(booking.credit_used or None),
             "balance": in_currency(booking.balance_amount),
         }
     )
@@ -117,7 +118,14 @@ async def create_booking(
     elif booking.traveler_id != traveler.user_id:
         raise NotFound("No such hold.")
     if booking.payment_intent_id is None:
-        await attach_payment_intent(session, booking, payment=payment, acting=acting)
+        await attach_payment_intent(
+            session,
+            booking,
+            payment=payment,
+            acting=acting,
+            use_credit=request.use_credit,
+            credit_limit=request.credit_limit,
+        )
     return booking
 
 
@@ -129,11 +137,14 @@ async def attach_payment_intent(
     acting: ActingFor,
     off_session: bool = False,
     expert: dict[str, str] | None = None,
+    use_credit: bool = False,
+    credit_limit: Decimal | None = None,
 ) -> None:
     """Get the booking's PaymentIntent from payment and keep it on the booking. Off session,
     payment charges the traveler's saved card itself; the webhook moves the booking on. An
     expert's booking names the expert and their fee (`{expert_id, fee}`), which payment splits
-    off its own."""
+    off its own. With `use_credit`, payment takes the traveler's credit first and the intent is
+    for the rest; credit that pays it all leaves no intent, and the booking is paid at once."""
     intent = await upstream_json(
         payment.post(
             "/internal/payment-intents",
@@ -146,12 +157,15 @@ async def attach_payment_intent(
                 "currency": booking.currency,
                 "off_session": off_session,
                 "expert": expert,
+                "use_credit": use_credit,
+                "credit_limit": None if credit_limit is None else str(credit_limit),
             },
             headers=acting.headers("payment"),
         )
     )
     booking.payment_intent_id = intent["payment_intent_id"]
     booking.client_secret = intent["client_secret"]
+    booking.credit_used = Decimal(intent["credit_amount"])
     await session.commit()
 
 

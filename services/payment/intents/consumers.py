@@ -1,9 +1,16 @@
 """What payment does when bookings change: refund what booking decides, cancel what expired."""
 
+from datetime import UTC, datetime
+
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.events import BookingCancelled, BookingExpired, BookingRefundRequested
+from services.booking.bookings.events import (
+    BookingCancelled,
+    BookingExpired,
+    BookingPaymentFailed,
+    BookingRefundRequested,
+)
 from services.booking.modifications.events import BookingModificationFailed
 from services.payment.intents.models import Payment
 from services.payment.intents.service import refundable, request_cancel, request_refund
@@ -23,7 +30,14 @@ async def refund_what_booking_decided(session: AsyncSession, event: BookingRefun
     for payment in payments:
         share = min(left, refundable(payment))
         if share > 0:
-            request_refund(session, payment=payment, booking_id=event.booking_id, amount=share, reason=event.reason)
+            await request_refund(
+                session,
+                payment=payment,
+                booking_id=event.booking_id,
+                amount=share,
+                reason=event.reason,
+                now=datetime.now(UTC),
+            )
             left -= share
 
 
@@ -36,6 +50,20 @@ async def cancel_the_intent_of_an_unpaid_booking(
         select(Payment).where(Payment.booking_id == event.booking_id, Payment.status == "requires_payment")
     )
     for payment in unpaid.all():
+        request_cancel(session, payment=payment)
+
+
+async def cancel_the_intent_holding_credit(session: AsyncSession, event: BookingPaymentFailed) -> None:
+    """A booking whose card failed has lost its seats; an intent of it that holds the traveler's
+    credit is cancelled, so the credit comes back (one without credit is left for the card)."""
+    holding = await session.scalars(
+        select(Payment).where(
+            Payment.booking_id == event.booking_id,
+            Payment.status.in_(("requires_payment", "failed")),
+            Payment.credit_status == "reserved",
+        )
+    )
+    for payment in holding.all():
         request_cancel(session, payment=payment)
 
 
@@ -58,6 +86,7 @@ BOOKING_EVENTS = ConsumerSpec(
             handles(BookingRefundRequested, refund_what_booking_decided),
             handles(BookingExpired, cancel_the_intent_of_an_unpaid_booking),
             handles(BookingCancelled, cancel_the_intent_of_an_unpaid_booking),
+            handles(BookingPaymentFailed, cancel_the_intent_holding_credit),
             handles(BookingModificationFailed, cancel_the_intent_of_a_lapsed_change),
         ]
     ),

@@ -12,7 +12,9 @@ from shared.db import MoneyAmount
 
 class Payment(Base):
     """One Stripe PaymentIntent for one purpose of one booking (full, deposit or balance), or
-    for a cart's bookings together."""
+    for a cart's bookings together. Part of it, or all, may be paid with the traveler's credit
+    (`credit_amount`); the intent is for the rest. One paid with credit only has no intent at
+    Stripe: its `payment_intent_id` is `credit_<hex>`, a name of ours that never goes there."""
 
     __tablename__ = "payment"
     __table_args__ = (
@@ -35,6 +37,12 @@ class Payment(Base):
     platform_fee: Mapped[Decimal] = mapped_column(MoneyAmount())
     # requires_payment → succeeded | failed | canceled
     status: Mapped[str] = mapped_column(String(20), default="requires_payment")
+    # The part of `amount` paid with the traveler's credit: `reserved` when the intent is made,
+    # `spent` when it is paid, `released` when it can no longer be (cancelled at Stripe).
+    credit_amount: Mapped[Decimal] = mapped_column(MoneyAmount(), default=Decimal(0))
+    credit_status: Mapped[str | None] = mapped_column(String(10))
+    # Of the refunds made, what went back to the credit rather than to the card.
+    credit_refunded: Mapped[Decimal] = mapped_column(MoneyAmount(), default=Decimal(0))
     amount_refunded: Mapped[Decimal] = mapped_column(MoneyAmount(), default=Decimal(0))
     # Refunds decided, made or not yet: what caps the next one, so refunds decided before
     # Stripe has made the first never add up to more than was captured.
@@ -52,6 +60,15 @@ class Payment(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+    @property
+    def card_amount(self) -> Decimal:
+        """What the card pays: all but the credit part."""
+        return self.amount - self.credit_amount
+
+    @property
+    def at_stripe(self) -> bool:
+        return self.card_amount > 0
 
 
 class StripeCommand(Base):

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, status
 
-from services.payment.deps import StripeDep
+from services.payment.deps import ClockDep, StripeDep
 from services.payment.intents import service
 from services.payment.intents.schemas import PaymentIntentOut, PaymentIntentRequest
 from shared.auth import CurrentIdentity
@@ -16,16 +16,21 @@ async def create_payment_intent(
     traveler: CurrentIdentity,
     session: SessionDep,
     stripe_client: StripeDep,
+    clock: ClockDep,
 ) -> PaymentIntentOut:
-    payment = await service.create_payment_intent(session, stripe_client=stripe_client, traveler=traveler, request=body)
+    payment = await service.create_payment_intent(
+        session, stripe_client=stripe_client, traveler=traveler, request=body, now=clock.now()
+    )
     return PaymentIntentOut(
         id=payment.id,
         booking_id=payment.booking_id,
         purpose=payment.purpose,
-        payment_intent_id=payment.payment_intent_id,
-        client_secret=payment.client_secret,
+        payment_intent_id=payment.payment_intent_id if payment.at_stripe else None,
+        client_secret=payment.client_secret if payment.at_stripe else None,
         amount=payment.amount,
         currency=payment.currency,
         status=payment.status,
         platform_fee=payment.platform_fee,
+        credit_amount=payment.credit_amount,
+        card_amount=payment.card_amount,
     )

@@ -54,6 +54,10 @@ class PaymentIntentRequest(BaseModel):
     parts: list[PaymentPart] = Field(default_factory=list, max_length=50)
     # An expert booked it for the traveler (one booking, never a cart).
     expert: ExpertShare | None = None
+    # Pay what the traveler's credit in the currency covers first (at most `credit_limit`), the
+    # rest by card; credit that covers it all needs no card.
+    use_credit: bool = False
+    credit_limit: Decimal | None = Field(default=None, gt=0, le=Decimal("1000000"), decimal_places=2)
 
     @model_validator(mode="after")
     def _parts_add_up(self) -> "PaymentIntentRequest":
@@ -70,10 +74,14 @@ class PaymentIntentOut(BaseModel):
     id: UUID
     booking_id: UUID
     purpose: str
-    payment_intent_id: str
-    client_secret: str
+    # None when the traveler's credit pays it all: there is nothing to pay at Stripe.
+    payment_intent_id: str | None
+    client_secret: str | None
     amount: Decimal
     currency: str
     status: str
     # What the platform keeps of it, by the fee rules.
     platform_fee: Decimal
+    # Of `amount`, what the traveler's credit pays and what the card pays.
+    credit_amount: Decimal
+    card_amount: Decimal

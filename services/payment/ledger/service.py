@@ -3,7 +3,16 @@
 Accounts: `stripe_balance` (money at Stripe not yet paid out: our balance, and what connected
 accounts hold under manual payouts until we pay them out), `provider_payable:<id>` (owed to a
 provider), `expert_payable:<id>` (owed to an expert: their part of our fee), `platform_revenue`
-(our fees). Positive amounts are debits, negative credits."""
+(our fees), `traveler_credit:<id>` (credit owed to a traveler, spendable at checkout),
+`platform_credit_expense` (what the platform gave away as credit). Positive amounts are debits,
+negative credits.
+
+Travelers' credits are funded by the platform: a provider's cancellation refunds the traveler
+in full, and the credit on top is the platform's goodwill, posted as its expense when it is
+granted (provider_payable is left alone: what a provider owes back is netted by the payouts of
+their bookings only). Spent at checkout, the credit pays the provider's share like a card
+would: the capture's money comes from the traveler's credit instead of Stripe. A refund of a
+booking paid partly with credit gives the credit part back to the traveler's credit."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,6 +26,13 @@ from shared.money import money
 
 STRIPE_BALANCE = "stripe_balance"
 PLATFORM_REVENUE = "platform_revenue"
+
+
+PLATFORM_CREDIT_EXPENSE = "platform_credit_expense"
+
+
+def traveler_credit(traveler_id: UUID) -> str:
+    return f"traveler_credit:{traveler_id}"
 
 
 def provider_payable(provider_id: UUID) -> str:
@@ -77,6 +93,30 @@ def refund_postings(
         Posting(provider_payable(provider_id), refund),
         Posting(provider_payable(provider_id), -fee_back),
         Posting(PLATFORM_REVENUE, fee_back),
+    ]
+
+
+def credit_grant_postings(*, amount: Decimal, traveler_id: UUID) -> list[Posting]:
+    """A credit the platform gives a traveler: owed to them from now on, at the platform's cost."""
+    return [Posting(PLATFORM_CREDIT_EXPENSE, amount), Posting(traveler_credit(traveler_id), -amount)]
+
+
+def credit_spend_postings(*, amount: Decimal, traveler_id: UUID) -> list[Posting]:
+    """Beside a capture's postings: the part the traveler's credit paid never reached Stripe;
+    what the platform owes the traveler shrinks instead."""
+    return [Posting(traveler_credit(traveler_id), amount), Posting(STRIPE_BALANCE, -amount)]
+
+
+def credit_refund_postings(
+    *, refund: Decimal, captured: Decimal, fee: Decimal, provider_id: UUID, traveler_id: UUID, currency: str
+) -> list[Posting]:
+    """A refund of the part of a share paid with credit: as a card refund, but what goes back
+    is owed to the traveler as credit rather than leaving Stripe."""
+    return [
+        Posting(traveler_credit(traveler_id), posting.amount) if posting.account == STRIPE_BALANCE else posting
+        for posting in refund_postings(
+            refund=refund, captured=captured, fee=fee, provider_id=provider_id, currency=currency
+        )
     ]
 
 

@@ -38,11 +38,18 @@ async def reconcile(
         raise InvalidInput("Reconcile at most 31 days at a time.", details={"from": str(from_date), "to": str(to_date)})
     start = datetime.combine(from_date, time(), UTC)
     end = datetime.combine(to_date + timedelta(days=1), time(), UTC)
-    payments = (
-        await session.scalars(
-            select(Payment).where(Payment.created_at >= start, Payment.created_at < end).order_by(Payment.created_at)
-        )
-    ).all()
+    # A payment made with credit only never went to Stripe: there is nothing to compare.
+    payments = [
+        payment
+        for payment in (
+            await session.scalars(
+                select(Payment)
+                .where(Payment.created_at >= start, Payment.created_at < end)
+                .order_by(Payment.created_at)
+            )
+        ).all()
+        if payment.at_stripe
+    ]
     captured, refunded = await _ledger_side(session, [payment.payment_intent_id for payment in payments])
     stripe_sides = await _stripe_side(stripe_client, [payment.payment_intent_id for payment in payments])
 

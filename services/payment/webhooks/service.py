@@ -11,10 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payment.connect.service import apply_account_status
-from services.payment.intents.events import PaymentFailed, PaymentSucceeded
+from services.payment.intents.events import PaymentFailed
 from services.payment.intents.models import Payment
-from services.payment.intents.service import shares
-from services.payment.ledger.service import capture_postings, record
+from services.payment.intents.service import record_capture
 from services.payment.payouts.service import after_capture
 from services.payment.webhooks.models import StripeEvent
 from shared.errors import AppError
@@ -75,7 +74,7 @@ async def handle_event(
         logger.info("webhook for unknown intent %s", intent_id)
         await session.commit()
         return "unknown intent"
-    outcome = _apply_intent_status(session, payment=payment, intent=intent, now=now)
+    outcome = await _apply_intent_status(session, payment=payment, intent=intent, now=now)
     if outcome == "succeeded":
         await after_capture(session, payment=payment)
     await session.commit()
@@ -98,41 +97,13 @@ async def _handle_account_update(
     return outcome
 
 
-def _apply_intent_status(
+async def _apply_intent_status(
     session: AsyncSession, *, payment: Payment, intent: stripe.PaymentIntent, now: datetime
 ) -> str:
     if intent.status == "succeeded" and payment.status in ("requires_payment", "failed", "canceled"):
         # A success after a failure is a retried card; after a cancel it is a late payment. Both
         # are money we hold, so both count; booking decides whether a seat is still there.
-        payment.status = "succeeded"
-        record(
-            session,
-            kind="capture",
-            booking_id=payment.booking_id,
-            reference=f"capture:{payment.payment_intent_id}",
-            currency=payment.currency,
-            postings=[
-                posting
-                for share in shares(payment)
-                for posting in capture_postings(
-                    amount=share.amount, fee=share.platform_fee, provider_id=share.provider_id
-                )
-            ],
-        )
-        add_event(
-            session,
-            PaymentSucceeded(
-                booking_id=payment.booking_id,
-                payment_intent_id=payment.payment_intent_id,
-                purpose=payment.purpose,
-                amount=payment.amount,
-                platform_fee=payment.platform_fee,
-                currency=payment.currency,
-            ),
-            producer=PRODUCER,
-            key=str(payment.booking_id),
-            occurred_at=now,
-        )
+        await record_capture(session, payment=payment, now=now)
         return "succeeded"
     if intent.status == "requires_payment_method" and payment.status == "requires_payment":
         error = intent.last_payment_error

@@ -2,7 +2,7 @@
 
 The digits before the point stay as they were; going down rounds to two decimals.
 
-Revision ID: 0008_money
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_money"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -2,7 +2,7 @@
 
 The digits before the point stay as they were; going down rounds to two decimals.
 
-Revision ID: 0009_money
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_money"
+revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

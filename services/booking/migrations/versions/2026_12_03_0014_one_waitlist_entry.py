@@ -3,8 +3,8 @@
 Entries a traveler made twice before are merged into one: the entry that went furthest
 (claimed, then offered) is kept, else the first one made.
 
-Revision ID: 0013_fairuse
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-03
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0013_fairuse"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
