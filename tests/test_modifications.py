@@ -114,6 +114,13 @@ def test_a_move_to_a_dearer_slot_charges_the_difference_before_the_old_seats_go_
     _seats(gateway, listing_id, day, "15:00", 2)
     _seats(gateway, listing_id, day + timedelta(days=1), "10:00", 2)
     unchanged = gateway.get(f"/api/v1/bookings/{booking['id']}", headers=traveler).json()
+    # Only the traveler who pays the change is shown what completes its payment.
+    listed_for = {
+        who: gateway.get(f"/api/v1/bookings/{booking['id']}/modifications", headers=headers).json()["items"][0]
+        for who, headers in (("traveler", traveler), ("provider", provider))
+    }
+    assert listed_for["traveler"]["payment"]["client_secret"] == change["payment"]["client_secret"]
+    assert listed_for["provider"]["payment"]["client_secret"] is None
     assert (unchanged["slot_id"], unchanged["adults"], unchanged["total"]) == (morning, 2, "88.00")
 
     paid = pay(f"http://127.0.0.1:{platform.stripe}", change["payment"]["payment_intent_id"], "pm_card_visa")

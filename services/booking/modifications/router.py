@@ -37,10 +37,12 @@ async def modify_booking(
         deposit_terms=settings.deposit_terms(),
         clock=request.app.state.clock,
     )
-    return service.modification_out(modification)
+    return service.modification_out(modification, viewer=traveler)
 
 
 @router.get("/{booking_id}/modifications")
 async def list_modifications(booking_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> ModificationPage:
     modifications = await service.list_modifications(session, booking_id=booking_id, viewer=viewer)
-    return ModificationPage(items=[service.modification_out(modification) for modification in modifications])
+    return ModificationPage(
+        items=[service.modification_out(modification, viewer=viewer) for modification in modifications]
+    )

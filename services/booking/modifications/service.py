@@ -31,9 +31,12 @@ from shared.events.outbox import add_event
 PARTY = ("adults", "children", "infants")
 
 
-def modification_out(modification: BookingModification) -> ModificationOut:
+def modification_out(modification: BookingModification, *, viewer: Identity) -> ModificationOut:
+    """The change as `viewer` sees it: the client secret that pays it only for the traveler who
+    asked for it, never for the provider or ops reading the booking."""
+    secret = modification.client_secret if viewer.user_id == modification.requested_by else None
     payment = (
-        PaymentOut(payment_intent_id=modification.payment_intent_id, client_secret=modification.client_secret)
+        PaymentOut(payment_intent_id=modification.payment_intent_id, client_secret=secret)
         if modification.payment_intent_id
         else None
     )

@@ -131,7 +131,16 @@ kinds_with_events = st.sampled_from(list(EVERY_KIND)).flatmap(
 def _recipient(event: BaseModel) -> str:
     if isinstance(event, BookingRequestCreated | BookingRequestProviderReminded | BookingRequestProviderWarned):
         return PROVIDER
-    address = getattr(event, "contact_email", None) or getattr(event, "traveler_email", None)
+    # Answers to a request go to the traveler's account; a booking's mail to its contact.
+    order = (
+        ("traveler_email", "contact_email")
+        if type(event).__name__.startswith("BookingRequest")
+        else (
+            "contact_email",
+            "traveler_email",
+        )
+    )
+    address = getattr(event, order[0], None) or getattr(event, order[1], None)
     assert isinstance(address, str)
     return address
 
