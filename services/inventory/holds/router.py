@@ -18,7 +18,7 @@ async def place_hold(
     request: HoldCreate, holder: Traveler, session: SessionDep, seats: SeatsDep, clock: ClockDep
 ) -> HoldOut:
     hold = await service.place_hold(session, seats=seats, holder=holder, request=request, clock=clock)
-    return HoldOut.model_validate(hold)
+    return await service.hold_out(session, hold)
 
 
 @router.get("/{hold_id}")
@@ -38,7 +38,7 @@ async def extend_hold(
         clock=clock,
         max_hold_seconds=request.app.state.resources.settings.max_hold_seconds,
     )
-    return HoldOut.model_validate(hold)
+    return await service.hold_out(session, hold)
 
 
 @router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT)

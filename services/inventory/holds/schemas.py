@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.booking.cancellations.domain import CancellationPolicy
 from services.inventory.pricing.schemas import QuoteOut
+from shared.times import LocalTimes
 
 MAX_PARTY = 50
 
@@ -66,8 +67,8 @@ class InternalHoldCreate(PartyCounts):
     agreed_total: Decimal | None = Field(default=None, gt=0, le=Decimal("1000000"), decimal_places=2)
 
 
-class HoldOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class HoldOut(LocalTimes):
+    """A hold, with its slot's start and end in UTC and in the listing's zone."""
 
     id: UUID
     slot_id: UUID
@@ -88,7 +89,4 @@ class HoldDetails(HoldOut):
     provider_id: UUID
     listing_title: str
     category: str
-    timezone: str
-    starts_at: datetime
-    ends_at: datetime
     cancellation_policy: CancellationPolicy

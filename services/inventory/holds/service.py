@@ -4,7 +4,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
 
 from sqlalchemy import func, select, update
@@ -25,6 +25,7 @@ from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.outbox import add_event
+from shared.times import LocalTimes
 
 logger = logging.getLogger(__name__)
 
@@ -398,21 +399,34 @@ async def get_hold_details(session: AsyncSession, *, hold_id: UUID, holder: Iden
     return await hold_details(session, await get_hold(session, hold_id=hold_id, holder=holder))
 
 
+async def hold_out(session: AsyncSession, hold: SeatHold) -> HoldOut:
+    """The hold as its holder sees it: with its slot's start and end, in UTC and local time."""
+    slot = await session.get_one(Slot, hold.slot_id)
+    listing = await session.get_one(Listing, hold.listing_id)
+    return HoldOut.model_validate(_hold_fields(hold, slot, listing))
+
+
 async def hold_details(session: AsyncSession, hold: SeatHold) -> HoldDetails:
     slot = await session.get_one(Slot, hold.slot_id)
     listing = await session.get_one(Listing, hold.listing_id)
     return HoldDetails.model_validate(
         {
-            **HoldOut.model_validate(hold).model_dump(),
+            **_hold_fields(hold, slot, listing),
             "provider_id": listing.provider_id,
             "listing_title": listing.title,
             "category": listing.category,
-            "timezone": listing.timezone,
-            "starts_at": slot.starts_at,
-            "ends_at": slot.ends_at,
             "cancellation_policy": listing.cancellation_policy,
         }
     )
+
+
+def _hold_fields(hold: SeatHold, slot: Slot, listing: Listing) -> dict[str, Any]:
+    return {
+        **{name: getattr(hold, name) for name in HoldOut.model_fields.keys() - LocalTimes.model_fields.keys()},
+        "timezone": listing.timezone,
+        "starts_at": slot.starts_at,
+        "ends_at": slot.ends_at,
+    }
 
 
 async def extend_hold(

@@ -1,4 +1,4 @@
-from datetime import date, datetime, time
+from datetime import date, time
 from decimal import Decimal
 from uuid import UUID
 
@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.inventory.pricing.schemas import SlotQuote
 from services.inventory.schedules.domain import Recurrence
+from shared.times import LocalTimes
 
 
 class ScheduleCreate(BaseModel):
@@ -51,7 +52,9 @@ class PriceRangeOut(BaseModel):
     currency: str
 
 
-class SlotAvailability(BaseModel):
+class SlotAvailability(LocalTimes):
+    """An open slot: its local date and times of day, and its start and end as instants."""
+
     slot_id: UUID
     date: date
     start_time: str
@@ -81,7 +84,7 @@ class OpenSlots(BaseModel):
     slots: list[SlotAvailability]
 
 
-class SlotForRequest(BaseModel):
+class SlotForRequest(LocalTimes):
     """A slot as booking checks a request against it (internal: it names the provider)."""
 
     slot_id: UUID
@@ -91,12 +94,9 @@ class SlotForRequest(BaseModel):
     listing_title: str
     category: str
     booking_mode: str
-    timezone: str
     currency: str
     date: date
     start_time: str
-    starts_at: datetime
-    ends_at: datetime
     # Whether seats of it can be held now: the listing on sale, the slot open and not started.
     on_sale: bool
     available: int
@@ -143,15 +143,11 @@ class SlotUpdate(BaseModel):
     on_sale: bool | None = None
 
 
-class SlotOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class SlotOut(LocalTimes):
     id: UUID
     listing_id: UUID
     schedule_id: UUID
     local_date: date
-    starts_at: datetime
-    ends_at: datetime
     capacity: int
     confirmed_seats: int
     available: int

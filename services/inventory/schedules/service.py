@@ -275,6 +275,9 @@ async def _slots_with_seats(
                 date=slot.local_date,
                 start_time=slot.starts_at.astimezone(zone).strftime("%H:%M"),
                 end_time=slot.ends_at.astimezone(zone).strftime("%H:%M"),
+                timezone=listing.timezone,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
                 capacity=slot.capacity,
                 available=available,
                 price=None
@@ -472,9 +475,9 @@ async def update_schedule(
     return change
 
 
-async def _slot_out(session: AsyncSession, *, seats: RedisSeats, slot: Slot, clock: Clock) -> SlotOut:
+async def _slot_out(session: AsyncSession, *, seats: RedisSeats, listing: Listing, slot: Slot, clock: Clock) -> SlotOut:
     available = 0 if slot.closed_at else await available_seats(session, seats=seats, slot=slot, clock=clock)
-    return SlotOut.model_validate({**_slot_fields(slot), "available": available})
+    return SlotOut.model_validate({**_slot_fields(slot), "timezone": listing.timezone, "available": available})
 
 
 async def get_slot(
@@ -485,7 +488,7 @@ async def get_slot(
     slot = await session.get(Slot, slot_id)
     if slot is None or slot.listing_id != listing.id:
         raise NotFound("No such slot.")
-    return await _slot_out(session, seats=seats, slot=slot, clock=clock)
+    return await _slot_out(session, seats=seats, listing=listing, slot=slot, clock=clock)
 
 
 async def change_slot(
@@ -530,11 +533,11 @@ async def change_slot(
         slot.closed_at = slot.closed_reason = None
     await session.commit()
     await announce_slots(session, seats=seats, listing=listing, slots=[slot], change="slot_changed", clock=clock)
-    return await _slot_out(session, seats=seats, slot=slot, clock=clock)
+    return await _slot_out(session, seats=seats, listing=listing, slot=slot, clock=clock)
 
 
 def _slot_fields(slot: Slot) -> dict[str, object]:
-    return {name: getattr(slot, name) for name in SlotOut.model_fields if name != "available"}
+    return {name: getattr(slot, name) for name in SlotOut.model_fields.keys() - {"timezone", "available"}}
 
 
 async def _lock_day_pool(session: AsyncSession, *, pool_id: UUID) -> tuple[DayPool, list[Slot]]:
