@@ -4,12 +4,22 @@ email with an invite → revenue; and the ways it can fail, with seats and money
 import asyncio
 import time
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 import httpx
 import pytest
 
-from tests.flows import available_seats, listing_with_slot, mail_about, pay, sign_in, sign_up, wait_for_status
+from tests.flows import (
+    available_seats,
+    listing_with_slot,
+    mail_about,
+    pay,
+    sign_in,
+    sign_up,
+    tomorrow,
+    wait_for_status,
+)
 from tests.running_platform import PlatformPorts
 
 
@@ -101,12 +111,20 @@ def test_a_declined_card_fails_the_booking_and_frees_its_seats(platform: Platfor
     assert available_seats(gateway, listing_id) == 4
 
 
-def test_a_booking_is_seen_by_its_traveler_and_provider_only(platform: PlatformPorts, gateway: httpx.Client) -> None:
+def test_a_booking_is_seen_by_its_traveler_and_provider_only_in_the_listings_local_time(
+    platform: PlatformPorts, gateway: httpx.Client
+) -> None:
     provider, traveler = sign_up(gateway, "provider"), sign_up(gateway, "traveler")
-    _, slot_id = listing_with_slot(gateway, provider, capacity=2)
+    _, slot_id = listing_with_slot(gateway, provider, capacity=2, timezone="Asia/Kathmandu")
     hold = gateway.post("/api/v1/holds", json={"slot_id": slot_id, "adults": 1}, headers=traveler).json()
     booking = _book(gateway, traveler, hold["id"]).json()
-    assert gateway.get(f"/api/v1/bookings/{booking['id']}", headers=provider).status_code == 200
+    read = gateway.get(f"/api/v1/bookings/{booking['id']}", headers=provider)
+    assert read.status_code == 200
+    # The slot is at 10:00 in Kathmandu, which is UTC+05:45 all year.
+    starts = f"{tomorrow().isoformat()}T10:00:00+05:45"
+    for shown in (hold, read.json()):
+        assert (shown["timezone"], shown["local_starts_at"]) == ("Asia/Kathmandu", starts)
+        assert datetime.fromisoformat(shown["starts_at"]) == datetime.fromisoformat(starts)
     stranger = sign_up(gateway, "traveler")
     assert gateway.get(f"/api/v1/bookings/{booking['id']}", headers=stranger).status_code == 404
     assert gateway.get(f"/api/v1/bookings/reference/{booking['reference']}", headers=stranger).status_code == 404

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from services.booking.balances.domain import PaymentOption
 from services.booking.cancellations.domain import CancellationPolicy
 from shared.money import money
+from shared.times import LocalTimes
 
 
 class Contact(BaseModel):
@@ -60,7 +61,9 @@ class Money(BaseModel):
         return self
 
 
-class BookingOut(BaseModel):
+class BookingOut(LocalTimes):
+    """A booking; its slot's start and end in UTC and in the listing's zone (`timezone`)."""
+
     id: UUID
     reference: str
     status: str
@@ -69,8 +72,6 @@ class BookingOut(BaseModel):
     slot_id: UUID
     hold_id: UUID
     listing_title: str
-    starts_at: datetime
-    ends_at: datetime
     adults: int
     children: int
     infants: int

@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.booking.bookings.schemas import Contact, Money
+from shared.times import LocalTimes
 
 MAX_PARTY = 50
 
@@ -58,7 +59,7 @@ class CancelBookingRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class AlternativeSlot(BaseModel):
+class AlternativeSlot(LocalTimes):
     """Another open slot of the listing, offered with a declined request."""
 
     model_config = ConfigDict(frozen=True)
@@ -72,16 +73,18 @@ class AlternativeSlot(BaseModel):
     unit_price: Money | None
 
 
-class CounterOfferOut(BaseModel):
+class CounterOfferOut(LocalTimes):
+    """The slot the provider offers instead, its times in the listing's zone too."""
+
     slot_id: UUID
-    starts_at: datetime.datetime
-    ends_at: datetime.datetime
     # None: the listed price of the slot.
     price: Money | None
     message: str
 
 
-class BookingRequestOut(BaseModel):
+class BookingRequestOut(LocalTimes):
+    """A request; its slot's start and end in UTC and in the listing's zone (`timezone`)."""
+
     id: UUID
     status: str
     status_reason: str | None
@@ -90,9 +93,6 @@ class BookingRequestOut(BaseModel):
     listing_id: UUID
     listing_title: str
     slot_id: UUID
-    starts_at: datetime.datetime
-    ends_at: datetime.datetime
-    timezone: str
     adults: int
     children: int
     infants: int

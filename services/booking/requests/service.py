@@ -85,6 +85,7 @@ def request_out(booking_request: BookingRequest) -> BookingRequestOut:
         assert booking_request.counter_ends_at is not None
         counter = CounterOfferOut(
             slot_id=booking_request.counter_slot_id,
+            timezone=booking_request.timezone,
             starts_at=booking_request.counter_starts_at,
             ends_at=booking_request.counter_ends_at,
             price=None
@@ -498,6 +499,9 @@ async def decline_request(
             date=slot["date"],
             start_time=slot["start_time"],
             end_time=slot["end_time"],
+            timezone=booking_request.timezone,
+            starts_at=slot["starts_at"],
+            ends_at=slot["ends_at"],
             available=slot["available"],
             unit_price=slot["price"],
         )

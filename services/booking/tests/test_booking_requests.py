@@ -137,6 +137,74 @@ async def test_an_unanswered_counter_offer_lapses_at_its_deadline_without_remind
     assert await _events(booking_app, countered.id) == ["booking_request.counter_lapsed"]
 
 
+async def test_a_request_its_counter_offer_and_alternatives_show_the_listings_zone_and_local_times(
+    booking_app: BookingApp,
+) -> None:
+    traveler, provider = make_identity("traveler"), make_identity("provider")
+    now = booking_app.clock.now()
+    # Kathmandu is UTC+05:45 all year: 04:15 UTC there is 10:00.
+    starts_at = now.replace(day=9, hour=4, minute=15)
+    countered = await _add_request(
+        booking_app,
+        traveler=traveler,
+        provider=provider,
+        timezone="Asia/Kathmandu",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=2),
+        status="countered",
+        responded_at=now,
+        counter_slot_id=uuid.uuid4(),
+        counter_starts_at=starts_at + timedelta(days=1, hours=4),
+        counter_ends_at=starts_at + timedelta(days=1, hours=6),
+        counter_message="The afternoon suits us better.",
+    )
+    declined = await _add_request(
+        booking_app,
+        traveler=traveler,
+        provider=provider,
+        timezone="Asia/Kathmandu",
+        status="declined",
+        responded_at=now,
+        alternatives=[
+            {
+                "slot_id": str(uuid.uuid4()),
+                "date": "2031-05-10",
+                "start_time": "10:00",
+                "end_time": "12:00",
+                "timezone": "Asia/Kathmandu",
+                "starts_at": "2031-05-10T04:15:00Z",
+                "ends_at": "2031-05-10T06:15:00Z",
+                "available": 4,
+                "unit_price": {"amount": "44.00", "currency": "EUR"},
+            }
+        ],
+    )
+
+    shown = (
+        await booking_app.client.get(f"/booking-requests/{countered.id}", headers=booking_app.as_(traveler))
+    ).json()
+    alternative = (
+        await booking_app.client.get(f"/booking-requests/{declined.id}", headers=booking_app.as_(traveler))
+    ).json()["alternatives"][0]
+
+    assert (shown["timezone"], shown["local_starts_at"], shown["local_ends_at"]) == (
+        "Asia/Kathmandu",
+        "2031-05-09T10:00:00+05:45",
+        "2031-05-09T12:00:00+05:45",
+    )
+    counter = shown["counter_offer"]
+    assert (counter["timezone"], counter["local_starts_at"], counter["local_ends_at"]) == (
+        "Asia/Kathmandu",
+        "2031-05-10T14:00:00+05:45",
+        "2031-05-10T16:00:00+05:45",
+    )
+    assert (alternative["timezone"], alternative["local_starts_at"], alternative["local_ends_at"]) == (
+        "Asia/Kathmandu",
+        "2031-05-10T10:00:00+05:45",
+        "2031-05-10T12:00:00+05:45",
+    )
+
+
 async def test_each_side_sees_its_requests_and_takes_only_its_own_answers(booking_app: BookingApp) -> None:
     traveler, provider = make_identity("traveler"), make_identity("provider")
     first = await _add_request(booking_app, traveler=traveler, provider=provider)
