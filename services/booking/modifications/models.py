@@ -56,6 +56,8 @@ class BookingModification(Base):
     new_quote: Mapped[dict[str, Any]] = mapped_column(JSONB)
     new_starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     new_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The listing's IANA zone (the booking's), in which the new slot's times are shown.
+    timezone: Mapped[str] = mapped_column(String(64))
     # The new total less the old.
     difference: Mapped[Decimal] = mapped_column(MoneyAmount())
     # What the change does to the booking's money (modifications/domain.py): charged now (the

@@ -5,6 +5,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.booking.bookings.schemas import Money, PaymentOut
+from shared.times import LocalTimes
 
 
 class ModificationRequest(BaseModel):
@@ -25,15 +26,15 @@ class ModificationRequest(BaseModel):
         return self
 
 
-class ModificationOut(BaseModel):
+class ModificationOut(LocalTimes):
+    """A change; the new slot's start and end in UTC and in the listing's zone (`timezone`)."""
+
     id: UUID
     booking_id: UUID
     number: int
     status: str
     reason: str | None
     slot_id: UUID
-    starts_at: datetime
-    ends_at: datetime
     adults: int
     children: int
     infants: int

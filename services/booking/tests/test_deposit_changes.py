@@ -315,3 +315,20 @@ async def test_a_charge_of_the_old_balance_landing_after_a_cheaper_change_counts
         booking_app.clock.now(),
     )
     assert await _refunds(booking_app, booking.id) == [("44.00", "balance_not_owed:pi_balance-1")]
+
+
+async def test_a_change_shows_its_new_slot_in_the_listings_zone_and_local_time(
+    booking_app: BookingApp, deposit_booking: tuple[Booking, Identity]
+) -> None:
+    booking, traveler = deposit_booking
+    await _change_party(booking_app, booking, traveler, StandIns(booking), adults=1)
+
+    listed = await booking_app.client.get(f"/bookings/{booking.id}/modifications", headers=booking_app.as_(traveler))
+
+    change = listed.json()["items"][0]
+    # 09:00 UTC on 3 June 2031 is 10:00 in Lisbon, on summer time (UTC+01:00).
+    assert (change["timezone"], change["local_starts_at"], change["local_ends_at"]) == (
+        "Europe/Lisbon",
+        "2031-06-03T10:00:00+01:00",
+        "2031-06-03T12:00:00+01:00",
+    )
