@@ -20,8 +20,8 @@ from services.booking.balances.consumers import balances_consumer
 from services.booking.balances.service import charge_due_balances
 from services.booking.bookings.models import Booking
 from services.booking.tests.conftest import BookingApp
-from services.payment.intents.events import PaymentFailed, PaymentSucceeded
 from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier
+from shared.contracts.payment import PaymentFailed, PaymentSucceeded
 from shared.events.envelope import EventEnvelope, EventPayload
 from shared.events.models import OutboxMessage
 from shared.testing import development_signer, make_identity, trusted_development_key
