@@ -91,7 +91,9 @@ async def _charges_asked(
 async def _deliver(app: BookingApp, event: EventPayload) -> None:
     handlers = balances_consumer(app.clock, app.settings.balance_schedule()).handlers
     async with app.sessions() as session, session.begin():
-        await handlers[event.event_type](session, EventEnvelope.wrap(event, producer="payment", key="b"))
+        await handlers[(event.event_type, event.event_version)](
+            session, EventEnvelope.wrap(event, producer="payment", key="b")
+        )
 
 
 async def _read(app: BookingApp, booking_id: UUID) -> Booking:

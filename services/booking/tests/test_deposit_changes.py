@@ -138,7 +138,9 @@ async def _change_party(
 
 async def _deliver(app: BookingApp, consumer: ConsumerSpec, event: EventPayload, *, producer: str) -> None:
     async with app.sessions() as session, session.begin():
-        await consumer.handlers[event.event_type](session, EventEnvelope.wrap(event, producer=producer, key="b"))
+        await consumer.handlers[(event.event_type, event.event_version)](
+            session, EventEnvelope.wrap(event, producer=producer, key="b")
+        )
 
 
 async def _deliver_to_balances(app: BookingApp, event: EventPayload) -> None:

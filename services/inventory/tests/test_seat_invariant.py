@@ -47,8 +47,8 @@ class SeatWorld:
         self.engine = create_engine(database_url=inventory.settings.database_url, schema="inventory")
         self.sessions = create_session_factory(self.engine)
         handlers = booking_events_consumer(seats=RedisSeats(redis), clock=inventory.clock).handlers
-        self.sell = handlers[BookingPaymentReceived.event_type]
-        self.give_back = handlers[BookingSeatsReleased.event_type]
+        self.sell = handlers[(BookingPaymentReceived.event_type, BookingPaymentReceived.event_version)]
+        self.give_back = handlers[(BookingSeatsReleased.event_type, BookingSeatsReleased.event_version)]
         self.listing_of: dict[str, str] = {}
         self.pooled: set[str] = set()
         self.live: list[tuple[str, str, Identity, int]] = []  # (hold id, slot id, holder, seats)
