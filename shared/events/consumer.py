@@ -1,9 +1,10 @@
 """Consuming events at least once, applying each exactly once.
 
-A consumer is a named set of handlers by event type and version. Each message is applied in one database
-transaction that also records `(consumer, event_id)` in the inbox, so a redelivered or replayed
-event finds its inbox row and changes nothing. A message that keeps failing is retried a bounded
-number of times, then published to the consumer's dead-letter topic and skipped.
+A consumer is a named set of handlers by event type and version. Each message is applied in
+one database transaction that also records `(consumer, event_id)` in the inbox, so a
+redelivered or replayed event finds its inbox row and changes nothing. A message that keeps
+failing is retried a bounded number of times, then published to the consumer's dead-letter
+topic and skipped.
 
 Versions: a handler reads one (type, version), with its payload model (`handles`); a consumer
 may have one per version, or one for the newest version, reached by older events through the
