@@ -21,10 +21,11 @@ venv: $(VENV)/.synced
 up: $(VENV)/.synced
 	$(BIN)/python -m devstack up
 
-# Lint and types first: a change that is not clean does not reach the suite.
+# Lint, architecture and types first: a change that is not clean does not reach the suite.
 test: $(VENV)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m devstack test
 
@@ -34,6 +35,7 @@ bench: $(VENV)/.synced
 lint: $(VENV)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
@@ -46,4 +48,4 @@ lock: | $(BIN)/uv
 	$(COMPILE) --group dev -c requirements.lock -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .devstack
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .devstack

@@ -3,21 +3,20 @@
 They ask notification to write to an account's owner. The verification and reset tokens travel
 in the events because the gateway alone can mint them and notification alone sends email: the
 gateway keeps only their hashes, each is one-time and short-lived, and a newer one supersedes
-it. Readers ignore fields they do not know, so the gateway can add some without a new version.
+it.
+
+Readers ignore fields they do not know, so the gateway may add an optional field without a new
+version; anything else is a new version registered beside the old one (see the README).
 """
 
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import ConfigDict
-
 from shared.events.envelope import EventPayload, register_event
 
 
 class IdentityEvent(EventPayload):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
     user_id: UUID
     email: str
     name: str

@@ -1,9 +1,11 @@
-"""Events inventory publishes on inventory.events that other services act on."""
+"""Events inventory publishes on inventory.events: seat holds keyed by slot id, blackouts.
 
-from datetime import date
+Readers ignore fields they do not know, so inventory may add an optional field without a new
+version; anything else is a new version registered beside the old one (see the README).
+"""
+
+from datetime import date, datetime
 from uuid import UUID
-
-from pydantic import ConfigDict
 
 from shared.events.envelope import EventPayload, register_event
 
@@ -13,9 +15,6 @@ class SlotsBlackedOut(EventPayload):
     """A blackout took slots out: the day will not happen. Booking cancels every live booking
     on `slots_closed` as the provider's cancellation, with `reason`; `slots_with_bookings` are
     those of them that had seats sold or held when they closed."""
-
-    # Read tolerantly: a producer may add fields before this reader knows them.
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     blackout_id: UUID
     # None for a blackout of every listing (an admin's).
@@ -27,3 +26,86 @@ class SlotsBlackedOut(EventPayload):
     created_by: UUID | None = None
     slots_closed: list[UUID]
     slots_with_bookings: list[UUID]
+
+
+@register_event("inventory.hold_placed", version=1)
+class HoldPlaced(EventPayload):
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    holder_id: UUID
+    seats: int
+    expires_at: datetime
+    total: str
+    currency: str
+
+
+class SeatsFreed(EventPayload):
+    """What every event that puts seats back on sale carries besides its own fields."""
+
+    # The slot's date, so the waitlist of that day can be offered the seats (absent from events
+    # written before it was added).
+    local_date: date | None = None
+
+
+@register_event("inventory.hold_released", version=1)
+class HoldReleased(SeatsFreed):
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    seats: int
+
+
+@register_event("inventory.seats_confirmed", version=1)
+class SeatsConfirmed(EventPayload):
+    """A paid booking's seats are sold: `late` when its hold had lapsed but they were still free."""
+
+    booking_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    seats: int
+    late: bool
+
+
+@register_event("inventory.seats_unavailable", version=1)
+class SeatsUnavailable(EventPayload):
+    """A paid booking's hold lapsed and its seats were sold to someone else."""
+
+    booking_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+
+
+@register_event("inventory.hold_expired", version=1)
+class HoldExpired(SeatsFreed):
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    seats: int
+
+
+@register_event("inventory.seats_returned", version=1)
+class SeatsReturned(SeatsFreed):
+    """Confirmed seats are back on sale (the booking was cancelled or moved); the waitlist
+    of the slot may be offered them."""
+
+    booking_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    seats: int
+    available: int
+
+
+@register_event("inventory.waitlist_hold_placed", version=1)
+class WaitlistHoldPlaced(EventPayload):
+    """Seats held for a waitlist entry for its claim window: the traveler books from the hold."""
+
+    entry_id: UUID
+    hold_id: UUID
+    slot_id: UUID
+    listing_id: UUID
+    holder_id: UUID
+    seats: int
+    expires_at: datetime

@@ -1,9 +1,21 @@
 """Consuming events at least once, applying each exactly once.
 
-A consumer is a named set of handlers by event type. Each message is applied in one database
-transaction that also records `(consumer, event_id)` in the inbox, so a redelivered or replayed
-event finds its inbox row and changes nothing. A message that keeps failing is retried a bounded
-number of times, then published to the consumer's dead-letter topic and skipped.
+A consumer is a named set of handlers by event type and version. Each message is applied in
+one database transaction that also records `(consumer, event_id)` in the inbox, so a
+redelivered or replayed event finds its inbox row and changes nothing. A message that keeps
+failing is retried a bounded number of times, then published to the consumer's dead-letter
+topic and skipped.
+
+Versions: a handler reads one (type, version), with its payload model (`handles`); a consumer
+may have one per version, or one for the newest version, reached by older events through the
+upcasters registered with the contracts (`shared.events.envelope.register_upcaster`). An event
+of a type the consumer has no handler for is not its business and is skipped. An event of a
+type it handles but of a version it can neither read nor upcast (in practice a version newer
+than this image knows, sent by a producer deployed first) is not dropped: it goes to the
+dead-letter topic at once, with the reason in its `error` header, so it can be published back
+to its original topic after the consumer is upgraded (the inbox keeps that replay from applying
+it twice anywhere). Parking the partition instead would hold every later event of the topic
+behind it for the length of a rollout.
 """
 
 import asyncio
@@ -18,36 +30,69 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.context import correlation_id_var
-from shared.events.envelope import EventEnvelope, EventPayload, dead_letter_topic_for
+from shared.events.envelope import EventEnvelope, EventPayload, dead_letter_topic_for, upcast
 from shared.events.models import InboxMessage
 from shared.metrics import ConsumerMetrics
 
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+# (event type, version)
+HandlerKey = tuple[str, int]
 PayloadT = TypeVar("PayloadT", bound=EventPayload)
 
 
 def handles(
     payload_type: type[PayloadT], apply: Callable[[AsyncSession, PayloadT], Awaitable[None]]
-) -> tuple[str, EventHandler]:
-    """A handler entry for `ConsumerSpec.handlers` that receives the payload as its model."""
+) -> tuple[HandlerKey, EventHandler]:
+    """A handler entry for `ConsumerSpec.handlers` that receives the payload as its model, of
+    the version that model is registered with."""
 
     async def handle(session: AsyncSession, envelope: EventEnvelope) -> None:
-        payload = envelope.parse_payload()
-        assert isinstance(payload, payload_type)
-        await apply(session, payload)
+        await apply(session, payload_type.model_validate(envelope.payload))
 
-    return payload_type.event_type, handle
+    return (payload_type.event_type, payload_type.event_version), handle
+
+
+class UnreadableVersion(LookupError):
+    """The consumer handles the event's type but cannot read this version of it."""
 
 
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """What an app consumes: its handlers keyed by event type, and the topics they come from."""
+    """What an app consumes: its handlers keyed by (event type, version), and the topics they
+    come from."""
 
     name: str
     topics: tuple[str, ...]
-    handlers: Mapping[str, EventHandler]
+    handlers: Mapping[HandlerKey, EventHandler]
+
+    def route(self, envelope: EventEnvelope) -> tuple[EventHandler, EventEnvelope] | None:
+        """The handler for the envelope and the envelope as that handler reads it (upcast to its
+        version when it is written for a newer one); None if the type is not this consumer's.
+        Raises UnreadableVersion when the type is handled but this version cannot be read."""
+        handler = self.handlers.get((envelope.type, envelope.version))
+        if handler is not None:
+            return handler, envelope
+        versions = sorted(version for event_type, version in self.handlers if event_type == envelope.type)
+        if not versions:
+            return None
+        for version in (version for version in versions if version > envelope.version):
+            try:
+                lifted = upcast(envelope.type, envelope.payload, from_version=envelope.version, to_version=version)
+            except Exception as error:
+                raise UnreadableVersion(f"{envelope.type} v{envelope.version} failed to upcast: {error!r}") from error
+            if lifted is not None:
+                return self.handlers[(envelope.type, version)], envelope.model_copy(
+                    update={"version": version, "payload": lifted}
+                )
+        known = ", ".join(f"v{version}" for version in versions)
+        if envelope.version > versions[-1]:
+            raise UnreadableVersion(
+                f"{envelope.type} v{envelope.version} is newer than this consumer reads ({known}): "
+                "publish it again to its topic once the consumer is upgraded"
+            )
+        raise UnreadableVersion(f"{envelope.type} v{envelope.version} has no upcaster to a version read here ({known})")
 
 
 class EventConsumer:
@@ -108,12 +153,17 @@ class EventConsumer:
         except (ValidationError, ValueError) as error:
             await self._dead_letter(record, f"undecodable envelope: {error}", attempts=1)
             return
-        handler = self._spec.handlers.get(envelope.type)
-        if handler is None:
+        try:
+            route = self._spec.route(envelope)
+        except UnreadableVersion as error:
+            await self._dead_letter(record, f"unreadable version: {error}", attempts=0)
             return
+        if route is None:
+            return
+        handler, readable = route
         for attempt in range(1, self._max_attempts + 1):
             try:
-                applied = await self._apply(envelope, handler)
+                applied = await self._apply(readable, handler)
             except asyncio.CancelledError:
                 raise
             except Exception as error:

@@ -1,8 +1,11 @@
 """The one envelope every event travels in, and the registry of versioned event types.
 
 An event type is a frozen Pydantic model registered with its dotted past-tense name and an
-integer version: `@register_event("booking.confirmed", version=1)`. A breaking change to a
-payload is a new version registered beside the old one, so consumers can read both.
+integer version: `@register_event("booking.confirmed", version=1)`. Payloads are read
+tolerantly: a field the reader does not know is ignored, so a producer may add an optional
+field without a new version. Any other change is a new version registered beside the old one,
+with an upcaster that lifts the old payload to the new one (`register_upcaster`), so a consumer
+written for the new version still reads events written before it.
 """
 
 import json
@@ -17,15 +20,19 @@ from pydantic import BaseModel, ConfigDict, Field
 class EventPayload(BaseModel):
     """Base of every event payload. Subclasses are registered with `register_event`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Tolerant reader: a producer one release ahead may send fields this reader does not know.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_type: ClassVar[str]
     event_version: ClassVar[int]
 
 
 PayloadT = TypeVar("PayloadT", bound=type[EventPayload])
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UpcasterT = TypeVar("UpcasterT", bound=Upcaster)
 
 _registry: dict[tuple[str, int], type[EventPayload]] = {}
+_upcasters: dict[tuple[str, int], Upcaster] = {}
 
 
 class UnknownEventType(LookupError):
@@ -45,6 +52,30 @@ def register_event(event_type: str, *, version: int = 1) -> Callable[[PayloadT],
         return cls
 
     return decorate
+
+
+def register_upcaster(event_type: str, *, from_version: int) -> Callable[[UpcasterT], UpcasterT]:
+    """Function decorator: lifts a payload of `event_type` v`from_version` (as a dict) to the
+    next version's, so a consumer written for the next version reads the older events too."""
+
+    def decorate(lift: UpcasterT) -> UpcasterT:
+        existing = _upcasters.get((event_type, from_version))
+        if existing is not None and existing is not lift:
+            raise ValueError(f"event {event_type} v{from_version} already has an upcaster: {existing.__qualname__}")
+        _upcasters[(event_type, from_version)] = lift
+        return lift
+
+    return decorate
+
+
+def upcast(event_type: str, payload: dict[str, Any], *, from_version: int, to_version: int) -> dict[str, Any] | None:
+    """The payload lifted one version at a time up to `to_version`; None if a step has no upcaster."""
+    for version in range(from_version, to_version):
+        lift = _upcasters.get((event_type, version))
+        if lift is None:
+            return None
+        payload = lift(payload)
+    return payload
 
 
 def payload_class(event_type: str, version: int) -> type[EventPayload]:

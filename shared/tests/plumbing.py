@@ -6,13 +6,14 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Identity, String, func, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import PlumbingBase, create_engine, create_session_factory, new_metadata
-from shared.events.envelope import EventEnvelope, EventPayload, register_event
+from shared.events.envelope import EventEnvelope, EventPayload, register_event, register_upcaster
 from shared.events.kafka import create_producer
 from shared.events.outbox import OutboxRelay
 
@@ -36,6 +37,36 @@ class AppliedEffect(EffectBase):
 class ThingHappened(EventPayload):
     key: str
     seq: int
+
+
+class ThingHappenedWithNote(ThingHappened):
+    """The producer's next release of `thing_happened` v1: one optional field more, so the same
+    version. Not registered: consumers still run the image that knows only ThingHappened."""
+
+    note: str | None = None
+
+
+@register_event("plumbingtest.length_measured", version=1)
+class LengthMeasuredInCentimetres(EventPayload):
+    key: str
+    centimetres: int
+
+
+@register_event("plumbingtest.length_measured", version=2)
+class LengthMeasured(EventPayload):
+    """v2 changed the unit: a breaking change, hence a version and an upcaster from v1."""
+
+    key: str
+    millimetres: int
+
+
+@register_upcaster("plumbingtest.length_measured", from_version=1)
+def length_in_millimetres(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"key": payload["key"], "millimetres": payload["centimetres"] * 10}
+
+
+async def record_length(session: AsyncSession, measured: LengthMeasured) -> None:
+    session.add(AppliedEffect(key=measured.key, seq=measured.millimetres))
 
 
 @register_event("plumbingtest.poison_arrived", version=1)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -17,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import create_session_factory, transaction
-from shared.events.consumer import ConsumerSpec, EventConsumer
+from shared.events.consumer import ConsumerSpec, EventConsumer, UnreadableVersion, handles
 from shared.events.envelope import EventEnvelope, dead_letter_topic_for, topic_for
 from shared.events.kafka import create_producer, ensure_topics
 from shared.events.models import OutboxMessage
@@ -25,10 +26,14 @@ from shared.events.outbox import add_event
 from shared.metrics import AppMetrics
 from shared.tests.plumbing import (
     AppliedEffect,
+    LengthMeasured,
+    LengthMeasuredInCentimetres,
     PoisonArrived,
     ThingHappened,
+    ThingHappenedWithNote,
     apply_thing_happened,
     create_schema,
+    record_length,
     reject_poison,
     running_relay,
 )
@@ -64,6 +69,15 @@ async def producer(bootstrap_servers: str, schema: str) -> AsyncIterator[AIOKafk
 
 ConsumerFactory = Callable[..., Awaitable[EventConsumer]]
 
+# Length is read as v2 only: v1 events reach it through their upcaster.
+_HANDLERS = dict(
+    [
+        ((ThingHappened.event_type, 1), apply_thing_happened),
+        ((PoisonArrived.event_type, 1), reject_poison),
+        handles(LengthMeasured, record_length),
+    ]
+)
+
 
 @pytest.fixture
 async def start_consumer(
@@ -81,7 +95,7 @@ async def start_consumer(
             spec=ConsumerSpec(
                 name=name,
                 topics=(topic_for(schema),),
-                handlers={ThingHappened.event_type: apply_thing_happened, PoisonArrived.event_type: reject_poison},
+                handlers=_HANDLERS,
             ),
             session_factory=sessions,
             bootstrap_servers=bootstrap_servers,
@@ -229,12 +243,15 @@ async def test_replaying_the_topic_from_the_start_changes_nothing(
 
 
 def _consumed(metrics: AppMetrics, outcome: str) -> float:
-    labels = {"type": ThingHappened.event_type, "outcome": outcome}
+    return _sampled(metrics, "events_consumed_total", {"type": ThingHappened.event_type, "outcome": outcome})
+
+
+def _sampled(metrics: AppMetrics, name: str, labels: dict[str, str]) -> float:
     return sum(
         sample.value
         for metric in metrics.registry.collect()
         for sample in metric.samples
-        if sample.name == "events_consumed_total" and labels.items() <= sample.labels.items()
+        if sample.name == name and labels.items() <= sample.labels.items()
     )
 
 
@@ -288,3 +305,87 @@ def test_the_envelope_round_trips_through_bytes() -> None:
     again = EventEnvelope.from_bytes(envelope.to_bytes())
     assert again == envelope
     assert again.parse_payload() == ThingHappened(key="k", seq=1)
+
+
+async def test_a_newer_release_of_an_event_with_an_extra_field_is_applied_by_a_consumer_built_before_it(
+    sessions: async_sessionmaker[AsyncSession], bootstrap_servers: str, schema: str, start_consumer: ConsumerFactory
+) -> None:
+    metrics = AppMetrics("rolling-update")
+    await start_consumer(metrics=metrics)
+    key = f"{schema}-newer"
+    async with transaction(sessions) as session:
+        add_event(
+            session, ThingHappenedWithNote(key=key, seq=7, note="from the upgraded producer"), producer=schema, key=key
+        )
+    async with running_relay(sessions, bootstrap_servers, schema):
+        await _wait_for_effects(sessions, 1)
+
+    assert [(effect.key, effect.seq) for effect in await _effects(sessions)] == [(key, 7)]
+    assert _consumed(metrics, "applied") == 1
+    assert _sampled(metrics, "events_dead_lettered_total", {}) == 0
+
+
+async def test_an_event_of_an_older_version_is_upcast_and_applied_by_a_consumer_written_for_the_newer(
+    sessions: async_sessionmaker[AsyncSession], bootstrap_servers: str, schema: str, start_consumer: ConsumerFactory
+) -> None:
+    await start_consumer()
+    key = f"{schema}-old"
+    async with transaction(sessions) as session:
+        add_event(session, LengthMeasuredInCentimetres(key=key, centimetres=12), producer=schema, key=key)
+        add_event(session, LengthMeasured(key=key, millimetres=5), producer=schema, key=key)
+    async with running_relay(sessions, bootstrap_servers, schema):
+        await _wait_for_effects(sessions, 2)
+
+    assert [(effect.key, effect.seq) for effect in await _effects(sessions)] == [(key, 120), (key, 5)]
+
+
+async def test_a_version_newer_than_the_consumer_reads_is_dead_lettered_with_its_reason_not_dropped(
+    sessions: async_sessionmaker[AsyncSession],
+    bootstrap_servers: str,
+    schema: str,
+    producer: AIOKafkaProducer,
+    start_consumer: ConsumerFactory,
+) -> None:
+    await start_consumer()
+    key = f"{schema}-future"
+    from_the_future = _envelope(LengthMeasured.event_type, 3, {"key": key, "micrometres": 5000}, producer=schema)
+    await producer.send_and_wait(topic_for(schema), value=from_the_future.to_bytes(), key=key.encode())
+    async with transaction(sessions) as session:
+        add_event(session, ThingHappened(key=key, seq=1), producer=schema, key=key)
+    async with running_relay(sessions, bootstrap_servers, schema):
+        await _wait_for_effects(sessions, 1)
+
+    (dead_letter,) = await _read_dead_letters(bootstrap_servers, dead_letter_topic_for(f"consumer-{schema}"), count=1)
+    assert dead_letter["error"].startswith("unreadable version: plumbingtest.length_measured v3 is newer")
+    assert dead_letter["attempts"] == "0"
+    assert dead_letter["original_topic"] == topic_for(schema)
+    assert [(effect.key, effect.seq) for effect in await _effects(sessions)] == [(key, 1)]
+
+
+def _envelope(event_type: str, version: int, payload: dict[str, object], *, producer: str = "p") -> EventEnvelope:
+    return EventEnvelope(
+        type=event_type, version=version, occurred_at=datetime.now(UTC), producer=producer, key="k", payload=payload
+    )
+
+
+def test_a_version_with_its_own_handler_is_routed_to_it_unchanged() -> None:
+    spec = ConsumerSpec(
+        name="c",
+        topics=("p.events",),
+        handlers=dict([handles(LengthMeasuredInCentimetres, _unused), handles(LengthMeasured, record_length)]),
+    )
+    v1 = _envelope(LengthMeasured.event_type, 1, {"key": "k", "centimetres": 3})
+    route = spec.route(v1)
+    assert route is not None
+    assert route[1] is v1
+    assert spec.route(_envelope("other.type", 1, {})) is None, "a type it does not handle is not its business"
+
+
+def test_an_older_version_without_an_upcaster_to_a_handled_one_is_unreadable() -> None:
+    spec = ConsumerSpec(name="c", topics=("p.events",), handlers=dict([handles(ThingHappened, _unused)]))
+    with pytest.raises(UnreadableVersion, match="v0 has no upcaster"):
+        spec.route(_envelope(ThingHappened.event_type, 0, {"key": "k", "seq": 1}))
+
+
+async def _unused(session: AsyncSession, event: object) -> None:
+    raise AssertionError("only routed, never applied")

@@ -128,4 +128,4 @@ def assert_the_gateway_alone_says_who_the_client_is(command: list[str], trusted_
     """uvicorn does not rewrite the client from X-Forwarded-For; the gateway's trusted proxies
     are set, as CIDRs its settings accept."""
     assert "--no-proxy-headers" in command
-    settings_class(apps_by_name()["gateway"])(trusted_proxies=json.loads(trusted_proxies))
+    settings_class(apps_by_name()["gateway"]).model_validate({"trusted_proxies": json.loads(trusted_proxies)})

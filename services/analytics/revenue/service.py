@@ -12,9 +12,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from services.analytics.revenue.models import BookingRevenue
 from services.analytics.revenue.schemas import Revenue, RevenueGroup
-from services.booking.bookings.events import BookingConfirmed
-from services.payment.intents.events import PaymentRefunded
 from shared.auth import Identity
+from shared.contracts.booking import BookingConfirmed
+from shared.contracts.payment import PaymentRefunded
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 from shared.money import money

@@ -16,11 +16,11 @@ from services.booking.affiliate.domain import (
     partner_url,
     search_text,
 )
-from services.booking.affiliate.events import AffiliateLinkClicked
 from services.booking.affiliate.models import AffiliateClick, AffiliateLink
 from services.booking.affiliate.schemas import AffiliateLinkOut, AffiliateLinkPage
 from services.booking.bookings.service import PRODUCER, upstream_json
 from shared.clock import Clock
+from shared.contracts.booking import AffiliateLinkClicked
 from shared.errors import NotFound
 from shared.events.outbox import add_event
 

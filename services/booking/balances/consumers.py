@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.booking.balances.domain import BalanceSchedule, is_balance_payment, scheduled_attempt
 from services.booking.balances.service import handle_failed_balance_charge, record_balance_payment
 from services.booking.bookings.models import Booking
-from services.payment.intents.events import PaymentFailed, PaymentSucceeded
 from shared.clock import Clock
+from shared.contracts.payment import PaymentFailed, PaymentSucceeded
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 

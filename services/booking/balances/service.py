@@ -18,10 +18,8 @@ from services.booking.balances.domain import (
     scheduled_attempt_purpose,
     take_balance_payment,
 )
-from services.booking.balances.events import BookingBalanceChargeFailed
 from services.booking.balances.schemas import BalancePaymentOut
 from services.booking.bookings.domain import may_see
-from services.booking.bookings.events import BookingRefundRequested
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import PaymentOut
 from services.booking.bookings.service import PRODUCER, upstream_json
@@ -30,6 +28,7 @@ from services.booking.history.service import SYSTEM, record_change
 from services.booking.modifications.service import applied_changes
 from shared.auth import ActingFor, Identity, ServiceSigner
 from shared.clock import Clock
+from shared.contracts.booking import BookingBalanceChargeFailed, BookingRefundRequested
 from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
 from shared.money import money

@@ -7,20 +7,20 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.balances.domain import is_balance_payment
-from services.booking.bookings.events import (
+from services.booking.bookings.models import Booking
+from services.booking.bookings.service import PRODUCER
+from services.booking.history.service import SYSTEM, move, record_change
+from services.booking.modifications.models import is_change_payment
+from shared.clock import Clock
+from shared.contracts.booking import (
     BookingConfirmed,
     BookingExpired,
     BookingPaymentFailed,
     BookingPaymentReceived,
     BookingRefundRequested,
 )
-from services.booking.bookings.models import Booking
-from services.booking.bookings.service import PRODUCER
-from services.booking.history.service import SYSTEM, move, record_change
-from services.booking.modifications.models import is_change_payment
-from services.inventory.holds.events import HoldExpired, SeatsConfirmed, SeatsUnavailable
-from services.payment.intents.events import PaymentFailed, PaymentRefunded, PaymentSucceeded
-from shared.clock import Clock
+from shared.contracts.inventory import HoldExpired, SeatsConfirmed, SeatsUnavailable
+from shared.contracts.payment import PaymentFailed, PaymentRefunded, PaymentSucceeded
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import EventPayload, topic_for
 from shared.events.outbox import add_event

@@ -2,13 +2,11 @@
 largest party a listing takes."""
 
 import secrets
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
+from uuid import UUID
 
 from shared.auth import Identity
 from shared.errors import Conflict, InvalidInput
-
-if TYPE_CHECKING:
-    from services.booking.bookings.models import Booking
 
 Status = Literal[
     "pending_payment", "confirmed", "completed", "cancelled", "expired", "payment_failed", "refunded", "no_show"
@@ -52,12 +50,22 @@ def new_reference(year: int) -> str:
     return f"TRV-{year}-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
 
-def may_see(booking: "Booking", viewer: Identity) -> bool:
+class Parties(Protocol):
+    """What the rules of who sees what read of a booking or a request: whose it is."""
+
+    @property
+    def traveler_id(self) -> UUID: ...
+
+    @property
+    def provider_id(self) -> UUID: ...
+
+
+def may_see(booking: Parties, viewer: Identity) -> bool:
     """A booking is its traveler's and its provider's to see, and ops'."""
     return viewer.is_admin or viewer.user_id in (booking.traveler_id, booking.provider_id)
 
 
-def pays(booking: "Booking", viewer: Identity | None) -> bool:
+def pays(booking: Parties, viewer: Identity | None) -> bool:
     """Whether `viewer` is the traveler who pays the booking, the only one shown its client secret."""
     return viewer is not None and viewer.user_id == booking.traveler_id
 

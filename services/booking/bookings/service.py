@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.booking.balances.domain import DepositTerms, PaymentOption, PaymentPlan, plan_payment
 from services.booking.bookings.domain import may_see, new_reference, pays
-from services.booking.bookings.events import BookingCompleted, BookingCreated, BookingNoShow
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import BookingCreate, BookingOut, Contact, Money, PaymentOut
 from services.booking.history.service import SYSTEM, Actor, Origin, move, record_change
 from shared.auth import ActingFor, Identity
 from shared.clock import Clock
+from shared.contracts.booking import BookingCompleted, BookingCreated, BookingNoShow
 from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
 

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.bookings.domain import may_see
-from services.booking.bookings.events import BookingCancelled, BookingRefundRequested, BookingSeatsReleased
 from services.booking.bookings.models import Booking
 from services.booking.bookings.service import PRODUCER
 from services.booking.cancellations.domain import CancellationPolicy, CancelledBy, settle
@@ -19,6 +18,7 @@ from services.booking.modifications.service import applied_changes
 from services.booking.settings import BookingSettings
 from shared.auth import Identity
 from shared.clock import Clock
+from shared.contracts.booking import BookingCancelled, BookingRefundRequested, BookingSeatsReleased
 from shared.contracts.inventory import SlotsBlackedOut
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.outbox import add_event

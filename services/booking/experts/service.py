@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from services.booking.bookings.events import BookingSeatsReleased
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import BookingOut, Contact, Money, PaymentOut
 from services.booking.bookings.service import (
@@ -36,16 +35,6 @@ from services.booking.experts.domain import (
     expert_fee,
     refusal_to_book,
 )
-from services.booking.experts.events import (
-    BookedOnBehalf,
-    HandoffAccepted,
-    HandoffApproved,
-    HandoffCancelled,
-    HandoffCompleted,
-    HandoffDeclined,
-    HandoffEvent,
-    HandoffRequested,
-)
 from services.booking.experts.models import ExpertBooking, ExpertGrant, ExpertHandoff, ExpertProfile
 from services.booking.experts.schemas import (
     BookOnBehalf,
@@ -62,6 +51,17 @@ from services.booking.experts.schemas import (
 from services.booking.history.service import SYSTEM, Actor, Origin, move
 from shared.auth import ActingFor, Identity, ServiceSigner
 from shared.clock import Clock
+from shared.contracts.booking import (
+    BookedOnBehalf,
+    BookingSeatsReleased,
+    HandoffAccepted,
+    HandoffApproved,
+    HandoffCancelled,
+    HandoffCompleted,
+    HandoffDeclined,
+    HandoffEvent,
+    HandoffRequested,
+)
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.outbox import add_event
 

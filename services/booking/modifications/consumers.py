@@ -10,12 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.balances.domain import DepositTerms
-from services.booking.bookings.events import BookingRefundRequested, BookingSeatsReleased
 from services.booking.bookings.models import Booking
 from services.booking.bookings.service import PRODUCER
 from services.booking.history.service import SYSTEM, record_change
 from services.booking.modifications.domain import ChangeSplit, settle_change
-from services.booking.modifications.events import BookingModificationFailed, BookingModified
 from services.booking.modifications.models import BookingModification
 from services.booking.modifications.service import (
     PARTY,
@@ -24,9 +22,15 @@ from services.booking.modifications.service import (
     ask_inventory_to_sell,
     open_modification,
 )
-from services.inventory.holds.events import HoldExpired, SeatsConfirmed, SeatsUnavailable
-from services.payment.intents.events import PaymentSucceeded
 from shared.clock import Clock
+from shared.contracts.booking import (
+    BookingModificationFailed,
+    BookingModified,
+    BookingRefundRequested,
+    BookingSeatsReleased,
+)
+from shared.contracts.inventory import HoldExpired, SeatsConfirmed, SeatsUnavailable
+from shared.contracts.payment import PaymentSucceeded
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import EventPayload, topic_for
 from shared.events.outbox import add_event

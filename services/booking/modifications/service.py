@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.balances.domain import DepositTerms
 from services.booking.bookings.domain import may_see
-from services.booking.bookings.events import BookingPaymentReceived
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import Money, PaymentOut
 from services.booking.bookings.service import PRODUCER, hold_seats, upstream_json
@@ -25,6 +24,7 @@ from services.booking.modifications.models import OPEN_STATUSES, BookingModifica
 from services.booking.modifications.schemas import ModificationOut, ModificationRequest
 from shared.auth import ActingFor, Identity
 from shared.clock import Clock
+from shared.contracts.booking import BookingPaymentReceived
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.outbox import add_event
 

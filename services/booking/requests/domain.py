@@ -9,14 +9,12 @@ The traveler may withdraw a request while it is open.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import Literal, get_args
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from services.booking.bookings.domain import Parties
 from shared.auth import Identity
 from shared.errors import Conflict
-
-if TYPE_CHECKING:
-    from services.booking.requests.models import BookingRequest
 
 Status = Literal["pending_provider", "accepted", "declined", "countered", "expired", "counter_lapsed", "cancelled"]
 Action = Literal["accept", "decline", "counter", "accept_counter", "expire", "lapse_counter", "cancel"]
@@ -68,7 +66,7 @@ def next_status(current: str, action: Action) -> Status:
     )
 
 
-def side_of(request: "BookingRequest", viewer: Identity) -> Side | None:
+def side_of(request: Parties, viewer: Identity) -> Side | None:
     """The viewer's part in the request, or None if it is not theirs to see. Ops act as the
     provider would."""
     if viewer.user_id == request.traveler_id:

@@ -31,7 +31,17 @@ from services.booking.requests.domain import (
     next_status,
     side_of,
 )
-from services.booking.requests.events import (
+from services.booking.requests.models import BookingRequest
+from services.booking.requests.schemas import (
+    AlternativeSlot,
+    BookingRequestCreate,
+    BookingRequestOut,
+    CounterOfferCreate,
+    CounterOfferOut,
+)
+from shared.auth import ActingFor, Identity, ServiceSigner
+from shared.clock import Clock
+from shared.contracts.booking import (
     Alternative,
     BookingRequestAccepted,
     BookingRequestCancelled,
@@ -44,16 +54,6 @@ from services.booking.requests.events import (
     BookingRequestProviderReminded,
     BookingRequestProviderWarned,
 )
-from services.booking.requests.models import BookingRequest
-from services.booking.requests.schemas import (
-    AlternativeSlot,
-    BookingRequestCreate,
-    BookingRequestOut,
-    CounterOfferCreate,
-    CounterOfferOut,
-)
-from shared.auth import ActingFor, Identity, ServiceSigner
-from shared.clock import Clock
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.envelope import EventPayload
 from shared.events.outbox import add_event

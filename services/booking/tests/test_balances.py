@@ -20,8 +20,8 @@ from services.booking.balances.consumers import balances_consumer
 from services.booking.balances.service import charge_due_balances
 from services.booking.bookings.models import Booking
 from services.booking.tests.conftest import BookingApp
-from services.payment.intents.events import PaymentFailed, PaymentSucceeded
 from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier
+from shared.contracts.payment import PaymentFailed, PaymentSucceeded
 from shared.events.envelope import EventEnvelope, EventPayload
 from shared.events.models import OutboxMessage
 from shared.testing import development_signer, make_identity, trusted_development_key
@@ -91,7 +91,9 @@ async def _charges_asked(
 async def _deliver(app: BookingApp, event: EventPayload) -> None:
     handlers = balances_consumer(app.clock, app.settings.balance_schedule()).handlers
     async with app.sessions() as session, session.begin():
-        await handlers[event.event_type](session, EventEnvelope.wrap(event, producer="payment", key="b"))
+        await handlers[(event.event_type, event.event_version)](
+            session, EventEnvelope.wrap(event, producer="payment", key="b")
+        )
 
 
 async def _read(app: BookingApp, booking_id: UUID) -> Booking:

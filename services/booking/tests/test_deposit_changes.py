@@ -27,9 +27,9 @@ from services.booking.modifications.models import BookingModification
 from services.booking.modifications.schemas import ModificationRequest
 from services.booking.modifications.service import request_modification
 from services.booking.tests.conftest import BookingApp
-from services.inventory.holds.events import SeatsConfirmed
-from services.payment.intents.events import PaymentFailed, PaymentSucceeded
 from shared.auth import ActingFor, Identity
+from shared.contracts.inventory import SeatsConfirmed
+from shared.contracts.payment import PaymentFailed, PaymentSucceeded
 from shared.events.consumer import ConsumerSpec
 from shared.events.envelope import EventEnvelope, EventPayload
 from shared.events.models import OutboxMessage
@@ -138,7 +138,9 @@ async def _change_party(
 
 async def _deliver(app: BookingApp, consumer: ConsumerSpec, event: EventPayload, *, producer: str) -> None:
     async with app.sessions() as session, session.begin():
-        await consumer.handlers[event.event_type](session, EventEnvelope.wrap(event, producer=producer, key="b"))
+        await consumer.handlers[(event.event_type, event.event_version)](
+            session, EventEnvelope.wrap(event, producer=producer, key="b")
+        )
 
 
 async def _deliver_to_balances(app: BookingApp, event: EventPayload) -> None:

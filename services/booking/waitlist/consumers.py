@@ -3,9 +3,9 @@ placed for an offer, lapse an offer whose hold ended, claim one a booking was ma
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.events import BookingCreated
 from services.booking.waitlist.service import claim_offer, lapse_offer, record_offer, request_offer, waiting_for
-from services.inventory.holds.events import HoldExpired, HoldReleased, SeatsReturned, WaitlistHoldPlaced
+from shared.contracts.booking import BookingCreated
+from shared.contracts.inventory import HoldExpired, HoldReleased, SeatsReturned, WaitlistHoldPlaced
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 

@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.bookings.domain import check_party_size
-from services.booking.bookings.events import WaitlistCandidate, WaitlistOfferRequested
 from services.booking.bookings.service import PRODUCER, upstream_json
 from services.booking.waitlist.models import WaitlistEntry
 from services.booking.waitlist.schemas import PriorityChange, WaitlistEntryOut, WaitlistJoin
 from shared.auth import Identity
 from shared.clock import Clock
+from shared.contracts.booking import WaitlistCandidate, WaitlistOfferRequested
 from shared.errors import Conflict, NotFound
 from shared.events.outbox import add_event
 

@@ -14,7 +14,6 @@ from services.inventory.blackouts.repository import slot_blacked_out
 from services.inventory.blackouts.schemas import BlackoutCreate, BlackoutOut, BlackoutPage, BlackoutSlotOut
 from services.inventory.calendar.cache import calendar_changed
 from services.inventory.feed.publisher import slot_changed
-from services.inventory.holds.events import HoldReleased
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.holds.service import PRODUCER, available_seats, release_seats
@@ -24,7 +23,7 @@ from services.inventory.schedules.models import Schedule, Slot
 from services.inventory.schedules.service import generate_slots
 from shared.auth import Identity
 from shared.clock import Clock
-from shared.contracts.inventory import SlotsBlackedOut
+from shared.contracts.inventory import HoldReleased, SlotsBlackedOut
 from shared.errors import InvalidInput, NotFound
 from shared.events.outbox import add_event
 

@@ -8,19 +8,6 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.events import (
-    BookingPaymentFailed,
-    BookingPaymentReceived,
-    BookingSeatsReleased,
-    WaitlistOfferRequested,
-)
-from services.inventory.holds.events import (
-    HoldReleased,
-    SeatsConfirmed,
-    SeatsReturned,
-    SeatsUnavailable,
-    WaitlistHoldPlaced,
-)
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.seats import RedisSeats, SeatChange
 from services.inventory.holds.service import (
@@ -37,6 +24,19 @@ from services.inventory.pricing.domain import Party
 from services.inventory.schedules.models import Slot
 from shared.app import AppResources
 from shared.clock import Clock
+from shared.contracts.booking import (
+    BookingPaymentFailed,
+    BookingPaymentReceived,
+    BookingSeatsReleased,
+    WaitlistOfferRequested,
+)
+from shared.contracts.inventory import (
+    HoldReleased,
+    SeatsConfirmed,
+    SeatsReturned,
+    SeatsUnavailable,
+    WaitlistHoldPlaced,
+)
 from shared.errors import Conflict
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inventory.feed.publisher import slot_changed
-from services.inventory.holds.events import HoldExpired, HoldPlaced, HoldReleased
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut, InternalHoldCreate
 from services.inventory.holds.seats import RedisSeats, SeatChange, SlotNotLoaded
@@ -23,6 +22,7 @@ from services.inventory.pricing.service import listing_rules, price_party
 from services.inventory.schedules.models import DayPool, Slot
 from shared.auth import Identity
 from shared.clock import Clock
+from shared.contracts.inventory import HoldExpired, HoldPlaced, HoldReleased
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.outbox import add_event
 from shared.times import LocalTimes

@@ -10,12 +10,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.booking.bookings.events import BookingPaymentReceived, BookingSeatsReleased
 from services.inventory.feed.publisher import channel
 from services.inventory.holds.consumers import booking_events_consumer
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.tests.conftest import LISTING, Inventory, create_day_pool_listing
 from shared.auth import Identity
+from shared.contracts.booking import BookingPaymentReceived, BookingSeatsReleased
 from shared.db import create_engine, create_session_factory
 from shared.events.envelope import EventEnvelope
 from shared.testing import make_identity
@@ -135,7 +135,9 @@ async def test_seats_sold_and_given_back_count_on_the_day(
                 booking_id=uuid.uuid4(), hold_id=uuid.UUID(hold.json()["id"]), slot_id=uuid.UUID(slot_id), seats=party
             )
             async with sessions() as session, session.begin():
-                await handlers[paid.event_type](session, EventEnvelope.wrap(paid, producer="booking", key="b"))
+                await handlers[(paid.event_type, paid.event_version)](
+                    session, EventEnvelope.wrap(paid, producer="booking", key="b")
+                )
             sold.append(paid)
         day = await inventory.client.get(
             f"/listings/{listing_id}/days/{_tomorrow(inventory)}", headers=inventory.as_(provider)
@@ -154,7 +156,9 @@ async def test_seats_sold_and_given_back_count_on_the_day(
         )
         for _ in range(2):  # delivered twice, returned once
             async with sessions() as session, session.begin():
-                await handlers[returned.event_type](session, EventEnvelope.wrap(returned, producer="booking", key="b"))
+                await handlers[(returned.event_type, returned.event_version)](
+                    session, EventEnvelope.wrap(returned, producer="booking", key="b")
+                )
         assert await _available(inventory, listing_id) == {morning: 4, afternoon: 4}
         day = await inventory.client.get(
             f"/listings/{listing_id}/days/{_tomorrow(inventory)}", headers=inventory.as_(provider)

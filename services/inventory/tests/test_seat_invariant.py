@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.infra import RedisProcess, free_port
-from services.booking.bookings.events import BookingPaymentReceived, BookingSeatsReleased
 from services.inventory.holds.consumers import booking_events_consumer
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.reconcile import reconcile_loaded_slots
@@ -29,6 +28,7 @@ from services.inventory.tests.conftest import (
 )
 from shared.app import connect_redis
 from shared.auth import Identity
+from shared.contracts.booking import BookingPaymentReceived, BookingSeatsReleased
 from shared.db import create_engine, create_session_factory
 from shared.events.envelope import EventEnvelope
 from shared.testing import make_identity
@@ -47,8 +47,8 @@ class SeatWorld:
         self.engine = create_engine(database_url=inventory.settings.database_url, schema="inventory")
         self.sessions = create_session_factory(self.engine)
         handlers = booking_events_consumer(seats=RedisSeats(redis), clock=inventory.clock).handlers
-        self.sell = handlers[BookingPaymentReceived.event_type]
-        self.give_back = handlers[BookingSeatsReleased.event_type]
+        self.sell = handlers[(BookingPaymentReceived.event_type, BookingPaymentReceived.event_version)]
+        self.give_back = handlers[(BookingSeatsReleased.event_type, BookingSeatsReleased.event_version)]
         self.listing_of: dict[str, str] = {}
         self.pooled: set[str] = set()
         self.live: list[tuple[str, str, Identity, int]] = []  # (hold id, slot id, holder, seats)

@@ -9,21 +9,6 @@ import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.booking.balances.events import BookingBalanceChargeFailed
-from services.booking.bookings.events import BookingCancelled, BookingConfirmed
-from services.booking.experts.events import BookedOnBehalf
-from services.booking.modifications.events import BookingModified
-from services.booking.requests.events import (
-    BookingRequestAccepted,
-    BookingRequestCounterAccepted,
-    BookingRequestCountered,
-    BookingRequestCreated,
-    BookingRequestDeclined,
-    BookingRequestExpired,
-    BookingRequestProviderReminded,
-    BookingRequestProviderWarned,
-    BookingToPay,
-)
 from services.notification.email.models import EmailDelivery
 from services.notification.email.templates import (
     balance_charge_failed,
@@ -38,6 +23,22 @@ from services.notification.email.templates import (
     request_to_provider,
 )
 from services.notification.settings import NotificationSettings
+from shared.contracts.booking import (
+    BookedOnBehalf,
+    BookingBalanceChargeFailed,
+    BookingCancelled,
+    BookingConfirmed,
+    BookingModified,
+    BookingRequestAccepted,
+    BookingRequestCounterAccepted,
+    BookingRequestCountered,
+    BookingRequestCreated,
+    BookingRequestDeclined,
+    BookingRequestExpired,
+    BookingRequestProviderReminded,
+    BookingRequestProviderWarned,
+    BookingToPay,
+)
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from services.booking.balances.events import BookingBalanceChargeFailed
-from services.booking.bookings.events import BookingCancelled, BookingConfirmed
-from services.booking.experts.events import BookedOnBehalf
-from services.booking.modifications.events import BookingModified
-from services.booking.requests.events import (
+from shared.contracts.booking import (
+    BookedOnBehalf,
+    BookingBalanceChargeFailed,
+    BookingCancelled,
+    BookingConfirmed,
+    BookingModified,
     BookingRequestCounterAccepted,
     BookingRequestCountered,
     BookingRequestCreated,

@@ -22,14 +22,14 @@ from shared.contracts.identity import (
     PasswordResetRequested,
     RegistrationAttempted,
 )
-from shared.events.consumer import ConsumerSpec, EventHandler, handles
+from shared.events.consumer import ConsumerSpec, EventHandler, HandlerKey, handles
 from shared.events.envelope import topic_for
 
 EventT = TypeVar("EventT", bound=IdentityEvent)
 
 
 def identity_events_consumer(settings: NotificationSettings) -> ConsumerSpec:
-    def emailing(event_type: type[EventT], template: Callable[..., EmailMessage]) -> tuple[str, EventHandler]:
+    def emailing(event_type: type[EventT], template: Callable[..., EmailMessage]) -> tuple[HandlerKey, EventHandler]:
         async def queue(session: AsyncSession, event: EventT) -> None:
             message = template(event, sender=settings.mail_from, web_app_url=settings.web_app_url)
             session.add(

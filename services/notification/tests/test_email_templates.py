@@ -17,20 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from services.booking.balances.events import BookingBalanceChargeFailed
-from services.booking.bookings.events import BookingCancelled, BookingConfirmed
-from services.booking.experts.events import BookedOnBehalf
-from services.booking.modifications.events import BookingModified
-from services.booking.requests.events import (
-    BookingRequestAccepted,
-    BookingRequestCounterAccepted,
-    BookingRequestCountered,
-    BookingRequestCreated,
-    BookingRequestDeclined,
-    BookingRequestExpired,
-    BookingRequestProviderReminded,
-    BookingRequestProviderWarned,
-)
 from services.notification.email.templates import (
     SUBJECT_LIMIT,
     balance_charge_failed,
@@ -43,6 +29,21 @@ from services.notification.email.templates import (
     request_declined,
     request_expired,
     request_to_provider,
+)
+from shared.contracts.booking import (
+    BookedOnBehalf,
+    BookingBalanceChargeFailed,
+    BookingCancelled,
+    BookingConfirmed,
+    BookingModified,
+    BookingRequestAccepted,
+    BookingRequestCounterAccepted,
+    BookingRequestCountered,
+    BookingRequestCreated,
+    BookingRequestDeclined,
+    BookingRequestExpired,
+    BookingRequestProviderReminded,
+    BookingRequestProviderWarned,
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

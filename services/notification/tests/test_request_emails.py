@@ -5,8 +5,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.booking.requests.events import BookingRequestCreated, BookingRequestDeclined, BookingRequestExpired
 from services.notification.email.templates import request_declined, request_expired, request_to_provider
+from shared.contracts.booking import BookingRequestCreated, BookingRequestDeclined, BookingRequestExpired
 
 AT = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
 

@@ -2,8 +2,8 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.events import BookingCancelled
 from services.payment.credits.service import grant
+from shared.contracts.booking import BookingCancelled
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 

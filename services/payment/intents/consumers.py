@@ -5,15 +5,15 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.events import (
+from services.payment.intents.models import Payment
+from services.payment.intents.service import refundable, request_cancel, request_refund
+from shared.contracts.booking import (
     BookingCancelled,
     BookingExpired,
+    BookingModificationFailed,
     BookingPaymentFailed,
     BookingRefundRequested,
 )
-from services.booking.modifications.events import BookingModificationFailed
-from services.payment.intents.models import Payment
-from services.payment.intents.service import refundable, request_cancel, request_refund
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 

@@ -16,7 +16,6 @@ from services.payment.connect.service import charge_destination
 from services.payment.credits import service as credits
 from services.payment.credits.domain import PaidSoFar, credit_to_use, split_refund
 from services.payment.fees.service import fee_for
-from services.payment.intents.events import PaymentRefunded, PaymentSucceeded
 from services.payment.intents.models import Payment, StripeCommand
 from services.payment.intents.schemas import PaymentIntentRequest, PaymentPart
 from services.payment.ledger.service import (
@@ -29,6 +28,7 @@ from services.payment.ledger.service import (
 from services.payment.methods.service import default_method
 from services.payment.payouts.domain import transfer_group
 from shared.auth import Identity
+from shared.contracts.payment import PaymentRefunded, PaymentSucceeded
 from shared.errors import BadGateway, Conflict
 from shared.events.outbox import add_event
 from shared.money import from_minor_units, money, to_minor_units

@@ -3,9 +3,8 @@ the payout policy counts from), and when its money may have moved."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.bookings.events import BookingConfirmed, BookingRefundRequested
-from services.booking.modifications.events import BookingModified
 from services.payment.payouts.service import move_service_end, reopen, schedule_payouts
+from shared.contracts.booking import BookingConfirmed, BookingModified, BookingRefundRequested
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 

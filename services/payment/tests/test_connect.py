@@ -15,7 +15,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from services.booking.bookings.events import BookingRefundRequested
 from services.payment.connect.models import ConnectedAccount
 from services.payment.intents.consumers import refund_what_booking_decided
 from services.payment.intents.models import Payment
@@ -31,6 +30,7 @@ from services.payment.tests.connect_steps import (
     stripe_changes_account,
 )
 from services.payment.webhooks.service import InvalidSignature, verify
+from shared.contracts.booking import BookingRefundRequested
 from shared.testing import make_identity
 
 

@@ -13,12 +13,6 @@ import httpx
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import func, select
 
-from services.booking.bookings.events import (
-    BookingCancelled,
-    BookingExpired,
-    BookingPaymentFailed,
-    BookingRefundRequested,
-)
 from services.payment.credits.consumers import CREDIT_EVENTS
 from services.payment.intents.consumers import (
     cancel_the_intent_holding_credit,
@@ -30,6 +24,12 @@ from services.payment.ledger.models import LedgerEntry, LedgerTransaction
 from services.payment.ledger.service import PLATFORM_CREDIT_EXPENSE, STRIPE_BALANCE, traveler_credit
 from services.payment.tests.conftest import PaymentApp
 from shared.auth import Identity
+from shared.contracts.booking import (
+    BookingCancelled,
+    BookingExpired,
+    BookingPaymentFailed,
+    BookingRefundRequested,
+)
 from shared.events.consumer import EventConsumer
 from shared.events.envelope import EventEnvelope, topic_for
 from shared.events.kafka import create_producer

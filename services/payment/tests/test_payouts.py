@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.booking.bookings.events import BookingRefundRequested
 from services.payment.intents.consumers import refund_what_booking_decided
 from services.payment.intents.models import StripeCommand
 from services.payment.intents.service import run_pending_stripe_commands
@@ -37,6 +36,7 @@ from services.payment.tests.connect_steps import (
     stripe_changes_account,
 )
 from shared.auth import Identity
+from shared.contracts.booking import BookingRefundRequested
 from shared.money import to_minor_units
 from shared.testing import make_identity
 

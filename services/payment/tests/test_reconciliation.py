@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.booking.bookings.events import BookingRefundRequested
 from services.payment.intents.consumers import refund_what_booking_decided
 from services.payment.intents.models import Payment
 from services.payment.tests.conftest import PaymentApp
+from shared.contracts.booking import BookingRefundRequested
 from shared.testing import make_identity
 
 

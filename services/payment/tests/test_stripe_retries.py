@@ -23,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.booking.bookings.events import BookingRefundRequested
 from services.payment.intents.consumers import refund_what_booking_decided
 from services.payment.intents.models import Payment, StripeCommand
 from services.payment.intents.service import retry_delay, run_pending_stripe_commands
@@ -34,6 +33,7 @@ from services.payment.settings import PaymentSettings
 from services.payment.stripe_gateway import create_stripe_client
 from services.payment.webhooks.service import handle_event
 from shared.clock import FrozenClock
+from shared.contracts.booking import BookingRefundRequested
 from shared.db import create_engine, create_session_factory
 from shared.migrations import upgrade_to_head
 from shared.testing import development_signer, make_identity, trust_test_keys

@@ -11,11 +11,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payment.connect.service import apply_account_status
-from services.payment.intents.events import PaymentFailed
 from services.payment.intents.models import Payment
 from services.payment.intents.service import record_capture
 from services.payment.payouts.service import after_capture
 from services.payment.webhooks.models import StripeEvent
+from shared.contracts.payment import PaymentFailed
 from shared.errors import AppError
 from shared.events.outbox import add_event
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from services.booking.requests.models import BookingRequest
 from services.booking.requests.schemas import BookingRequestCreate
 from services.booking.requests.service import cancel_request, create_request
-from services.booking.tests.conftest import BookingApp
+from services.booking.tests.conftest import BookingApp, running_booking
 from services.booking.waitlist.models import WaitlistEntry
 from services.booking.waitlist.schemas import WaitlistJoin
 from services.booking.waitlist.service import join_waitlist
@@ -26,6 +26,12 @@ from shared.events.models import OutboxMessage
 from shared.testing import development_signer, make_identity
 
 TYPED_CONTACT = {"name": "Someone", "email": "someone-else@example.com"}
+
+
+@pytest.fixture
+async def booking_app(database_url: str, redis_url: str, bootstrap_servers: str) -> AsyncIterator[BookingApp]:
+    async with running_booking(database_url, redis_url, bootstrap_servers) as running:
+        yield running
 
 
 @pytest.fixture

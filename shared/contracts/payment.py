@@ -1,4 +1,4 @@
-"""Events of payments, published on payment.events keyed by booking id."""
+"""Events payment publishes on payment.events, keyed by booking id."""
 
 from decimal import Decimal
 from uuid import UUID
