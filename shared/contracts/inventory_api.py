@@ -127,13 +127,14 @@ class HoldDetails(Hold):
 
 
 class ListingSummary(InventoryShape):
-    """`GET /listings/{id}`, as booking reads it."""
+    """`GET /listings/{id}`, as booking and payment read it."""
 
     id: UUID
     provider_id: UUID
     title: str
     category: str
     city: str
+    currency: str
     booking_mode: str
     max_party_size: int
 
