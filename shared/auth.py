@@ -375,11 +375,3 @@ def service_signer(connection: HTTPConnection) -> ServiceSigner:
 
 
 ServiceSignerDep = Annotated[ServiceSigner, Depends(service_signer)]
-
-
-def acting_for_caller(identity: CurrentIdentity, signer: ServiceSignerDep) -> ActingFor:
-    return ActingFor(identity=identity, signer=signer)
-
-
-# The caller, for the calls this service makes to others on their behalf.
-ActingForCaller = Annotated[ActingFor, Depends(acting_for_caller)]

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from services.booking.balances.service import charge_due_balances
 from services.booking.settings import BookingSettings
+from services.booking.upstreams.binding import UpstreamPools
 from services.payment.intents.models import Payment
 from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
@@ -72,12 +73,14 @@ async def _run_balance_job(database_url: str, platform: PlatformPorts, clock: Fr
     settings = BookingSettings()
     engine = create_engine(database_url=database_url, schema="booking")
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.apps['payment']}", timeout=10) as payment:
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.apps['inventory']}", timeout=10) as inventory,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.apps['payment']}", timeout=10) as payment,
+        ):
             await charge_due_balances(
                 create_session_factory(engine),
                 clock=clock,
-                payment=payment,
-                signer=development_signer("booking"),
+                upstreams=UpstreamPools(inventory=inventory, payment=payment, signer=development_signer("booking")),
                 schedule=settings.balance_schedule(),
             )
     finally:

@@ -3,15 +3,13 @@
 import asyncio
 import logging
 
-import httpx
-
 from services.booking.balances.domain import BalanceSchedule
 from services.booking.balances.service import charge_due_balances
 from services.booking.bookings.service import complete_finished_bookings
 from services.booking.requests.domain import Deadlines
 from services.booking.requests.service import handle_request_deadlines
+from services.booking.upstreams.binding import UpstreamPools
 from shared.app import AppResources
-from shared.auth import ServiceSigner
 from shared.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -41,8 +39,7 @@ async def charge_due_balances_forever(
     resources: AppResources,
     *,
     clock: Clock,
-    payment: httpx.AsyncClient,
-    signer: ServiceSigner,
+    upstreams: UpstreamPools,
     schedule: BalanceSchedule,
     interval_seconds: float,
 ) -> None:
@@ -50,8 +47,7 @@ async def charge_due_balances_forever(
         charged = await charge_due_balances(
             resources.session_factory,
             clock=clock,
-            payment=payment,
-            signer=signer,
+            upstreams=upstreams,
             schedule=schedule,
         )
         if charged:

@@ -22,6 +22,7 @@ from services.booking.modifications.consumers import modifications_consumer
 from services.booking.modifications.router import router as modifications_router
 from services.booking.requests.router import router as requests_router
 from services.booking.settings import BookingSettings, get_settings
+from services.booking.upstreams.binding import UpstreamPools
 from services.booking.waitlist.consumers import waitlist_consumer
 from services.booking.waitlist.router import admin_router as waitlist_admin_router
 from services.booking.waitlist.router import router as waitlist_router
@@ -63,8 +64,9 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
         await charge_due_balances_forever(
             resources,
             clock=clock,
-            payment=app.state.payment,
-            signer=app.state.service_signer,
+            upstreams=UpstreamPools(
+                inventory=app.state.inventory, payment=app.state.payment, signer=app.state.service_signer
+            ),
             schedule=settings.balance_schedule(),
             interval_seconds=settings.balance_interval_seconds,
         )

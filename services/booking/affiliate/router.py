@@ -6,17 +6,20 @@ from fastapi.responses import RedirectResponse
 
 from services.booking.affiliate import service
 from services.booking.affiliate.schemas import AffiliateLinkPage
+from services.booking.deps import PublicInventory
 from shared.deps import SessionDep
 
 router = APIRouter(tags=["affiliate"])
 
 
 @router.get("/affiliate/links")
-async def affiliate_links(listing_id: UUID, session: SessionDep, request: Request) -> AffiliateLinkPage:
+async def affiliate_links(
+    listing_id: UUID, session: SessionDep, inventory: PublicInventory, request: Request
+) -> AffiliateLinkPage:
     return await service.links_for_listing(
         session,
         listing_id=listing_id,
-        inventory=request.app.state.inventory,
+        inventory=inventory,
         partner_ids=request.app.state.resources.settings.affiliate_partner_ids,
     )
 

@@ -4,7 +4,6 @@ import secrets
 import string
 from uuid import UUID, uuid4
 
-import httpx
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +17,8 @@ from services.booking.affiliate.domain import (
 )
 from services.booking.affiliate.models import AffiliateClick, AffiliateLink
 from services.booking.affiliate.schemas import AffiliateLinkOut, AffiliateLinkPage
-from services.booking.bookings.service import PRODUCER, upstream_json
+from services.booking.bookings.service import PRODUCER
+from services.booking.upstreams.inventory import InventoryClient
 from shared.clock import Clock
 from shared.contracts.booking import AffiliateLinkClicked
 from shared.errors import NotFound
@@ -33,12 +33,12 @@ def new_code() -> str:
 
 
 async def links_for_listing(
-    session: AsyncSession, *, listing_id: UUID, inventory: httpx.AsyncClient, partner_ids: dict[Partner, str]
+    session: AsyncSession, *, listing_id: UUID, inventory: InventoryClient, partner_ids: dict[Partner, str]
 ) -> AffiliateLinkPage:
     """The partner links that suit a listing's category, made on first asking and the same
     codes ever after."""
-    listing = await upstream_json(inventory.get(f"/listings/{listing_id}"))
-    partners: tuple[Partner, ...] = PARTNERS_BY_CATEGORY.get(listing["category"], ())
+    listing = await inventory.read_listing(listing_id)
+    partners: tuple[Partner, ...] = PARTNERS_BY_CATEGORY.get(listing.category, ())
     links: dict[str, AffiliateLink] = {}
     # A new code that happens to be taken is skipped by the insert and drawn again.
     for _ in range(3):
@@ -54,7 +54,7 @@ async def links_for_listing(
                         "code": new_code(),
                         "listing_id": listing_id,
                         "partner": partner,
-                        "query": search_text(partner, title=listing["title"], city=listing["city"]),
+                        "query": search_text(partner, title=listing.title, city=listing.city),
                         "clicks": 0,
                     }
                     for partner in missing

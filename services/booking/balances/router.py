@@ -1,11 +1,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from services.booking.balances import service
 from services.booking.balances.schemas import BalancePaymentOut
-from shared.auth import ActingForCaller, Identity, require_role
+from services.booking.deps import CallerUpstreams
+from shared.auth import Identity, require_role
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/bookings", tags=["balances"])
@@ -15,12 +16,6 @@ Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 
 @router.post("/{booking_id}/pay-balance")
 async def pay_balance(
-    booking_id: UUID, traveler: Traveler, acting: ActingForCaller, session: SessionDep, request: Request
+    booking_id: UUID, traveler: Traveler, upstreams: CallerUpstreams, session: SessionDep
 ) -> BalancePaymentOut:
-    return await service.pay_balance(
-        session,
-        booking_id=booking_id,
-        traveler=traveler,
-        acting=acting,
-        payment=request.app.state.payment,
-    )
+    return await service.pay_balance(session, booking_id=booking_id, traveler=traveler, payment=upstreams.payment)

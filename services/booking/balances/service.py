@@ -8,7 +8,6 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,13 +21,16 @@ from services.booking.balances.schemas import BalancePaymentOut
 from services.booking.bookings.domain import may_see
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import PaymentOut
-from services.booking.bookings.service import PRODUCER, upstream_json
+from services.booking.bookings.service import PRODUCER
 from services.booking.cancellations.service import cancel_by_policy
 from services.booking.history.service import SYSTEM, record_change
 from services.booking.modifications.service import applied_changes
-from shared.auth import ActingFor, Identity, ServiceSigner
+from services.booking.upstreams.binding import UpstreamPools
+from services.booking.upstreams.payment import PaymentClient
+from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import BookingBalanceChargeFailed, BookingRefundRequested
+from shared.contracts.payment_api import PaymentIntentRequest
 from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
 from shared.money import money
@@ -55,8 +57,7 @@ async def charge_due_balances(
     session_factory: async_sessionmaker[AsyncSession],
     *,
     clock: Clock,
-    payment: httpx.AsyncClient,
-    signer: ServiceSigner,
+    upstreams: UpstreamPools,
     schedule: BalanceSchedule,
     batch_size: int = 50,
 ) -> int:
@@ -84,8 +85,7 @@ async def charge_due_balances(
         await _charge(
             session_factory,
             claim,
-            payment=payment,
-            signer=signer,
+            upstreams=upstreams,
             schedule=schedule,
             clock=clock,
         )
@@ -120,25 +120,20 @@ async def _charge(
     session_factory: async_sessionmaker[AsyncSession],
     claim: _Claim,
     *,
-    payment: httpx.AsyncClient,
-    signer: ServiceSigner,
+    upstreams: UpstreamPools,
     schedule: BalanceSchedule,
     clock: Clock,
 ) -> None:
     try:
-        await upstream_json(
-            payment.post(
-                "/internal/payment-intents",
-                json={
-                    "booking_id": str(claim.booking_id),
-                    "provider_id": str(claim.provider_id),
-                    "category": claim.category,
-                    "purpose": scheduled_attempt_purpose(claim.attempt),
-                    "amount": str(claim.amount),
-                    "currency": claim.currency,
-                    "off_session": True,
-                },
-                headers=signer.acting_as(claim.traveler, audience="payment"),
+        await upstreams.acting_for(claim.traveler).payment.create_intent(
+            PaymentIntentRequest(
+                booking_id=claim.booking_id,
+                provider_id=claim.provider_id,
+                category=claim.category,
+                purpose=scheduled_attempt_purpose(claim.attempt),
+                amount=claim.amount,
+                currency=claim.currency,
+                off_session=True,
             )
         )
     except BadGateway as unavailable:
@@ -279,8 +274,7 @@ async def pay_balance(
     *,
     booking_id: UUID,
     traveler: Identity,
-    acting: ActingFor,
-    payment: httpx.AsyncClient,
+    payment: PaymentClient,
 ) -> BalancePaymentOut:
     """The traveler pays the balance before it is charged: a PaymentIntent to confirm like the
     booking's own (asking again gives the same one, until a change of the booking). 409
@@ -293,22 +287,21 @@ async def pay_balance(
     if booking.status != "confirmed" or booking.balance_amount is None or booking.balance_paid_at is not None:
         raise Conflict("Nothing is due on this booking.", error_code="NOTHING_DUE")
     assert booking.balance_due_at is not None
-    due = {"booking_id": booking.id, "amount": booking.balance_amount, "currency": booking.currency}
-    due_at = booking.balance_due_at
-    request = {
-        "provider_id": str(booking.provider_id),
-        "category": booking.category,
-        "purpose": early_balance_purpose(await applied_changes(session, booking.id)),
-        "off_session": False,
-    } | {key: str(value) for key, value in due.items()}
-    await session.commit()  # no transaction stays open while payment answers
-    intent = await upstream_json(
-        payment.post("/internal/payment-intents", json=request, headers=acting.headers("payment"))
+    request = PaymentIntentRequest(
+        booking_id=booking.id,
+        provider_id=booking.provider_id,
+        category=booking.category,
+        purpose=early_balance_purpose(await applied_changes(session, booking.id)),
+        amount=booking.balance_amount,
+        currency=booking.currency,
     )
-    return BalancePaymentOut.model_validate(
-        due
-        | {
-            "due_at": due_at,
-            "payment": PaymentOut(payment_intent_id=intent["payment_intent_id"], client_secret=intent["client_secret"]),
-        }
+    due_at = booking.balance_due_at
+    await session.commit()  # no transaction stays open while payment answers
+    intent = await payment.create_intent(request)
+    return BalancePaymentOut(
+        booking_id=request.booking_id,
+        amount=request.amount,
+        currency=request.currency,
+        due_at=due_at,
+        payment=PaymentOut(payment_intent_id=intent.payment_intent_id, client_secret=intent.client_secret),
     )

@@ -6,10 +6,10 @@ from fastapi.responses import JSONResponse
 
 from services.booking.bookings import service
 from services.booking.bookings.schemas import BookingCreate, BookingOut, BookingPage
-from services.booking.deps import SettingsDep
+from services.booking.deps import CallerUpstreams, SettingsDep
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
-from shared.auth import ActingForCaller, CurrentIdentity, Identity, require_role
+from shared.auth import CurrentIdentity, Identity, require_role
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
@@ -21,7 +21,7 @@ Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 async def create_booking(
     body: BookingCreate,
     traveler: Traveler,
-    acting: ActingForCaller,
+    upstreams: CallerUpstreams,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -32,10 +32,8 @@ async def create_booking(
             session,
             traveler=traveler,
             origin=Origin.of(request),
-            acting=acting,
             request=body,
-            inventory=request.app.state.inventory,
-            payment=request.app.state.payment,
+            upstreams=upstreams,
             deposit_terms=settings.deposit_terms(),
             clock=request.app.state.clock,
         )

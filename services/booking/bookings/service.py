@@ -1,13 +1,12 @@
 """Instant bookings: from a hold to a PaymentIntent while the traveler waits; the rest of the
 way (paid, seats sold, confirmed, or failed and refunded) runs on events."""
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID, uuid4
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,13 +16,20 @@ from services.booking.bookings.domain import may_see, new_reference, pays
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import BookingCreate, BookingOut, Contact, Money, PaymentOut
 from services.booking.history.service import SYSTEM, Actor, Origin, move, record_change
-from shared.auth import ActingFor, Identity
+from services.booking.upstreams.binding import Upstreams
+from services.booking.upstreams.inventory import InventoryClient
+from services.booking.upstreams.payment import PaymentClient
+from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import BookingCompleted, BookingCreated, BookingNoShow
-from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
+from shared.contracts.inventory_api import HoldDetails, Party
+from shared.contracts.payment_api import ExpertShare, PaymentIntentRequest
+from shared.errors import AppError, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
 
 PRODUCER = "booking"
+
+logger = logging.getLogger(__name__)
 
 
 def booking_out(booking: Booking, *, viewer: Identity | None = None) -> BookingOut:
@@ -49,34 +55,20 @@ def booking_out(booking: Booking, *, viewer: Identity | None = None) -> BookingO
     )
 
 
-async def upstream_json(response_call: Any) -> dict[str, Any]:
-    """Call another service; its own errors (404, 409 SOLD_OUT) pass through to the traveler."""
-    try:
-        response: httpx.Response = await response_call
-    except httpx.HTTPError:
-        raise BadGateway("A service this booking needs is unavailable; try again.") from None
-    body: dict[str, Any] = response.json() if response.content else {}
-    if response.status_code >= 500:
-        raise BadGateway("A service this booking needs failed; try again.")
-    if response.status_code >= 400:
-        raise AppError(
-            str(body.get("message", "The request was refused.")),
-            status_code=response.status_code,
-            error_code=str(body.get("error_code", "UPSTREAM_REFUSED")),
-            details=body.get("details") or {},
-        )
-    return body
-
-
-async def hold_seats(
-    inventory: httpx.AsyncClient, *, slot_id: UUID, party: dict[str, int], acting: ActingFor
-) -> dict[str, Any]:
+async def hold_seats(inventory: InventoryClient, *, slot_id: UUID, party: Party) -> HoldDetails:
     """Hold a party's seats on a slot for the traveler booking acts for, and read the hold back
     with what a booking is made from (listing, provider, quote, times, policy)."""
-    placed = await upstream_json(
-        inventory.post("/holds", json={"slot_id": str(slot_id), **party}, headers=acting.headers("inventory"))
-    )
-    return await upstream_json(inventory.get(f"/holds/{placed['id']}", headers=acting.headers("inventory")))
+    placed = await inventory.place_hold(slot_id=slot_id, party=party)
+    return await inventory.read_hold(placed.id)
+
+
+async def release_hold_or_let_lapse(inventory: InventoryClient, hold_id: UUID) -> None:
+    """Put back seats held for a booking that was not made; if inventory refuses or cannot be
+    reached, the hold lapses on its own."""
+    try:
+        await inventory.release_hold(hold_id)
+    except AppError as error:
+        logger.warning("hold %s stays off sale until it expires: %s", hold_id, error.message)
 
 
 async def create_booking(
@@ -84,25 +76,21 @@ async def create_booking(
     *,
     traveler: Identity,
     origin: Origin,
-    acting: ActingFor,
     request: BookingCreate,
-    inventory: httpx.AsyncClient,
-    payment: httpx.AsyncClient,
+    upstreams: Upstreams,
     deposit_terms: DepositTerms,
     clock: Clock,
 ) -> Booking:
     if request.hold_id is not None:
-        hold = await upstream_json(inventory.get(f"/holds/{request.hold_id}", headers=acting.headers("inventory")))
+        hold = await upstreams.inventory.read_hold(request.hold_id)
     else:
         assert request.slot_id is not None
         hold = await hold_seats(
-            inventory,
+            upstreams.inventory,
             slot_id=request.slot_id,
-            party={"adults": request.adults, "children": request.children, "infants": request.infants},
-            acting=acting,
+            party=Party(adults=request.adults, children=request.children, infants=request.infants),
         )
-    hold_id = UUID(hold["id"])
-    booking = await session.scalar(select(Booking).where(Booking.hold_id == hold_id))
+    booking = await session.scalar(select(Booking).where(Booking.hold_id == hold.id))
     if booking is None:
         booking = await record_booking(
             session,
@@ -121,8 +109,7 @@ async def create_booking(
         await attach_payment_intent(
             session,
             booking,
-            payment=payment,
-            acting=acting,
+            payment=upstreams.payment,
             use_credit=request.use_credit,
             credit_limit=request.credit_limit,
         )
@@ -133,10 +120,9 @@ async def attach_payment_intent(
     session: AsyncSession,
     booking: Booking,
     *,
-    payment: httpx.AsyncClient,
-    acting: ActingFor,
+    payment: PaymentClient,
     off_session: bool = False,
-    expert: dict[str, str] | None = None,
+    expert: ExpertShare | None = None,
     use_credit: bool = False,
     credit_limit: Decimal | None = None,
 ) -> None:
@@ -145,27 +131,23 @@ async def attach_payment_intent(
     expert's booking names the expert and their fee (`{expert_id, fee}`), which payment splits
     off its own. With `use_credit`, payment takes the traveler's credit first and the intent is
     for the rest; credit that pays it all leaves no intent, and the booking is paid at once."""
-    intent = await upstream_json(
-        payment.post(
-            "/internal/payment-intents",
-            json={
-                "booking_id": str(booking.id),
-                "provider_id": str(booking.provider_id),
-                "category": booking.category,
-                "purpose": booking.payment_option,
-                "amount": str(booking.amount_due_now),
-                "currency": booking.currency,
-                "off_session": off_session,
-                "expert": expert,
-                "use_credit": use_credit,
-                "credit_limit": None if credit_limit is None else str(credit_limit),
-            },
-            headers=acting.headers("payment"),
+    intent = await payment.create_intent(
+        PaymentIntentRequest(
+            booking_id=booking.id,
+            provider_id=booking.provider_id,
+            category=booking.category,
+            purpose=booking.payment_option,
+            amount=booking.amount_due_now,
+            currency=booking.currency,
+            off_session=off_session,
+            expert=expert,
+            use_credit=use_credit,
+            credit_limit=credit_limit,
         )
     )
-    booking.payment_intent_id = intent["payment_intent_id"]
-    booking.client_secret = intent["client_secret"]
-    booking.credit_used = Decimal(intent["credit_amount"])
+    booking.payment_intent_id = intent.payment_intent_id
+    booking.client_secret = intent.client_secret
+    booking.credit_used = intent.credit_amount
     await session.commit()
 
 
@@ -174,7 +156,7 @@ async def record_booking(
     *,
     traveler_id: UUID,
     actor: Actor,
-    hold: dict[str, Any],
+    hold: HoldDetails,
     contact: Contact,
     special_requests: str | None,
     payment_option: PaymentOption,
@@ -185,18 +167,17 @@ async def record_booking(
     """Turn an active hold into a booking waiting for payment, with its audit entry and event,
     in one transaction. `alongside` writes what the calling use case adds to that transaction,
     and may refuse it by raising. A deposit is taken only where `deposit_terms` are given."""
-    if hold["status"] != "active" or datetime.fromisoformat(hold["expires_at"]) <= now:
+    if hold.status != "active" or hold.expires_at <= now:
         raise Conflict("The hold has ended; place a new one.", error_code="HOLD_EXPIRED")
-    total = Decimal(hold["quote"]["total"])
-    starts_at = datetime.fromisoformat(hold["starts_at"])
+    total = hold.quote.total
     plan = (
         PaymentPlan(option="full", due_now=total)
         if deposit_terms is None
         else plan_payment(
             option=payment_option,
             total=total,
-            currency=hold["quote"]["currency"],
-            starts_at=starts_at,
+            currency=hold.quote.currency,
+            starts_at=hold.starts_at,
             now=now,
             terms=deposit_terms,
         )
@@ -206,31 +187,31 @@ async def record_booking(
             id=uuid4(),
             reference=new_reference(now.year),
             traveler_id=traveler_id,
-            provider_id=UUID(hold["provider_id"]),
-            listing_id=UUID(hold["listing_id"]),
-            slot_id=UUID(hold["slot_id"]),
-            hold_id=UUID(hold["id"]),
-            adults=hold["adults"],
-            children=hold["children"],
-            infants=hold["infants"],
-            seats=hold["seats"],
+            provider_id=hold.provider_id,
+            listing_id=hold.listing_id,
+            slot_id=hold.slot_id,
+            hold_id=hold.id,
+            adults=hold.adults,
+            children=hold.children,
+            infants=hold.infants,
+            seats=hold.seats,
             total=total,
             amount_due_now=plan.due_now,
-            currency=hold["quote"]["currency"],
+            currency=hold.quote.currency,
             payment_option=plan.option,
             balance_amount=plan.balance,
             balance_due_at=plan.balance_due_at,
             balance_next_attempt_at=plan.balance_due_at,
-            quote=hold["quote"],
+            quote=hold.quote.model_dump(mode="json"),
             contact=contact.model_dump(),
             special_requests=special_requests,
-            listing_title=hold["listing_title"],
-            category=hold["category"],
-            timezone=hold["timezone"],
-            starts_at=starts_at,
-            ends_at=datetime.fromisoformat(hold["ends_at"]),
-            expires_at=datetime.fromisoformat(hold["expires_at"]),
-            cancellation_policy=hold["cancellation_policy"],
+            listing_title=hold.listing_title,
+            category=hold.category,
+            timezone=hold.timezone,
+            starts_at=hold.starts_at,
+            ends_at=hold.ends_at,
+            expires_at=hold.expires_at,
+            cancellation_policy=hold.cancellation_policy.model_dump(mode="json"),
         )
         session.add(booking)
         record_change(
@@ -264,7 +245,7 @@ async def record_booking(
             await session.commit()
         except IntegrityError:
             await session.rollback()
-            existing = await session.scalar(select(Booking).where(Booking.hold_id == UUID(hold["id"])))
+            existing = await session.scalar(select(Booking).where(Booking.hold_id == hold.id))
             if existing is not None:
                 return existing  # a concurrent request made the booking for this hold
             continue  # the reference was taken; draw another

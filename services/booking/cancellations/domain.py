@@ -1,19 +1,19 @@
 """Cancellation rules, pure: how much of what was paid goes back, and what credit comes with it.
 
-A listing's policy is a set of tiers: cancelled at least `min_days_before` days before the
-start, the traveler gets `refund_percent` of what they paid back; the tier with the most days
-that the cancellation still reaches applies, and none means no refund. The default is the
-platform's: 14 days or more, everything; 7 to 14 days, half; under 7 days, nothing. A
-provider who cancels refunds everything and owes the traveler a credit on top.
+A listing's policy (inventory's, kept on the booking as it was when booked) is a set of tiers:
+cancelled at least `min_days_before` days before the start, the traveler gets `refund_percent`
+of what they paid back; the tier with the most days that the cancellation still reaches
+applies, and none means no refund. A provider who cancels refunds everything and owes the
+traveler a credit on top.
 """
 
-import itertools
 from datetime import timedelta
 from decimal import Decimal
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict
 
+from shared.contracts import inventory_api
 from shared.money import money
 
 HUNDRED = Decimal(100)
@@ -21,32 +21,8 @@ HUNDRED = Decimal(100)
 CancelledBy = Literal["traveler", "provider"]
 
 
-class RefundTier(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    min_days_before: int = Field(ge=0, le=365)
-    refund_percent: Decimal = Field(ge=0, le=100, decimal_places=2)
-
-
-DEFAULT_TIERS = (
-    RefundTier(min_days_before=14, refund_percent=Decimal(100)),
-    RefundTier(min_days_before=7, refund_percent=Decimal(50)),
-)
-
-
-class CancellationPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    tiers: tuple[RefundTier, ...] = Field(default=DEFAULT_TIERS, max_length=10)
-
-    @model_validator(mode="after")
-    def _earlier_never_refunds_less(self) -> Self:
-        ordered = sorted(self.tiers, key=lambda tier: tier.min_days_before)
-        if len({tier.min_days_before for tier in ordered}) != len(ordered):
-            raise ValueError("two tiers start at the same number of days")
-        if any(later.refund_percent < earlier.refund_percent for earlier, later in itertools.pairwise(ordered)):
-            raise ValueError("cancelling earlier must never refund less")
-        return self
+class CancellationPolicy(inventory_api.CancellationPolicy):
+    """The listing's policy (the contract's shape; inventory checked it) as booking applies it."""
 
     def refund_percent(self, *, before_start: timedelta) -> Decimal:
         reached = [tier for tier in self.tiers if before_start >= timedelta(days=tier.min_days_before)]

@@ -6,22 +6,15 @@ from fastapi.responses import JSONResponse
 
 from services.booking.carts import service
 from services.booking.carts.schemas import CartItemIn, CartOut, CheckoutOut, CheckoutRequest
-from services.booking.deps import SettingsDep
+from services.booking.deps import CallerUpstreams, SettingsDep
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
-from shared.auth import ActingForCaller, Identity, require_role
+from shared.auth import Identity, require_role
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/carts", tags=["carts"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
-
-
-def _upstreams(request: Request, acting: ActingForCaller) -> service.Upstreams:
-    return service.Upstreams(inventory=request.app.state.inventory, payment=request.app.state.payment, acting=acting)
-
-
-Upstreams = Annotated[service.Upstreams, Depends(_upstreams)]
 
 
 @router.post("", status_code=201, response_model=CartOut)
@@ -46,7 +39,12 @@ async def read_cart(cart_id: UUID, traveler: Traveler, session: SessionDep) -> C
 
 @router.post("/{cart_id}/items", status_code=201)
 async def add_item(
-    cart_id: UUID, body: CartItemIn, traveler: Traveler, session: SessionDep, upstreams: Upstreams, request: Request
+    cart_id: UUID,
+    body: CartItemIn,
+    traveler: Traveler,
+    session: SessionDep,
+    upstreams: CallerUpstreams,
+    request: Request,
 ) -> CartOut:
     await service.add_item(
         session, cart_id=cart_id, traveler=traveler, item=body, upstreams=upstreams, clock=request.app.state.clock
@@ -66,7 +64,7 @@ async def checkout(
     body: CheckoutRequest,
     traveler: Traveler,
     session: SessionDep,
-    upstreams: Upstreams,
+    upstreams: CallerUpstreams,
     settings: SettingsDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,

@@ -3,13 +3,11 @@ each into what its kind becomes (a booking, a booking request, tracked links, a 
 charges the instant bookings as one payment. An item that cannot be had is reported, and
 nothing is charged for it. Each item's outcome is kept, so a retried checkout redoes nothing."""
 
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +16,7 @@ from services.booking.affiliate.service import links_for_listing
 from services.booking.bookings.domain import check_party_size
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import Money, PaymentOut
-from services.booking.bookings.service import booking_out, hold_seats, record_booking, upstream_json
+from services.booking.bookings.service import booking_out, hold_seats, record_booking
 from services.booking.carts.models import Cart, CartItem
 from services.booking.carts.schemas import (
     BookedItem,
@@ -43,21 +41,17 @@ from services.booking.requests import service as requests
 from services.booking.requests.domain import Deadlines
 from services.booking.requests.models import BookingRequest
 from services.booking.requests.schemas import BookingRequestCreate
-from shared.auth import ActingFor, Identity
+from services.booking.upstreams.binding import Upstreams
+from shared.auth import Identity
 from shared.clock import Clock
+from shared.contracts.inventory_api import Party
+from shared.contracts.payment_api import PaymentIntentRequest, PaymentPart
 from shared.errors import AppError, Conflict, InvalidInput, NotFound
 
 # A checkout that has not finished in this long is taken to have died with its process.
 TAKE_OVER_AFTER = timedelta(minutes=2)
 # The listing's booking mode each kind of item is for.
 MODE_OF_KIND = {"instant": "instant", "request": "request", "external": "external"}
-
-
-@dataclass(frozen=True)
-class Upstreams:
-    inventory: httpx.AsyncClient
-    payment: httpx.AsyncClient
-    acting: ActingFor
 
 
 def cart_out(cart: Cart, items: list[CartItem]) -> CartOut:
@@ -113,26 +107,22 @@ async def add_item(
     _check_open(cart)
     details: dict[str, Any] = item.model_dump(mode="json", exclude={"kind"})
     if isinstance(item, InstantItem | RequestItem):
-        slot = await upstream_json(
-            upstreams.inventory.get(
-                f"/internal/slots/{item.slot_id}",
-                params={"adults": item.adults, "children": item.children, "infants": item.infants},
-                headers=upstreams.acting.headers("inventory"),
-            )
+        slot = await upstreams.inventory.read_slot_for(
+            item.slot_id, party=Party(adults=item.adults, children=item.children, infants=item.infants)
         )
-        _check_mode(item.kind, slot["booking_mode"])
-        check_party_size(item.adults + item.children + item.infants, max_party_size=slot["max_party_size"])
+        _check_mode(item.kind, slot.booking_mode)
+        check_party_size(item.adults + item.children + item.infants, max_party_size=slot.max_party_size)
         details |= {
-            "listing_id": slot["listing_id"],
-            "listing_title": slot["listing_title"],
-            "currency": slot["currency"],
+            "listing_id": str(slot.listing_id),
+            "listing_title": slot.listing_title,
+            "currency": slot.currency,
         }
         if isinstance(item, InstantItem):
-            await _check_one_currency(session, cart, slot["currency"])
+            await _check_one_currency(session, cart, slot.currency)
     elif isinstance(item, ExternalItem):
-        listing = await upstream_json(upstreams.inventory.get(f"/listings/{item.listing_id}"))
-        _check_mode(item.kind, listing["booking_mode"])
-        details |= {"listing_title": listing["title"]}
+        listing = await upstreams.inventory.read_listing(item.listing_id)
+        _check_mode(item.kind, listing.booking_mode)
+        details |= {"listing_title": listing.title}
     elif item.expert_id == traveler.user_id:
         raise InvalidInput("A trip is handed to someone else.", details={"expert_id": str(item.expert_id)})
     cart_item = CartItem(cart_id=cart.id, kind=item.kind, details=details, created_at=clock.now())
@@ -249,10 +239,7 @@ async def _check_out_item(
     party: dict[str, int] = {key: details[key] for key in ("adults", "children", "infants") if key in details}
     if item.kind == "instant":
         hold = await hold_seats(
-            upstreams.inventory,
-            slot_id=UUID(details["slot_id"]),
-            party=party,
-            acting=upstreams.acting,
+            upstreams.inventory, slot_id=UUID(details["slot_id"]), party=Party.model_validate(party)
         )
 
         async def record_outcome(booking: Booking) -> None:
@@ -274,7 +261,6 @@ async def _check_out_item(
         booking_request = await requests.create_request(
             session,
             traveler=traveler,
-            acting=upstreams.acting,
             request=BookingRequestCreate(
                 slot_id=details["slot_id"], message=details.get("message"), contact=request.contact, **party
             ),
@@ -304,33 +290,24 @@ async def _charge_instant_bookings(session: AsyncSession, cart: Cart, *, upstrea
     if not bookings or cart.payment_intent_id is not None:
         return
     total = sum((booking.amount_due_now for booking in bookings), Decimal(0))
-    intent = await upstream_json(
-        upstreams.payment.post(
-            "/internal/payment-intents",
-            json={
-                "booking_id": str(cart.id),
-                "provider_id": str(bookings[0].provider_id),
-                "category": bookings[0].category,
-                "purpose": "full",
-                "amount": str(total),
-                "currency": bookings[0].currency,
-                "parts": [
-                    {
-                        "booking_id": str(b.id),
-                        "provider_id": str(b.provider_id),
-                        "category": b.category,
-                        "amount": str(b.amount_due_now),
-                    }
-                    for b in bookings
-                ],
-            },
-            headers=upstreams.acting.headers("payment"),
+    intent = await upstreams.payment.create_intent(
+        PaymentIntentRequest(
+            booking_id=cart.id,
+            provider_id=bookings[0].provider_id,
+            category=bookings[0].category,
+            purpose="full",
+            amount=total,
+            currency=bookings[0].currency,
+            parts=tuple(
+                PaymentPart(booking_id=b.id, provider_id=b.provider_id, category=b.category, amount=b.amount_due_now)
+                for b in bookings
+            ),
         )
     )
     cart = await session.get_one(Cart, cart.id, with_for_update=True)
-    cart.payment_intent_id, cart.client_secret = intent["payment_intent_id"], intent["client_secret"]
+    cart.payment_intent_id, cart.client_secret = intent.payment_intent_id, intent.client_secret
     cart.amount_due_now, cart.currency = total, bookings[0].currency
-    cart.platform_fee = Decimal(intent["platform_fee"])
+    cart.platform_fee = intent.platform_fee
     for booking in bookings:
         booking.payment_intent_id, booking.client_secret = cart.payment_intent_id, cart.client_secret
     await session.commit()

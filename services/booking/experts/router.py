@@ -4,7 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from services.booking.deps import SettingsDep
+from services.booking.deps import SettingsDep, UpstreamPoolsDep
 from services.booking.experts import service
 from services.booking.experts.domain import HandoffAction, HandoffStatus
 from services.booking.experts.schemas import (
@@ -22,7 +22,7 @@ from services.booking.experts.schemas import (
 )
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
-from shared.auth import CurrentIdentity, Identity, ServiceSignerDep, require_role
+from shared.auth import CurrentIdentity, Identity, require_role
 from shared.deps import SessionDep
 
 router = APIRouter(tags=["experts"])
@@ -145,7 +145,7 @@ async def book_on_behalf(
     expert: Expert,
     request: Request,
     session: SessionDep,
-    signer: ServiceSignerDep,
+    upstreams: UpstreamPoolsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def answer() -> dict[str, Any]:
@@ -155,9 +155,7 @@ async def book_on_behalf(
             expert=expert,
             origin=Origin.of(request),
             request=body,
-            inventory=request.app.state.inventory,
-            payment=request.app.state.payment,
-            signer=signer,
+            upstreams=upstreams,
             clock=request.app.state.clock,
         )
         return service.booking_for_expert(booking).model_dump(mode="json")

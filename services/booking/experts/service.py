@@ -5,10 +5,9 @@ privilege and the traveler's grant books for them, charged to the traveler's sav
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
-import httpx
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +22,7 @@ from services.booking.bookings.service import (
     booking_out,
     hold_seats,
     record_booking,
+    release_hold_or_let_lapse,
 )
 from services.booking.experts.domain import (
     ACTIONS,
@@ -49,7 +49,8 @@ from services.booking.experts.schemas import (
     ItineraryUpdate,
 )
 from services.booking.history.service import SYSTEM, Actor, Origin, move
-from shared.auth import ActingFor, Identity, ServiceSigner
+from services.booking.upstreams.binding import UpstreamPools
+from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import (
     BookedOnBehalf,
@@ -62,6 +63,8 @@ from shared.contracts.booking import (
     HandoffEvent,
     HandoffRequested,
 )
+from shared.contracts.inventory_api import HoldDetails, Party
+from shared.contracts.payment_api import ExpertShare
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.outbox import add_event
 
@@ -419,9 +422,7 @@ async def book_on_behalf(
     expert: Identity,
     origin: Origin,
     request: BookOnBehalf,
-    inventory: httpx.AsyncClient,
-    payment: httpx.AsyncClient,
-    signer: ServiceSigner,
+    upstreams: UpstreamPools,
     clock: Clock,
 ) -> Booking:
     """Hold the seats for the traveler, book them in the traveler's name with the expert as the
@@ -438,12 +439,11 @@ async def book_on_behalf(
     await session.commit()  # no transaction stays open while inventory and payment answer
 
     traveler = Identity(user_id=handoff.traveler_id, email=handoff.traveler_email, roles=("traveler",))
-    as_traveler = ActingFor(identity=traveler, signer=signer)
+    for_traveler = upstreams.acting_for(traveler)
     hold = await hold_seats(
-        inventory,
+        for_traveler.inventory,
         slot_id=request.slot_id,
-        party={"adults": request.adults, "children": request.children, "infants": request.infants},
-        acting=as_traveler,
+        party=Party(adults=request.adults, children=request.children, infants=request.infants),
     )
     try:
         booking = await record_booking_on_behalf(
@@ -451,17 +451,16 @@ async def book_on_behalf(
         )
     except Exception:
         await session.rollback()
-        await _release_hold(inventory, hold_id=str(hold["id"]), headers=as_traveler.headers("inventory"))
+        await release_hold_or_let_lapse(for_traveler.inventory, hold.id)
         raise
     fee = await session.scalar(select(ExpertBooking.expert_fee).where(ExpertBooking.booking_id == booking.id))
     try:
         await attach_payment_intent(
             session,
             booking,
-            payment=payment,
-            acting=as_traveler,
+            payment=for_traveler.payment,
             off_session=True,
-            expert={"expert_id": str(expert.user_id), "fee": str(fee)},
+            expert=ExpertShare(expert_id=expert.user_id, fee=fee),
         )
     except AppError as refused:
         await _give_up(session, booking_id=booking.id, reason=refused.message, now=clock.now())
@@ -476,7 +475,7 @@ async def record_booking_on_behalf(
     expert: Identity,
     origin: Origin,
     request: BookOnBehalf,
-    hold: dict[str, Any],
+    hold: HoldDetails,
     now: datetime,
 ) -> Booking:
     """The booking of `hold` for the handoff's traveler, made by the expert, in one transaction
@@ -592,15 +591,6 @@ async def _authorize(
             details={"reason": refusal or "NO_GRANT"},
         )
     return grant
-
-
-async def _release_hold(inventory: httpx.AsyncClient, *, hold_id: str, headers: dict[str, str]) -> None:
-    """Put back seats held for a booking that was not made; if inventory cannot be reached,
-    the hold lapses on its own."""
-    try:
-        await inventory.delete(f"/holds/{hold_id}", headers=headers)
-    except httpx.HTTPError:
-        return
 
 
 async def _give_up(session: AsyncSession, *, booking_id: UUID, reason: str, now: datetime) -> None:

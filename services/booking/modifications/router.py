@@ -2,11 +2,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 
-from services.booking.deps import SettingsDep
+from services.booking.deps import CallerUpstreams, SettingsDep
 from services.booking.history.service import Origin
 from services.booking.modifications import service
 from services.booking.modifications.schemas import ModificationOut, ModificationPage, ModificationRequest
-from shared.auth import ActingForCaller, CurrentIdentity
+from shared.auth import CurrentIdentity
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
@@ -17,7 +17,7 @@ async def modify_booking(
     booking_id: UUID,
     body: ModificationRequest,
     traveler: CurrentIdentity,
-    acting: ActingForCaller,
+    upstreams: CallerUpstreams,
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
@@ -30,10 +30,8 @@ async def modify_booking(
         booking_id=booking_id,
         traveler=traveler,
         origin=Origin.of(request),
-        acting=acting,
         request=body,
-        inventory=request.app.state.inventory,
-        payment=request.app.state.payment,
+        upstreams=upstreams,
         deposit_terms=settings.deposit_terms(),
         clock=request.app.state.clock,
     )

@@ -5,10 +5,8 @@ Until then the booking stands as it was."""
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-import httpx
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,14 +15,17 @@ from services.booking.balances.domain import DepositTerms
 from services.booking.bookings.domain import may_see
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import Money, PaymentOut
-from services.booking.bookings.service import PRODUCER, hold_seats, upstream_json
+from services.booking.bookings.service import PRODUCER, hold_seats, release_hold_or_let_lapse
 from services.booking.history.service import Actor, Origin, record_change
 from services.booking.modifications.domain import Account, plan_change
 from services.booking.modifications.models import OPEN_STATUSES, BookingModification
 from services.booking.modifications.schemas import ModificationOut, ModificationRequest
-from shared.auth import ActingFor, Identity
+from services.booking.upstreams.binding import Upstreams
+from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import BookingPaymentReceived
+from shared.contracts.inventory_api import HoldDetails, Party
+from shared.contracts.payment_api import PaymentIntentRequest
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.outbox import add_event
 
@@ -70,10 +71,8 @@ async def request_modification(
     booking_id: UUID,
     traveler: Identity,
     origin: Origin,
-    acting: ActingFor,
     request: ModificationRequest,
-    inventory: httpx.AsyncClient,
-    payment: httpx.AsyncClient,
+    upstreams: Upstreams,
     deposit_terms: DepositTerms,
     clock: Clock,
 ) -> BookingModification:
@@ -96,13 +95,13 @@ async def request_modification(
     if await open_modification(session, booking.id) is not None:
         raise _in_progress(booking)
 
-    hold = await hold_seats(inventory, slot_id=new_slot_id, party=new_party, acting=acting)
+    hold = await hold_seats(upstreams.inventory, slot_id=new_slot_id, party=Party.model_validate(new_party))
 
     async def give_up(error: AppError) -> AppError:
-        await inventory.delete(f"/holds/{hold['id']}", headers=acting.headers("inventory"))
+        await release_hold_or_let_lapse(upstreams.inventory, hold.id)
         return error
 
-    if UUID(hold["listing_id"]) != booking.listing_id or hold["quote"]["currency"] != booking.currency:
+    if hold.listing_id != booking.listing_id or hold.quote.currency != booking.currency:
         raise await give_up(
             InvalidInput(
                 "A booking moves only to another slot of its own listing.", details={"slot_id": str(new_slot_id)}
@@ -125,26 +124,22 @@ async def request_modification(
         raise await give_up(_in_progress(booking)) from None
     if modification.status == "pending_payment":
         try:
-            intent = await upstream_json(
-                payment.post(
-                    "/internal/payment-intents",
-                    json={
-                        "booking_id": str(booking.id),
-                        "provider_id": str(booking.provider_id),
-                        "category": booking.category,
-                        "purpose": modification.payment_purpose,
-                        "amount": str(modification.charge),
-                        "currency": booking.currency,
-                    },
-                    headers=acting.headers("payment"),
+            intent = await upstreams.payment.create_intent(
+                PaymentIntentRequest(
+                    booking_id=booking.id,
+                    provider_id=booking.provider_id,
+                    category=booking.category,
+                    purpose=modification.payment_purpose,
+                    amount=modification.charge,
+                    currency=booking.currency,
                 )
             )
         except AppError as error:
             modification.status, modification.ended_at = "failed", clock.now()
             await session.commit()
             raise await give_up(error) from None
-        modification.payment_intent_id = intent["payment_intent_id"]
-        modification.client_secret = intent["client_secret"]
+        modification.payment_intent_id = intent.payment_intent_id
+        modification.client_secret = intent.client_secret
         await session.commit()
     return modification
 
@@ -180,7 +175,7 @@ async def _record(
     session: AsyncSession,
     *,
     booking: Booking,
-    hold: dict[str, Any],
+    hold: HoldDetails,
     new_party: dict[str, int],
     request: ModificationRequest,
     actor: Actor,
@@ -202,8 +197,8 @@ async def _record(
         )
         or 0
     ) + 1
-    new_total = Decimal(hold["quote"]["total"])
-    new_starts_at = datetime.fromisoformat(hold["starts_at"])
+    new_total = hold.quote.total
+    new_starts_at = hold.starts_at
     split = plan_change(
         account_of(booking),
         new_total=new_total,
@@ -220,22 +215,22 @@ async def _record(
         old_hold_id=booking.hold_id,
         old_party={field: getattr(booking, field) for field in PARTY},
         old_total=booking.total,
-        new_slot_id=UUID(hold["slot_id"]),
-        new_hold_id=UUID(hold["id"]),
+        new_slot_id=hold.slot_id,
+        new_hold_id=hold.id,
         new_party=new_party,
-        new_seats=hold["seats"],
+        new_seats=hold.seats,
         new_total=new_total,
-        new_quote=hold["quote"],
+        new_quote=hold.quote.model_dump(mode="json"),
         new_starts_at=new_starts_at,
-        new_ends_at=datetime.fromisoformat(hold["ends_at"]),
         timezone=booking.timezone,
+        new_ends_at=hold.ends_at,
         difference=new_total - booking.total,
         charge=split.charge_now,
         refund=split.refund_now,
         balance=split.balance,
         balance_due_at=split.balance_due_at if split.balance > 0 else None,
         currency=booking.currency,
-        expires_at=datetime.fromisoformat(hold["expires_at"]),
+        expires_at=hold.expires_at,
         created_at=now,
     )
     session.add(modification)

@@ -5,7 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from services.booking.deps import SettingsDep
+from services.booking.deps import CallerUpstreams, PublicInventory, SettingsDep, UpstreamPoolsDep
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
 from services.booking.requests import service
@@ -19,17 +19,12 @@ from services.booking.requests.schemas import (
     CounterOfferCreate,
     DeclineRequest,
 )
-from services.booking.requests.service import Upstreams
-from shared.auth import ActingForCaller, CurrentIdentity, Identity, ServiceSignerDep, require_role
+from shared.auth import CurrentIdentity, Identity, require_role
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/booking-requests", tags=["booking requests"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
-
-
-def _upstreams(request: Request, signer: ServiceSignerDep) -> Upstreams:
-    return Upstreams(inventory=request.app.state.inventory, payment=request.app.state.payment, signer=signer)
 
 
 async def _once(
@@ -52,7 +47,7 @@ async def _once(
 async def create_request(
     body: BookingRequestCreate,
     traveler: Traveler,
-    acting: ActingForCaller,
+    upstreams: CallerUpstreams,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -67,9 +62,8 @@ async def create_request(
         lambda: service.create_request(
             session,
             traveler=traveler,
-            acting=acting,
             request=body,
-            inventory=request.app.state.inventory,
+            inventory=upstreams.inventory,
             deadlines=settings.request_deadlines(),
             max_open_requests=settings.max_open_requests_per_traveler,
             clock=request.app.state.clock,
@@ -101,7 +95,7 @@ async def accept_request(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    upstreams: Annotated[Upstreams, Depends(_upstreams)],
+    upstreams: UpstreamPoolsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     return await _once(
@@ -129,6 +123,7 @@ async def decline_request(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    inventory: PublicInventory,
     body: DeclineRequest | None = None,
 ) -> BookingRequestOut:
     declined = await service.decline_request(
@@ -136,7 +131,7 @@ async def decline_request(
         request_id=request_id,
         provider=provider,
         reason=body.reason if body else None,
-        inventory=request.app.state.inventory,
+        inventory=inventory,
         alternative_days=settings.request_alternative_days,
         clock=request.app.state.clock,
     )
@@ -148,7 +143,7 @@ async def counter_offer(
     request_id: UUID,
     body: CounterOfferCreate,
     provider: CurrentIdentity,
-    acting: ActingForCaller,
+    upstreams: CallerUpstreams,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -157,9 +152,8 @@ async def counter_offer(
         session,
         request_id=request_id,
         provider=provider,
-        acting=acting,
         offer=body,
-        inventory=request.app.state.inventory,
+        inventory=upstreams.inventory,
         deadlines=settings.request_deadlines(),
         clock=request.app.state.clock,
     )
@@ -173,7 +167,7 @@ async def accept_counter_offer(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    upstreams: Annotated[Upstreams, Depends(_upstreams)],
+    upstreams: UpstreamPoolsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     return await _once(

@@ -6,21 +6,23 @@ before the one transaction that records the answer and its event."""
 
 import base64
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
-import httpx
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.booking.bookings.domain import check_party_size
 from services.booking.bookings.models import Booking
 from services.booking.bookings.schemas import Contact, Money
-from services.booking.bookings.service import PRODUCER, attach_payment_intent, record_booking, upstream_json
+from services.booking.bookings.service import (
+    PRODUCER,
+    attach_payment_intent,
+    record_booking,
+    release_hold_or_let_lapse,
+)
 from services.booking.history.service import Actor, Origin
 from services.booking.requests.domain import (
     OPEN,
@@ -39,7 +41,9 @@ from services.booking.requests.schemas import (
     CounterOfferCreate,
     CounterOfferOut,
 )
-from shared.auth import ActingFor, Identity, ServiceSigner
+from services.booking.upstreams.binding import UpstreamPools
+from services.booking.upstreams.inventory import InventoryClient
+from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import (
     Alternative,
@@ -54,6 +58,7 @@ from shared.contracts.booking import (
     BookingRequestProviderReminded,
     BookingRequestProviderWarned,
 )
+from shared.contracts.inventory_api import HoldPlacementFor, Party, SlotForRequest
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.envelope import EventPayload
 from shared.events.outbox import add_event
@@ -62,20 +67,9 @@ from shared.money import require_exact_amount
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Upstreams:
-    """The services a request's answers call, and booking's key to call them for the traveler."""
-
-    inventory: httpx.AsyncClient
-    payment: httpx.AsyncClient
-    signer: ServiceSigner
-
-    def as_traveler(self, booking_request: BookingRequest) -> ActingFor:
-        """The request's traveler: whoever answers, the hold and the payment are the traveler's."""
-        traveler = Identity(
-            user_id=booking_request.traveler_id, email=booking_request.traveler_email, roles=("traveler",)
-        )
-        return ActingFor(identity=traveler, signer=self.signer)
+def traveler_of(booking_request: BookingRequest) -> Identity:
+    """The request's traveler: whoever answers, the hold and the payment are the traveler's."""
+    return Identity(user_id=booking_request.traveler_id, email=booking_request.traveler_email, roles=("traveler",))
 
 
 def request_out(booking_request: BookingRequest) -> BookingRequestOut:
@@ -130,30 +124,22 @@ def _emit(session: AsyncSession, booking_request: BookingRequest, event: EventPa
 
 
 async def _slot_for(
-    inventory: httpx.AsyncClient,
-    *,
-    slot_id: UUID,
-    party: BookingRequestCreate | BookingRequest,
-    acting: ActingFor,
-) -> dict[str, Any]:
+    inventory: InventoryClient, *, slot_id: UUID, party: BookingRequestCreate | BookingRequest
+) -> SlotForRequest:
     """The slot as inventory has it now for the party: its listing, the seats left, the price."""
-    return await upstream_json(
-        inventory.get(
-            f"/internal/slots/{slot_id}",
-            params={"adults": party.adults, "children": party.children, "infants": party.infants},
-            headers=acting.headers("inventory"),
-        )
+    return await inventory.read_slot_for(
+        slot_id, party=Party(adults=party.adults, children=party.children, infants=party.infants)
     )
 
 
-def _check_open_for(slot: dict[str, Any], seats: int) -> None:
-    if not slot["on_sale"]:
+def _check_open_for(slot: SlotForRequest, seats: int) -> None:
+    if not slot.on_sale:
         raise Conflict("This slot is no longer on sale.", error_code="SLOT_CLOSED")
-    if slot["available"] < seats:
+    if slot.available < seats:
         raise Conflict(
             "Not enough seats are left on this slot.",
             error_code="SOLD_OUT",
-            details={"slot_id": slot["slot_id"], "available": max(slot["available"], 0), "requested": seats},
+            details={"slot_id": str(slot.slot_id), "available": max(slot.available, 0), "requested": seats},
         )
 
 
@@ -161,9 +147,8 @@ async def create_request(
     session: AsyncSession,
     *,
     traveler: Identity,
-    acting: ActingFor,
     request: BookingRequestCreate,
-    inventory: httpx.AsyncClient,
+    inventory: InventoryClient,
     deadlines: Deadlines,
     max_open_requests: int,
     clock: Clock,
@@ -172,15 +157,15 @@ async def create_request(
     request, a party within its limit, seats for the party) and against fair use (one open
     request per slot, at most `max_open_requests` open in all), then waiting for the provider
     until the answer deadline."""
-    slot = await _slot_for(inventory, slot_id=request.slot_id, party=request, acting=acting)
-    if slot["booking_mode"] != "request":
+    slot = await _slot_for(inventory, slot_id=request.slot_id, party=request)
+    if slot.booking_mode != "request":
         raise Conflict(
             "This listing is not booked on request; book it directly instead.",
             error_code="NOT_REQUEST_BOOKABLE",
-            details={"booking_mode": slot["booking_mode"]},
+            details={"booking_mode": slot.booking_mode},
         )
     seats = request.adults + request.children + request.infants
-    check_party_size(seats, max_party_size=slot["max_party_size"])
+    check_party_size(seats, max_party_size=slot.max_party_size)
     _check_open_for(slot, seats)
     await _check_fair_use(session, traveler=traveler, slot_id=request.slot_id, max_open_requests=max_open_requests)
     now = clock.now()
@@ -188,28 +173,28 @@ async def create_request(
         id=uuid4(),
         traveler_id=traveler.user_id,
         traveler_email=traveler.email,
-        provider_id=UUID(slot["provider_id"]),
-        provider_email=slot["provider_email"],
-        listing_id=UUID(slot["listing_id"]),
-        listing_title=slot["listing_title"],
-        timezone=slot["timezone"],
-        currency=slot["currency"],
+        provider_id=slot.provider_id,
+        provider_email=slot.provider_email,
+        listing_id=slot.listing_id,
+        listing_title=slot.listing_title,
+        timezone=slot.timezone,
+        currency=slot.currency,
         slot_id=request.slot_id,
-        starts_at=datetime.fromisoformat(slot["starts_at"]),
-        ends_at=datetime.fromisoformat(slot["ends_at"]),
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
         adults=request.adults,
         children=request.children,
         infants=request.infants,
         seats=seats,
         message=request.message,
         contact=request.contact.model_dump(),
-        price_estimate=slot["price"],
+        price_estimate=slot.price.model_dump(mode="json"),
         status="pending_provider",
         requested_at=now,
         expires_at=now + deadlines.answer,
     )
     session.add(booking_request)
-    quote = slot["price"]["quote"]
+    quote = slot.price.quote
     _emit(
         session,
         booking_request,
@@ -219,7 +204,7 @@ async def create_request(
             children=request.children,
             infants=request.infants,
             message=request.message,
-            estimated_total=None if quote is None else Decimal(quote["total"]),
+            estimated_total=None if quote is None else quote.total,
             currency=booking_request.currency,
             expires_at=booking_request.expires_at,
         ),
@@ -325,7 +310,7 @@ async def accept_request(
     request_id: UUID,
     provider: Identity,
     origin: Origin,
-    upstreams: Upstreams,
+    upstreams: UpstreamPools,
     payment_seconds: int,
     clock: Clock,
 ) -> BookingRequest:
@@ -355,7 +340,7 @@ async def accept_counter_offer(
     request_id: UUID,
     traveler: Identity,
     origin: Origin,
-    upstreams: Upstreams,
+    upstreams: UpstreamPools,
     payment_seconds: int,
     clock: Clock,
 ) -> BookingRequest:
@@ -379,28 +364,24 @@ async def _book(
     *,
     action: Literal["accept", "accept_counter"],
     actor: Actor,
-    upstreams: Upstreams,
+    upstreams: UpstreamPools,
     payment_seconds: int,
     clock: Clock,
 ) -> BookingRequest:
     countered = action == "accept_counter"
-    on_behalf = upstreams.as_traveler(booking_request)
-    hold = await upstream_json(
-        upstreams.inventory.post(
-            "/internal/holds",
-            json={
-                "hold_id": str(hold_id_for(booking_request.id, action)),
-                "slot_id": str(booking_request.counter_slot_id if countered else booking_request.slot_id),
-                "holder_id": str(booking_request.traveler_id),
-                "adults": booking_request.adults,
-                "children": booking_request.children,
-                "infants": booking_request.infants,
-                "ttl_seconds": payment_seconds,
-                "agreed_total": None
-                if not countered or booking_request.counter_price is None
-                else str(booking_request.counter_price),
-            },
-            headers=on_behalf.headers("inventory"),
+    for_traveler = upstreams.acting_for(traveler_of(booking_request))
+    slot_id = booking_request.counter_slot_id if countered else booking_request.slot_id
+    assert slot_id is not None
+    hold = await for_traveler.inventory.place_hold_for(
+        HoldPlacementFor(
+            hold_id=hold_id_for(booking_request.id, action),
+            slot_id=slot_id,
+            holder_id=booking_request.traveler_id,
+            adults=booking_request.adults,
+            children=booking_request.children,
+            infants=booking_request.infants,
+            ttl_seconds=payment_seconds,
+            agreed_total=booking_request.counter_price if countered else None,
         )
     )
     now = clock.now()
@@ -447,11 +428,11 @@ async def _book(
         # Withdrawn or expired while the seats were being held: they go back on sale now, not
         # at the end of the payment window. An accepted request's booking holds this very hold.
         if booking_request.status != "accepted":
-            await _release_hold(upstreams, hold_id=hold["id"], acting=on_behalf)
+            await release_hold_or_let_lapse(for_traveler.inventory, hold.id)
         raise
     if booking.payment_intent_id is None:
         try:
-            await attach_payment_intent(session, booking, payment=upstreams.payment, acting=on_behalf)
+            await attach_payment_intent(session, booking, payment=for_traveler.payment)
         except AppError as error:
             # The answer stands: the traveler gets the intent later from POST /bookings with
             # the booking's hold, as for any booking whose intent could not be made at once.
@@ -462,20 +443,13 @@ async def _book(
     return booking_request
 
 
-async def _release_hold(upstreams: Upstreams, *, hold_id: str, acting: ActingFor) -> None:
-    try:
-        await upstream_json(upstreams.inventory.delete(f"/holds/{hold_id}", headers=acting.headers("inventory")))
-    except AppError as error:
-        logger.warning("hold %s stays off sale until it expires: %s", hold_id, error)
-
-
 async def decline_request(
     session: AsyncSession,
     *,
     request_id: UUID,
     provider: Identity,
     reason: str | None,
-    inventory: httpx.AsyncClient,
+    inventory: InventoryClient,
     alternative_days: int,
     clock: Clock,
 ) -> BookingRequest:
@@ -483,30 +457,26 @@ async def decline_request(
     party over the next days, for the traveler to ask again."""
     booking_request = await _request_for(session, request_id=request_id, actor=provider, action="decline")
     today = clock.now().astimezone(ZoneInfo(booking_request.timezone)).date()
-    open_slots = await upstream_json(
-        inventory.get(
-            f"/listings/{booking_request.listing_id}/open-slots",
-            params={
-                "from": today.isoformat(),
-                "to": (today + timedelta(days=alternative_days - 1)).isoformat(),
-                "party_size": booking_request.seats,
-            },
-        )
+    open_slots = await inventory.open_slots(
+        booking_request.listing_id,
+        first=today,
+        last=today + timedelta(days=alternative_days - 1),
+        party_size=booking_request.seats,
     )
     alternatives = [
         AlternativeSlot(
-            slot_id=slot["slot_id"],
-            date=slot["date"],
-            start_time=slot["start_time"],
-            end_time=slot["end_time"],
+            slot_id=slot.slot_id,
+            date=slot.date,
+            start_time=slot.start_time,
+            end_time=slot.end_time,
             timezone=booking_request.timezone,
-            starts_at=slot["starts_at"],
-            ends_at=slot["ends_at"],
-            available=slot["available"],
-            unit_price=slot["price"],
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            available=slot.available,
+            unit_price=None if slot.price is None else Money(amount=slot.price.amount, currency=slot.price.currency),
         )
-        for slot in open_slots["slots"]
-        if UUID(slot["slot_id"]) != booking_request.slot_id
+        for slot in open_slots.slots
+        if slot.slot_id != booking_request.slot_id
     ]
     now = clock.now()
     await _move(session, booking_request, "decline")
@@ -571,9 +541,8 @@ async def counter_offer(
     *,
     request_id: UUID,
     provider: Identity,
-    acting: ActingFor,
     offer: CounterOfferCreate,
-    inventory: httpx.AsyncClient,
+    inventory: InventoryClient,
     deadlines: Deadlines,
     clock: Clock,
 ) -> BookingRequest:
@@ -591,15 +560,15 @@ async def counter_offer(
             "The counter-offer is the request as asked; accept it instead.",
             details={"date": str(offer.date), "start_time": str(offer.start_time)},
         )
-    slot = await _slot_for(inventory, slot_id=slot_id, party=booking_request, acting=acting)
+    slot = await _slot_for(inventory, slot_id=slot_id, party=booking_request)
     _check_open_for(slot, booking_request.seats)
     now = clock.now()
     await _move(session, booking_request, "counter")
     booking_request.responded_at = now
     booking_request.expires_at = now + deadlines.counter_answer
     booking_request.counter_slot_id = slot_id
-    booking_request.counter_starts_at = datetime.fromisoformat(slot["starts_at"])
-    booking_request.counter_ends_at = datetime.fromisoformat(slot["ends_at"])
+    booking_request.counter_starts_at = slot.starts_at
+    booking_request.counter_ends_at = slot.ends_at
     booking_request.counter_price = offer.price
     booking_request.counter_message = offer.message
     _emit(
@@ -620,24 +589,17 @@ async def counter_offer(
     return booking_request
 
 
-async def _offered_slot(
-    inventory: httpx.AsyncClient, booking_request: BookingRequest, offer: CounterOfferCreate
-) -> UUID:
+async def _offered_slot(inventory: InventoryClient, booking_request: BookingRequest, offer: CounterOfferCreate) -> UUID:
     """The listing's slot at the offered date and start time (each the request's if not given)."""
     if offer.date is None and offer.start_time is None:
         return booking_request.slot_id
     local_start = booking_request.starts_at.astimezone(ZoneInfo(booking_request.timezone))
     day = offer.date or local_start.date()
     start_time = (offer.start_time or local_start.time()).strftime("%H:%M")
-    open_slots = await upstream_json(
-        inventory.get(
-            f"/listings/{booking_request.listing_id}/open-slots",
-            params={"from": day.isoformat(), "to": day.isoformat(), "party_size": 1},
-        )
-    )
-    for slot in open_slots["slots"]:
-        if slot["start_time"] == start_time:
-            return UUID(slot["slot_id"])
+    open_slots = await inventory.open_slots(booking_request.listing_id, first=day, last=day, party_size=1)
+    for slot in open_slots.slots:
+        if slot.start_time == start_time:
+            return slot.slot_id
     raise NotFound(
         "The listing has no open slot at that date and time.",
         error_code="NO_SUCH_SLOT",

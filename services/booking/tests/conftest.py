@@ -1,7 +1,7 @@
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -10,17 +10,20 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.booking.bookings.domain import new_reference
 from services.booking.bookings.models import Booking
 from services.booking.main import build_app
 from services.booking.settings import BookingSettings
+from services.booking.upstreams.binding import UpstreamPools
 from shared.auth import Identity
 from shared.clock import FrozenClock
+from shared.contracts.payment_api import PaymentIntent, PaymentIntentRequest
 from shared.db import create_engine, create_session_factory
 from shared.migrations import upgrade_to_head
-from shared.testing import identity_headers, trust_test_keys
+from shared.testing import development_signer, identity_headers, trust_test_keys
 
 
 @dataclass
@@ -70,6 +73,47 @@ class BookingApp:
         async with self.sessions() as session, session.begin():
             session.add(booking)
         return booking
+
+
+def answer(status_code: int, shape: BaseModel) -> httpx.Response:
+    """A stand-in upstream's answer in a contract's shape."""
+    return httpx.Response(status_code, content=shape.model_dump_json(), headers={"content-type": "application/json"})
+
+
+def intent_for(asked: PaymentIntentRequest) -> PaymentIntent:
+    """What payment answers to `asked`: one intent per booking and purpose, paid by card."""
+    intent = f"pi_{str(asked.booking_id)[:8]}_{asked.purpose}"
+    return PaymentIntent(
+        id=uuid.uuid5(asked.booking_id, asked.purpose),
+        booking_id=asked.booking_id,
+        purpose=asked.purpose,
+        payment_intent_id=intent,
+        client_secret=f"{intent}_secret",
+        amount=asked.amount,
+        currency=asked.currency,
+        status="requires_payment_method",
+        platform_fee=Decimal(0),
+        credit_amount=Decimal(0),
+        card_amount=asked.amount,
+    )
+
+
+def _not_called(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"booking was not expected to call {request.url}")
+
+
+@contextlib.asynccontextmanager
+async def upstream_pools(
+    *,
+    inventory: Callable[[httpx.Request], httpx.Response] = _not_called,
+    payment: Callable[[httpx.Request], httpx.Response] = _not_called,
+) -> AsyncIterator[UpstreamPools]:
+    """Booking's upstreams, each stood in for by a function from request to answer."""
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(inventory), base_url="http://inventory") as to_inventory,
+        httpx.AsyncClient(transport=httpx.MockTransport(payment), base_url="http://payment") as to_payment,
+    ):
+        yield UpstreamPools(inventory=to_inventory, payment=to_payment, signer=development_signer("booking"))
 
 
 @contextlib.asynccontextmanager

@@ -19,12 +19,14 @@ from sqlalchemy import select
 from services.booking.balances.consumers import balances_consumer
 from services.booking.balances.service import charge_due_balances
 from services.booking.bookings.models import Booking
-from services.booking.tests.conftest import BookingApp
+from services.booking.tests.conftest import BookingApp, answer, intent_for, upstream_pools
+from services.booking.upstreams.binding import UpstreamPools
 from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier
 from shared.contracts.payment import PaymentFailed, PaymentSucceeded
+from shared.contracts.payment_api import PaymentIntentRequest
 from shared.events.envelope import EventEnvelope, EventPayload
 from shared.events.models import OutboxMessage
-from shared.testing import development_signer, make_identity, trusted_development_key
+from shared.testing import make_identity, trusted_development_key
 
 DAY = timedelta(days=1)
 
@@ -43,16 +45,14 @@ class StandInPayment:
         if self.refuse_with is not None:
             problem = {"status": self.refuse_with, "error_code": "NO_SAVED_METHOD", "message": "No saved card."}
             return httpx.Response(self.refuse_with, json=problem)
-        intent = f"pi_{body['booking_id'][:8]}_{body['purpose']}"
-        return httpx.Response(201, json={"payment_intent_id": intent, "client_secret": f"{intent}_secret"})
+        return answer(201, intent_for(PaymentIntentRequest.model_validate_json(request.content)))
 
 
 @pytest.fixture
-async def payment() -> AsyncIterator[tuple[StandInPayment, httpx.AsyncClient]]:
+async def payment() -> AsyncIterator[tuple[StandInPayment, UpstreamPools]]:
     stand_in = StandInPayment()
-    transport = httpx.MockTransport(stand_in.answer)
-    async with httpx.AsyncClient(transport=transport, base_url="http://payment") as client:
-        yield stand_in, client
+    async with upstream_pools(payment=stand_in.answer) as pools:
+        yield stand_in, pools
 
 
 async def _deposit_booking(app: BookingApp, *, starts_in: timedelta) -> Booking:
@@ -71,18 +71,15 @@ async def _deposit_booking(app: BookingApp, *, starts_in: timedelta) -> Booking:
     )
 
 
-async def _charges_asked(
-    app: BookingApp, payment: tuple[StandInPayment, httpx.AsyncClient], booking: Booking
-) -> list[str]:
+async def _charges_asked(app: BookingApp, payment: tuple[StandInPayment, UpstreamPools], booking: Booking) -> list[str]:
     """Run the job; the purposes of the charges it asked payment for, for this booking (the
     database holds other tests' bookings too)."""
-    stand_in, client = payment
+    stand_in, pools = payment
     before = len(stand_in.asked)
     await charge_due_balances(
         app.sessions,
         clock=app.clock,
-        payment=client,
-        signer=development_signer("booking"),
+        upstreams=pools,
         schedule=app.settings.balance_schedule(),
     )
     return [asked["purpose"] for asked in stand_in.asked[before:] if asked["booking_id"] == str(booking.id)]
@@ -119,7 +116,7 @@ def _failed(booking: Booking, attempt: int) -> PaymentFailed:
 
 
 async def test_the_balance_is_charged_off_session_once_due_and_marked_paid_when_payment_succeeds(
-    booking_app: BookingApp, payment: tuple[StandInPayment, httpx.AsyncClient]
+    booking_app: BookingApp, payment: tuple[StandInPayment, UpstreamPools]
 ) -> None:
     stand_in, _ = payment
     booking = await _deposit_booking(booking_app, starts_in=30 * DAY)
@@ -168,7 +165,7 @@ async def test_the_balance_is_charged_off_session_once_due_and_marked_paid_when_
 
 
 async def test_a_failed_balance_is_retried_after_24_hours_and_after_the_third_failure_the_booking_is_cancelled(
-    booking_app: BookingApp, payment: tuple[StandInPayment, httpx.AsyncClient]
+    booking_app: BookingApp, payment: tuple[StandInPayment, UpstreamPools]
 ) -> None:
     booking = await _deposit_booking(booking_app, starts_in=30 * DAY)
     booking_app.clock.advance(16 * DAY)
@@ -205,7 +202,7 @@ async def test_a_failed_balance_is_retried_after_24_hours_and_after_the_third_fa
 
 
 async def test_a_charge_payment_refuses_counts_as_a_failed_attempt(
-    booking_app: BookingApp, payment: tuple[StandInPayment, httpx.AsyncClient]
+    booking_app: BookingApp, payment: tuple[StandInPayment, UpstreamPools]
 ) -> None:
     stand_in, _ = payment
     stand_in.refuse_with = 409

@@ -26,14 +26,16 @@ from services.booking.modifications.consumers import modifications_consumer
 from services.booking.modifications.models import BookingModification
 from services.booking.modifications.schemas import ModificationRequest
 from services.booking.modifications.service import request_modification
-from services.booking.tests.conftest import BookingApp
-from shared.auth import ActingFor, Identity
+from services.booking.tests.conftest import BookingApp, answer, intent_for, upstream_pools
+from shared.auth import Identity
 from shared.contracts.inventory import SeatsConfirmed
+from shared.contracts.inventory_api import CancellationPolicy, Hold, HoldDetails, HoldPlacement, Quote
 from shared.contracts.payment import PaymentFailed, PaymentSucceeded
+from shared.contracts.payment_api import PaymentIntentRequest
 from shared.events.consumer import ConsumerSpec
 from shared.events.envelope import EventEnvelope, EventPayload
 from shared.events.models import OutboxMessage
-from shared.testing import development_signer, make_identity
+from shared.testing import make_identity
 
 DAY = timedelta(days=1)
 PER_PERSON = Decimal("44.00")
@@ -44,34 +46,42 @@ class StandIns:
     """Inventory's holds (re-priced at 44.00 a person) and payment's intents, as booking calls them."""
 
     booking: Booking
-    holds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    holds: dict[str, HoldDetails] = field(default_factory=dict)
     intents_asked: list[dict[str, Any]] = field(default_factory=list)
 
     def inventory(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
-            party = json.loads(request.content)
-            hold_id = str(uuid.uuid4())
-            seats = party["adults"] + party["children"]
-            self.holds[hold_id] = {
-                "id": hold_id,
-                "listing_id": str(self.booking.listing_id),
-                "slot_id": party["slot_id"],
-                "seats": seats,
-                "quote": {"total": str(PER_PERSON * seats), "currency": "EUR", "lines": []},
-                "starts_at": self.booking.starts_at.isoformat(),
-                "ends_at": self.booking.ends_at.isoformat(),
-                "expires_at": (self.booking.created_at + timedelta(days=400)).isoformat(),
-            }
-            return httpx.Response(201, json={"id": hold_id})
+            placement = HoldPlacement.model_validate_json(request.content)
+            seats = placement.adults + placement.children
+            total = PER_PERSON * seats
+            hold = HoldDetails(
+                id=uuid.uuid4(),
+                slot_id=placement.slot_id,
+                listing_id=self.booking.listing_id,
+                adults=placement.adults,
+                children=placement.children,
+                infants=placement.infants,
+                seats=seats,
+                status="active",
+                expires_at=self.booking.created_at + timedelta(days=400),
+                quote=Quote(subtotal=total, taxes=Decimal(0), total=total, currency="EUR", lines=[]),
+                provider_id=self.booking.provider_id,
+                listing_title=self.booking.listing_title,
+                category=self.booking.category,
+                timezone=self.booking.timezone,
+                starts_at=self.booking.starts_at,
+                ends_at=self.booking.ends_at,
+                cancellation_policy=CancellationPolicy(),
+            )
+            self.holds[str(hold.id)] = hold
+            return answer(201, Hold.model_validate(hold.model_dump()))
         if request.method == "GET":
-            return httpx.Response(200, json=self.holds[request.url.path.rsplit("/", 1)[1]])
+            return answer(200, self.holds[request.url.path.rsplit("/", 1)[1]])
         return httpx.Response(204)
 
     def payment(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        self.intents_asked.append(body)
-        intent = f"pi_{body['booking_id'][:8]}_{body['purpose']}"
-        return httpx.Response(201, json={"payment_intent_id": intent, "client_secret": f"{intent}_secret"})
+        self.intents_asked.append(json.loads(request.content))
+        return answer(201, intent_for(PaymentIntentRequest.model_validate_json(request.content)))
 
 
 @pytest.fixture
@@ -99,8 +109,7 @@ async def _change_party(
     """The traveler asks for another party, pays what the change charges now if anything, and
     inventory sells the new seats: the change is applied."""
     async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(stand_ins.inventory), base_url="http://inventory") as inventory,
-        httpx.AsyncClient(transport=httpx.MockTransport(stand_ins.payment), base_url="http://payment") as payment,
+        upstream_pools(inventory=stand_ins.inventory, payment=stand_ins.payment) as pools,
         app.sessions() as session,
     ):
         modification = await request_modification(
@@ -108,10 +117,8 @@ async def _change_party(
             booking_id=booking.id,
             traveler=traveler,
             origin=Origin(),
-            acting=ActingFor(traveler, development_signer("booking")),
             request=ModificationRequest(adults=adults),
-            inventory=inventory,
-            payment=payment,
+            upstreams=pools.acting_for(traveler),
             deposit_terms=app.settings.deposit_terms(),
             clock=app.clock,
         )
@@ -150,12 +157,11 @@ async def _deliver_to_balances(app: BookingApp, event: EventPayload) -> None:
 async def _run_balance_job(app: BookingApp, stand_ins: StandIns, booking: Booking) -> list[tuple[str, str]]:
     """The purposes and amounts of the balance charges the job asks payment for, for this booking."""
     before = len(stand_ins.intents_asked)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(stand_ins.payment), base_url="http://p") as payment:
+    async with upstream_pools(payment=stand_ins.payment) as pools:
         await charge_due_balances(
             app.sessions,
             clock=app.clock,
-            payment=payment,
-            signer=development_signer("booking"),
+            upstreams=pools,
             schedule=app.settings.balance_schedule(),
         )
     return [
@@ -169,17 +175,8 @@ async def _ask_to_pay_early(
     app: BookingApp, stand_ins: StandIns, booking: Booking, traveler: Identity
 ) -> tuple[str, str]:
     """POST /bookings/{id}/pay-balance: the purpose and amount of the intent asked for."""
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(stand_ins.payment), base_url="http://payment") as payment,
-        app.sessions() as session,
-    ):
-        await pay_balance(
-            session,
-            booking_id=booking.id,
-            traveler=traveler,
-            acting=ActingFor(traveler, development_signer("booking")),
-            payment=payment,
-        )
+    async with upstream_pools(payment=stand_ins.payment) as pools, app.sessions() as session:
+        await pay_balance(session, booking_id=booking.id, traveler=traveler, payment=pools.acting_for(traveler).payment)
     asked = stand_ins.intents_asked[-1]
     return asked["purpose"], asked["amount"]
 

@@ -19,6 +19,7 @@ from services.booking.history.models import BookingChange
 from services.booking.history.service import Origin
 from services.booking.tests.conftest import BookingApp
 from shared.auth import Identity
+from shared.contracts.inventory_api import CancellationPolicy, HoldDetails, Quote
 from shared.errors import Forbidden
 from shared.events.models import OutboxMessage
 from shared.testing import make_identity
@@ -262,28 +263,28 @@ async def test_book_on_behalf_is_refused_before_any_seat_is_held_without_privile
     assert made is None
 
 
-def _hold(*, total: str, provider_id: uuid.UUID, starts_in: timedelta, booking_app: BookingApp) -> dict[str, Any]:
+def _hold(*, total: str, provider_id: uuid.UUID, starts_in: timedelta, booking_app: BookingApp) -> HoldDetails:
     """A hold as inventory describes it (GET /holds/{id})."""
     starts_at = booking_app.clock.now() + starts_in
-    return {
-        "id": str(uuid.uuid4()),
-        "status": "active",
-        "provider_id": str(provider_id),
-        "listing_id": str(uuid.uuid4()),
-        "slot_id": str(uuid.uuid4()),
-        "adults": 2,
-        "children": 0,
-        "infants": 0,
-        "seats": 2,
-        "quote": {"subtotal": total, "taxes": "0.00", "total": total, "currency": "EUR", "lines": []},
-        "listing_title": "Sunset kayak tour",
-        "category": "tour",
-        "timezone": "Europe/Lisbon",
-        "starts_at": starts_at.isoformat(),
-        "ends_at": (starts_at + timedelta(hours=2)).isoformat(),
-        "expires_at": (booking_app.clock.now() + timedelta(minutes=15)).isoformat(),
-        "cancellation_policy": {},
-    }
+    return HoldDetails(
+        id=uuid.uuid4(),
+        status="active",
+        provider_id=provider_id,
+        listing_id=uuid.uuid4(),
+        slot_id=uuid.uuid4(),
+        adults=2,
+        children=0,
+        infants=0,
+        seats=2,
+        quote=Quote(subtotal=Decimal(total), taxes=Decimal("0.00"), total=Decimal(total), currency="EUR", lines=[]),
+        listing_title="Sunset kayak tour",
+        category="tour",
+        timezone="Europe/Lisbon",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=2),
+        expires_at=booking_app.clock.now() + timedelta(minutes=15),
+        cancellation_policy=CancellationPolicy(),
+    )
 
 
 async def test_two_bookings_racing_under_one_grant_never_exceed_its_limit_and_each_is_logged(

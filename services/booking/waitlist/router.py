@@ -4,6 +4,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 
+from services.booking.deps import PublicInventory
 from services.booking.waitlist import service
 from services.booking.waitlist.schemas import PriorityChange, WaitlistEntryOut, WaitlistJoin, WaitlistPage
 from shared.auth import Identity, require_role
@@ -18,10 +19,10 @@ Admin = Annotated[Identity, Depends(require_role("admin"))]
 
 @router.post("", status_code=201)
 async def join_waitlist(
-    body: WaitlistJoin, traveler: Traveler, session: SessionDep, request: Request
+    body: WaitlistJoin, traveler: Traveler, session: SessionDep, inventory: PublicInventory, request: Request
 ) -> WaitlistEntryOut:
     entry = await service.join_waitlist(
-        session, traveler=traveler, request=body, inventory=request.app.state.inventory, clock=request.app.state.clock
+        session, traveler=traveler, request=body, inventory=inventory, clock=request.app.state.clock
     )
     return WaitlistEntryOut.model_validate(entry)
 

@@ -5,13 +5,13 @@ import logging
 from datetime import date, datetime
 from uuid import UUID
 
-import httpx
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.bookings.domain import check_party_size
-from services.booking.bookings.service import PRODUCER, upstream_json
+from services.booking.bookings.service import PRODUCER
+from services.booking.upstreams.inventory import InventoryClient
 from services.booking.waitlist.models import WaitlistEntry
 from services.booking.waitlist.schemas import PriorityChange, WaitlistEntryOut, WaitlistJoin
 from shared.auth import Identity
@@ -26,14 +26,14 @@ CANDIDATES_PER_OFFER = 20
 
 
 async def join_waitlist(
-    session: AsyncSession, *, traveler: Identity, request: WaitlistJoin, inventory: httpx.AsyncClient, clock: Clock
+    session: AsyncSession, *, traveler: Identity, request: WaitlistJoin, inventory: InventoryClient, clock: Clock
 ) -> WaitlistEntry:
-    listing = await upstream_json(inventory.get(f"/listings/{request.listing_id}"))
-    if listing["booking_mode"] != "instant":
+    listing = await inventory.read_listing(request.listing_id)
+    if listing.booking_mode != "instant":
         raise Conflict("Only instantly bookable listings have a waitlist.", error_code="NOT_INSTANT_BOOKABLE")
     if request.date < clock.now().date():
         raise Conflict("That day has passed.", error_code="DAY_PASSED")
-    check_party_size(request.party_size, max_party_size=listing["max_party_size"])
+    check_party_size(request.party_size, max_party_size=listing.max_party_size)
     waiting = await _entry_of(session, traveler=traveler, request=request)
     if waiting is not None:
         raise _already_waiting(waiting)

@@ -4,8 +4,9 @@ from fastapi import APIRouter, Request, Response, status
 
 from services.inventory.deps import ClockDep, SeatsDep, Traveler
 from services.inventory.holds import service
-from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut, InternalHoldCreate
+from services.inventory.holds.schemas import HoldCreate, HoldOut, InternalHoldCreate
 from shared.auth import CurrentIdentity
+from shared.contracts.inventory_api import HoldDetails
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/holds", tags=["holds"])

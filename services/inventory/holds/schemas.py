@@ -1,18 +1,15 @@
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.booking.cancellations.domain import CancellationPolicy
-from services.inventory.pricing.schemas import QuoteOut
-from shared.times import LocalTimes
+from shared.contracts.inventory_api import Hold, HoldPlacement, HoldPlacementFor
 
 MAX_PARTY = 50
 
 
-class HoldCreate(BaseModel):
+class HoldCreate(HoldPlacement):
     """The party, as counts or as every traveler's age (sorted by the listing's age bands)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -54,7 +51,7 @@ class PartyCounts(BaseModel):
         return self
 
 
-class InternalHoldCreate(PartyCounts):
+class InternalHoldCreate(PartyCounts, HoldPlacementFor):
     """Seats another service holds for a traveler (an accepted booking request), whatever the
     listing's booking mode. The caller names the hold, so a retry finds the one it placed."""
 
@@ -67,26 +64,5 @@ class InternalHoldCreate(PartyCounts):
     agreed_total: Decimal | None = Field(default=None, gt=0, le=Decimal("1000000"), decimal_places=2)
 
 
-class HoldOut(LocalTimes):
-    """A hold, with its slot's start and end in UTC and in the listing's zone."""
-
-    id: UUID
-    slot_id: UUID
-    listing_id: UUID
-    adults: int
-    children: int
-    infants: int
-    seats: int
-    status: str
-    expires_at: datetime
-    quote: QuoteOut
-    booking_id: UUID | None = None
-
-
-class HoldDetails(HoldOut):
-    """A hold with what a booking made from it needs to know about the slot and listing."""
-
-    provider_id: UUID
-    listing_title: str
-    category: str
-    cancellation_policy: CancellationPolicy
+class HoldOut(Hold):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inventory.feed.publisher import slot_changed
 from services.inventory.holds.models import SeatHold
-from services.inventory.holds.schemas import HoldCreate, HoldDetails, HoldOut, InternalHoldCreate
+from services.inventory.holds.schemas import HoldCreate, HoldOut, InternalHoldCreate
 from services.inventory.holds.seats import RedisSeats, SeatChange, SlotNotLoaded
 from services.inventory.listings.models import Listing
 from services.inventory.pricing.domain import Party, Quote, agreed_quote, party_from_ages
@@ -23,6 +23,7 @@ from services.inventory.schedules.models import DayPool, Slot
 from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.inventory import HoldExpired, HoldPlaced, HoldReleased
+from shared.contracts.inventory_api import HoldDetails
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.outbox import add_event
 from shared.times import LocalTimes

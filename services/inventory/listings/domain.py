@@ -1,10 +1,14 @@
 """Which days a listing in `calendar` mode is open, and the largest party it takes; pure."""
 
+import itertools
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.contracts.inventory_api import PLATFORM_REFUND_TIERS, CancellationPolicy, RefundTier
 
 # Listings take parties of up to this many unless their provider says otherwise.
 DEFAULT_MAX_PARTY_SIZE = 20
@@ -50,3 +54,31 @@ class OpenDays(BaseModel):
 
     def is_open(self, day: date) -> bool:
         return not self.names(day) if self.kind == "blocklist" else self.names(day)
+
+
+class ListingRefundTier(RefundTier):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_days_before: int = Field(ge=0, le=365)
+    refund_percent: Decimal = Field(ge=0, le=100, decimal_places=2)
+
+
+DEFAULT_REFUND_TIERS = tuple(ListingRefundTier.model_validate(tier.model_dump()) for tier in PLATFORM_REFUND_TIERS)
+
+
+class ListingCancellationPolicy(CancellationPolicy):
+    """A cancellation policy as a provider may set it: at most ten tiers, on different days,
+    and cancelling earlier never refunds less."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tiers: tuple[ListingRefundTier, ...] = Field(default=DEFAULT_REFUND_TIERS, max_length=10)
+
+    @model_validator(mode="after")
+    def _earlier_never_refunds_less(self) -> Self:
+        ordered = sorted(self.tiers, key=lambda tier: tier.min_days_before)
+        if len({tier.min_days_before for tier in ordered}) != len(ordered):
+            raise ValueError("two tiers start at the same number of days")
+        if any(later.refund_percent < earlier.refund_percent for earlier, later in itertools.pairwise(ordered)):
+            raise ValueError("cancelling earlier must never refund less")
+        return self

@@ -6,10 +6,10 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.booking.cancellations.domain import CancellationPolicy
 from services.inventory.holds.schemas import MAX_PARTY
-from services.inventory.listings.domain import DEFAULT_MAX_PARTY_SIZE, OpenDays
+from services.inventory.listings.domain import DEFAULT_MAX_PARTY_SIZE, ListingCancellationPolicy, OpenDays
 from services.inventory.pricing.domain import PricingRules, check_prices
+from shared.contracts.inventory_api import ListingSummary
 from shared.money import CurrencyCode, money
 
 Category = Literal["activity", "tour", "accommodation", "transport", "meal", "package"]
@@ -54,7 +54,7 @@ class ListingFields(BaseModel):
     base_price: Decimal = Field(ge=0, le=Decimal("1000000"), decimal_places=2)
     pricing: PricingRules = PricingRules()
     # What travelers get back when they cancel; a booking keeps the policy it was made under.
-    cancellation_policy: CancellationPolicy = CancellationPolicy()
+    cancellation_policy: ListingCancellationPolicy = ListingCancellationPolicy()
     # Short holds suit flash sales; a day is the longest a seat can be kept off sale unpaid.
     hold_ttl_seconds: int = Field(default=900, ge=5, le=86_400)
     on_sale: bool = True
@@ -100,7 +100,7 @@ class ListingUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=10_000)
     base_price: Decimal | None = Field(default=None, ge=0, le=Decimal("1000000"), decimal_places=2)
     pricing: PricingRules | None = None
-    cancellation_policy: CancellationPolicy | None = None
+    cancellation_policy: ListingCancellationPolicy | None = None
     hold_ttl_seconds: int | None = Field(default=None, ge=5, le=86_400)
     booking_mode: BookingMode | None = None
     availability_mode: AvailabilityMode | None = None
@@ -118,7 +118,7 @@ class ListingUpdate(BaseModel):
         return self
 
 
-class ListingOut(ListingFields):
+class ListingOut(ListingFields, ListingSummary):
     model_config = ConfigDict(from_attributes=True, extra="ignore")
 
     id: UUID

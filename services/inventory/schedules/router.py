@@ -12,16 +12,15 @@ from services.inventory.schedules.schemas import (
     Availability,
     DayOut,
     DayUpdate,
-    OpenSlots,
     ScheduleChange,
     ScheduleCreate,
     ScheduleOut,
     ScheduleUpdate,
-    SlotForRequest,
     SlotOut,
     SlotUpdate,
 )
 from shared.auth import CurrentIdentity
+from shared.contracts.inventory_api import OpenSlots, SlotForRequest
 from shared.deps import RedisDep, SessionDep
 
 router = APIRouter(prefix="/listings/{listing_id}", tags=["schedules"])

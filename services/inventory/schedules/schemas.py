@@ -4,8 +4,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.inventory.pricing.schemas import SlotQuote
 from services.inventory.schedules.domain import Recurrence
+from shared.contracts.inventory_api import SlotAvailability
 from shared.times import LocalTimes
 
 
@@ -41,68 +41,11 @@ class ScheduleOut(ScheduleCreate):
     slots_generated: int = 0
 
 
-class Price(BaseModel):
-    amount: Decimal
-    currency: str
-
-
-class PriceRangeOut(BaseModel):
-    min: Decimal
-    max: Decimal
-    currency: str
-
-
-class SlotAvailability(LocalTimes):
-    """An open slot: its local date and times of day, and its start and end as instants."""
-
-    slot_id: UUID
-    date: date
-    start_time: str
-    end_time: str
-    capacity: int
-    available: int
-    # An adult's price that day (the booking's, for per-booking listings); a quote-only
-    # listing has none and shows its estimated range per person instead.
-    price: Price | None
-    estimate: PriceRangeOut | None = None
-
-
 class Availability(BaseModel):
     listing_id: UUID
     date: date
     party_size: int
     slots: list[SlotAvailability]
-
-
-class OpenSlots(BaseModel):
-    """The slots with seats for a party over a range of days, in time order."""
-
-    listing_id: UUID
-    first: date = Field(serialization_alias="from")
-    last: date = Field(serialization_alias="to")
-    party_size: int
-    slots: list[SlotAvailability]
-
-
-class SlotForRequest(LocalTimes):
-    """A slot as booking checks a request against it (internal: it names the provider)."""
-
-    slot_id: UUID
-    listing_id: UUID
-    provider_id: UUID
-    provider_email: str | None
-    listing_title: str
-    category: str
-    booking_mode: str
-    currency: str
-    date: date
-    start_time: str
-    # Whether seats of it can be held now: the listing on sale, the slot open and not started.
-    on_sale: bool
-    available: int
-    price: SlotQuote
-    # The listing's fair-use limit on one party.
-    max_party_size: int
 
 
 class ScheduleUpdate(BaseModel):

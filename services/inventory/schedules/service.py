@@ -28,20 +28,16 @@ from services.inventory.schedules.schemas import (
     Availability,
     DayOut,
     DayUpdate,
-    OpenSlots,
-    Price,
-    PriceRangeOut,
     ScheduleChange,
     ScheduleCreate,
     ScheduleOut,
     ScheduleUpdate,
-    SlotAvailability,
-    SlotForRequest,
     SlotOut,
     SlotUpdate,
 )
 from shared.auth import Identity
 from shared.clock import Clock
+from shared.contracts.inventory_api import OpenSlots, Price, PriceRange, SlotAvailability, SlotForRequest
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.money import money, require_exact_amount
 
@@ -256,7 +252,7 @@ async def _slots_with_seats(
     zone = ZoneInfo(listing.timezone)
     rules = listing_rules(listing)
     estimate = (
-        PriceRangeOut(
+        PriceRange(
             min=money(rules.estimate.min, listing.currency),
             max=money(rules.estimate.max, listing.currency),
             currency=listing.currency,

@@ -2,7 +2,6 @@
 (fees/domain.py), which anyone can ask about for a listing."""
 
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import httpx
@@ -14,7 +13,9 @@ from services.payment.fees.domain import choose_rule, fee_of
 from services.payment.fees.models import FeeRule
 from services.payment.fees.schemas import AppliedRule, FeeQuote, FeeRuleChange, FeeRuleCreate, Money
 from shared.auth import Identity
-from shared.errors import AppError, BadGateway, Conflict, InvalidInput, NotFound
+from shared.contracts.inventory_api import ListingSummary
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.http_client import ServiceCalls
 from shared.money import require_exact_amount
 
 
@@ -89,12 +90,12 @@ async def fee_for(
 async def quote(session: AsyncSession, *, inventory: httpx.AsyncClient, listing_id: UUID, amount: Decimal) -> FeeQuote:
     """The fee on `amount` of the listing's currency for a sale of the listing."""
     listing = await _listing(inventory, listing_id)
-    currency = str(listing["currency"])
+    currency = listing.currency
     require_exact_amount(amount, currency, field="amount")
     fee, rule = await fee_for(
         session,
-        provider_id=UUID(str(listing["provider_id"])),
-        category=str(listing["category"]),
+        provider_id=listing.provider_id,
+        category=listing.category,
         amount=amount,
         currency=currency,
     )
@@ -107,19 +108,8 @@ async def quote(session: AsyncSession, *, inventory: httpx.AsyncClient, listing_
     )
 
 
-async def _listing(inventory: httpx.AsyncClient, listing_id: UUID) -> dict[str, Any]:
-    """The listing as inventory serves it; its refusals (404) pass through."""
-    try:
-        response = await inventory.get(f"/listings/{listing_id}")
-    except httpx.HTTPError:
-        raise BadGateway("The catalog is unavailable; try again.") from None
-    if response.status_code >= 500:
-        raise BadGateway("The catalog failed; try again.")
-    body: dict[str, Any] = response.json() if response.content else {}
-    if response.status_code >= 400:
-        raise AppError(
-            str(body.get("message", "The listing could not be read.")),
-            status_code=response.status_code,
-            error_code=str(body.get("error_code", "UPSTREAM_REFUSED")),
-        )
-    return body
+async def _listing(inventory: httpx.AsyncClient, listing_id: UUID) -> ListingSummary:
+    """The listing as inventory serves it to anyone; its refusals (404) pass through."""
+    return await ServiceCalls(inventory, audience="inventory", acting=None).call(
+        "GET", f"/listings/{listing_id}", answer=ListingSummary, public=True
+    )

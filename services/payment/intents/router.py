@@ -2,8 +2,9 @@ from fastapi import APIRouter, status
 
 from services.payment.deps import ClockDep, StripeDep
 from services.payment.intents import service
-from services.payment.intents.schemas import PaymentIntentOut, PaymentIntentRequest
+from services.payment.intents.schemas import PaymentIntentRequest
 from shared.auth import CurrentIdentity
+from shared.contracts.payment_api import PaymentIntent
 from shared.deps import SessionDep
 
 # Called by booking while the traveler waits; the gateway routes nothing under /internal.
@@ -17,11 +18,11 @@ async def create_payment_intent(
     session: SessionDep,
     stripe_client: StripeDep,
     clock: ClockDep,
-) -> PaymentIntentOut:
+) -> PaymentIntent:
     payment = await service.create_payment_intent(
         session, stripe_client=stripe_client, traveler=traveler, request=body, now=clock.now()
     )
-    return PaymentIntentOut(
+    return PaymentIntent(
         id=payment.id,
         booking_id=payment.booking_id,
         purpose=payment.purpose,

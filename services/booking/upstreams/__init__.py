@@ -1,0 +1,1 @@
+"""Booking's typed clients of the services it calls while a person waits."""
