@@ -31,7 +31,8 @@ from devstack.apps import ALL_APPS
 from devstack.infra import ensure_database, ensure_postgres, ensure_redis, free_ports
 from devstack.stack import DEV_STRIPE_WEBHOOK_SECRET
 from services.inventory.calendar.cache import calendar_changed
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity
+from shared.auth import INTERNAL_IDENTITY_HEADER
+from shared.identity import Identity
 from shared.testing import development_signer
 
 BENCH_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel_bench"

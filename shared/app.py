@@ -24,7 +24,7 @@ from starlette.middleware import Middleware
 
 from shared.auth import SERVICE_JWKS_PATH, IdentityVerifier, ServiceSigner
 from shared.db import create_engine, create_session_factory
-from shared.errors import install_error_handlers
+from shared.error_handlers import install_error_handlers
 from shared.events.consumer import ConsumerSpec, EventConsumer
 from shared.events.envelope import dead_letter_topic_for
 from shared.events.kafka import create_producer, ensure_topics

@@ -39,11 +39,10 @@ from fastapi import Depends, FastAPI, Request
 from starlette.requests import HTTPConnection
 
 from shared.errors import Forbidden, ServiceUnavailable, Unauthorized
+from shared.identity import Identity, Role
 
 logger = logging.getLogger(__name__)
 
-Role = Literal["traveler", "provider", "expert", "admin"]
-ROLES: tuple[Role, ...] = ("traveler", "provider", "expert", "admin")
 # The roles a service may act as on someone's behalf: admin is not among them.
 ServiceRole = Literal["traveler", "provider", "expert"]
 
@@ -60,20 +59,6 @@ SERVICE_IDENTITY_TTL = timedelta(minutes=1)
 SERVICE_ROLES: Mapping[str, frozenset[ServiceRole]] = {
     "booking": frozenset({"traveler", "provider", "expert"}),
 }
-
-
-@dataclass(frozen=True)
-class Identity:
-    user_id: UUID
-    email: str
-    roles: tuple[str, ...]
-
-    def has_role(self, role: Role) -> bool:
-        return role in self.roles
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
 
 
 def _b64url(raw: bytes) -> str:

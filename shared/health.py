@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import JSONResponse
 
-from shared.errors import problem_response
+from shared.error_handlers import problem_response
 
 DependencyCheck = Callable[[], Awaitable[None]]
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.context import correlation_id_var, request_id_var
-from shared.errors import problem_response
+from shared.error_handlers import problem_response
 
 logger = logging.getLogger(__name__)
 

@@ -16,14 +16,13 @@ from shared.auth import (
     GATEWAY_ISSUER,
     INTERNAL_IDENTITY_HEADER,
     SERVICE_ROLES,
-    Identity,
     IdentityVerifier,
-    Role,
     ServiceSigner,
     TrustedIssuer,
     public_jwk,
     sign_gateway_identity,
 )
+from shared.identity import Identity, Role
 from shared.settings import AppSettings, development_service_key, private_key_of
 
 # The gateway's key in the services' own tests, which run without a gateway.

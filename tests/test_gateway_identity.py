@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.settings import GatewaySettings
-from shared.auth import GATEWAY_ISSUER, INTERNAL_IDENTITY_HEADER, SERVICE_JWKS_PATH, Identity, sign_gateway_identity
+from shared.auth import GATEWAY_ISSUER, INTERNAL_IDENTITY_HEADER, SERVICE_JWKS_PATH, sign_gateway_identity
+from shared.identity import Identity
 from shared.testing import development_signer
 from tests.flows import LISTING, sign_in, sign_up
 from tests.running_platform import PlatformPorts

@@ -7,8 +7,8 @@ services' `require_role` lets them."""
 
 from dataclasses import dataclass
 
-from shared.auth import Identity, Role
 from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.identity import Identity, Role
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity.models import ApiKey, UserAccount
 from gateway.identity.scopes import Scope
-from shared.auth import Identity
 from shared.errors import Conflict, Forbidden, NotFound, Unauthorized
+from shared.identity import Identity
 
 KEY_PREFIX = "tpk_"
 

@@ -28,9 +28,10 @@ from gateway.identity.scopes import scopes_allow
 from gateway.identity.signing_keys import ALGORITHM, ActiveKey, KeyRing, ensure_active_key
 from gateway.identity.tokens import invalid_token, unverified_header_and_issuer, verify_access_token
 from gateway.settings import GatewaySettings
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, sign_gateway_identity
+from shared.auth import INTERNAL_IDENTITY_HEADER, sign_gateway_identity
 from shared.clock import Clock
 from shared.errors import Forbidden, Unauthorized
+from shared.identity import Identity
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from gateway.identity.schemas import TokenPair
 from gateway.identity.signing_keys import ActiveKey
 from gateway.identity.tokens import issue_access_token, new_refresh_token, refresh_token_hash
 from gateway.settings import GatewaySettings
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.identity import Identity
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.identity.signing_keys import ALGORITHM, ActiveKey
-from shared.auth import Identity
 from shared.errors import Unauthorized
+from shared.identity import Identity
 
 ISSUER = "travel-gateway"
 AUDIENCE = "travel-api"

@@ -14,8 +14,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from gateway.identity.authenticator import Authenticator
-from shared.auth import Identity
 from shared.errors import AppError
+from shared.identity import Identity
 
 BEARER_SUBPROTOCOL = "bearer"
 _ANSWER_KEY = "gateway.caller"

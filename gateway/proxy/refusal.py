@@ -4,7 +4,8 @@ can); else the socket is closed as a policy violation, naming the error code."""
 
 from starlette.types import Receive, Scope, Send
 
-from shared.errors import AppError, problem_response
+from shared.error_handlers import problem_response
+from shared.errors import AppError
 
 WS_POLICY_VIOLATION = 1008
 

@@ -34,7 +34,7 @@ from gateway.proxy.forwarding import client_of
 from gateway.proxy.routes import PUBLIC_PREFIX, Upstream, owner_of
 from gateway.proxy.timeouts import RouteTimeouts
 from gateway.proxy.tracing import TRACEPARENT_HEADER, TRACESTATE_HEADER, trace_headers
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity
+from shared.auth import INTERNAL_IDENTITY_HEADER
 from shared.clock import Clock
 from shared.errors import (
     BadGateway,
@@ -44,6 +44,7 @@ from shared.errors import (
     ServiceUnavailable,
 )
 from shared.http_client import service_client
+from shared.identity import Identity
 from shared.requests import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
 
 logger = logging.getLogger(__name__)

@@ -27,8 +27,9 @@ from gateway.main import build_app
 from gateway.proxy.service import ProxyPolicy
 from gateway.settings import GatewaySettings
 from gateway.tests.servers import client_address
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity
+from shared.auth import INTERNAL_IDENTITY_HEADER
 from shared.clock import FrozenClock
+from shared.identity import Identity
 from shared.migrations import upgrade_to_head
 from shared.testing import development_signer, gateway_verifier
 from shared.tests.servers import served

@@ -13,8 +13,8 @@ from gateway.authorization.policy import ROUTE_POLICY, authorize, route_access
 from gateway.main import build_app as build_gateway_app
 from gateway.openapi.service import merge_documents
 from gateway.proxy.routes import PUBLIC_PREFIX, is_owned_by, owner_of
-from shared.auth import ROLES, Identity
 from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.identity import ROLES, Identity
 from shared.testing import make_identity
 
 SERVICES = ("inventory", "booking", "payment", "notification", "analytics")

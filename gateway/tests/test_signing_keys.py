@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from gateway.identity.models import SigningKey
 from gateway.tests.gateways import Gateway, bearer, running_gateway
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, public_jwk
+from shared.auth import INTERNAL_IDENTITY_HEADER, public_jwk
 from shared.errors import Unauthorized
+from shared.identity import Identity
 from shared.testing import gateway_verifier
 
 

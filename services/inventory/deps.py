@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.inventory.holds.seats import RedisSeats
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.clock import Clock
 from shared.deps import ResourcesDep
+from shared.identity import Identity
 
 
 def get_clock(request: Request) -> Clock:

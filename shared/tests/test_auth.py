@@ -25,9 +25,7 @@ from hypothesis import strategies as st
 from devstack.infra import free_port
 from shared.auth import (
     GATEWAY_ISSUER,
-    ROLES,
     SERVICE_ROLES,
-    Identity,
     IdentityVerifier,
     JwksCache,
     KeySource,
@@ -36,6 +34,7 @@ from shared.auth import (
     sign_gateway_identity,
 )
 from shared.errors import ServiceUnavailable, Unauthorized
+from shared.identity import ROLES, Identity
 from shared.testing import StaticKeys, development_signer, trusted_development_key
 
 SECRET = "a-shared-secret-someone-might-try-0123456789"

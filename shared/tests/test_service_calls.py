@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict
 
 from devstack.infra import free_port
 from shared.auth import INTERNAL_IDENTITY_HEADER, ActingFor, IdentityVerifier
-from shared.errors import AppError, Conflict, install_error_handlers
+from shared.error_handlers import install_error_handlers
+from shared.errors import AppError, Conflict
 from shared.http_client import ServiceCalls, service_client
 from shared.testing import development_signer, make_identity, trusted_development_key
 

@@ -21,9 +21,10 @@ from services.booking.waitlist.models import WaitlistEntry
 from services.booking.waitlist.schemas import WaitlistJoin
 from services.booking.waitlist.service import join_waitlist
 from services.inventory.tests.conftest import LISTING, Inventory, running_inventory
-from shared.auth import ActingFor, Identity
+from shared.auth import ActingFor
 from shared.errors import AppError
 from shared.events.models import OutboxMessage
+from shared.identity import Identity
 from shared.testing import development_signer, make_identity
 
 TYPED_CONTACT = {"name": "Someone", "email": "someone-else@example.com"}

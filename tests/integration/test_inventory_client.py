@@ -11,9 +11,10 @@ import pytest
 
 from services.booking.upstreams.inventory import InventoryClient
 from services.inventory.tests.conftest import Inventory, create_listing_with_slot, running_inventory
-from shared.auth import ActingFor, Identity
+from shared.auth import ActingFor
 from shared.contracts.inventory_api import PLATFORM_REFUND_TIERS, HoldPlacementFor, Party
 from shared.errors import AppError
+from shared.identity import Identity
 from shared.testing import development_signer, make_identity
 
 

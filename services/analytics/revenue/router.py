@@ -5,9 +5,10 @@ from fastapi import APIRouter, Depends, Query
 
 from services.analytics.revenue import service
 from services.analytics.revenue.schemas import Revenue
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.deps import SessionDep
 from shared.errors import InvalidInput
+from shared.identity import Identity
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 

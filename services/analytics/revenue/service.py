@@ -12,11 +12,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from services.analytics.revenue.models import BookingRevenue
 from services.analytics.revenue.schemas import Revenue, RevenueGroup
-from shared.auth import Identity
 from shared.contracts.booking import BookingConfirmed
 from shared.contracts.payment import PaymentRefunded
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
+from shared.identity import Identity
 from shared.money import money
 
 GroupBy = Literal["day", "week", "month", "category", "provider"]

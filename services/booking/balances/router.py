@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends
 from services.booking.balances import service
 from services.booking.balances.schemas import BalancePaymentOut
 from services.booking.deps import CallerUpstreams
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(prefix="/bookings", tags=["balances"])
 

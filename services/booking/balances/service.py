@@ -27,12 +27,12 @@ from services.booking.history.service import SYSTEM, record_change
 from services.booking.modifications.service import applied_changes
 from services.booking.upstreams.binding import UpstreamPools
 from services.booking.upstreams.payment import PaymentClient
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import BookingBalanceChargeFailed, BookingRefundRequested
 from shared.contracts.payment_api import PaymentIntentRequest
 from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
+from shared.identity import Identity
 from shared.money import money
 
 logger = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ import secrets
 from typing import Literal, Protocol
 from uuid import UUID
 
-from shared.auth import Identity
 from shared.errors import Conflict, InvalidInput
+from shared.identity import Identity
 
 Status = Literal[
     "pending_payment", "confirmed", "completed", "cancelled", "expired", "payment_failed", "refunded", "no_show"

@@ -9,8 +9,9 @@ from services.booking.bookings.schemas import BookingCreate, BookingOut, Booking
 from services.booking.deps import CallerUpstreams, SettingsDep
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
-from shared.auth import CurrentIdentity, Identity, require_role
+from shared.auth import CurrentIdentity, require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 

@@ -19,13 +19,13 @@ from services.booking.history.service import SYSTEM, Actor, Origin, move, record
 from services.booking.upstreams.binding import Upstreams
 from services.booking.upstreams.inventory import InventoryClient
 from services.booking.upstreams.payment import PaymentClient
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import BookingCompleted, BookingCreated, BookingNoShow
 from shared.contracts.inventory_api import HoldDetails, Party
 from shared.contracts.payment_api import ExpertShare, PaymentIntentRequest
 from shared.errors import AppError, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
+from shared.identity import Identity
 
 PRODUCER = "booking"
 

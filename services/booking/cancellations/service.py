@@ -16,12 +16,12 @@ from services.booking.cancellations.schemas import CancelRequest
 from services.booking.history.service import Actor, Origin, move
 from services.booking.modifications.service import applied_changes
 from services.booking.settings import BookingSettings
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import BookingCancelled, BookingRefundRequested, BookingSeatsReleased
 from shared.contracts.inventory import SlotsBlackedOut
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.outbox import add_event
+from shared.identity import Identity
 
 # A traveler or provider cancels a booking that is still to be paid or is confirmed; the
 # other moves into `cancelled` are the saga's own.

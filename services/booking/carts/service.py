@@ -42,11 +42,11 @@ from services.booking.requests.domain import Deadlines
 from services.booking.requests.models import BookingRequest
 from services.booking.requests.schemas import BookingRequestCreate
 from services.booking.upstreams.binding import Upstreams
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.inventory_api import Party
 from shared.contracts.payment_api import PaymentIntentRequest, PaymentPart
 from shared.errors import AppError, Conflict, InvalidInput, NotFound
+from shared.identity import Identity
 
 # A checkout that has not finished in this long is taken to have died with its process.
 TAKE_OVER_AFTER = timedelta(minutes=2)

@@ -22,8 +22,9 @@ from services.booking.experts.schemas import (
 )
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
-from shared.auth import CurrentIdentity, Identity, require_role
+from shared.auth import CurrentIdentity, require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(tags=["experts"])
 

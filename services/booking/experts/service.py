@@ -50,7 +50,6 @@ from services.booking.experts.schemas import (
 )
 from services.booking.history.service import SYSTEM, Actor, Origin, move
 from services.booking.upstreams.binding import UpstreamPools
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import (
     BookedOnBehalf,
@@ -67,6 +66,7 @@ from shared.contracts.inventory_api import HoldDetails, Party
 from shared.contracts.payment_api import ExpertShare
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.outbox import add_event
+from shared.identity import Identity
 
 # Bookings whose total the traveler pays or has paid: they count against a grant's limit.
 SPENDING_STATUSES = ("pending_payment", "confirmed", "completed", "no_show")

@@ -15,8 +15,8 @@ from services.booking.bookings.domain import check_transition, may_see
 from services.booking.bookings.models import Booking
 from services.booking.history.models import BookingChange
 from services.booking.history.schemas import ActorOut, BookingChangeOut, BookingHistory
-from shared.auth import Identity
 from shared.errors import NotFound
+from shared.identity import Identity
 from shared.requests import client_address
 
 

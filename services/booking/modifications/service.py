@@ -21,13 +21,13 @@ from services.booking.modifications.domain import Account, plan_change
 from services.booking.modifications.models import OPEN_STATUSES, BookingModification
 from services.booking.modifications.schemas import ModificationOut, ModificationRequest
 from services.booking.upstreams.binding import Upstreams
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import BookingPaymentReceived
 from shared.contracts.inventory_api import HoldDetails, Party
 from shared.contracts.payment_api import PaymentIntentRequest
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.outbox import add_event
+from shared.identity import Identity
 
 PARTY = ("adults", "children", "infants")
 

@@ -13,8 +13,8 @@ from typing import Literal, get_args
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from services.booking.bookings.domain import Parties
-from shared.auth import Identity
 from shared.errors import Conflict
+from shared.identity import Identity
 
 Status = Literal["pending_provider", "accepted", "declined", "countered", "expired", "counter_lapsed", "cancelled"]
 Action = Literal["accept", "decline", "counter", "accept_counter", "expire", "lapse_counter", "cancel"]

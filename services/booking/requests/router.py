@@ -19,8 +19,9 @@ from services.booking.requests.schemas import (
     CounterOfferCreate,
     DeclineRequest,
 )
-from shared.auth import CurrentIdentity, Identity, require_role
+from shared.auth import CurrentIdentity, require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(prefix="/booking-requests", tags=["booking requests"])
 

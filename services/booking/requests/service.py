@@ -43,7 +43,6 @@ from services.booking.requests.schemas import (
 )
 from services.booking.upstreams.binding import UpstreamPools
 from services.booking.upstreams.inventory import InventoryClient
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import (
     Alternative,
@@ -62,6 +61,7 @@ from shared.contracts.inventory_api import HoldPlacementFor, Party, SlotForReque
 from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.envelope import EventPayload
 from shared.events.outbox import add_event
+from shared.identity import Identity
 from shared.money import require_exact_amount
 
 logger = logging.getLogger(__name__)

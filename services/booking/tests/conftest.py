@@ -18,10 +18,10 @@ from services.booking.bookings.models import Booking
 from services.booking.main import build_app
 from services.booking.settings import BookingSettings
 from services.booking.upstreams.binding import UpstreamPools
-from shared.auth import Identity
 from shared.clock import FrozenClock
 from shared.contracts.payment_api import PaymentIntent, PaymentIntentRequest
 from shared.db import create_engine, create_session_factory
+from shared.identity import Identity
 from shared.migrations import upgrade_to_head
 from shared.testing import development_signer, identity_headers, trust_test_keys
 

@@ -21,11 +21,12 @@ from services.booking.balances.service import charge_due_balances
 from services.booking.bookings.models import Booking
 from services.booking.tests.conftest import BookingApp, answer, intent_for, upstream_pools
 from services.booking.upstreams.binding import UpstreamPools
-from shared.auth import INTERNAL_IDENTITY_HEADER, Identity, IdentityVerifier
+from shared.auth import INTERNAL_IDENTITY_HEADER, IdentityVerifier
 from shared.contracts.payment import PaymentFailed, PaymentSucceeded
 from shared.contracts.payment_api import PaymentIntentRequest
 from shared.events.envelope import EventEnvelope, EventPayload
 from shared.events.models import OutboxMessage
+from shared.identity import Identity
 from shared.testing import make_identity, trusted_development_key
 
 DAY = timedelta(days=1)

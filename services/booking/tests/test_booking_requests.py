@@ -14,8 +14,8 @@ from sqlalchemy import select
 from services.booking.requests.models import BookingRequest
 from services.booking.requests.service import handle_request_deadlines
 from services.booking.tests.conftest import BookingApp
-from shared.auth import Identity
 from shared.events.models import OutboxMessage
+from shared.identity import Identity
 from shared.testing import make_identity
 
 

@@ -27,7 +27,6 @@ from services.booking.modifications.models import BookingModification
 from services.booking.modifications.schemas import ModificationRequest
 from services.booking.modifications.service import request_modification
 from services.booking.tests.conftest import BookingApp, answer, intent_for, upstream_pools
-from shared.auth import Identity
 from shared.contracts.inventory import SeatsConfirmed
 from shared.contracts.inventory_api import CancellationPolicy, Hold, HoldDetails, HoldPlacement, Quote
 from shared.contracts.payment import PaymentFailed, PaymentSucceeded
@@ -35,6 +34,7 @@ from shared.contracts.payment_api import PaymentIntentRequest
 from shared.events.consumer import ConsumerSpec
 from shared.events.envelope import EventEnvelope, EventPayload
 from shared.events.models import OutboxMessage
+from shared.identity import Identity
 from shared.testing import make_identity
 
 DAY = timedelta(days=1)

@@ -18,10 +18,10 @@ from services.booking.experts.schemas import BookOnBehalf
 from services.booking.history.models import BookingChange
 from services.booking.history.service import Origin
 from services.booking.tests.conftest import BookingApp
-from shared.auth import Identity
 from shared.contracts.inventory_api import CancellationPolicy, HoldDetails, Quote
 from shared.errors import Forbidden
 from shared.events.models import OutboxMessage
+from shared.identity import Identity
 from shared.testing import make_identity
 
 

@@ -6,7 +6,8 @@ import httpx
 
 from services.booking.upstreams.inventory import InventoryClient
 from services.booking.upstreams.payment import PaymentClient
-from shared.auth import ActingFor, Identity, ServiceSigner
+from shared.auth import ActingFor, ServiceSigner
+from shared.identity import Identity
 
 
 @dataclass(frozen=True)

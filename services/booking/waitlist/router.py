@@ -7,8 +7,9 @@ from fastapi import APIRouter, Depends, Request
 from services.booking.deps import PublicInventory
 from services.booking.waitlist import service
 from services.booking.waitlist.schemas import PriorityChange, WaitlistEntryOut, WaitlistJoin, WaitlistPage
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(prefix="/waitlist", tags=["waitlist"])
 admin_router = APIRouter(prefix="/admin/waitlist", tags=["waitlist"])

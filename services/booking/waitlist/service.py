@@ -14,11 +14,11 @@ from services.booking.bookings.service import PRODUCER
 from services.booking.upstreams.inventory import InventoryClient
 from services.booking.waitlist.models import WaitlistEntry
 from services.booking.waitlist.schemas import PriorityChange, WaitlistEntryOut, WaitlistJoin
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.booking import WaitlistCandidate, WaitlistOfferRequested
 from shared.errors import Conflict, NotFound
 from shared.events.outbox import add_event
+from shared.identity import Identity
 
 logger = logging.getLogger(__name__)
 

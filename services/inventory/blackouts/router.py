@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from services.inventory.blackouts import service
 from services.inventory.blackouts.schemas import BlackoutCreate, BlackoutOut, BlackoutPage
 from services.inventory.deps import ClockDep, Provider, SeatsDep
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(tags=["blackouts"])
 

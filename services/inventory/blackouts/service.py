@@ -21,11 +21,11 @@ from services.inventory.listings.lookup import get_owned_listing
 from services.inventory.listings.models import Listing
 from services.inventory.schedules.models import Schedule, Slot
 from services.inventory.schedules.service import generate_slots
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.inventory import HoldReleased, SlotsBlackedOut
 from shared.errors import InvalidInput, NotFound
 from shared.events.outbox import add_event
+from shared.identity import Identity
 
 
 async def create_blackout(

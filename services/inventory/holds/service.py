@@ -20,12 +20,12 @@ from services.inventory.pricing.domain import Party, Quote, agreed_quote, party_
 from services.inventory.pricing.schemas import QuoteOut
 from services.inventory.pricing.service import listing_rules, price_party
 from services.inventory.schedules.models import DayPool, Slot
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.inventory import HoldExpired, HoldPlaced, HoldReleased
 from shared.contracts.inventory_api import HoldDetails
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.outbox import add_event
+from shared.identity import Identity
 from shared.times import LocalTimes
 
 logger = logging.getLogger(__name__)

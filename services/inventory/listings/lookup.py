@@ -5,8 +5,8 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inventory.listings.models import Listing
-from shared.auth import Identity
 from shared.errors import NotFound
+from shared.identity import Identity
 
 
 async def get_listing(session: AsyncSession, *, listing_id: UUID) -> Listing:

@@ -18,9 +18,9 @@ from services.inventory.listings.schemas import ListingCreate, ListingUpdate, ch
 from services.inventory.pricing.domain import PricingRules, check_prices
 from services.inventory.schedules.models import DayPool, Slot
 from services.inventory.schedules.service import announce_slots, apply_day_capacity, apply_open_days
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.errors import InvalidInput
+from shared.identity import Identity
 
 
 async def create_listing(session: AsyncSession, *, owner: Identity, fields: ListingCreate) -> Listing:

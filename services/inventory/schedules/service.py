@@ -35,10 +35,10 @@ from services.inventory.schedules.schemas import (
     SlotOut,
     SlotUpdate,
 )
-from shared.auth import Identity
 from shared.clock import Clock
 from shared.contracts.inventory_api import OpenSlots, Price, PriceRange, SlotAvailability, SlotForRequest
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.identity import Identity
 from shared.money import money, require_exact_amount
 
 # Open slots are asked for over at most a month.

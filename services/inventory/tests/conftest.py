@@ -11,8 +11,8 @@ import pytest
 
 from services.inventory.main import build_app
 from services.inventory.settings import InventorySettings
-from shared.auth import Identity
 from shared.clock import FrozenClock
+from shared.identity import Identity
 from shared.migrations import upgrade_to_head
 from shared.testing import identity_headers, make_identity, trust_test_keys
 

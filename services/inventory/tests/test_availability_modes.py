@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from services.inventory.tests.conftest import LISTING, Inventory, create_listing_with_slot
-from shared.auth import Identity
+from shared.identity import Identity
 from shared.testing import make_identity
 
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.inventory.holds.models import SeatHold
 from services.inventory.schedules.models import Slot
 from services.inventory.tests.conftest import LISTING, Inventory
-from shared.auth import Identity
 from shared.db import create_engine, create_session_factory
 from shared.events.models import OutboxMessage
+from shared.identity import Identity
 from shared.testing import make_identity
 
 

@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from services.inventory.tests.conftest import Inventory
 from services.inventory.tests.test_blackouts import _daily_listing
-from shared.auth import Identity
+from shared.identity import Identity
 
 
 async def _calendar(inventory: Inventory, listing_id: str) -> dict[str, tuple[int, int, bool]]:

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from services.inventory.tests.conftest import LISTING, Inventory, create_listing_with_slot
-from shared.auth import Identity
 from shared.contracts.inventory_api import PLATFORM_REFUND_TIERS, HoldDetails
+from shared.identity import Identity
 from shared.testing import make_identity
 
 PLATFORM_TIERS = [{"min_days_before": 14, "refund_percent": "100"}, {"min_days_before": 7, "refund_percent": "50"}]

@@ -14,10 +14,10 @@ from services.inventory.feed.publisher import channel
 from services.inventory.holds.consumers import booking_events_consumer
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.tests.conftest import LISTING, Inventory, create_day_pool_listing
-from shared.auth import Identity
 from shared.contracts.booking import BookingPaymentReceived, BookingSeatsReleased
 from shared.db import create_engine, create_session_factory
 from shared.events.envelope import EventEnvelope
+from shared.identity import Identity
 from shared.testing import make_identity
 
 

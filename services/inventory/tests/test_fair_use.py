@@ -14,7 +14,7 @@ from services.inventory.tests.conftest import (
     create_day_pool_listing,
     create_listing_with_slot,
 )
-from shared.auth import Identity
+from shared.identity import Identity
 from shared.testing import make_identity
 
 

@@ -15,9 +15,9 @@ from services.inventory.holds.seats import RedisSeats
 from services.inventory.holds.service import live_holds
 from services.inventory.schedules.models import Slot
 from services.inventory.tests.conftest import Inventory, create_listing_with_slot
-from shared.auth import Identity
 from shared.db import create_engine, create_session_factory
 from shared.events.models import OutboxMessage
+from shared.identity import Identity
 from shared.testing import make_identity
 
 

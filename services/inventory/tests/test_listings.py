@@ -4,7 +4,7 @@ import uuid
 from datetime import timedelta
 
 from services.inventory.tests.conftest import LISTING, Inventory, create_listing_with_slot
-from shared.auth import Identity
+from shared.identity import Identity
 from shared.testing import make_identity
 
 

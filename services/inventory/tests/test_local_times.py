@@ -5,7 +5,7 @@ from typing import Any
 from uuid import uuid4
 
 from services.inventory.tests.conftest import Inventory, create_listing_with_slot
-from shared.auth import Identity
+from shared.identity import Identity
 
 # The slot runs 10:00 to 12:00 in Kathmandu (UTC+05:45) the day after the frozen clock's.
 KATHMANDU = {

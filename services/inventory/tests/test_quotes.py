@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from services.inventory.tests.conftest import LISTING, Inventory, create_listing_with_slot
-from shared.auth import Identity
+from shared.identity import Identity
 
 SUMMER_PRICING = {
     "tax_percent": "10",

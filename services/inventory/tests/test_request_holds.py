@@ -13,7 +13,7 @@ import pytest
 
 from services.inventory.pricing.domain import Quote, QuoteLine, agreed_quote
 from services.inventory.tests.conftest import LISTING, Inventory, create_listing_with_slot
-from shared.auth import Identity
+from shared.identity import Identity
 from shared.testing import make_identity
 
 REQUEST_MODE: dict[str, Any] = {"booking_mode": "request", "title": "Private cooking class"}

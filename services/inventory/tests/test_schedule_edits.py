@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.inventory.tests.conftest import LISTING, Inventory
-from shared.auth import Identity
+from shared.identity import Identity
 from shared.testing import make_identity
 
 

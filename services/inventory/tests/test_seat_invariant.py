@@ -27,10 +27,10 @@ from services.inventory.tests.conftest import (
     running_inventory,
 )
 from shared.app import connect_redis
-from shared.auth import Identity
 from shared.contracts.booking import BookingPaymentReceived, BookingSeatsReleased
 from shared.db import create_engine, create_session_factory
 from shared.events.envelope import EventEnvelope
+from shared.identity import Identity
 from shared.testing import make_identity
 
 CAPACITY = 5

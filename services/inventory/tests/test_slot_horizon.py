@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.inventory.schedules.models import Slot
 from services.inventory.schedules.service import top_up_slots
 from services.inventory.tests.conftest import LISTING, Inventory
-from shared.auth import Identity
 from shared.db import create_engine, create_session_factory
+from shared.identity import Identity
 
 
 async def _slot_count(sessions: async_sessionmaker[AsyncSession], listing_id: str) -> int:

@@ -6,8 +6,9 @@ from services.payment.connect import service
 from services.payment.connect.schemas import OnboardingLink
 from services.payment.deps import StripeDep
 from services.payment.settings import PaymentSettings
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(prefix="/providers/me/payouts", tags=["payouts"])
 

@@ -14,8 +14,8 @@ from stripe.params import AccountCreateParams, AccountCreateParamsCapabilities
 from services.payment.connect.domain import AccountStatus, is_verified
 from services.payment.connect.models import ConnectedAccount
 from services.payment.connect.schemas import AccountOut, OnboardingLink
-from shared.auth import Identity
 from shared.errors import BadGateway, Forbidden
+from shared.identity import Identity
 
 logger = logging.getLogger(__name__)
 

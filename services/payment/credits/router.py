@@ -4,8 +4,9 @@ from fastapi import APIRouter, Depends, Query
 
 from services.payment.credits import service
 from services.payment.credits.schemas import CreditsOut
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(prefix="/credits", tags=["credits"])
 

@@ -5,8 +5,9 @@ from fastapi import APIRouter, Depends, Query
 
 from services.payment.earnings import service
 from services.payment.earnings.schemas import EarningsOut
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(prefix="/providers/me/earnings", tags=["earnings"])
 

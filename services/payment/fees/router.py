@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.payment.fees import service
 from services.payment.fees.schemas import FeeQuote, FeeRuleChange, FeeRuleCreate, FeeRuleOut, FeeRulePage
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 from shared.money import MAX_AMOUNT
 
 router = APIRouter(prefix="/fees", tags=["fees"])

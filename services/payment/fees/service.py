@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.payment.fees.domain import choose_rule, fee_of
 from services.payment.fees.models import FeeRule
 from services.payment.fees.schemas import AppliedRule, FeeQuote, FeeRuleChange, FeeRuleCreate, Money
-from shared.auth import Identity
 from shared.contracts.inventory_api import ListingSummary
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.http_client import ServiceCalls
+from shared.identity import Identity
 from shared.money import require_exact_amount
 
 

@@ -27,10 +27,10 @@ from services.payment.ledger.service import (
 )
 from services.payment.methods.service import default_method
 from services.payment.payouts.domain import transfer_group
-from shared.auth import Identity
 from shared.contracts.payment import PaymentRefunded, PaymentSucceeded
 from shared.errors import BadGateway, Conflict
 from shared.events.outbox import add_event
+from shared.identity import Identity
 from shared.money import from_minor_units, money, to_minor_units
 
 logger = logging.getLogger(__name__)

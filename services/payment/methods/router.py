@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Response, status
 from services.payment.deps import StripeDep
 from services.payment.methods import service
 from services.payment.methods.schemas import SavedMethodOut, SavedMethodPage, SaveMethodRequest
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(prefix="/payments/methods", tags=["payments"])
 

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payment.methods.models import PaymentCustomer, SavedPaymentMethod
 from services.payment.methods.schemas import SaveMethodRequest
-from shared.auth import Identity
 from shared.errors import AppError, BadGateway, Conflict, InvalidInput, NotFound
+from shared.identity import Identity
 
 logger = logging.getLogger(__name__)
 

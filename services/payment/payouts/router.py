@@ -4,8 +4,9 @@ from fastapi import APIRouter, Depends
 
 from services.payment.payouts import service
 from services.payment.payouts.schemas import PayoutsOut
-from shared.auth import Identity, require_role
+from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.identity import Identity
 
 router = APIRouter(prefix="/providers/me/payouts", tags=["payouts"])
 

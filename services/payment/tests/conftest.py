@@ -18,9 +18,9 @@ from services.payment.main import build_app
 from services.payment.settings import PaymentSettings
 from services.payment.stripe_gateway import create_stripe_client
 from services.payment.webhooks.service import handle_event
-from shared.auth import Identity
 from shared.clock import FrozenClock
 from shared.db import create_engine, create_session_factory
+from shared.identity import Identity
 from shared.migrations import upgrade_to_head
 from shared.testing import development_signer, identity_headers, make_identity, trust_test_keys
 

@@ -18,8 +18,8 @@ from services.payment.payouts.consumers import schedule_the_confirmed_bookings_p
 from services.payment.payouts.service import RetryPolicy, pay_due_payouts
 from services.payment.stripe_gateway import create_stripe_client
 from services.payment.tests.conftest import PaymentApp
-from shared.auth import Identity
 from shared.contracts.booking import BookingConfirmed
+from shared.identity import Identity
 from shared.testing import make_identity
 
 # After the payment app's own frozen clock (2031-05-04 09:00), so its payout job never finds

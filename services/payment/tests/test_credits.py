@@ -23,7 +23,6 @@ from services.payment.intents.models import Payment
 from services.payment.ledger.models import LedgerEntry, LedgerTransaction
 from services.payment.ledger.service import PLATFORM_CREDIT_EXPENSE, STRIPE_BALANCE, traveler_credit
 from services.payment.tests.conftest import PaymentApp
-from shared.auth import Identity
 from shared.contracts.booking import (
     BookingCancelled,
     BookingExpired,
@@ -34,6 +33,7 @@ from shared.events.consumer import EventConsumer
 from shared.events.envelope import EventEnvelope, topic_for
 from shared.events.kafka import create_producer
 from shared.events.models import OutboxMessage
+from shared.identity import Identity
 from shared.metrics import AppMetrics
 from shared.testing import make_identity
 

@@ -11,8 +11,8 @@ from services.payment.intents.models import Payment
 from services.payment.ledger.models import LedgerEntry, LedgerTransaction
 from services.payment.ledger.service import provider_payable
 from services.payment.tests.conftest import PaymentApp
-from shared.auth import Identity
 from shared.events.models import OutboxMessage
+from shared.identity import Identity
 from shared.testing import make_identity
 
 

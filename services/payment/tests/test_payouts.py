@@ -35,8 +35,8 @@ from services.payment.tests.connect_steps import (
     stripe_calls,
     stripe_changes_account,
 )
-from shared.auth import Identity
 from shared.contracts.booking import BookingRefundRequested
+from shared.identity import Identity
 from shared.money import to_minor_units
 from shared.testing import make_identity
 

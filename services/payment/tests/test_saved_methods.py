@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from services.payment.intents.models import Payment, StripeCommand
 from services.payment.methods.models import PaymentCustomer
 from services.payment.tests.conftest import PaymentApp
-from shared.auth import Identity
+from shared.identity import Identity
 from shared.testing import make_identity
 
 
