@@ -7,13 +7,15 @@ from services.booking.balances import service
 from services.booking.balances.schemas import BalancePaymentOut
 from shared.auth import ActingForCaller, Identity, require_role
 from shared.deps import SessionDep
+from shared.error_codes import BAD_GATEWAY, FORBIDDEN, NOTHING_DUE, PAYMENT_REFUSALS
+from shared.openapi import problems
 
-router = APIRouter(prefix="/bookings", tags=["balances"])
+router = APIRouter(prefix="/bookings", tags=["Bookings"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 
 
-@router.post("/{booking_id}/pay-balance")
+@router.post("/{booking_id}/pay-balance", responses=problems(FORBIDDEN, NOTHING_DUE, *PAYMENT_REFUSALS, BAD_GATEWAY))
 async def pay_balance(
     booking_id: UUID, traveler: Traveler, acting: ActingForCaller, session: SessionDep, request: Request
 ) -> BalancePaymentOut:

@@ -9,7 +9,7 @@ from services.inventory.deps import ClockDep, Provider, SeatsDep
 from shared.auth import Identity, require_role
 from shared.deps import SessionDep
 
-router = APIRouter(tags=["blackouts"])
+router = APIRouter(tags=["Blackouts"])
 
 Admin = Annotated[Identity, Depends(require_role("admin"))]
 Limit = Annotated[int, Query(ge=1, le=100)]

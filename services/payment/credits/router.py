@@ -7,11 +7,11 @@ from services.payment.credits.schemas import CreditsOut
 from shared.auth import Identity, require_role
 from shared.deps import SessionDep
 
-router = APIRouter(prefix="/credits", tags=["credits"])
+router = APIRouter(prefix="/credits", tags=["Credits"])
 
 
 @router.get("")
-async def my_credits(
+async def list_my_credits(
     traveler: Annotated[Identity, Depends(require_role("traveler"))],
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

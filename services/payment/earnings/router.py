@@ -8,11 +8,11 @@ from services.payment.earnings.schemas import EarningsOut
 from shared.auth import Identity, require_role
 from shared.deps import SessionDep
 
-router = APIRouter(prefix="/providers/me/earnings", tags=["earnings"])
+router = APIRouter(prefix="/providers/me/earnings", tags=["Payouts"])
 
 
 @router.get("")
-async def my_earnings(
+async def read_my_earnings(
     provider: Annotated[Identity, Depends(require_role("provider"))],
     session: SessionDep,
     from_date: Annotated[date | None, Query(alias="from")] = None,

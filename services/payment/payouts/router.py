@@ -7,11 +7,11 @@ from services.payment.payouts.schemas import PayoutsOut
 from shared.auth import Identity, require_role
 from shared.deps import SessionDep
 
-router = APIRouter(prefix="/providers/me/payouts", tags=["payouts"])
+router = APIRouter(prefix="/providers/me/payouts", tags=["Payouts"])
 
 
 @router.get("")
-async def my_payouts(
+async def list_my_payouts(
     payee: Annotated[Identity, Depends(require_role("provider", "expert"))], session: SessionDep
 ) -> PayoutsOut:
     """The caller's connected account status and their payouts."""
