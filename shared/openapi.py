@@ -49,16 +49,19 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-def problem_response_schema(codes: Iterable[str]) -> dict[str, Any]:
-    """The problem body whose `error_code` is one of `codes`: an intersection generators type as
-    `Problem & {error_code: "A" | "B"}`, which a client narrows on."""
+def problem_response_schema(status: int, codes: Iterable[str]) -> dict[str, Any]:
+    """The problem body of `status` whose `error_code` is one of `codes`: an intersection
+    generators type as `Problem & {status: 409, error_code: "A" | "B"}`, which a client narrows on."""
     return {
         "allOf": [
             {"$ref": PROBLEM_REF},
             {
                 "type": "object",
-                "required": ["error_code"],
-                "properties": {"error_code": {"type": "string", "enum": sorted(set(codes))}},
+                "required": ["status", "error_code"],
+                "properties": {
+                    "status": {"type": "integer", "enum": [status]},
+                    "error_code": {"type": "string", "enum": sorted(set(codes))},
+                },
             },
         ]
     }
@@ -67,7 +70,7 @@ def problem_response_schema(codes: Iterable[str]) -> dict[str, Any]:
 def problem_response(status: int, codes: Iterable[str]) -> dict[str, Any]:
     return {
         "description": HTTPStatus(status).phrase,
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": problem_response_schema(codes)}},
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": problem_response_schema(status, codes)}},
     }
 
 
@@ -97,6 +100,7 @@ def add_problems(operation: dict[str, Any], *codes: ErrorCode) -> None:
         known = declared_error_codes(operation, status)
         added = [error.code for error in codes if error.status == status]
         responses[str(status)] = problem_response(status, [*known, *added])
+    operation["responses"] = dict(sorted(responses.items()))
 
 
 def operations(document: dict[str, Any]) -> Iterable[tuple[str, str, dict[str, Any]]]:
