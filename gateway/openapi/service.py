@@ -30,7 +30,7 @@ from shared.error_codes import (
     UNAUTHORIZED,
     ErrorCode,
 )
-from shared.openapi import HTTP_METHODS, add_problems, check_operation_ids
+from shared.openapi import HTTP_METHODS, add_problems, check_unique_operation_ids
 
 REF_PREFIX = "#/components/schemas/"
 FETCH_TIMEOUT_SECONDS = 3.0
@@ -156,7 +156,7 @@ def merge_documents(
 
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     merged["x-missing-services"] = missing
-    check_operation_ids(merged)
+    check_unique_operation_ids(merged)
     return merged
 
 

@@ -40,18 +40,14 @@ def _document(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
 def test_a_schema_name_two_services_use_differently_is_renamed_and_its_refs_follow() -> None:
     quote_ref = {"$ref": "#/components/schemas/Quote"}
     inventory = _document(
-        {"/holds": {"post": {"operationId": "placeHold", "responses": {"201": _json(quote_ref)}}}},
+        {"/holds": {"post": {"responses": {"201": {"content": {"application/json": {"schema": quote_ref}}}}}}},
         {"Quote": {"type": "object", "properties": {"total": {"type": "string"}}}},
     )
     payment = _document(
-        {"/fees/quote": {"get": {"operationId": "quoteFee", "responses": {"200": _json(quote_ref)}}}},
+        {"/fees/quote": {"get": {"responses": {"200": {"content": {"application/json": {"schema": quote_ref}}}}}}},
         {"Quote": {"type": "object", "properties": {"fee": {"type": "string"}}}},
     )
     merged = merge_documents(_document({}, {}), {"inventory": inventory, "payment": payment})
