@@ -8,7 +8,7 @@ from services.payment.earnings.schemas import EarningsOut
 from shared.auth import Identity, require_role
 from shared.deps import SessionDep
 
-router = APIRouter(prefix="/providers/me/earnings", tags=["Payouts"])
+router = APIRouter(prefix="/providers/me/earnings", tags=["Earnings"])
 
 
 @router.get("")
