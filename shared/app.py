@@ -32,6 +32,7 @@ from shared.events.outbox import OutboxRelay, outbox_lag
 from shared.health import BrokerProbe, database_check, health_router, redis_check
 from shared.logging import configure_logging
 from shared.metrics import AppMetrics, HttpMetricsMiddleware, metrics_endpoint
+from shared.openapi import install_problem_openapi, operation_id
 from shared.requests import RequestContextMiddleware
 from shared.settings import AppSettings
 
@@ -196,7 +197,9 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json" if serve_own_openapi else None,
         docs_url="/docs" if serve_own_openapi else None,
+        generate_unique_id_function=operation_id,
     )
+    install_problem_openapi(app)
     app.state.metrics = metrics
     app.state.identity_verifier = IdentityVerifier.for_service(
         settings.service_name, gateway_jwks_url=settings.gateway_jwks_url, caller_jwks_urls=settings.caller_jwks_urls

@@ -29,11 +29,22 @@ from gateway.identity.signing_keys import live_keys, published_jwks
 from gateway.settings import GatewaySettings
 from shared.clock import Clock
 from shared.deps import ResourcesDep, SessionDep
+from shared.error_codes import (
+    EMAIL_ALREADY_VERIFIED,
+    FORBIDDEN,
+    INVALID_ACCOUNT_TOKEN,
+    INVALID_CREDENTIALS,
+    INVALID_TOKEN,
+    SIGN_IN_LOCKED,
+    TOO_MANY_API_KEYS,
+    WRONG_PASSWORD,
+)
 from shared.errors import Forbidden, Unauthorized
+from shared.openapi import problems
 
-router = APIRouter(prefix="/api/v1/auth", tags=["identity"])
+router = APIRouter(prefix="/api/v1/auth", tags=["Auth"])
 # The JWKS at its well-known address, for services and anyone verifying the gateway's tokens.
-well_known_router = APIRouter(prefix="/.well-known", tags=["identity"])
+well_known_router = APIRouter(prefix="/.well-known", tags=["Auth"])
 
 
 def _settings(request: Request) -> GatewaySettings:
@@ -80,14 +91,14 @@ async def register(registration: Registration, session: SessionDep, settings: Se
     return Accepted(status="verification_sent")
 
 
-@router.post("/verify-email")
+@router.post("/verify-email", responses=problems(INVALID_ACCOUNT_TOKEN))
 async def verify_email(body: EmailVerification, session: SessionDep, clock: ClockDep) -> Done:
     """Proves the address with the emailed token (once, before it expires); 400 `INVALID_TOKEN` otherwise."""
     await accounts.verify_email(session, token=body.token, clock=clock)
     return Done(status="email_verified")
 
 
-@router.post("/verify-email/resend", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/verify-email/resend", status_code=status.HTTP_202_ACCEPTED, responses=problems(EMAIL_ALREADY_VERIFIED))
 async def resend_verification(
     authenticated: AuthenticatedDep, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> Accepted:
@@ -112,7 +123,7 @@ async def request_password_reset(
     return Accepted(status="reset_sent")
 
 
-@router.post("/password-reset/confirm")
+@router.post("/password-reset/confirm", responses=problems(INVALID_ACCOUNT_TOKEN))
 async def reset_password(
     body: PasswordReset, session: SessionDep, settings: SettingsDep, clock: ClockDep, authenticator: AuthenticatorDep
 ) -> Done:
@@ -129,7 +140,7 @@ async def reset_password(
     return Done(status="password_reset")
 
 
-@router.post("/password")
+@router.post("/password", responses=problems(FORBIDDEN, WRONG_PASSWORD, SIGN_IN_LOCKED))
 async def change_password(
     body: PasswordChange,
     authenticated: AuthenticatedDep,
@@ -157,7 +168,7 @@ async def change_password(
     return Done(status="password_changed")
 
 
-@router.post("/token")
+@router.post("/token", responses=problems(INVALID_CREDENTIALS, SIGN_IN_LOCKED))
 async def issue_token(
     credentials: Credentials,
     session: SessionDep,
@@ -179,8 +190,8 @@ async def issue_token(
     )
 
 
-@router.post("/refresh")
-async def refresh(
+@router.post("/refresh", responses=problems(INVALID_TOKEN))
+async def refresh_tokens(
     body: RefreshRequest, session: SessionDep, settings: SettingsDep, clock: ClockDep, authenticator: AuthenticatorDep
 ) -> TokenPair:
     return await service.rotate_refresh_token(
@@ -193,8 +204,8 @@ async def refresh(
     )
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(FORBIDDEN))
+async def sign_out(
     authenticated: AuthenticatedDep,
     session: SessionDep,
     settings: SettingsDep,
@@ -217,11 +228,11 @@ async def logout(
 
 
 @router.get("/me")
-async def me(authenticated: AuthenticatedDep, session: SessionDep) -> UserOut:
+async def read_me(authenticated: AuthenticatedDep, session: SessionDep) -> UserOut:
     return UserOut.model_validate(await service.get_user(session, user_id=authenticated.identity.user_id))
 
 
-@router.post("/api-keys", status_code=status.HTTP_201_CREATED)
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, responses=problems(FORBIDDEN, TOO_MANY_API_KEYS))
 async def create_api_key(
     body: NewApiKeyRequest, authenticated: AuthenticatedDep, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> NewApiKey:
@@ -267,7 +278,13 @@ async def _jwks(response: Response, session: SessionDep, clock: ClockDep) -> Jso
     return JsonWebKeySet(keys=await published_jwks(session, now=clock.now()))
 
 
-router.add_api_route("/jwks", _jwks, methods=["GET"], summary="The gateway's public signing keys (JWKS)")
+router.add_api_route(
+    "/jwks", _jwks, methods=["GET"], name="read_jwks", summary="The gateway's public signing keys (JWKS)"
+)
 well_known_router.add_api_route(
-    "/jwks.json", _jwks, methods=["GET"], summary="The gateway's public signing keys (JWKS)"
+    "/jwks.json",
+    _jwks,
+    methods=["GET"],
+    name="read_well_known_jwks",
+    summary="The gateway's public signing keys (JWKS), where OpenID tools look",
 )

@@ -13,10 +13,49 @@ from gateway.authorization.policy import Access, route_access
 from gateway.identity.scopes import SCOPE_RULES, scopes_allow
 from gateway.proxy.routes import PUBLIC_PREFIX, is_owned_by
 from gateway.proxy.service import Upstreams
+from shared.error_codes import (
+    ACCOUNT_NOT_LINKABLE,
+    BAD_GATEWAY,
+    DEPENDENCY_UNAVAILABLE,
+    FORBIDDEN,
+    GATEWAY_TIMEOUT,
+    IDP_EMAIL_NOT_VERIFIED,
+    INSUFFICIENT_SCOPE,
+    INVALID_API_KEY,
+    INVALID_PATH,
+    INVALID_TOKEN,
+    PAYLOAD_TOO_LARGE,
+    RATE_LIMITED,
+    SERVICE_UNAVAILABLE,
+    UNAUTHORIZED,
+    ErrorCode,
+)
+from shared.openapi import HTTP_METHODS, add_problems, check_unique_operation_ids
 
 REF_PREFIX = "#/components/schemas/"
 FETCH_TIMEOUT_SECONDS = 3.0
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_COUNT = {"type": "integer", "minimum": 0}
+# What gateway/ratelimit tells every counted caller; absent when the limits could not be counted.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {"description": "Requests allowed in the window.", "schema": _COUNT},
+    "RateLimit-Remaining": {"description": "Requests left in the window.", "schema": _COUNT},
+    "RateLimit-Reset": {"description": "Seconds until the window resets.", "schema": _COUNT},
+}
+RETRY_AFTER = {"description": "Seconds to wait before trying again.", "schema": _COUNT}
+# What the gateway itself answers for any operation, before or instead of the service's answer
+# (a credential is checked wherever one is sent; an external identity may be refused a link).
+GATEWAY_ANSWERS = (
+    INVALID_PATH,
+    INVALID_TOKEN,
+    INVALID_API_KEY,
+    INSUFFICIENT_SCOPE,
+    IDP_EMAIL_NOT_VERIFIED,
+    ACCOUNT_NOT_LINKABLE,
+    RATE_LIMITED,
+    DEPENDENCY_UNAVAILABLE,
+)
+SECURED_ANSWERS = (UNAUTHORIZED, FORBIDDEN)
+PROXY_ANSWERS = (BAD_GATEWAY, SERVICE_UNAVAILABLE, GATEWAY_TIMEOUT)
 BEARER = "bearerAuth"
 API_KEY = "apiKey"
 SECURITY_SCHEMES = {
@@ -89,7 +128,7 @@ def merge_documents(
     paths: dict[str, Any] = merged.setdefault("paths", {})
     for path, item in list(paths.items()):
         if path.startswith(PUBLIC_PREFIX + "/"):
-            paths[path] = _public_operations(path[len(PUBLIC_PREFIX) :], item)
+            paths[path] = _public_operations(path[len(PUBLIC_PREFIX) :], item, proxied=False)
     components: dict[str, Any] = merged.setdefault("components", {})
     schemas: dict[str, Any] = components.setdefault("schemas", {})
     missing: list[str] = []
@@ -111,18 +150,20 @@ def merge_documents(
                 components.setdefault(kind, {}).update(entries)
         for path, item in document.get("paths", {}).items():
             if is_owned_by(service, path):
-                public = _public_operations(path, _rewrite_refs(item, renamed))
+                public = _public_operations(path, _rewrite_refs(item, renamed), proxied=True)
                 if public:
                     paths[PUBLIC_PREFIX + path] = public
 
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     merged["x-missing-services"] = missing
+    check_unique_operation_ids(merged)
     return merged
 
 
-def _public_operations(path: str, item: dict[str, Any]) -> dict[str, Any]:
+def _public_operations(path: str, item: dict[str, Any], *, proxied: bool) -> dict[str, Any]:
     """The operations of a service's path item that the gateway serves, each saying who may
-    call it (its security, and its roles as `x-roles`); the others are left out."""
+    call it (its security, and its roles as `x-roles`) and what the gateway may answer on its
+    behalf; the others are left out."""
     public: dict[str, Any] = {}
     for key, operation in item.items():
         if key not in HTTP_METHODS:
@@ -130,7 +171,12 @@ def _public_operations(path: str, item: dict[str, Any]) -> dict[str, Any]:
             continue
         found = route_access(key.upper(), path)
         if found is not None:
-            public[key] = _with_access(operation, found[1], key_scopes=_scopes_covering(key.upper(), path))
+            access = found[1]
+            public[key] = _with_gateway_answers(
+                _with_access(operation, access, key_scopes=_scopes_covering(key.upper(), path)),
+                secured=not access.public,
+                proxied=proxied,
+            )
     return public if any(key in HTTP_METHODS for key in public) else {}
 
 
@@ -154,6 +200,26 @@ def _with_access(operation: dict[str, Any], access: Access, *, key_scopes: list[
         "x-api-key-scopes": key_scopes if not access.public else [],
         "description": described,
     }
+
+
+def _with_gateway_answers(operation: dict[str, Any], *, secured: bool, proxied: bool) -> dict[str, Any]:
+    """The operation with the errors the gateway answers for it, and the rate-limit headers it
+    puts on every answer (with `Retry-After` on a 429)."""
+    answered = copy.deepcopy(operation)
+    codes: list[ErrorCode] = [*GATEWAY_ANSWERS]
+    if secured:
+        codes += SECURED_ANSWERS
+    if proxied:
+        codes += PROXY_ANSWERS
+        if "requestBody" in answered:
+            codes.append(PAYLOAD_TOO_LARGE)
+    add_problems(answered, *codes)
+    for status, response in answered["responses"].items():
+        headers = response.setdefault("headers", {})
+        headers.update(RATE_LIMIT_HEADERS)
+        if status in ("429", "503"):
+            headers["Retry-After"] = RETRY_AFTER | {"required": status == "429"}
+    return answered
 
 
 async def build_merged_document(gateway_document: dict[str, Any], upstreams: Upstreams) -> dict[str, Any]:

@@ -311,6 +311,12 @@ async def test_an_unknown_public_path_is_a_404_problem(gateway: Gateway) -> None
     assert "/api/v1/spaceships" in body["message"]
 
 
+async def test_a_path_outside_the_api_and_a_method_a_route_lacks_are_problems_too(gateway: Gateway) -> None:
+    _problem(await gateway.client.get("/spaceships"), 404, "NOT_FOUND")
+    _problem(await gateway.client.put("/api/v1/auth/token", json={}), 404, "NOT_FOUND")
+    _problem(await gateway.client.delete("/openapi.json"), 405, "METHOD_NOT_ALLOWED")
+
+
 async def test_a_service_that_is_down_is_a_502_problem(gateway: Gateway) -> None:
     body = _problem(await gateway.client.get("/api/v1/fees/quote"), 502, "BAD_GATEWAY")
     assert "payment" in body["message"]

@@ -10,13 +10,13 @@ from shared.deps import SessionDep
 from shared.errors import InvalidInput
 from shared.identity import Identity
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+router = APIRouter(prefix="/analytics", tags=["Analytics"])
 
 AdminOrProvider = Annotated[Identity, Depends(require_role("provider"))]
 
 
 @router.get("/revenue")
-async def revenue(
+async def read_revenue(
     viewer: AdminOrProvider,
     session: SessionDep,
     start: Annotated[date, Query(alias="from")],

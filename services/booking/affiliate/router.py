@@ -8,12 +8,14 @@ from services.booking.affiliate import service
 from services.booking.affiliate.schemas import AffiliateLinkPage
 from services.booking.deps import PublicInventory
 from shared.deps import SessionDep
+from shared.error_codes import BAD_GATEWAY, NOT_FOUND
+from shared.openapi import problems
 
-router = APIRouter(tags=["affiliate"])
+router = APIRouter(tags=["Affiliate"])
 
 
-@router.get("/affiliate/links")
-async def affiliate_links(
+@router.get("/affiliate/links", responses=problems(NOT_FOUND, BAD_GATEWAY))
+async def list_affiliate_links(
     listing_id: UUID, session: SessionDep, inventory: PublicInventory, request: Request
 ) -> AffiliateLinkPage:
     return await service.links_for_listing(

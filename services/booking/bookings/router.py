@@ -11,14 +11,33 @@ from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
 from shared.auth import CurrentIdentity, require_role
 from shared.deps import SessionDep
+from shared.error_codes import (
+    BAD_GATEWAY,
+    BOOKING_NOT_STARTED,
+    FORBIDDEN,
+    HOLD_REFUSALS,
+    IDEMPOTENCY_REFUSALS,
+    INVALID_TRANSITION,
+    NOT_FOUND,
+    PAYMENT_REFUSALS,
+    REFERENCE_EXHAUSTED,
+)
 from shared.identity import Identity
+from shared.openapi import problems
 
-router = APIRouter(prefix="/bookings", tags=["bookings"])
+router = APIRouter(prefix="/bookings", tags=["Bookings"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 
 
-@router.post("", status_code=201, response_model=BookingOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=BookingOut,
+    responses=problems(
+        NOT_FOUND, FORBIDDEN, *HOLD_REFUSALS, *PAYMENT_REFUSALS, *IDEMPOTENCY_REFUSALS, REFERENCE_EXHAUSTED, BAD_GATEWAY
+    ),
+)
 async def create_booking(
     body: BookingCreate,
     traveler: Traveler,
@@ -74,7 +93,7 @@ async def read_booking(booking_id: UUID, viewer: CurrentIdentity, session: Sessi
     return service.booking_out(await service.get_booking(session, booking_id=booking_id, viewer=viewer), viewer=viewer)
 
 
-@router.post("/{booking_id}/no-show")
+@router.post("/{booking_id}/no-show", responses=problems(FORBIDDEN, BOOKING_NOT_STARTED, INVALID_TRANSITION))
 async def mark_no_show(booking_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request) -> BookingOut:
     booking = await service.mark_no_show(
         session, booking_id=booking_id, actor=actor, origin=Origin.of(request), clock=request.app.state.clock

@@ -10,11 +10,13 @@ from services.booking.deps import SettingsDep
 from services.booking.history.service import Origin
 from shared.auth import CurrentIdentity
 from shared.deps import SessionDep
+from shared.error_codes import BAD_GATEWAY, BOOKING_STARTED, FORBIDDEN, INVALID_TRANSITION
+from shared.openapi import problems
 
-router = APIRouter(prefix="/bookings", tags=["cancellations"])
+router = APIRouter(prefix="/bookings", tags=["Bookings"])
 
 
-@router.post("/{booking_id}/cancel")
+@router.post("/{booking_id}/cancel", responses=problems(FORBIDDEN, BOOKING_STARTED, INVALID_TRANSITION, BAD_GATEWAY))
 async def cancel_booking(
     booking_id: UUID,
     body: CancelRequest,

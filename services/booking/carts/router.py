@@ -11,14 +11,31 @@ from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
 from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.error_codes import (
+    BAD_GATEWAY,
+    CART_CHECKED_OUT,
+    CHECKOUT_IN_PROGRESS,
+    CURRENCY_MISMATCH,
+    FORBIDDEN,
+    HOLD_REFUSALS,
+    IDEMPOTENCY_REFUSALS,
+    NOT_REQUEST_BOOKABLE,
+    PARTY_TOO_LARGE,
+    PAYMENT_REFUSALS,
+    REFERENCE_EXHAUSTED,
+    REQUEST_EXISTS,
+    TOO_MANY_OPEN_REQUESTS,
+    WRONG_ITEM_KIND,
+)
 from shared.identity import Identity
+from shared.openapi import problems
 
-router = APIRouter(prefix="/carts", tags=["carts"])
+router = APIRouter(prefix="/carts", tags=["Carts"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 
 
-@router.post("", status_code=201, response_model=CartOut)
+@router.post("", status_code=201, response_model=CartOut, responses=problems(*IDEMPOTENCY_REFUSALS))
 async def create_cart(
     traveler: Traveler,
     session: SessionDep,
@@ -38,8 +55,12 @@ async def read_cart(cart_id: UUID, traveler: Traveler, session: SessionDep) -> C
     return service.cart_out(cart, await service.items_of(session, cart.id))
 
 
-@router.post("/{cart_id}/items", status_code=201)
-async def add_item(
+@router.post(
+    "/{cart_id}/items",
+    status_code=201,
+    responses=problems(CART_CHECKED_OUT, CURRENCY_MISMATCH, WRONG_ITEM_KIND, PARTY_TOO_LARGE, BAD_GATEWAY),
+)
+async def add_cart_item(
     cart_id: UUID,
     body: CartItemIn,
     traveler: Traveler,
@@ -54,13 +75,29 @@ async def add_item(
     return service.cart_out(cart, await service.items_of(session, cart.id))
 
 
-@router.delete("/{cart_id}/items/{item_id}", status_code=204)
-async def remove_item(cart_id: UUID, item_id: UUID, traveler: Traveler, session: SessionDep) -> None:
+@router.delete("/{cart_id}/items/{item_id}", status_code=204, responses=problems(CART_CHECKED_OUT))
+async def remove_cart_item(cart_id: UUID, item_id: UUID, traveler: Traveler, session: SessionDep) -> None:
     await service.remove_item(session, cart_id=cart_id, item_id=item_id, traveler=traveler)
 
 
-@router.post("/{cart_id}/checkout", response_model=CheckoutOut)
-async def checkout(
+@router.post(
+    "/{cart_id}/checkout",
+    response_model=CheckoutOut,
+    responses=problems(
+        FORBIDDEN,
+        CHECKOUT_IN_PROGRESS,
+        CART_CHECKED_OUT,
+        *IDEMPOTENCY_REFUSALS,
+        *HOLD_REFUSALS,
+        *PAYMENT_REFUSALS,
+        NOT_REQUEST_BOOKABLE,
+        REQUEST_EXISTS,
+        TOO_MANY_OPEN_REQUESTS,
+        REFERENCE_EXHAUSTED,
+        BAD_GATEWAY,
+    ),
+)
+async def check_out_cart(
     cart_id: UUID,
     body: CheckoutRequest,
     traveler: Traveler,

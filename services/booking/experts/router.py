@@ -24,16 +24,32 @@ from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
 from shared.auth import CurrentIdentity, require_role
 from shared.deps import SessionDep
+from shared.error_codes import (
+    BAD_GATEWAY,
+    CONFLICT,
+    FORBIDDEN,
+    GRANT_REFUSALS,
+    HANDOFF_NOT_BOOKABLE,
+    HANDOFF_NOT_EDITABLE,
+    HOLD_REFUSALS,
+    IDEMPOTENCY_REFUSALS,
+    INVALID_TRANSITION,
+    PAYMENT_REFUSALS,
+    REFERENCE_EXHAUSTED,
+)
 from shared.identity import Identity
+from shared.openapi import problems
 
-router = APIRouter(tags=["experts"])
+router = APIRouter(tags=["Experts"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 Expert = Annotated[Identity, Depends(require_role("expert"))]
 Admin = Annotated[Identity, Depends(require_role("admin"))]
 
 
-@router.post("/expert-handoffs", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/expert-handoffs", status_code=status.HTTP_201_CREATED, responses=problems(*IDEMPOTENCY_REFUSALS, BAD_GATEWAY)
+)
 async def request_handoff(body: HandoffCreate, traveler: Traveler, session: SessionDep, request: Request) -> HandoffOut:
     handoff = await service.request_handoff(session, traveler=traveler, request=body, clock=request.app.state.clock)
     [answer] = await service.handoffs_out(session, [handoff])
@@ -54,7 +70,7 @@ async def list_handoffs(
     return HandoffPage(items=await service.handoffs_out(session, handoffs), next_cursor=next_cursor)
 
 
-@router.get("/expert-handoffs/{handoff_id}")
+@router.get("/expert-handoffs/{handoff_id}", responses=problems(FORBIDDEN))
 async def read_handoff(handoff_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> HandoffOut:
     handoff = await service.get_handoff(session, handoff_id=handoff_id, viewer=viewer)
     [answer] = await service.handoffs_out(session, [handoff])
@@ -83,14 +99,14 @@ async def _act(
     return answer
 
 
-@router.post("/expert-handoffs/{handoff_id}/accept")
+@router.post("/expert-handoffs/{handoff_id}/accept", responses=problems(FORBIDDEN, INVALID_TRANSITION))
 async def accept_handoff(
     handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: SettingsDep
 ) -> HandoffOut:
     return await _act("accept", handoff_id, actor, session, request, settings)
 
 
-@router.post("/expert-handoffs/{handoff_id}/decline")
+@router.post("/expert-handoffs/{handoff_id}/decline", responses=problems(FORBIDDEN, INVALID_TRANSITION))
 async def decline_handoff(
     handoff_id: UUID,
     actor: CurrentIdentity,
@@ -102,21 +118,21 @@ async def decline_handoff(
     return await _act("decline", handoff_id, actor, session, request, settings, body.reason if body else None)
 
 
-@router.post("/expert-handoffs/{handoff_id}/complete")
+@router.post("/expert-handoffs/{handoff_id}/complete", responses=problems(FORBIDDEN, INVALID_TRANSITION))
 async def complete_handoff(
     handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: SettingsDep
 ) -> HandoffOut:
     return await _act("complete", handoff_id, actor, session, request, settings)
 
 
-@router.post("/expert-handoffs/{handoff_id}/approve")
+@router.post("/expert-handoffs/{handoff_id}/approve", responses=problems(FORBIDDEN, INVALID_TRANSITION))
 async def approve_handoff(
     handoff_id: UUID, actor: CurrentIdentity, session: SessionDep, request: Request, settings: SettingsDep
 ) -> HandoffOut:
     return await _act("approve", handoff_id, actor, session, request, settings)
 
 
-@router.post("/expert-handoffs/{handoff_id}/cancel")
+@router.post("/expert-handoffs/{handoff_id}/cancel", responses=problems(FORBIDDEN, INVALID_TRANSITION))
 async def cancel_handoff(
     handoff_id: UUID,
     actor: CurrentIdentity,
@@ -128,7 +144,9 @@ async def cancel_handoff(
     return await _act("cancel", handoff_id, actor, session, request, settings, body.reason if body else None)
 
 
-@router.patch("/expert-handoffs/{handoff_id}/itinerary")
+@router.patch(
+    "/expert-handoffs/{handoff_id}/itinerary", responses=problems(FORBIDDEN, HANDOFF_NOT_EDITABLE, INVALID_TRANSITION)
+)
 async def update_itinerary(
     handoff_id: UUID, body: ItineraryUpdate, actor: CurrentIdentity, session: SessionDep, request: Request
 ) -> HandoffOut:
@@ -139,7 +157,20 @@ async def update_itinerary(
     return answer
 
 
-@router.post("/expert-handoffs/{handoff_id}/book-on-behalf", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/expert-handoffs/{handoff_id}/book-on-behalf",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(
+        *GRANT_REFUSALS,
+        HANDOFF_NOT_BOOKABLE,
+        INVALID_TRANSITION,
+        *HOLD_REFUSALS,
+        *PAYMENT_REFUSALS,
+        *IDEMPOTENCY_REFUSALS,
+        REFERENCE_EXHAUSTED,
+        BAD_GATEWAY,
+    ),
+)
 async def book_on_behalf(
     handoff_id: UUID,
     body: BookOnBehalf,
@@ -171,7 +202,7 @@ async def book_on_behalf(
     )
 
 
-@router.post("/expert-grants", status_code=status.HTTP_201_CREATED)
+@router.post("/expert-grants", status_code=status.HTTP_201_CREATED, responses=problems(CONFLICT))
 async def give_grant(body: GrantCreate, traveler: Traveler, session: SessionDep, request: Request) -> GrantOut:
     return await service.give_grant(session, traveler=traveler, request=body, clock=request.app.state.clock)
 
@@ -190,7 +221,7 @@ async def list_grants(
     return GrantPage(items=grants, next_cursor=next_cursor)
 
 
-@router.delete("/expert-grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/expert-grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(FORBIDDEN))
 async def revoke_grant(grant_id: UUID, viewer: CurrentIdentity, session: SessionDep, request: Request) -> Response:
     await service.revoke_grant(session, grant_id=grant_id, viewer=viewer, clock=request.app.state.clock)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

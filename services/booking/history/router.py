@@ -7,9 +7,9 @@ from services.booking.history.schemas import BookingHistory
 from shared.auth import CurrentIdentity
 from shared.deps import SessionDep
 
-router = APIRouter(prefix="/bookings", tags=["history"])
+router = APIRouter(prefix="/bookings", tags=["Bookings"])
 
 
 @router.get("/{booking_id}/history")
-async def booking_history(booking_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> BookingHistory:
+async def read_booking_history(booking_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> BookingHistory:
     return await service.history_of(session, booking_id=booking_id, viewer=viewer)

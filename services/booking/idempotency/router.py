@@ -9,7 +9,15 @@ from fastapi.responses import JSONResponse
 
 from services.booking.idempotency import service
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A retry with the same key and body answers as the first call did and does nothing "
+        "again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED.",
+    ),
+]
 
 
 async def answer_once(

@@ -8,11 +8,32 @@ from services.booking.modifications import service
 from services.booking.modifications.schemas import ModificationOut, ModificationPage, ModificationRequest
 from shared.auth import CurrentIdentity
 from shared.deps import SessionDep
+from shared.error_codes import (
+    BAD_GATEWAY,
+    BOOKING_NOT_MODIFIABLE,
+    BOOKING_STARTED,
+    FORBIDDEN,
+    HOLD_REFUSALS,
+    MODIFICATION_IN_PROGRESS,
+    PAYMENT_REFUSALS,
+)
+from shared.openapi import problems
 
-router = APIRouter(prefix="/bookings", tags=["bookings"])
+router = APIRouter(prefix="/bookings", tags=["Bookings"])
 
 
-@router.patch("/{booking_id}")
+@router.patch(
+    "/{booking_id}",
+    responses=problems(
+        FORBIDDEN,
+        BOOKING_NOT_MODIFIABLE,
+        BOOKING_STARTED,
+        MODIFICATION_IN_PROGRESS,
+        *HOLD_REFUSALS,
+        *PAYMENT_REFUSALS,
+        BAD_GATEWAY,
+    ),
+)
 async def modify_booking(
     booking_id: UUID,
     body: ModificationRequest,

@@ -21,9 +21,28 @@ from services.booking.requests.schemas import (
 )
 from shared.auth import CurrentIdentity, require_role
 from shared.deps import SessionDep
+from shared.error_codes import (
+    BAD_GATEWAY,
+    FORBIDDEN,
+    HOLD_REFUSALS,
+    IDEMPOTENCY_REFUSALS,
+    INVALID_TRANSITION,
+    NO_SUCH_SLOT,
+    NOT_FOUND,
+    NOT_REQUEST_BOOKABLE,
+    PARTY_TOO_LARGE,
+    PAYMENT_REFUSALS,
+    QUOTE_ONLY,
+    REFERENCE_EXHAUSTED,
+    REQUEST_EXISTS,
+    SLOT_CLOSED,
+    SOLD_OUT,
+    TOO_MANY_OPEN_REQUESTS,
+)
 from shared.identity import Identity
+from shared.openapi import problems
 
-router = APIRouter(prefix="/booking-requests", tags=["booking requests"])
+router = APIRouter(prefix="/booking-requests", tags=["BookingRequests"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 
@@ -44,8 +63,24 @@ async def _once(
     return await answer_once(request, user_id=caller.user_id, key=key, body=body, status=status, answer=answer)
 
 
-@router.post("", status_code=201, response_model=BookingRequestOut)
-async def create_request(
+@router.post(
+    "",
+    status_code=201,
+    response_model=BookingRequestOut,
+    responses=problems(
+        NOT_FOUND,
+        NOT_REQUEST_BOOKABLE,
+        REQUEST_EXISTS,
+        TOO_MANY_OPEN_REQUESTS,
+        QUOTE_ONLY,
+        SLOT_CLOSED,
+        SOLD_OUT,
+        PARTY_TOO_LARGE,
+        *IDEMPOTENCY_REFUSALS,
+        BAD_GATEWAY,
+    ),
+)
+async def create_booking_request(
     body: BookingRequestCreate,
     traveler: Traveler,
     upstreams: CallerUpstreams,
@@ -73,7 +108,7 @@ async def create_request(
 
 
 @router.get("")
-async def list_requests(
+async def list_booking_requests(
     viewer: CurrentIdentity,
     session: SessionDep,
     status: Status | None = None,
@@ -85,12 +120,24 @@ async def list_requests(
 
 
 @router.get("/{request_id}")
-async def read_request(request_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> BookingRequestOut:
+async def read_booking_request(request_id: UUID, viewer: CurrentIdentity, session: SessionDep) -> BookingRequestOut:
     return service.request_out(await service.get_request(session, request_id=request_id, viewer=viewer))
 
 
-@router.post("/{request_id}/accept", response_model=BookingRequestOut)
-async def accept_request(
+@router.post(
+    "/{request_id}/accept",
+    response_model=BookingRequestOut,
+    responses=problems(
+        FORBIDDEN,
+        INVALID_TRANSITION,
+        *HOLD_REFUSALS,
+        *PAYMENT_REFUSALS,
+        *IDEMPOTENCY_REFUSALS,
+        REFERENCE_EXHAUSTED,
+        BAD_GATEWAY,
+    ),
+)
+async def accept_booking_request(
     request_id: UUID,
     provider: CurrentIdentity,
     request: Request,
@@ -117,8 +164,8 @@ async def accept_request(
     )
 
 
-@router.post("/{request_id}/decline")
-async def decline_request(
+@router.post("/{request_id}/decline", responses=problems(FORBIDDEN, INVALID_TRANSITION, BAD_GATEWAY))
+async def decline_booking_request(
     request_id: UUID,
     provider: CurrentIdentity,
     request: Request,
@@ -139,8 +186,11 @@ async def decline_request(
     return service.request_out(declined)
 
 
-@router.post("/{request_id}/counter-offer")
-async def counter_offer(
+@router.post(
+    "/{request_id}/counter-offer",
+    responses=problems(FORBIDDEN, NO_SUCH_SLOT, INVALID_TRANSITION, SLOT_CLOSED, SOLD_OUT, BAD_GATEWAY),
+)
+async def make_counter_offer(
     request_id: UUID,
     body: CounterOfferCreate,
     provider: CurrentIdentity,
@@ -161,7 +211,19 @@ async def counter_offer(
     return service.request_out(countered)
 
 
-@router.post("/{request_id}/accept-counter", response_model=BookingRequestOut)
+@router.post(
+    "/{request_id}/accept-counter",
+    response_model=BookingRequestOut,
+    responses=problems(
+        FORBIDDEN,
+        INVALID_TRANSITION,
+        *HOLD_REFUSALS,
+        *PAYMENT_REFUSALS,
+        *IDEMPOTENCY_REFUSALS,
+        REFERENCE_EXHAUSTED,
+        BAD_GATEWAY,
+    ),
+)
 async def accept_counter_offer(
     request_id: UUID,
     traveler: CurrentIdentity,
@@ -189,8 +251,8 @@ async def accept_counter_offer(
     )
 
 
-@router.post("/{request_id}/cancel")
-async def cancel_request(
+@router.post("/{request_id}/cancel", responses=problems(FORBIDDEN, INVALID_TRANSITION))
+async def cancel_booking_request(
     request_id: UUID,
     traveler: CurrentIdentity,
     request: Request,

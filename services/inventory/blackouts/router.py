@@ -10,7 +10,7 @@ from shared.auth import require_role
 from shared.deps import SessionDep
 from shared.identity import Identity
 
-router = APIRouter(tags=["blackouts"])
+router = APIRouter(tags=["Blackouts"])
 
 Admin = Annotated[Identity, Depends(require_role("admin"))]
 Limit = Annotated[int, Query(ge=1, le=100)]

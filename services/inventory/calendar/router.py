@@ -8,11 +8,11 @@ from services.inventory.calendar.schemas import MonthCalendar
 from services.inventory.deps import ClockDep, SeatsDep
 from shared.deps import SessionDep
 
-router = APIRouter(prefix="/listings/{listing_id}", tags=["availability"])
+router = APIRouter(prefix="/listings/{listing_id}", tags=["Availability"])
 
 
 @router.get("/calendar")
-async def month_calendar(
+async def read_calendar(
     listing_id: UUID,
     session: SessionDep,
     seats: SeatsDep,

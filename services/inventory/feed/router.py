@@ -10,7 +10,7 @@ from services.inventory.listings.models import Listing
 from shared.auth import identity_of
 from shared.errors import Unauthorized
 
-router = APIRouter(tags=["availability"])
+router = APIRouter(tags=["Availability"])
 
 PUBLIC_FIELDS = ("type", "listing_id", "slot_id", "available", "capacity", "at")
 

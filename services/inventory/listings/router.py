@@ -10,9 +10,11 @@ from services.inventory.listings import service
 from services.inventory.listings.lookup import get_listing
 from services.inventory.listings.schemas import Category, ListingCreate, ListingOut, ListingPage, ListingUpdate
 from shared.deps import RedisDep, SessionDep
+from shared.error_codes import CAPACITY_BELOW_TAKEN
 from shared.money import MAX_AMOUNT
+from shared.openapi import problems
 
-router = APIRouter(prefix="/listings", tags=["listings"])
+router = APIRouter(prefix="/listings", tags=["Listings"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -53,7 +55,7 @@ async def read_listing(listing_id: UUID, session: SessionDep) -> ListingOut:
     return ListingOut.model_validate(await get_listing(session, listing_id=listing_id))
 
 
-@router.patch("/{listing_id}")
+@router.patch("/{listing_id}", responses=problems(CAPACITY_BELOW_TAKEN))
 async def update_listing(
     listing_id: UUID,
     changes: ListingUpdate,

@@ -8,14 +8,16 @@ from services.inventory.pricing import service
 from services.inventory.pricing.domain import Party
 from services.inventory.pricing.schemas import SlotQuote
 from shared.deps import SessionDep
+from shared.error_codes import QUOTE_ONLY
 from shared.errors import InvalidInput
+from shared.openapi import problems
 
-router = APIRouter(prefix="/listings", tags=["pricing"])
+router = APIRouter(prefix="/listings", tags=["Listings"])
 
 People = Annotated[int, Query(ge=0, le=MAX_PARTY)]
 
 
-@router.get("/{listing_id}/quote")
+@router.get("/{listing_id}/quote", responses=problems(QUOTE_ONLY))
 async def quote_slot(
     listing_id: UUID, slot_id: UUID, session: SessionDep, adults: People = 1, children: People = 0, infants: People = 0
 ) -> SlotQuote:

@@ -22,10 +22,12 @@ from services.inventory.schedules.schemas import (
 from shared.auth import CurrentIdentity
 from shared.contracts.inventory_api import OpenSlots, SlotForRequest
 from shared.deps import RedisDep, SessionDep
+from shared.error_codes import CAPACITY_BELOW_TAKEN, CAPACITY_PER_DAY, DAY_PASSED, QUOTE_ONLY, SLOT_CLOSED, SLOT_STARTED
+from shared.openapi import problems
 
-router = APIRouter(prefix="/listings/{listing_id}", tags=["schedules"])
+router = APIRouter(prefix="/listings/{listing_id}", tags=["Schedules"])
 # Called by booking while a traveler waits; the gateway routes nothing under /internal.
-internal_router = APIRouter(prefix="/internal/slots", tags=["internal"])
+internal_router = APIRouter(prefix="/internal/slots", tags=["Internal"])
 
 
 @router.post("/schedules", status_code=status.HTTP_201_CREATED)
@@ -50,7 +52,7 @@ async def create_schedule(
 
 
 @router.get("/availability")
-async def availability(
+async def read_availability(
     listing_id: UUID,
     session: SessionDep,
     seats: SeatsDep,
@@ -64,7 +66,7 @@ async def availability(
 
 
 @router.get("/open-slots")
-async def open_slots(
+async def list_open_slots(
     listing_id: UUID,
     session: SessionDep,
     seats: SeatsDep,
@@ -83,7 +85,7 @@ async def list_schedules(listing_id: UUID, owner: Provider, session: SessionDep)
     return await service.list_schedules(session, listing_id=listing_id, owner=owner)
 
 
-@router.patch("/schedules/{schedule_id}")
+@router.patch("/schedules/{schedule_id}", responses=problems(CAPACITY_BELOW_TAKEN))
 async def update_schedule(
     listing_id: UUID,
     schedule_id: UUID,
@@ -115,7 +117,7 @@ async def read_slot(
     )
 
 
-@router.patch("/slots/{slot_id}")
+@router.patch("/slots/{slot_id}", responses=problems(CAPACITY_BELOW_TAKEN, CAPACITY_PER_DAY, SLOT_CLOSED, SLOT_STARTED))
 async def change_slot(
     listing_id: UUID,
     slot_id: UUID,
@@ -137,7 +139,7 @@ async def read_day(
     return await service.get_day(session, seats=seats, listing_id=listing_id, day=day, owner=owner, clock=clock)
 
 
-@router.patch("/days/{day}")
+@router.patch("/days/{day}", responses=problems(CAPACITY_BELOW_TAKEN, DAY_PASSED))
 async def change_day(
     listing_id: UUID,
     day: date,
@@ -152,7 +154,7 @@ async def change_day(
     )
 
 
-@internal_router.get("/{slot_id}")
+@internal_router.get("/{slot_id}", responses=problems(QUOTE_ONLY))
 async def slot_for_request(
     slot_id: UUID,
     party: Annotated[PartyCounts, Query()],

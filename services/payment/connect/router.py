@@ -8,13 +8,15 @@ from services.payment.deps import StripeDep
 from services.payment.settings import PaymentSettings
 from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.error_codes import BAD_GATEWAY, FORBIDDEN
 from shared.identity import Identity
+from shared.openapi import problems
 
-router = APIRouter(prefix="/providers/me/payouts", tags=["payouts"])
+router = APIRouter(prefix="/providers/me/payouts", tags=["Payouts"])
 
 
-@router.post("/onboarding")
-async def start_onboarding(
+@router.post("/onboarding", responses=problems(FORBIDDEN, BAD_GATEWAY))
+async def start_payout_onboarding(
     request: Request,
     payee: Annotated[Identity, Depends(require_role("provider", "expert"))],
     session: SessionDep,

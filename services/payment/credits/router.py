@@ -8,11 +8,11 @@ from shared.auth import require_role
 from shared.deps import SessionDep
 from shared.identity import Identity
 
-router = APIRouter(prefix="/credits", tags=["credits"])
+router = APIRouter(prefix="/credits", tags=["Credits"])
 
 
 @router.get("")
-async def my_credits(
+async def list_my_credits(
     traveler: Annotated[Identity, Depends(require_role("traveler"))],
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

@@ -9,11 +9,11 @@ from shared.auth import require_role
 from shared.deps import SessionDep
 from shared.identity import Identity
 
-router = APIRouter(prefix="/providers/me/earnings", tags=["earnings"])
+router = APIRouter(prefix="/providers/me/earnings", tags=["Earnings"])
 
 
 @router.get("")
-async def my_earnings(
+async def read_my_earnings(
     provider: Annotated[Identity, Depends(require_role("provider"))],
     session: SessionDep,
     from_date: Annotated[date | None, Query(alias="from")] = None,

@@ -8,11 +8,13 @@ from services.payment.fees import service
 from services.payment.fees.schemas import FeeQuote, FeeRuleChange, FeeRuleCreate, FeeRuleOut, FeeRulePage
 from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.error_codes import BAD_GATEWAY, NO_FEE_RULE, NOT_FOUND
 from shared.identity import Identity
 from shared.money import MAX_AMOUNT
+from shared.openapi import problems
 
-router = APIRouter(prefix="/fees", tags=["fees"])
-admin_router = APIRouter(prefix="/admin/fees", tags=["fees"])
+router = APIRouter(prefix="/fees", tags=["Fees"])
+admin_router = APIRouter(prefix="/admin/fees", tags=["Fees"])
 
 Admin = Annotated[Identity, Depends(require_role("admin"))]
 
@@ -35,7 +37,7 @@ async def change_fee_rule(rule_id: UUID, body: FeeRuleChange, admin: Admin, sess
     return FeeRuleOut.model_validate(rule)
 
 
-@router.get("/quote")
+@router.get("/quote", responses=problems(NOT_FOUND, NO_FEE_RULE, BAD_GATEWAY))
 async def quote_fee(
     listing_id: UUID,
     amount: Annotated[Decimal, Query(ge=0, le=MAX_AMOUNT, decimal_places=2)],

@@ -6,12 +6,14 @@ from services.payment.intents.schemas import PaymentIntentRequest
 from shared.auth import CurrentIdentity
 from shared.contracts.payment_api import PaymentIntent
 from shared.deps import SessionDep
+from shared.error_codes import BAD_GATEWAY, PAYMENT_REFUSALS
+from shared.openapi import problems
 
 # Called by booking while the traveler waits; the gateway routes nothing under /internal.
-router = APIRouter(prefix="/internal/payment-intents", tags=["internal"])
+router = APIRouter(prefix="/internal/payment-intents", tags=["Internal"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(*PAYMENT_REFUSALS, BAD_GATEWAY))
 async def create_payment_intent(
     body: PaymentIntentRequest,
     traveler: CurrentIdentity,

@@ -8,14 +8,16 @@ from services.payment.methods import service
 from services.payment.methods.schemas import SavedMethodOut, SavedMethodPage, SaveMethodRequest
 from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.error_codes import BAD_GATEWAY, CARD_DECLINED
 from shared.identity import Identity
+from shared.openapi import problems
 
-router = APIRouter(prefix="/payments/methods", tags=["payments"])
+router = APIRouter(prefix="/payments/methods", tags=["Payments"])
 
 Traveler = Annotated[Identity, Depends(require_role("traveler"))]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(CARD_DECLINED, BAD_GATEWAY))
 async def save_payment_method(
     body: SaveMethodRequest, traveler: Traveler, session: SessionDep, stripe_client: StripeDep
 ) -> SavedMethodOut:

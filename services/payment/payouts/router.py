@@ -8,11 +8,11 @@ from shared.auth import require_role
 from shared.deps import SessionDep
 from shared.identity import Identity
 
-router = APIRouter(prefix="/providers/me/payouts", tags=["payouts"])
+router = APIRouter(prefix="/providers/me/payouts", tags=["Payouts"])
 
 
 @router.get("")
-async def my_payouts(
+async def list_my_payouts(
     payee: Annotated[Identity, Depends(require_role("provider", "expert"))], session: SessionDep
 ) -> PayoutsOut:
     """The caller's connected account status and their payouts."""

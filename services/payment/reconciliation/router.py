@@ -7,11 +7,13 @@ from services.payment.reconciliation import service
 from services.payment.reconciliation.schemas import ReconciliationReport
 from shared.auth import require_role
 from shared.deps import SessionDep
+from shared.error_codes import BAD_GATEWAY
+from shared.openapi import problems
 
-router = APIRouter(prefix="/admin/reconciliation", tags=["reconciliation"])
+router = APIRouter(prefix="/admin/reconciliation", tags=["Reconciliation"])
 
 
-@router.get("", dependencies=[Depends(require_role("admin"))])
+@router.get("", dependencies=[Depends(require_role("admin"))], responses=problems(BAD_GATEWAY))
 async def reconcile_with_stripe(
     session: SessionDep,
     request: Request,

@@ -4,11 +4,13 @@ from services.payment.deps import ClockDep, StripeDep
 from services.payment.settings import PaymentSettings
 from services.payment.webhooks import service
 from shared.deps import SessionDep
+from shared.error_codes import INVALID_SIGNATURE
+from shared.openapi import problems
 
-router = APIRouter(prefix="/payments/webhooks", tags=["payments"])
+router = APIRouter(prefix="/payments/webhooks", tags=["Payments"])
 
 
-@router.post("/stripe")
+@router.post("/stripe", responses=problems(INVALID_SIGNATURE))
 async def receive_stripe_event(
     request: Request, session: SessionDep, stripe_client: StripeDep, clock: ClockDep
 ) -> dict[str, str]:
