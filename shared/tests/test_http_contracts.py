@@ -1,5 +1,5 @@
 """The HTTP shapes between services are read tolerantly: an upstream that adds a field (a hold's
-or slot's local times, say) before its readers know it still answers in the contract."""
+meeting point, say) before its readers know it still answers in the contract."""
 
 import uuid
 from datetime import UTC, date, datetime
@@ -10,7 +10,7 @@ from shared.contracts.inventory_api import HoldDetails, OpenSlots, SlotForReques
 from shared.contracts.payment_api import PaymentIntent
 
 STARTS_AT = datetime(2031, 5, 5, 8, 0, tzinfo=UTC)
-ADDED_LATER = {"local_starts_at": "2031-05-05T09:00:00+01:00", "local_ends_at": "2031-05-05T11:00:00+01:00"}
+ADDED_LATER = {"meeting_point": "Pier 4", "step_free_access": True}
 QUOTE = {"subtotal": "80.00", "taxes": "8.00", "total": "88.00", "currency": "EUR", "lines": [], "rounding": "half"}
 
 
@@ -42,6 +42,7 @@ def test_a_hold_with_fields_its_reader_does_not_know_is_read_as_the_contract_has
     assert hold == HoldDetails.model_validate(sent)
     assert (str(hold.id), hold.timezone, hold.quote.total) == (sent["id"], "Europe/Lisbon", Decimal("88.00"))
     assert hold.cancellation_policy.tiers[0].min_days_before == 3
+    assert hold.model_dump(mode="json")["local_starts_at"] == "2031-05-05T09:00:00+01:00", "derived from UTC and zone"
 
 
 def test_slots_with_fields_their_reader_does_not_know_are_read_by_their_wire_names() -> None:
@@ -62,6 +63,8 @@ def test_slots_with_fields_their_reader_does_not_know_are_read_by_their_wire_nam
                     "available": 4,
                     "price": {"amount": "40.00", "currency": "EUR"},
                     "timezone": "Europe/Lisbon",
+                    "starts_at": STARTS_AT.isoformat(),
+                    "ends_at": STARTS_AT.replace(hour=10).isoformat(),
                 }
                 | ADDED_LATER
             ],
