@@ -101,18 +101,19 @@ class ServiceCalls:
         if response.status_code >= 500:
             raise BadGateway(f"The {self._audience} service failed; try again.")
         if response.status_code >= 400:
-            raise _refusal(response)
+            raise self._refusal(response)
         return response
 
-
-def _refusal(response: httpx.Response) -> AppError:
-    try:
-        problem = UpstreamProblem.model_validate_json(response.content)
-    except ValidationError:
-        problem = UpstreamProblem()
-    return AppError(
-        problem.message, status_code=response.status_code, error_code=problem.error_code, details=problem.details
-    )
+    def _refusal(self, response: httpx.Response) -> AppError:
+        try:
+            problem = UpstreamProblem.model_validate_json(response.content)
+        except ValidationError:
+            # Every service refuses with the problem body; anything else came from something in
+            # between, which the person waiting can do nothing about.
+            return BadGateway(f"The {self._audience} service answered outside its contract; try again.")
+        return AppError(
+            problem.message, status_code=response.status_code, error_code=problem.error_code, details=problem.details
+        )
 
 
 class UpstreamProblem(BaseModel):
@@ -120,6 +121,6 @@ class UpstreamProblem(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    error_code: str = "UPSTREAM_REFUSED"
-    message: str = "The request was refused."
+    error_code: str
+    message: str
     details: dict[str, Any] = Field(default_factory=dict)

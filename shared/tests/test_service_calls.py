@@ -99,12 +99,10 @@ async def test_a_refusal_passes_through_with_its_status_code_message_and_details
     assert refused.value.details == {"available": 0, "requested": 2}
 
 
-async def test_a_refusal_without_a_problem_body_keeps_its_status_as_upstream_refused(
-    http: httpx.AsyncClient,
-) -> None:
+async def test_a_refusal_without_a_problem_body_is_a_bad_gateway(http: httpx.AsyncClient) -> None:
     with pytest.raises(AppError) as refused:
         await calls_for_traveler(http).call("GET", "/plain-refusal", answer=Seat)
-    assert (refused.value.status_code, refused.value.error_code) == (403, "UPSTREAM_REFUSED")
+    assert (refused.value.status_code, refused.value.error_code) == (502, "BAD_GATEWAY")
 
 
 @pytest.mark.parametrize("path", ["/broken", "/other-shape"])
