@@ -97,3 +97,12 @@ async def transaction(session_factory: async_sessionmaker[AsyncSession]) -> Asyn
     """One use case, one transaction: commits on success, rolls back on any error."""
     async with session_factory() as session, session.begin():
         yield session
+
+
+async def read_from_one_snapshot(session: AsyncSession) -> None:
+    """Make every read of the session's transaction, not begun yet, see the database as it was
+    at its first one (REPEATABLE READ, read only): a page of lines and the totals shown beside
+    it then agree, whatever commits between the two reads."""
+    if session.in_transaction():
+        raise RuntimeError("the snapshot must be chosen before the transaction's first statement")
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True})

@@ -15,6 +15,7 @@ from services.payment.credits.models import CreditBalance, CreditEntry
 from services.payment.credits.schemas import CreditBalanceOut, CreditEntryOut, CreditsOut
 from services.payment.ledger.models import LedgerTransaction
 from services.payment.ledger.service import credit_grant_postings, record
+from shared.db import read_from_one_snapshot
 from shared.money import money
 
 CREDIT_GRANT = "credit_grant"
@@ -201,7 +202,9 @@ async def give_back(
 
 async def credits_of(session: AsyncSession, *, traveler_id: UUID, limit: int, cursor: int | None) -> CreditsOut:
     """The traveler's balances per currency and a page of their history, newest first; the
-    cursor is the last line's number."""
+    cursor is the last line's number. Both are read from one snapshot, so a credit granted
+    meanwhile shows in both or in neither."""
+    await read_from_one_snapshot(session)
     query = select(CreditEntry).where(CreditEntry.traveler_id == traveler_id)
     if cursor is not None:
         query = query.where(CreditEntry.id < cursor)
