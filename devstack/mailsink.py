@@ -1,6 +1,11 @@
 """The development mail sink: accepts SMTP and keeps every message, readable over HTTP.
 
 `GET /messages` lists what arrived (newest last), `DELETE /messages` empties the sink.
+
+A message whose Message-ID the sink already kept is accepted and dropped, as a receiving mail
+system deduplicates a sender's retry: a sender that sends again after a crash mid-send (it
+cannot know the first copy arrived) leaves one message here, and tests can count exactly once.
+`duplicates_dropped` says how many were.
 """
 
 import argparse
@@ -20,10 +25,18 @@ from fastapi import FastAPI
 @dataclass
 class MailStore:
     messages: list[dict[str, Any]] = field(default_factory=list)
+    message_ids: set[str] = field(default_factory=set)
+    duplicates_dropped: int = 0
 
     def keep(self, envelope: Envelope) -> None:
         raw = envelope.original_content or b""
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        message_id = str(parsed.get("Message-ID", "")).strip()
+        if message_id in self.message_ids:
+            self.duplicates_dropped += 1
+            return
+        if message_id:
+            self.message_ids.add(message_id)
         attachments = [
             {"filename": part.get_filename(), "content_type": part.get_content_type()}
             for part in parsed.walk()
@@ -36,13 +49,14 @@ class MailStore:
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": list(envelope.rcpt_tos),
                 "subject": str(parsed.get("Subject", "")),
+                "message_id": message_id or None,
                 "attachments": attachments,
                 "raw": raw.decode("utf-8", errors="replace"),
             }
         )
 
 
-class _KeepingHandler:
+class KeepingHandler:
     def __init__(self, store: MailStore) -> None:
         self._store = store
 
@@ -59,19 +73,26 @@ def build_http_app(store: MailStore) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/messages")
-    async def list_messages() -> dict[str, list[dict[str, Any]]]:
-        return {"items": store.messages}
+    async def list_messages() -> dict[str, Any]:
+        return {"items": store.messages, "duplicates_dropped": store.duplicates_dropped}
 
     @app.delete("/messages", status_code=204)
     async def clear_messages() -> None:
         store.messages.clear()
+        store.message_ids.clear()
+        store.duplicates_dropped = 0
 
     return app
 
 
+def smtp_controller(store: MailStore, port: int) -> Controller:
+    """The sink's SMTP side on 127.0.0.1:`port`, keeping into `store` (not started)."""
+    return Controller(KeepingHandler(store), hostname="127.0.0.1", port=port)
+
+
 async def serve(smtp_port: int, http_port: int) -> None:
     store = MailStore()
-    controller = Controller(_KeepingHandler(store), hostname="127.0.0.1", port=smtp_port)
+    controller = smtp_controller(store, smtp_port)
     controller.start()
     try:
         config = uvicorn.Config(build_http_app(store), host="127.0.0.1", port=http_port, log_level="warning")

@@ -29,6 +29,7 @@ OWNERS: dict[str, str] = {
     "/credits": "payment",
     "/notifications": "notification",
     "/ws/notifications": "notification",
+    "/admin/notifications": "notification",
     "/analytics": "analytics",
 }
 

@@ -1,9 +1,10 @@
-import asyncio
-
 from fastapi import FastAPI
 
-from services.notification.email.service import booking_events_consumer, send_pending_emails
-from services.notification.identity.service import identity_events_consumer
+from services.notification.email.sender import SmtpSender
+from services.notification.jobs import deliver_forever
+from services.notification.notifications.consumers import booking_events_consumer, identity_events_consumer
+from services.notification.notifications.metrics import DeliveryMetrics
+from services.notification.notifications.router import admin_router as notifications_admin_router
 from services.notification.settings import NotificationSettings, get_settings
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
@@ -13,14 +14,24 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
     settings = settings or get_settings()
     clock = clock or SystemClock()
 
-    async def deliver_email(resources: AppResources) -> None:
-        while True:
-            if not await send_pending_emails(resources.session_factory, settings=settings, now=clock.now()):
-                await asyncio.sleep(settings.delivery_interval_seconds)
+    async def deliver(resources: AppResources) -> None:
+        await deliver_forever(
+            resources,
+            senders={"email": SmtpSender(settings)},
+            clock=clock,
+            policy=settings.delivery_policy(),
+            metrics=delivery_metrics,
+            interval_seconds=settings.delivery_interval_seconds,
+        )
 
-    return create_app(
+    app = create_app(
         settings,
         title="Notification",
-        consumers=[booking_events_consumer(settings), identity_events_consumer(settings)],
-        background_jobs=[BackgroundJob("email delivery", deliver_email)],
+        routers=[notifications_admin_router],
+        consumers=[booking_events_consumer(settings, clock), identity_events_consumer(settings, clock)],
+        background_jobs=[BackgroundJob("notification delivery", deliver)] if settings.delivery_worker_enabled else [],
     )
+    delivery_metrics = DeliveryMetrics.register(app.state.metrics.registry)
+    app.state.clock = clock
+    app.state.delivery_metrics = delivery_metrics
+    return app

@@ -1,9 +1,13 @@
+from datetime import timedelta
+from email.utils import parseaddr
 from functools import lru_cache
 from typing import ClassVar
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from services.notification.notifications.domain import RetrySchedule
+from services.notification.notifications.service import DeliveryPolicy
 from shared.settings import AppSettings
 
 
@@ -22,8 +26,35 @@ class NotificationSettings(AppSettings):
     mail_from: str = "Travel Platform <bookings@travel.example>"
     # Where the links in account emails (verify the address, reset the password) lead.
     web_app_url: str = "http://localhost:3000"
+    # Off for a replica that only serves HTTP and consumes (and in tests that drive the worker).
+    delivery_worker_enabled: bool = True
+    # How often the delivery worker looks for due deliveries when it found none.
     delivery_interval_seconds: float = Field(default=0.5, gt=0)
-    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_batch_size: int = Field(default=20, ge=1)
+    # How long a worker holds a claimed delivery: past it (the worker died), another sends it.
+    # Longer than a batch of sends can take (SMTP's timeout for each).
+    delivery_lease_seconds: float = Field(default=300, gt=0)
+    # Retries: the first within `retry_base_seconds`, doubling to `retry_cap_seconds`, for
+    # `retry_max_age_hours` from when the delivery was queued; then it is dead.
+    retry_base_seconds: float = Field(default=30, gt=0)
+    retry_cap_seconds: float = Field(default=1800, gt=0)
+    retry_max_age_hours: float = Field(default=24, gt=0)
+
+    def delivery_policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            schedule=RetrySchedule(
+                base=timedelta(seconds=self.retry_base_seconds),
+                cap=timedelta(seconds=self.retry_cap_seconds),
+                max_age=timedelta(hours=self.retry_max_age_hours),
+            ),
+            lease=timedelta(seconds=self.delivery_lease_seconds),
+            batch_size=self.delivery_batch_size,
+        )
+
+    @property
+    def message_id_domain(self) -> str:
+        """The right-hand side of the Message-IDs we make: the sender's domain."""
+        return parseaddr(self.mail_from)[1].rpartition("@")[2] or "travel.example"
 
 
 @lru_cache

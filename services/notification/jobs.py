@@ -1,0 +1,29 @@
+"""Notification's background work, run beside the HTTP app."""
+
+import asyncio
+import random
+from collections.abc import Mapping
+
+from services.notification.notifications.domain import Sender
+from services.notification.notifications.metrics import DeliveryMetrics
+from services.notification.notifications.service import DeliveryPolicy, deliver_due
+from shared.app import AppResources
+from shared.clock import Clock
+
+
+async def deliver_forever(
+    resources: AppResources,
+    *,
+    senders: Mapping[str, Sender],
+    clock: Clock,
+    policy: DeliveryPolicy,
+    metrics: DeliveryMetrics,
+    interval_seconds: float,
+) -> None:
+    rng = random.Random()  # noqa: S311  (jitter spreads retries; it guards nothing)
+    while True:
+        claimed = await deliver_due(
+            resources.session_factory, senders=senders, clock=clock, policy=policy, metrics=metrics, rng=rng
+        )
+        if not claimed:
+            await asyncio.sleep(interval_seconds)

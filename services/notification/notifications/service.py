@@ -1,0 +1,283 @@
+"""Notifications: recorded with the event that causes them, delivered after, outside any
+database transaction.
+
+Recording: an event's handler writes the notification and one delivery per channel in the
+transaction of the event's inbox row. The notification is unique by (source event, kind,
+recipient), so an event delivered twice, or replayed, tells nobody anything twice.
+
+Delivering, by any number of worker replicas:
+1. Claim: in one short transaction, lock due deliveries (`FOR UPDATE SKIP LOCKED`, so two
+   replicas never take the same one), mark them `sending` with a lease (`next_attempt_at` is
+   when it ends) and a fresh lease token, count the attempt, commit.
+2. Send, with no transaction open.
+3. Record the outcome, only if the lease token is still ours: `sent` with the provider's id,
+   or `failed_retrying` with the next attempt after a backoff with full jitter
+   (`RetrySchedule`), or `dead` once the delivery has been failing for the schedule's max
+   age. Dead deliveries are counted (`notification_deliveries_dead_total`) and an admin can
+   resend them.
+
+What is guaranteed, and what is not: a worker that dies between claim and record (after the
+SMTP server took the message, say) leaves the delivery `sending`; when its lease ends another
+worker sends it again. So delivery to the provider is at least once, never at most once: no
+protocol lets us learn whether a message handed over just before a crash arrived. What makes
+the repeat harmless is that every attempt of a delivery carries the same idempotency key: for
+email a Message-ID made from the delivery's id, which receivers (and the development mail
+sink) use to drop a repeat; the SMS channel passes its own key. A delivery is never lost: it
+is retried until it is sent or, after the max age, dead and visible.
+"""
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.notification.notifications.domain import (
+    CLAIMABLE_STATES,
+    DeliveryFailed,
+    NotificationDraft,
+    OutgoingMessage,
+    RetrySchedule,
+    Sender,
+)
+from services.notification.notifications.metrics import DeliveryMetrics
+from services.notification.notifications.models import Delivery, Notification
+from shared.clock import Clock
+from shared.errors import Conflict, NotFound
+
+logger = logging.getLogger(__name__)
+
+ERROR_LIMIT = 1000
+
+
+async def record_notification(
+    session: AsyncSession, *, source_event_id: UUID, draft: NotificationDraft, now: datetime, message_id_domain: str
+) -> bool:
+    """Write the notification and its deliveries in the caller's transaction; False (and
+    nothing written) if this event already told this recipient this."""
+    recipient = draft.recipient
+    notification_id = await session.scalar(
+        insert(Notification)
+        .values(
+            id=uuid4(),
+            kind=draft.kind.value,
+            source_event_id=source_event_id,
+            recipient_key=recipient.key,
+            recipient_user_id=recipient.user_id,
+            recipient_email=recipient.email,
+            recipient_phone=recipient.phone,
+            locale=recipient.locale,
+            timezone=recipient.timezone,
+            subject_type=draft.subject_type,
+            subject_id=draft.subject_id,
+            title=draft.title,
+            facts=draft.facts,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["source_event_id", "kind", "recipient_key"])
+        .returning(Notification.id)
+    )
+    if notification_id is None:
+        return False
+    delivery_id = uuid4()
+    message_id = f"<{delivery_id}@{message_id_domain}>"
+    message = draft.email
+    del message["Message-ID"]
+    message["Message-ID"] = message_id
+    session.add(
+        Delivery(
+            id=delivery_id,
+            notification_id=notification_id,
+            channel="email",
+            # The recipient as the message's one-line To header has it: never raw event text.
+            address=str(message["To"]),
+            content=message.as_bytes(),
+            idempotency_key=message_id,
+            state="pending",
+            attempts=0,
+            queued_at=now,
+            next_attempt_at=now,
+        )
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery this worker holds the lease of, until it records the outcome."""
+
+    lease_token: UUID
+    attempts: int
+    queued_at: datetime
+    kind: str
+    message: OutgoingMessage
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    schedule: RetrySchedule
+    lease: timedelta
+    batch_size: int
+
+
+async def claim_due_deliveries(
+    session_factory: async_sessionmaker[AsyncSession], *, now: datetime, lease: timedelta, limit: int
+) -> list[Claim]:
+    """Take up to `limit` due deliveries (and those whose worker's lease ran out) for this worker."""
+    async with session_factory() as session, session.begin():
+        rows = (
+            await session.execute(
+                select(Delivery, Notification.kind)
+                .join(Notification, Notification.id == Delivery.notification_id)
+                .where(Delivery.state.in_(CLAIMABLE_STATES), Delivery.next_attempt_at <= now)
+                .order_by(Delivery.next_attempt_at)
+                .limit(limit)
+                .with_for_update(of=Delivery, skip_locked=True)
+            )
+        ).all()
+        claims = []
+        for delivery, kind in rows:
+            delivery.state = "sending"
+            delivery.attempts += 1
+            delivery.next_attempt_at = now + lease
+            delivery.lease_token = uuid4()
+            claims.append(
+                Claim(
+                    lease_token=delivery.lease_token,
+                    attempts=delivery.attempts,
+                    queued_at=delivery.queued_at,
+                    kind=kind,
+                    message=OutgoingMessage(
+                        delivery_id=delivery.id,
+                        channel=delivery.channel,  # type: ignore[arg-type]  # written from Channel only
+                        address=delivery.address,
+                        content=delivery.content,
+                        idempotency_key=delivery.idempotency_key,
+                    ),
+                )
+            )
+    return claims
+
+
+async def deliver_due(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    senders: Mapping[str, Sender],
+    clock: Clock,
+    policy: DeliveryPolicy,
+    metrics: DeliveryMetrics,
+    rng: random.Random,
+) -> int:
+    """Claim a batch of due deliveries, send each, record each outcome; how many were claimed."""
+    claims = await claim_due_deliveries(session_factory, now=clock.now(), lease=policy.lease, limit=policy.batch_size)
+
+    async def deliver(claim: Claim) -> None:
+        sender = senders.get(claim.message.channel)
+        try:
+            if sender is None:
+                raise DeliveryFailed(f"no sender for the {claim.message.channel} channel")
+            provider_message_id = await sender.send(claim.message)
+        except Exception as error:
+            await record_failure(
+                session_factory,
+                claim=claim,
+                error=error,
+                clock=clock,
+                schedule=policy.schedule,
+                metrics=metrics,
+                rng=rng,
+            )
+        else:
+            await record_sent(session_factory, claim=claim, provider_message_id=provider_message_id, clock=clock)
+            metrics.attempts.labels(claim.message.channel, "sent").inc()
+
+    await asyncio.gather(*(deliver(claim) for claim in claims))
+    return len(claims)
+
+
+async def record_sent(
+    session_factory: async_sessionmaker[AsyncSession], *, claim: Claim, provider_message_id: str, clock: Clock
+) -> None:
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == claim.message.delivery_id, Delivery.lease_token == claim.lease_token)
+            .values(
+                state="sent",
+                sent_at=clock.now(),
+                next_attempt_at=None,
+                lease_token=None,
+                provider_message_id=provider_message_id,
+            )
+        )
+    logger.info("sent %s %s delivery %s", claim.kind, claim.message.channel, claim.message.delivery_id)
+
+
+async def record_failure(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    claim: Claim,
+    error: Exception,
+    clock: Clock,
+    schedule: RetrySchedule,
+    metrics: DeliveryMetrics,
+    rng: random.Random,
+) -> None:
+    now = clock.now()
+    dead = schedule.gives_up(queued_at=claim.queued_at, failed_at=now)
+    reason = (str(error) or repr(error))[:ERROR_LIMIT]
+    async with session_factory() as session, session.begin():
+        recorded = await session.scalar(
+            update(Delivery)
+            .where(Delivery.id == claim.message.delivery_id, Delivery.lease_token == claim.lease_token)
+            .values(
+                state="dead" if dead else "failed_retrying",
+                next_attempt_at=None if dead else now + schedule.delay(claim.attempts, rng),
+                lease_token=None,
+                last_error=reason,
+            )
+            .returning(Delivery.id)
+        )
+    if recorded is None:
+        return  # the lease ran out and another worker holds the delivery now: its outcome counts
+    metrics.attempts.labels(claim.message.channel, "failed").inc()
+    if dead:
+        metrics.dead.labels(claim.message.channel, claim.kind).inc()
+        logger.error(
+            "%s %s delivery %s is dead after %d attempts: %s",
+            claim.kind,
+            claim.message.channel,
+            claim.message.delivery_id,
+            claim.attempts,
+            reason,
+        )
+    else:
+        logger.warning(
+            "%s %s delivery %s failed (attempt %d), tried again later: %s",
+            claim.kind,
+            claim.message.channel,
+            claim.message.delivery_id,
+            claim.attempts,
+            reason,
+        )
+
+
+async def resend_dead_delivery(session: AsyncSession, *, delivery_id: UUID, now: datetime) -> Delivery:
+    """Queue a dead delivery again, due now, with a new retry window."""
+    async with session.begin():
+        delivery = await session.get(Delivery, delivery_id, with_for_update=True)
+        if delivery is None:
+            raise NotFound("No such delivery.")
+        if delivery.state != "dead":
+            raise Conflict("Only a dead delivery is resent.", details={"state": delivery.state})
+        delivery.state = "pending"
+        delivery.attempts = 0
+        delivery.queued_at = now
+        delivery.next_attempt_at = now
+    return delivery
