@@ -141,6 +141,8 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("GET", "/credits", TRAVELER),
     ("GET", "/providers/me/payouts", only("provider", "expert")),
     ("POST", "/providers/me/payouts/onboarding", only("provider", "expert")),
+    # notification
+    ("POST", "/notifications/webhooks/twilio", ANYONE),
     # analytics
     ("GET", "/analytics/revenue", only("admin", "provider")),
 )

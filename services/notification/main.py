@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.notification.email.service import booking_events_consumer, send_pending_emails
 from services.notification.identity.service import identity_events_consumer
 from services.notification.settings import NotificationSettings, get_settings
+from services.notification.sms.router import router as sms_router
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
 
@@ -21,6 +22,7 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
     return create_app(
         settings,
         title="Notification",
+        routers=[sms_router],
         consumers=[booking_events_consumer(settings), identity_events_consumer(settings)],
         background_jobs=[BackgroundJob("email delivery", deliver_email)],
     )
