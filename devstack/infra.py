@@ -1,6 +1,6 @@
 """The infrastructure the platform needs on one machine: PostgreSQL and Redis (the local servers,
 started if installed but stopped), the Kafka-protocol dev broker, localstripe with the Stripe
-Connect test double in front of it, and the mail sink."""
+Connect test double in front of it, the mail sink and the Twilio-compatible SMS sink."""
 
 import asyncio
 import os
@@ -225,6 +225,26 @@ def mail_sink_command(smtp_port: int, http_port: int) -> Command:
         argv=[sys.executable, "-m", "devstack.mailsink", "--smtp-port", str(smtp_port), "--http-port", str(http_port)],
         env={},
         ready_url=f"http://127.0.0.1:{http_port}/healthz",
+    )
+
+
+def twilio_sink_command(port: int, *, account_sid: str, auth_token: str) -> Command:
+    """The Twilio-compatible SMS sink (devstack/twilio_sink.py), answering for one account."""
+    return Command(
+        name="twilio-sink",
+        argv=[
+            sys.executable,
+            "-m",
+            "devstack.twilio_sink",
+            "--port",
+            str(port),
+            "--account-sid",
+            account_sid,
+            "--auth-token",
+            auth_token,
+        ],
+        env={},
+        ready_url=f"http://127.0.0.1:{port}/healthz",
     )
 
 

@@ -5,7 +5,8 @@ Ports and addresses come from the environment (each with a default): the gateway
 `KAFKA_BOOTSTRAP_SERVERS` (else the dev broker on `BROKER_PORT`, default a free port),
 `STRIPE_API_BASE` (localstripe, default http://127.0.0.1:8420; payment reaches it through the
 Stripe Connect test double on `STRIPE_CONNECT_DOUBLE_PORT`, default a free port), the mail sink on
-`MAIL_SINK_SMTP_PORT` (1025) and `MAIL_SINK_HTTP_PORT` (8025).
+`MAIL_SINK_SMTP_PORT` (1025) and `MAIL_SINK_HTTP_PORT` (8025), the Twilio-compatible SMS sink on
+`TWILIO_SINK_PORT` (8030).
 """
 
 import asyncio
@@ -32,8 +33,10 @@ from devstack.infra import (
     localstripe_command,
     mail_sink_command,
     stripe_connect_double_command,
+    twilio_sink_command,
 )
 from devstack.supervisor import Supervisor
+from gateway.proxy.routes import PUBLIC_PREFIX
 from gateway.settings import GatewaySettings
 from shared.auth import SERVICE_JWKS_PATH
 from shared.migrations import upgrade_to_head
@@ -44,6 +47,9 @@ DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_STRIPE_API_BASE = "http://127.0.0.1:8420"
 DEV_STRIPE_WEBHOOK_SECRET = "whsec_devstack_localstripe"  # noqa: S105 (localstripe only)
+# The account the SMS sink answers for (the sink only).
+DEV_TWILIO_ACCOUNT_SID = "AC000000000000000000000000devstack"
+DEV_TWILIO_AUTH_TOKEN = "devstack_twilio_sink_auth_token"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
     stripe_api_base = env.get("STRIPE_API_BASE", DEFAULT_STRIPE_API_BASE)
     smtp_port = int(env.get("MAIL_SINK_SMTP_PORT", "1025"))
     mail_http_port = int(env.get("MAIL_SINK_HTTP_PORT", "8025"))
+    twilio_sink_port = int(env.get("TWILIO_SINK_PORT", "8030"))
 
     infrastructure: list[Command] = []
     bootstrap_servers = env.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -76,6 +83,9 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
     payment_stripe_api_base = f"http://127.0.0.1:{connect_double_port}"
     infrastructure.append(stripe_connect_double_command(connect_double_port, upstream=stripe_api_base))
     infrastructure.append(mail_sink_command(smtp_port, mail_http_port))
+    infrastructure.append(
+        twilio_sink_command(twilio_sink_port, account_sid=DEV_TWILIO_ACCOUNT_SID, auth_token=DEV_TWILIO_AUTH_TOKEN)
+    )
 
     app_environment = {
         "DATABASE_URL": database_url,
@@ -86,6 +96,9 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
         "PAYMENT_STRIPE_WEBHOOK_SECRET": DEV_STRIPE_WEBHOOK_SECRET,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
+        "NOTIFICATION_TWILIO_API_BASE": f"http://127.0.0.1:{twilio_sink_port}",
+        "NOTIFICATION_TWILIO_ACCOUNT_SID": DEV_TWILIO_ACCOUNT_SID,
+        "NOTIFICATION_TWILIO_AUTH_TOKEN": DEV_TWILIO_AUTH_TOKEN,
         "ENVIRONMENT": env.get("ENVIRONMENT", "development"),
     }
     with _Environment(env | app_environment):
@@ -98,6 +111,11 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
                 app_environment[f"{caller.name.upper()}_{spec.name.upper()}_URL"] = (
                     f"http://127.0.0.1:{ports[spec.name]}"
                 )
+
+    # The sink posts delivery statuses where Twilio would: through the gateway.
+    app_environment["NOTIFICATION_SMS_STATUS_CALLBACK_URL"] = (
+        f"http://127.0.0.1:{ports[GATEWAY.name]}{PUBLIC_PREFIX}/notifications/webhooks/twilio"
+    )
 
     # Services verify the identity the gateway forwards with the gateway's public keys, and
     # that of a service calling on someone's behalf with that service's.
@@ -118,6 +136,7 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
         "stripe connect double": payment_stripe_api_base,
         "mail sink (SMTP)": f"127.0.0.1:{smtp_port}",
         "mail sink (messages)": f"http://127.0.0.1:{mail_http_port}/messages",
+        "sms sink (messages)": f"http://127.0.0.1:{twilio_sink_port}/messages",
         "database": database_url,
         "redis": redis_url,
     }

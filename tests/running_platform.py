@@ -27,10 +27,12 @@ class PlatformPorts:
     broker: int
     # The Stripe Connect test double payment talks to (devstack/stripe_connect_double.py).
     stripe_connect_double: int
+    # The Twilio-compatible SMS sink notification sends through (devstack/twilio_sink.py).
+    twilio_sink: int
 
     @classmethod
     def free(cls) -> "PlatformPorts":
-        *app_ports, stripe, smtp, mail_http, broker, stripe_connect_double = free_ports(len(ALL_APPS) + 5)
+        *app_ports, stripe, smtp, mail_http, broker, stripe_connect_double, twilio_sink = free_ports(len(ALL_APPS) + 6)
         return cls(
             apps={spec.name: port for spec, port in zip(ALL_APPS, app_ports, strict=True)},
             stripe=stripe,
@@ -38,6 +40,7 @@ class PlatformPorts:
             mail_http=mail_http,
             broker=broker,
             stripe_connect_double=stripe_connect_double,
+            twilio_sink=twilio_sink,
         )
 
     def environment(self) -> dict[str, str]:
@@ -48,6 +51,7 @@ class PlatformPorts:
             "MAIL_SINK_HTTP_PORT": str(self.mail_http),
             "BROKER_PORT": str(self.broker),
             "STRIPE_CONNECT_DOUBLE_PORT": str(self.stripe_connect_double),
+            "TWILIO_SINK_PORT": str(self.twilio_sink),
         }
 
     def url(self, app: str) -> str:

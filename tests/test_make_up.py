@@ -60,7 +60,7 @@ def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(tmp_pat
     assert "The platform is up" in output
     assert "admin@travel.example" in output, "make up prints the development accounts"
     assert ports.gateway_url in output
-    for port in [*ports.apps.values(), ports.stripe, ports.mail_http, ports.smtp]:
+    for port in [*ports.apps.values(), ports.stripe, ports.mail_http, ports.smtp, ports.twilio_sink]:
         assert not _listens(port), f"port {port} still served after make up stopped"
 
 

@@ -143,6 +143,7 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("POST", "/providers/me/payouts/onboarding", only("provider", "expert")),
     # notification
     ("POST", "/admin/notifications/deliveries/{delivery_id}/resend", ADMIN),
+    ("POST", "/notifications/webhooks/twilio", ANYONE),
     # analytics
     ("GET", "/analytics/revenue", only("admin", "provider")),
 )

@@ -6,6 +6,7 @@ from services.notification.notifications.consumers import booking_events_consume
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.router import admin_router as notifications_admin_router
 from services.notification.settings import NotificationSettings, get_settings
+from services.notification.sms.router import router as sms_router
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
 
@@ -27,7 +28,7 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
     app = create_app(
         settings,
         title="Notification",
-        routers=[notifications_admin_router],
+        routers=[notifications_admin_router, sms_router],
         consumers=[booking_events_consumer(settings, clock), identity_events_consumer(settings, clock)],
         background_jobs=[BackgroundJob("notification delivery", deliver)] if settings.delivery_worker_enabled else [],
     )

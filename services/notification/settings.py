@@ -15,6 +15,7 @@ class NotificationSettings(AppSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", extra="ignore", frozen=True)
 
     service_name: ClassVar[str] = "notification"
+    secret_fields: ClassVar[tuple[str, ...]] = ("twilio_auth_token",)
     db_schema: ClassVar[str] = "notification"
 
     port: int = 8004
@@ -55,6 +56,21 @@ class NotificationSettings(AppSettings):
     def message_id_domain(self) -> str:
         """The right-hand side of the Message-IDs we make: the sender's domain."""
         return parseaddr(self.mail_from)[1].rpartition("@")[2] or "travel.example"
+
+    # SMS through Twilio's SDK. The API base unset is Twilio's own; the dev stack points it at
+    # its Twilio-compatible sink (devstack/twilio_sink.py).
+    twilio_api_base: str | None = None
+    twilio_account_sid: str = "AC000000000000000000000000000local"
+    twilio_auth_token: str = "local_development_twilio_auth_token"  # noqa: S105
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The number (or sender ID) messages come from.
+    sms_from: str = "+15005550006"
+    # Where Twilio posts delivery statuses: this service's webhook as the public reaches it,
+    # through the gateway (…/api/v1/notifications/webhooks/twilio). Signatures are checked
+    # against it. Unset, no statuses are asked for.
+    sms_status_callback_url: str | None = None
+    # The region a number typed without its country code is read in (ISO 3166 alpha-2).
+    sms_default_region: str = "PT"
 
 
 @lru_cache
