@@ -13,6 +13,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiosmtpd.controller import Controller
+from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,6 +73,7 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 @dataclass
 class NotificationApp:
+    app: FastAPI
     client: httpx.AsyncClient
     clock: FrozenClock
     settings: NotificationSettings
@@ -203,6 +205,7 @@ async def running_notification(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notification") as client,
         ):
             yield NotificationApp(
+                app=app,
                 client=client,
                 clock=clock,
                 settings=settings,
