@@ -94,8 +94,9 @@ class Position:
     def decode(cls, cursor: str) -> "Position":
         try:
             read, created_at, notification_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-            return cls(
-                read=read == "1", created_at=datetime.fromisoformat(created_at), notification_id=UUID(notification_id)
-            )
+            at = datetime.fromisoformat(created_at)
+            if read not in ("0", "1") or at.tzinfo is None:
+                raise ValueError("not a cursor this list made")
+            return cls(read=read == "1", created_at=at, notification_id=UUID(notification_id))
         except ValueError:
             raise InvalidInput("The cursor is not valid.", details={"cursor": cursor}) from None

@@ -4,10 +4,12 @@ unread count; marking read is idempotent and private to the recipient; and a Web
 subscriber on one notification replica hears what another replica recorded."""
 
 import asyncio
+import base64
 import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -154,9 +156,18 @@ async def test_unread_first_puts_unread_ones_newest_first_then_read_ones_across_
     ]
 
 
-async def test_a_cursor_that_is_not_one_is_refused(notification_app: NotificationApp) -> None:
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor",
+        base64.urlsafe_b64encode(f"0|2031-05-04T09:00:00|{uuid.uuid4()}".encode()).decode(),
+        base64.urlsafe_b64encode(f"2|2031-05-04T09:00:00+00:00|{uuid.uuid4()}".encode()).decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+    ],
+)
+async def test_a_cursor_the_list_did_not_make_is_refused(notification_app: NotificationApp, cursor: str) -> None:
     response = await notification_app.client.get(
-        "/notifications", params={"cursor": "not-a-cursor"}, headers=notification_app.as_(make_identity("traveler"))
+        "/notifications", params={"cursor": cursor}, headers=notification_app.as_(make_identity("traveler"))
     )
     assert response.status_code == 422
     assert response.json()["error_code"] == "VALIDATION_ERROR"
