@@ -15,7 +15,7 @@ from services.notification.inapp.models import InAppNotification
 from services.notification.inapp.schemas import NotificationOut, SubjectOut
 from services.notification.notifications.domain import NotificationDraft, NotificationKind
 from services.notification.notifications.models import Notification
-from shared.db import after_commit
+from shared.db import after_commit, read_from_one_snapshot
 from shared.errors import NotFound
 
 TITLE_LIMIT = 300
@@ -86,7 +86,9 @@ async def list_notifications(
     """A page of the user's feed, the cursor of the next one, and how many are unread.
 
     Unread first is a snapshot of when each page is read: an item marked read between two
-    pages may be shown twice or not at all; newest first is stable."""
+    pages may be shown twice or not at all; newest first is stable. The page and the count
+    are read from one snapshot, so they agree."""
+    await read_from_one_snapshot(session)
     query = (
         select(Notification, InAppNotification)
         .join(InAppNotification, InAppNotification.notification_id == Notification.id)
