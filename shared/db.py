@@ -4,7 +4,9 @@ Every connection's `search_path` is the app's schema, so unqualified table names
 the shared outbox and inbox tables) resolve inside it and no app can see another's tables.
 """
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -13,6 +15,8 @@ from sqlalchemy import DateTime, Dialect, MetaData, Numeric, event, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+logger = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -69,13 +73,45 @@ def create_engine(*, database_url: str, schema: str, pool_size: int = 10) -> Asy
     )
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+_AFTER_COMMIT = "after_commit"
+# The running after-commit actions: the event loop keeps only weak references to tasks.
+_after_commit_tasks: set[asyncio.Task[None]] = set()
+
+
+def after_commit(session: AsyncSession, action: AfterCommit) -> None:
+    """Run `action` once the session's current transaction has committed, and not at all if it
+    rolls back: for what nobody may see before the data it announces exists (a live push). The
+    action runs on its own; its failure is logged, never raised to the committer."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+async def _run_after_commit(action: AfterCommit) -> None:
+    try:
+        await action()
+    except Exception:
+        logger.exception("an after-commit action failed")
+
+
 def create_session_factory(
     engine: AsyncEngine, *, after_outbox_commit: Callable[[], None] | None = None
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions for one app; `after_outbox_commit` runs after a commit that queued events."""
+    """Sessions for one app; `after_outbox_commit` runs after a commit that queued events, and
+    the actions given to `after_commit` after the commit of their transaction."""
 
     class AppSession(Session):
         pass
+
+    @event.listens_for(AppSession, "after_commit")
+    def _start_after_commit_actions(session: Session) -> None:
+        for action in session.info.pop(_AFTER_COMMIT, ()):
+            task = asyncio.get_running_loop().create_task(_run_after_commit(action))
+            _after_commit_tasks.add(task)
+            task.add_done_callback(_after_commit_tasks.discard)
+
+    @event.listens_for(AppSession, "after_rollback")
+    def _forget_after_commit_actions(session: Session) -> None:
+        session.info.pop(_AFTER_COMMIT, None)
 
     if after_outbox_commit is not None:
         callback = after_outbox_commit

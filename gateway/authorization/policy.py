@@ -142,6 +142,11 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("GET", "/providers/me/payouts", only("provider", "expert")),
     ("POST", "/providers/me/payouts/onboarding", only("provider", "expert")),
     # notification
+    ("GET", "/notifications", SIGNED_IN),
+    ("GET", "/notifications/unread-count", SIGNED_IN),
+    ("POST", "/notifications/read-all", SIGNED_IN),
+    ("POST", "/notifications/{notification_id}/read", SIGNED_IN),
+    ("GET", "/ws/notifications", SIGNED_IN),
     ("POST", "/admin/notifications/deliveries/{delivery_id}/resend", ADMIN),
     ("POST", "/notifications/webhooks/twilio", ANYONE),
     # analytics

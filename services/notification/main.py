@@ -1,6 +1,11 @@
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from services.notification.email.sender import SmtpSender
+from services.notification.inapp.router import feed_router as notification_feed_router
+from services.notification.inapp.router import router as inapp_router
 from services.notification.jobs import deliver_forever
 from services.notification.notifications.consumers import booking_events_consumer, identity_events_consumer
 from services.notification.notifications.metrics import DeliveryMetrics
@@ -9,6 +14,7 @@ from services.notification.settings import NotificationSettings, get_settings
 from services.notification.sms.router import router as sms_router
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
+from shared.pubsub import PubSubHub
 
 
 def build_app(settings: NotificationSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -25,12 +31,22 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
             interval_seconds=settings.delivery_interval_seconds,
         )
 
+    @asynccontextmanager
+    async def run_notification_hub(app: FastAPI, resources: AppResources) -> AsyncIterator[None]:
+        async with PubSubHub(resources.redis, name="in-app notifications").running() as hub:
+            app.state.notification_hub = hub
+            yield
+
     app = create_app(
         settings,
         title="Notification",
-        routers=[notifications_admin_router, sms_router],
-        consumers=[booking_events_consumer(settings, clock), identity_events_consumer(settings, clock)],
+        routers=[inapp_router, notification_feed_router, notifications_admin_router, sms_router],
+        consumers=[
+            lambda resources: booking_events_consumer(settings, clock, resources.redis),
+            lambda resources: identity_events_consumer(settings, clock, resources.redis),
+        ],
         background_jobs=[BackgroundJob("notification delivery", deliver)] if settings.delivery_worker_enabled else [],
+        lifespan_hook=run_notification_hub,
     )
     delivery_metrics = DeliveryMetrics.register(app.state.metrics.registry)
     app.state.clock = clock

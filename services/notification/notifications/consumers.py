@@ -7,6 +7,7 @@ from email.message import EmailMessage
 from typing import TypeVar
 from uuid import UUID
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.email.templates import (
@@ -67,7 +68,12 @@ Compose = Callable[[PayloadT], NotificationDraft | None]
 
 
 def _notifying(
-    payload_type: type[PayloadT], compose: Compose[PayloadT], *, settings: NotificationSettings, clock: Clock
+    payload_type: type[PayloadT],
+    compose: Compose[PayloadT],
+    *,
+    settings: NotificationSettings,
+    clock: Clock,
+    redis: Redis,
 ) -> tuple[HandlerKey, EventHandler]:
     """A handler that records what `compose` makes of the event, keyed by the event's id."""
 
@@ -80,6 +86,7 @@ def _notifying(
                 draft=draft,
                 now=clock.now(),
                 message_id_domain=settings.message_id_domain,
+                redis=redis,
             )
 
     return (payload_type.event_type, payload_type.event_version), handle
@@ -108,7 +115,7 @@ def _draft(
     )
 
 
-def booking_events_consumer(settings: NotificationSettings, clock: Clock) -> ConsumerSpec:
+def booking_events_consumer(settings: NotificationSettings, clock: Clock, redis: Redis) -> ConsumerSpec:
     sender = settings.mail_from
 
     def confirmed(booking: BookingConfirmed) -> NotificationDraft:
@@ -224,7 +231,7 @@ def booking_events_consumer(settings: NotificationSettings, clock: Clock) -> Con
         )
 
     def notifying(payload_type: type[PayloadT], compose: Compose[PayloadT]) -> tuple[HandlerKey, EventHandler]:
-        return _notifying(payload_type, compose, settings=settings, clock=clock)
+        return _notifying(payload_type, compose, settings=settings, clock=clock, redis=redis)
 
     return ConsumerSpec(
         name="notification.booking-events",
@@ -254,7 +261,7 @@ def booking_events_consumer(settings: NotificationSettings, clock: Clock) -> Con
 IdentityT = TypeVar("IdentityT", bound=IdentityEvent)
 
 
-def identity_events_consumer(settings: NotificationSettings, clock: Clock) -> ConsumerSpec:
+def identity_events_consumer(settings: NotificationSettings, clock: Clock, redis: Redis) -> ConsumerSpec:
     """The gateway's identity events become emails to the account's owner."""
 
     def account_email(
@@ -273,7 +280,7 @@ def identity_events_consumer(settings: NotificationSettings, clock: Clock) -> Co
                 keep_facts=False,
             )
 
-        return _notifying(event_type, compose, settings=settings, clock=clock)
+        return _notifying(event_type, compose, settings=settings, clock=clock, redis=redis)
 
     return ConsumerSpec(
         name="notification.identity-events",

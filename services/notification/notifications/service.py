@@ -34,10 +34,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
+from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.notification.inapp.domain import in_app_feed_of
+from services.notification.inapp.service import record_in_app
 from services.notification.notifications.domain import (
     CLAIMABLE_STATES,
     DeliveryFailed,
@@ -57,10 +60,17 @@ ERROR_LIMIT = 1000
 
 
 async def record_notification(
-    session: AsyncSession, *, source_event_id: UUID, draft: NotificationDraft, now: datetime, message_id_domain: str
+    session: AsyncSession,
+    *,
+    source_event_id: UUID,
+    draft: NotificationDraft,
+    now: datetime,
+    message_id_domain: str,
+    redis: Redis,
 ) -> bool:
     """Write the notification and its deliveries in the caller's transaction; False (and
-    nothing written) if this event already told this recipient this."""
+    nothing written) if this event already told this recipient this. An in-app one is pushed
+    live (through `redis`) once the transaction commits."""
     recipient = draft.recipient
     notification_id = await session.scalar(
         insert(Notification)
@@ -105,6 +115,8 @@ async def record_notification(
             next_attempt_at=now,
         )
     )
+    if (feed_user_id := in_app_feed_of(draft)) is not None:
+        record_in_app(session, notification_id=notification_id, user_id=feed_user_id, draft=draft, now=now, redis=redis)
     return True
 
 

@@ -13,12 +13,15 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiosmtpd.controller import Controller
+from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.infra import free_port
 from devstack.mailsink import MailStore, smtp_controller
 from services.notification.email.sender import SmtpSender
+from services.notification.inapp.models import InAppNotification
 from services.notification.main import build_app
 from services.notification.notifications.consumers import booking_events_consumer
 from services.notification.notifications.metrics import DeliveryMetrics
@@ -70,12 +73,14 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 @dataclass
 class NotificationApp:
+    app: FastAPI
     client: httpx.AsyncClient
     clock: FrozenClock
     settings: NotificationSettings
     sessions: async_sessionmaker[AsyncSession]
     metrics: DeliveryMetrics
     bootstrap_servers: str
+    redis: Redis
     # Seeded: the jitter of every run of a test is the same.
     rng: random.Random = field(default_factory=lambda: random.Random(15))
 
@@ -98,7 +103,7 @@ class NotificationApp:
         dead_letters = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers)
         await dead_letters.start()
         consumer = EventConsumer(
-            spec=booking_events_consumer(self.settings, self.clock),
+            spec=booking_events_consumer(self.settings, self.clock, self.redis),
             session_factory=self.sessions,
             bootstrap_servers=self.bootstrap_servers,
             dead_letter_producer=dead_letters,
@@ -137,12 +142,14 @@ def _record(envelope: EventEnvelope, offset: int) -> ConsumerRecord[bytes, bytes
     )
 
 
-def booking_confirmed(*, email: str = "ana@example.com", title: str = "Sunset kayak tour") -> EventEnvelope:
+def booking_confirmed(
+    *, email: str = "ana@example.com", title: str = "Sunset kayak tour", traveler_id: uuid.UUID | None = None
+) -> EventEnvelope:
     starts_at = datetime(2031, 5, 10, 9, 0, tzinfo=UTC)
     booking = BookingConfirmed(
         booking_id=uuid.uuid4(),
         reference=f"TRV-2031-{uuid.uuid4().hex[:6].upper()}",
-        traveler_id=uuid.uuid4(),
+        traveler_id=traveler_id or uuid.uuid4(),
         provider_id=uuid.uuid4(),
         listing_id=uuid.uuid4(),
         listing_title=title,
@@ -166,6 +173,7 @@ async def _forget_notifications(sessions: async_sessionmaker[AsyncSession]) -> N
     """Each test starts with no notification: the worker would claim another test's."""
     async with sessions() as session, session.begin():
         await session.execute(delete(Delivery))
+        await session.execute(delete(InAppNotification))
         await session.execute(delete(Notification))
 
 
@@ -197,12 +205,14 @@ async def running_notification(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notification") as client,
         ):
             yield NotificationApp(
+                app=app,
                 client=client,
                 clock=clock,
                 settings=settings,
                 sessions=sessions,
                 metrics=app.state.delivery_metrics,
                 bootstrap_servers=bootstrap_servers,
+                redis=app.state.resources.redis,
             )
         await _forget_notifications(sessions)
     finally:

@@ -20,7 +20,7 @@ async def test_a_redelivered_event_makes_no_second_notification(
     confirmed = booking_confirmed()
     await notification_app.consume(confirmed, confirmed)
     # Applied again past the inbox (as a replay under a renamed consumer would be): still once.
-    spec = booking_events_consumer(notification_app.settings, notification_app.clock)
+    spec = booking_events_consumer(notification_app.settings, notification_app.clock, notification_app.redis)
     route = spec.route(confirmed)
     assert route is not None
     handler, readable = route
