@@ -5,7 +5,7 @@ caller who is not signed in before notification hears of it."""
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from devstack.infra import free_port
 from gateway.main import build_app as build_gateway
 from gateway.settings import GatewaySettings
 from gateway.tests.servers import client_address
-from services.notification.tests.conftest import NotificationApp, booking_confirmed
+from services.notification.tests.conftest import NotificationApp, SmtpSink, booking_confirmed, running_notification
 from shared.auth import IdentityVerifier
 from shared.migrations import upgrade_to_head
 from shared.tests.servers import served
@@ -32,6 +32,24 @@ class Gateway:
     http: httpx.AsyncClient
     ws_url: str
     address: str
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink(port=free_port())
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+async def notification_app(
+    database_url: str, redis_url: str, bootstrap_servers: str, smtp_sink: SmtpSink
+) -> AsyncIterator[NotificationApp]:
+    async with running_notification(database_url, redis_url, bootstrap_servers, smtp_sink.port) as running:
+        yield running
 
 
 @pytest.fixture
