@@ -71,7 +71,8 @@ class Recipient:
 @dataclass(frozen=True)
 class NotificationDraft:
     """A notification as an event's handler composes it, before it is recorded: what it says
-    on each channel it goes to (today email only)."""
+    on each channel it goes to. `sms` is the text of a kind that goes by SMS (sent when the
+    recipient has a phone number that is one)."""
 
     kind: NotificationKind
     recipient: Recipient
@@ -80,22 +81,33 @@ class NotificationDraft:
     title: str
     email: EmailMessage
     facts: dict[str, Any] = field(default_factory=dict)
+    sms: str | None = None
 
 
 @dataclass(frozen=True)
 class OutgoingMessage:
     """One delivery as a channel's sender gets it. `idempotency_key` is the same on every
-    attempt of the delivery (an email's Message-ID), so the far end can drop a repeat."""
+    attempt of the delivery (an email's Message-ID), so the far end can drop a repeat.
+    `attempts` counts this one (above 1, an earlier attempt may have reached the provider);
+    `queued_at` is when the delivery entered the queue."""
 
     delivery_id: UUID
     channel: Channel
     address: str
     content: bytes
     idempotency_key: str
+    attempts: int
+    queued_at: datetime
 
 
 class DeliveryFailed(Exception):
-    """A channel could not hand the message over; the delivery is tried again later."""
+    """A channel could not hand the message over; the delivery is tried again later, unless
+    the failure is `permanent` (the provider refused the message itself, say an invalid
+    number): then the delivery is dead at once, as another try would get the same answer."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Sender(Protocol):
