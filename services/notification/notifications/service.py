@@ -42,6 +42,7 @@ from services.notification.notifications.domain import (
     CLAIMABLE_STATES,
     DeliveryFailed,
     NotificationDraft,
+    NotificationKind,
     OutgoingMessage,
     RetrySchedule,
     Sender,
@@ -117,7 +118,13 @@ async def record_notification(
     )
     if draft.sms is not None and recipient.phone:
         _add_sms_delivery(
-            session, notification_id, draft, phone=recipient.phone, now=now, default_region=sms_default_region
+            session,
+            notification_id,
+            draft.kind,
+            text=draft.sms,
+            phone=recipient.phone,
+            now=now,
+            default_region=sms_default_region,
         )
     return True
 
@@ -125,18 +132,18 @@ async def record_notification(
 def _add_sms_delivery(
     session: AsyncSession,
     notification_id: UUID,
-    draft: NotificationDraft,
+    kind: NotificationKind,
     *,
+    text: str,
     phone: str,
     now: datetime,
     default_region: str,
 ) -> None:
-    assert draft.sms is not None  # checked by the caller
     try:
         number = to_e164(phone, default_region=default_region)
     except InvalidPhoneNumber as error:
         # A typo in a contact form costs the SMS only: the email (and in-app) still go.
-        logger.warning("%s notification %s: no SMS, %s", draft.kind.value, notification_id, error)
+        logger.warning("%s notification %s: no SMS, %s", kind.value, notification_id, error)
         return
     delivery_id = uuid4()
     session.add(
@@ -145,7 +152,7 @@ def _add_sms_delivery(
             notification_id=notification_id,
             channel="sms",
             address=number,
-            content=fit_body(draft.sms).encode(),
+            content=fit_body(text).encode(),
             # Twilio takes no idempotency key: a repeat is found by looking the message up (see
             # `SmsChannel`); the key names the delivery in logs and records.
             idempotency_key=f"sms-{delivery_id}",
