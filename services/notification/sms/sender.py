@@ -1,7 +1,7 @@
 """Sending one SMS through Twilio's official SDK, on its async HTTP client, with each failure
 typed by what the caller should do: try again later, or give up on this message."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit, urlunsplit
@@ -121,9 +121,10 @@ class SmsSender:
         to `to` (E.164) on or after `since`, newest first; None if there is none. Twilio lists
         only messages it has sent (a `date_sent`): one it still holds queued is not found."""
         fitted = fit_body(body)
+        # The SDK writes the time with a `Z` whatever its zone: it is given in UTC.
         try:
             messages = await self._client.messages.list_async(
-                to=to, from_=self._settings.sms_from, date_sent_after=since, limit=LOOKUP_LIMIT
+                to=to, from_=self._settings.sms_from, date_sent_after=since.astimezone(UTC), limit=LOOKUP_LIMIT
             )
         except TwilioException as error:
             raise RetryableSmsError(f"Twilio's messages could not be listed: {error}") from error

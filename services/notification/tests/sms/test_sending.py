@@ -6,6 +6,7 @@ a message sent is found again by its number, its text and when it was sent."""
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -159,7 +160,8 @@ async def _sent_on(sink: httpx.AsyncClient, count: int) -> None:
 async def test_a_message_sent_is_found_by_its_number_its_text_and_when(
     sink: httpx.AsyncClient, twilio_sink_url: str
 ) -> None:
-    since = datetime.now(UTC) - timedelta(seconds=5)
+    # In a zone far from UTC: the time is meant as the instant, whatever the zone.
+    since = datetime.now(ZoneInfo("Pacific/Kiritimati")) - timedelta(seconds=5)
     async with SmsSender(_settings(twilio_sink_url)) as sender:
         sid = await sender.send("912 345 678", "Olá 🧳\nBooking TRV-1 confirmed.")
         await sender.send("+351912345679", "Olá 🧳\nBooking TRV-1 confirmed.")
