@@ -1,7 +1,7 @@
 """SMS as a channel of the notification model, against the real sink process and database: a
 booking confirmed with a phone is told by email and SMS, the SMS sent once; without a phone, or
 with one that is not a number, by email alone; a failing provider is retried until the SMS goes
-once; an attempt that timed out or a worker that died after the provider took the message is
+once; a cancellation is told by SMS with its refund; an attempt that timed out or a worker that died after the provider took the message is
 found by the next attempt and not sent again; a number the provider refuses is dead at once;
 an `undelivered` status callback makes the delivery dead."""
 
@@ -28,7 +28,7 @@ from services.notification.sms.sender import SmsSender
 from services.notification.tests.conftest import NotificationApp, SmtpSink, booking_confirmed
 from services.notification.tests.sms.conftest import STATUS_PATH
 from shared.clock import FrozenClock
-from shared.contracts.booking import BookingConfirmed
+from shared.contracts.booking import BookingCancelled, BookingConfirmed
 from shared.db import create_engine, create_session_factory
 from shared.events.envelope import EventEnvelope
 from shared.migrations import upgrade_to_head
@@ -169,6 +169,31 @@ async def test_a_booking_confirmed_with_a_phone_is_told_by_email_and_by_one_sms(
     assert (delivery.state, delivery.attempts, delivery.address) == ("sent", 1, "+351912345678")
     assert delivery.provider_message_id == message["sid"]
     assert len(smtp_sink.store.messages) == 1
+
+
+async def test_a_cancelled_booking_with_a_phone_is_told_by_sms_with_its_refund(sms_app: SmsApp) -> None:
+    confirmed = booking_confirmed().payload
+    cancelled = BookingCancelled.model_validate(
+        {
+            **confirmed,
+            "cancelled_by": "provider",
+            "reason": "storm warning",
+            "was_confirmed": True,
+            "was_paid": True,
+            "refund": "88.00",
+            "credit": "0",
+            "cancelled_at": confirmed["confirmed_at"],
+            "contact_phone": "+351 912 345 678",
+        }
+    )
+    await sms_app.app.consume(EventEnvelope.wrap(cancelled, producer="booking", key=str(cancelled.booking_id)))
+
+    assert await sms_app.deliver() == 2
+
+    [message] = await sms_app.at_sink()
+    assert message["to"] == "+351912345678"
+    assert message["body"].startswith(f"Booking {cancelled.reference} cancelled: Sunset kayak tour, ")
+    assert "88.00 EUR goes back to your card." in message["body"]
 
 
 @pytest.mark.parametrize("phone", [None, "", "not a phone", "+351 912"])
