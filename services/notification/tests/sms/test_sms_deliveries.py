@@ -1,9 +1,10 @@
 """SMS as a channel of the notification model, against the real sink process and database: a
 booking confirmed with a phone is told by email and SMS, the SMS sent once; without a phone, or
-with one that is not a number, by email alone; a failing provider is retried until the SMS goes
-once; a cancellation is told by SMS with its refund; an attempt that timed out or a worker that died after the provider took the message is
-found by the next attempt and not sent again; a number the provider refuses is dead at once;
-an `undelivered` status callback makes the delivery dead."""
+with one that is not a number, by email alone; a cancellation is told by SMS with its refund;
+a failing provider is retried until the SMS goes once; an attempt that timed out or a worker
+that died after the provider took the message is found by the next attempt and not sent
+again; a number the provider refuses is dead at once; an `undelivered` status callback makes
+the delivery dead."""
 
 import asyncio
 import random
