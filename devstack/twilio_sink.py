@@ -13,8 +13,14 @@ Development and tests only; production talks to Twilio itself (notification's
   (+15005550001 21211, +15005550002 21612, +15005550003 21408, +15005550004 21610,
   +15005550009 21614).
 - `GET /2010-04-01/Accounts/{AccountSid}/Messages/{sid}.json`: the message as it is now.
-- With a `StatusCallback`, the message goes `sent` then `delivered` shortly after, each change
-  POSTed there as Twilio posts it (form fields, `X-Twilio-Signature` signed with the auth token).
+- `GET /2010-04-01/Accounts/{AccountSid}/Messages.json`: the messages, newest first, in
+  Twilio's paged shape (`messages`, `page`, `page_size`, `next_page_uri`, ...; `PageSize`,
+  `Page` and `PageToken` as Twilio pages), filtered by `To`, `From` and `DateSent` (`DateSent`
+  the day, `DateSent>` on or after, `DateSent<` on or before; a date or a date and time in UTC).
+  As at Twilio, a message not yet sent on (no `date_sent`) matches no `DateSent` filter.
+- A message goes `sent` (its `date_sent` set) then `delivered` shortly after; with a
+  `StatusCallback`, each change is POSTed there as Twilio posts it (form fields,
+  `X-Twilio-Signature` signed with the auth token).
 
 Control endpoints (not Twilio's), for tests and developers:
 
@@ -37,10 +43,10 @@ import math
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import phonenumbers
@@ -120,6 +126,7 @@ class TwilioSink:
         account_path = f"/{API_VERSION}/Accounts/{{account_sid}}"
         routes = [
             Route(f"{account_path}/Messages.json", self._create_message, methods=["POST"]),
+            Route(f"{account_path}/Messages.json", self._list_messages, methods=["GET"]),
             Route(f"{account_path}/Messages/{{sid}}.json", self._fetch_message, methods=["GET"]),
             Route("/messages", self._messages, methods=["GET", "DELETE"]),
             Route("/faults", self._faults, methods=["GET", "POST", "DELETE"]),
@@ -144,12 +151,56 @@ class TwilioSink:
         if invalid is not None:
             return _twilio_error(400, *invalid)
         message = self._keep(form)
-        callback = form.get("StatusCallback")
-        if callback:
-            delivery = asyncio.create_task(self._report_delivery(message, callback))
-            self._deliveries.add(delivery)
-            delivery.add_done_callback(self._deliveries.discard)
+        delivery = asyncio.create_task(self._report_delivery(message, form.get("StatusCallback")))
+        self._deliveries.add(delivery)
+        delivery.add_done_callback(self._deliveries.discard)
         return JSONResponse(_resource(message), status_code=201)
+
+    async def _list_messages(self, request: Request) -> Response:
+        refused = self._refuse_credentials(request)
+        if refused is not None:
+            return refused
+        query = request.query_params
+        try:
+            page_size = min(int(query.get("PageSize", "50")), 1000)
+            page = int(query.get("Page", "0"))
+            start = int(query.get("PageToken", "PA0").removeprefix("PA"))
+            date_filters = [
+                (operator, _moment(query[name]))
+                for name, operator in (("DateSent", "="), ("DateSent>", ">"), ("DateSent<", "<"))
+                if name in query
+            ]
+        except ValueError as error:
+            return _twilio_error(400, 20001, f"Invalid parameter: {error}")
+        matching = [
+            message
+            for message in reversed(self.messages)
+            if query.get("To", message["to"]) == message["to"]
+            and query.get("From", message["from"]) == message["from"]
+            and all(_sent_matches(message["date_sent"], operator, moment) for operator, moment in date_filters)
+        ]
+        shown = matching[start : start + page_size]
+        uri = request.url.path
+
+        def page_uri(at_page: int, at_start: int) -> str:
+            params = {name: value for name, value in query.items() if name not in ("Page", "PageToken", "PageSize")}
+            params |= {"PageSize": str(page_size), "Page": str(at_page), "PageToken": f"PA{at_start}"}
+            return f"{uri}?{urlencode(params)}"
+
+        more = start + page_size < len(matching)
+        return JSONResponse(
+            {
+                "messages": [_resource(message) for message in shown],
+                "page": page,
+                "page_size": page_size,
+                "start": start,
+                "end": start + max(len(shown) - 1, 0),
+                "uri": page_uri(page, start),
+                "first_page_uri": page_uri(0, 0),
+                "next_page_uri": page_uri(page + 1, start + page_size) if more else None,
+                "previous_page_uri": page_uri(page - 1, max(start - page_size, 0)) if page > 0 else None,
+            }
+        )
 
     async def _fetch_message(self, request: Request) -> Response:
         refused = self._refuse_credentials(request)
@@ -198,7 +249,7 @@ class TwilioSink:
         self.messages.append(message)
         return message
 
-    async def _report_delivery(self, message: dict[str, Any], url: str) -> None:
+    async def _report_delivery(self, message: dict[str, Any], url: str | None) -> None:
         async with httpx.AsyncClient(timeout=10) as client:
             for status in ("sent", "delivered"):
                 await asyncio.sleep(self.callback_delay_seconds)
@@ -206,6 +257,8 @@ class TwilioSink:
                 message["date_updated"] = datetime.now(UTC)
                 if status == "sent":
                     message["date_sent"] = message["date_updated"]
+                if url is None:
+                    continue
                 params = {
                     "AccountSid": self.account_sid,
                     "ApiVersion": API_VERSION,
@@ -269,6 +322,25 @@ def _invalid_message(form: dict[str, str]) -> tuple[int, str] | None:
     if not _valid_number(to):
         return 21211, f"The 'To' number {to} is not a valid phone number."
     return None
+
+
+def _moment(value: str) -> datetime | date:
+    """A `DateSent` filter's value: `YYYY-MM-DD`, or a date and time in UTC as the SDK sends it."""
+    if len(value) == len("YYYY-MM-DD"):
+        return date.fromisoformat(value)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _sent_matches(date_sent: datetime | None, operator: str, moment: datetime | date) -> bool:
+    """Whether a message sent at `date_sent` passes a `DateSent` filter: `=` the same day; `>`
+    and `<` on or after, on or before (to the day for a date, to the second for a time)."""
+    if date_sent is None:
+        return False
+    if operator == "=":
+        return date_sent.date() == (moment.date() if isinstance(moment, datetime) else moment)
+    if isinstance(moment, datetime):
+        return date_sent >= moment if operator == ">" else date_sent <= moment
+    return date_sent.date() >= moment if operator == ">" else date_sent.date() <= moment
 
 
 def _valid_number(number: str) -> bool:

@@ -11,7 +11,9 @@ from services.notification.notifications.consumers import booking_events_consume
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.router import admin_router as notifications_admin_router
 from services.notification.settings import NotificationSettings, get_settings
+from services.notification.sms.channel import SmsChannel
 from services.notification.sms.router import router as sms_router
+from services.notification.sms.sender import SmsSender
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
 from shared.pubsub import PubSubHub
@@ -22,14 +24,17 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
     clock = clock or SystemClock()
 
     async def deliver(resources: AppResources) -> None:
-        await deliver_forever(
-            resources,
-            senders={"email": SmtpSender(settings)},
-            clock=clock,
-            policy=settings.delivery_policy(),
-            metrics=delivery_metrics,
-            interval_seconds=settings.delivery_interval_seconds,
-        )
+        # Opened here, in the running loop, for as long as the worker runs: its connection pool
+        # is reused by every SMS.
+        async with SmsSender(settings) as sms:
+            await deliver_forever(
+                resources,
+                senders={"email": SmtpSender(settings), "sms": SmsChannel(sms)},
+                clock=clock,
+                policy=settings.delivery_policy(),
+                metrics=delivery_metrics,
+                interval_seconds=settings.delivery_interval_seconds,
+            )
 
     @asynccontextmanager
     async def run_notification_hub(app: FastAPI, resources: AppResources) -> AsyncIterator[None]:

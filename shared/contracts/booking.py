@@ -59,6 +59,8 @@ class BookingConfirmed(EventPayload):
     contact_name: str
     contact_email: str
     confirmed_at: datetime
+    # The number as the traveler typed it (notification reads it into E.164), for an SMS.
+    contact_phone: str | None = None
 
 
 @register_event("booking.payment_failed", version=1)
@@ -128,6 +130,8 @@ class BookingCancelled(EventPayload):
     cancelled_at: datetime
     # The calendar invite's SEQUENCE for the cancellation: above the confirmation's and changes'.
     calendar_sequence: int = 1
+    # The number as the traveler typed it (notification reads it into E.164), for an SMS.
+    contact_phone: str | None = None
 
 
 @register_event("booking.completed", version=1)

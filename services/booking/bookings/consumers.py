@@ -149,6 +149,7 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
                 contact_name=str(contact["name"]),
                 contact_email=str(contact["email"]),
                 confirmed_at=clock.now(),
+                contact_phone=contact.get("phone"),
             ),
         )
 

@@ -169,6 +169,7 @@ def cancel_by_policy(
             currency=booking.currency,
             cancelled_at=now,
             calendar_sequence=calendar_sequence,
+            contact_phone=booking.contact.get("phone"),
         ),
     )
     # Back on sale at once: the hold of an unpaid booking is released, a paid one's seats returned.

@@ -36,6 +36,7 @@ from services.notification.notifications.domain import (
 )
 from services.notification.notifications.service import record_notification
 from services.notification.settings import NotificationSettings
+from services.notification.sms.texts import booking_cancelled_text, booking_confirmed_text
 from shared.clock import Clock
 from shared.contracts.booking import (
     BookedOnBehalf,
@@ -87,6 +88,7 @@ def _notifying(
                 now=clock.now(),
                 message_id_domain=settings.message_id_domain,
                 redis=redis,
+                sms_default_region=settings.sms_default_region,
             )
 
     return (payload_type.event_type, payload_type.event_version), handle
@@ -101,17 +103,20 @@ def _draft(
     timezone: str | None,
     about: tuple[SubjectType, UUID | None],
     keep_facts: bool = True,
+    phone: str | None = None,
+    sms: str | None = None,
 ) -> NotificationDraft:
     subject_type, subject_id = about
     return NotificationDraft(
         kind=kind,
         # The address as the message's one-line To header has it: never the raw text of an event.
-        recipient=Recipient(email=str(message["To"]), user_id=user_id, timezone=timezone),
+        recipient=Recipient(email=str(message["To"]), user_id=user_id, phone=phone, timezone=timezone),
         subject_type=subject_type,
         subject_id=subject_id,
         title=str(message["Subject"]),
         email=message,
         facts=event.model_dump(mode="json") if keep_facts else {},
+        sms=sms,
     )
 
 
@@ -126,6 +131,8 @@ def booking_events_consumer(settings: NotificationSettings, clock: Clock, redis:
             user_id=booking.traveler_id,
             timezone=booking.timezone,
             about=("booking", booking.booking_id),
+            phone=booking.contact_phone,
+            sms=booking_confirmed_text(booking),
         )
 
     def cancelled(booking: BookingCancelled) -> NotificationDraft:
@@ -136,6 +143,8 @@ def booking_events_consumer(settings: NotificationSettings, clock: Clock, redis:
             user_id=booking.traveler_id,
             timezone=booking.timezone,
             about=("booking", booking.booking_id),
+            phone=booking.contact_phone,
+            sms=booking_cancelled_text(booking),
         )
 
     def changed(booking: BookingModified) -> NotificationDraft:

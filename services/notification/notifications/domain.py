@@ -71,7 +71,8 @@ class Recipient:
 @dataclass(frozen=True)
 class NotificationDraft:
     """A notification as an event's handler composes it, before it is recorded: what it says
-    on each channel it goes to (today email only)."""
+    on each channel it goes to. `sms` is the text of a kind that goes by SMS (sent when the
+    recipient has a phone number that is one)."""
 
     kind: NotificationKind
     recipient: Recipient
@@ -80,22 +81,33 @@ class NotificationDraft:
     title: str
     email: EmailMessage
     facts: dict[str, Any] = field(default_factory=dict)
+    sms: str | None = None
 
 
 @dataclass(frozen=True)
 class OutgoingMessage:
     """One delivery as a channel's sender gets it. `idempotency_key` is the same on every
-    attempt of the delivery (an email's Message-ID), so the far end can drop a repeat."""
+    attempt of the delivery (an email's Message-ID), so the far end can drop a repeat.
+    `attempts` counts this one (above 1, an earlier attempt may have reached the provider);
+    `queued_at` is when the delivery entered the queue."""
 
     delivery_id: UUID
     channel: Channel
     address: str
     content: bytes
     idempotency_key: str
+    attempts: int
+    queued_at: datetime
 
 
 class DeliveryFailed(Exception):
-    """A channel could not hand the message over; the delivery is tried again later."""
+    """A channel could not hand the message over; the delivery is tried again later, unless
+    the failure is `permanent` (the provider refused the message itself, say an invalid
+    number): then the delivery is dead at once, as another try would get the same answer."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Sender(Protocol):
@@ -137,3 +149,16 @@ class RetrySchedule:
 
     def gives_up(self, *, queued_at: datetime, failed_at: datetime) -> bool:
         return failed_at - queued_at >= self.max_age
+
+
+def storable(value: Any) -> Any:
+    """`value` with every NUL character taken out of its strings, however deeply nested:
+    PostgreSQL's text and JSONB cannot hold one, and a NUL in a listing's title must not stop
+    the notification it appears in."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value

@@ -49,6 +49,12 @@ class Delivery(Base):
             "next_attempt_at",
             postgresql_where=text("state IN ('pending', 'failed_retrying', 'sending')"),
         ),
+        # What a provider's status callback looks a delivery up by.
+        Index(
+            "ix_notification_delivery_provider_message_id",
+            "provider_message_id",
+            postgresql_where=text("provider_message_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)

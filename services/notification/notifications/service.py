@@ -30,7 +30,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -45,12 +45,16 @@ from services.notification.notifications.domain import (
     CLAIMABLE_STATES,
     DeliveryFailed,
     NotificationDraft,
+    NotificationKind,
     OutgoingMessage,
     RetrySchedule,
     Sender,
+    storable,
 )
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.models import Delivery, Notification
+from services.notification.sms.domain import fit_body
+from services.notification.sms.phones import InvalidPhoneNumber, to_e164
 from shared.clock import Clock
 from shared.errors import Conflict, NotFound
 
@@ -67,10 +71,19 @@ async def record_notification(
     now: datetime,
     message_id_domain: str,
     redis: Redis,
+    sms_default_region: str,
 ) -> bool:
     """Write the notification and its deliveries in the caller's transaction; False (and
-    nothing written) if this event already told this recipient this. An in-app one is pushed
-    live (through `redis`) once the transaction commits."""
+    nothing written) if this event already told this recipient this. An SMS goes beside the
+    email when the kind has a text for it and the recipient's phone is a number (read in
+    `sms_default_region` when typed without its country code). An in-app one is pushed live
+    (through `redis`) once the transaction commits."""
+    draft = replace(
+        draft,
+        title=storable(draft.title),
+        facts=storable(draft.facts),
+        recipient=replace(draft.recipient, phone=storable(draft.recipient.phone)),
+    )
     recipient = draft.recipient
     notification_id = await session.scalar(
         insert(Notification)
@@ -115,9 +128,54 @@ async def record_notification(
             next_attempt_at=now,
         )
     )
+    if draft.sms is not None and recipient.phone:
+        _add_sms_delivery(
+            session,
+            notification_id,
+            draft.kind,
+            text=draft.sms,
+            phone=recipient.phone,
+            now=now,
+            default_region=sms_default_region,
+        )
     if (feed_user_id := in_app_feed_of(draft)) is not None:
         record_in_app(session, notification_id=notification_id, user_id=feed_user_id, draft=draft, now=now, redis=redis)
     return True
+
+
+def _add_sms_delivery(
+    session: AsyncSession,
+    notification_id: UUID,
+    kind: NotificationKind,
+    *,
+    text: str,
+    phone: str,
+    now: datetime,
+    default_region: str,
+) -> None:
+    try:
+        number = to_e164(phone, default_region=default_region)
+    except InvalidPhoneNumber as error:
+        # A typo in a contact form costs the SMS only: the email (and in-app) still go.
+        logger.warning("%s notification %s: no SMS, %s", kind.value, notification_id, error)
+        return
+    delivery_id = uuid4()
+    session.add(
+        Delivery(
+            id=delivery_id,
+            notification_id=notification_id,
+            channel="sms",
+            address=number,
+            content=fit_body(text).encode(),
+            # Twilio takes no idempotency key: a repeat is found by looking the message up (see
+            # `SmsChannel`); the key names the delivery in logs and records.
+            idempotency_key=f"sms-{delivery_id}",
+            state="pending",
+            attempts=0,
+            queued_at=now,
+            next_attempt_at=now,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -171,6 +229,8 @@ async def claim_due_deliveries(
                         address=delivery.address,
                         content=delivery.content,
                         idempotency_key=delivery.idempotency_key,
+                        attempts=delivery.attempts,
+                        queued_at=delivery.queued_at,
                     ),
                 )
             )
@@ -242,7 +302,8 @@ async def record_failure(
     rng: random.Random,
 ) -> None:
     now = clock.now()
-    dead = schedule.gives_up(queued_at=claim.queued_at, failed_at=now)
+    permanent = isinstance(error, DeliveryFailed) and error.permanent
+    dead = permanent or schedule.gives_up(queued_at=claim.queued_at, failed_at=now)
     reason = (str(error) or repr(error))[:ERROR_LIMIT]
     async with session_factory() as session, session.begin():
         recorded = await session.scalar(
@@ -278,6 +339,26 @@ async def record_failure(
             claim.attempts,
             reason,
         )
+
+
+async def give_up_on_provider_report(
+    session: AsyncSession, *, channel: str, provider_message_id: str, reason: str
+) -> str | None:
+    """A sent delivery the provider later reports it could not deliver (an SMS `undelivered`
+    or `failed`) is dead with the provider's reason, for an admin to see and resend; answers
+    the notification's kind when a delivery was so marked, in the caller's transaction."""
+    delivery = await session.scalar(
+        select(Delivery)
+        .where(Delivery.channel == channel, Delivery.provider_message_id == provider_message_id)
+        .with_for_update()
+    )
+    if delivery is None or delivery.state != "sent":
+        return None
+    delivery.state = "dead"
+    delivery.last_error = reason[:ERROR_LIMIT]
+    notification = await session.get_one(Notification, delivery.notification_id)
+    logger.error("%s %s delivery %s is dead: %s", notification.kind, channel, delivery.id, reason)
+    return notification.kind
 
 
 async def resend_dead_delivery(session: AsyncSession, *, delivery_id: UUID, now: datetime) -> Delivery:

@@ -24,6 +24,8 @@ STATUS_PROGRESS = {
     "canceled": 3,
     "read": 4,
 }
+# What a message ends as when it never reached the phone.
+NOT_DELIVERED = frozenset({"undelivered", "failed"})
 
 
 def fit_body(text: str) -> str:

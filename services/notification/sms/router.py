@@ -24,5 +24,5 @@ async def receive_sms_status(request: Request, session: SessionDep) -> Response:
     service.verify_signature(
         called, params, request.headers.get("x-twilio-signature"), auth_token=settings.twilio_auth_token
     )
-    await service.record_status(session, params)
+    await service.record_status(session, params, metrics=request.app.state.delivery_metrics)
     return Response(status_code=204)

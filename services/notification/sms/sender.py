@@ -1,13 +1,14 @@
 """Sending one SMS through Twilio's official SDK, on its async HTTP client, with each failure
 typed by what the caller should do: try again later, or give up on this message."""
 
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from twilio.base import values
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -15,6 +16,10 @@ from twilio.rest import Client
 from services.notification.settings import NotificationSettings
 from services.notification.sms.domain import fit_body
 from services.notification.sms.phones import InvalidPhoneNumber, to_e164
+
+# A traveler's number gets a handful of messages a day from us: the last hundred sent since a
+# delivery was queued hold any earlier attempt of it.
+LOOKUP_LIMIT = 100
 
 
 class SmsNotSent(Exception):
@@ -110,6 +115,25 @@ class SmsSender:
         if not isinstance(sid, str):
             raise RetryableSmsError("Twilio answered without a message SID.")
         return sid
+
+    async def find_sent(self, to: str, body: str, *, since: datetime) -> str | None:
+        """The SID of a message with `body` (as `send` fits it) that Twilio sent from our number
+        to `to` (E.164) on or after `since`, newest first; None if there is none. Twilio lists
+        only messages it has sent (a `date_sent`): one it still holds queued is not found."""
+        fitted = fit_body(body)
+        # The SDK writes the time with a `Z` whatever its zone: it is given in UTC.
+        try:
+            messages = await self._client.messages.list_async(
+                to=to, from_=self._settings.sms_from, date_sent_after=since.astimezone(UTC), limit=LOOKUP_LIMIT
+            )
+        except TwilioException as error:
+            raise RetryableSmsError(f"Twilio's messages could not be listed: {error}") from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise RetryableSmsError(f"Twilio could not be reached: {error!r}") from error
+        for message in messages:
+            if message.body == fitted and isinstance(message.sid, str):
+                return message.sid
+        return None
 
     async def aclose(self) -> None:
         await self._http.close()

@@ -1,5 +1,8 @@
 """Twilio's status callbacks: verified by their signature, then the message's status recorded,
-never moved back by a callback that arrives late."""
+never moved back by a callback that arrives late. A message reported `undelivered` or `failed`
+makes its delivery (found by the SID the worker stored as its provider message id) dead with
+Twilio's reason. A report that arrives before the worker recorded the SID (Twilio reports
+within moments; the worker records right after Twilio answers) is kept in `sms_status` only."""
 
 import logging
 from collections.abc import Mapping
@@ -9,7 +12,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from twilio.request_validator import RequestValidator
 
-from services.notification.sms.domain import moves_forward
+from services.notification.notifications.metrics import DeliveryMetrics
+from services.notification.notifications.service import give_up_on_provider_report
+from services.notification.sms.domain import NOT_DELIVERED, moves_forward
 from services.notification.sms.models import SmsStatus
 from shared.errors import Forbidden, InvalidInput
 
@@ -24,7 +29,7 @@ def verify_signature(url: str, params: Mapping[str, str], signature: str | None,
         raise Forbidden("The X-Twilio-Signature does not match the request.")
 
 
-async def record_status(session: AsyncSession, params: Mapping[str, str]) -> str:
+async def record_status(session: AsyncSession, params: Mapping[str, str], *, metrics: DeliveryMetrics) -> str:
     """Record the status a callback reports (`MessageSid`, `MessageStatus`, `ErrorCode`), unless
     the message is already further along; answers the status recorded now."""
     message_sid, status = params.get("MessageSid"), params.get("MessageStatus")
@@ -43,6 +48,14 @@ async def record_status(session: AsyncSession, params: Mapping[str, str]) -> str
             recorded.status = status
             recorded.error_code = error_code
             recorded.reported_at = func.now()
+        dead_kind = None
+        if recorded.status in NOT_DELIVERED:
+            reason = f"Twilio reported the SMS {recorded.status} (error code {recorded.error_code})"
+            dead_kind = await give_up_on_provider_report(
+                session, channel="sms", provider_message_id=message_sid, reason=reason
+            )
+    if dead_kind is not None:
+        metrics.dead.labels("sms", dead_kind).inc()
     logger.info(
         "sms status",
         extra={"message_sid": message_sid, "reported": status, "recorded": recorded.status, "error_code": error_code},

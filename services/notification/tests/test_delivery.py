@@ -182,3 +182,17 @@ async def test_two_worker_replicas_claim_and_send_each_delivery_once(
     assert sorted(message["rcpt_tos"][0] for message in smtp_sink.store.messages) == sorted(
         f"traveler-{number}@example.com" for number in range(40)
     )
+
+
+async def test_a_nul_character_in_the_events_text_does_not_stop_the_notification(
+    notification_app: NotificationApp, smtp_sink: SmtpSink
+) -> None:
+    confirmed = booking_confirmed(title="Sunset\x00kayak tour")
+    await notification_app.consume(confirmed)
+
+    [notification] = await notification_app.notifications()
+    assert notification.title.count("\x00") == 0
+    assert "Sunsetkayak tour" in notification.facts["listing_title"]
+    [delivery] = await notification_app.deliveries()
+    assert await notification_app.deliver() == 1
+    assert len(smtp_sink.received(delivery.idempotency_key)) == 1

@@ -1,16 +1,20 @@
 """Sending through Twilio's SDK to the dev stack's Twilio-compatible sink: what arrives is the
 number in E.164 and the body as written; a number that is not one is refused before sending;
-a failing, slow or unreachable provider is worth another try, a refusal of the message is not."""
+a failing, slow or unreachable provider is worth another try, a refusal of the message is not;
+a message sent is found again by its number, its text and when it was sent."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from twilio.rest import Client
 
 from devstack.infra import free_port
 from services.notification.settings import NotificationSettings
-from services.notification.sms.sender import PermanentSmsError, RetryableSmsError, SmsSender
+from services.notification.sms.sender import PermanentSmsError, RebasedAsyncHttpClient, RetryableSmsError, SmsSender
 
 
 def _settings(sink_url: str, **changes: Any) -> NotificationSettings:
@@ -142,3 +146,48 @@ async def test_an_unreachable_provider_is_a_retryable_error() -> None:
     async with SmsSender(_settings(f"http://127.0.0.1:{free_port()}")) as sender:
         with pytest.raises(RetryableSmsError):
             await sender.send("+351912345678", "Hello")
+
+
+async def _sent_on(sink: httpx.AsyncClient, count: int) -> None:
+    """Until the sink has sent on `count` messages: Twilio lists a message by when it was sent."""
+    for _ in range(100):
+        if sum(message["date_sent"] is not None for message in await _arrived(sink)) == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the sink did not send the messages on")
+
+
+async def test_a_message_sent_is_found_by_its_number_its_text_and_when(
+    sink: httpx.AsyncClient, twilio_sink_url: str
+) -> None:
+    # In a zone far from UTC: the time is meant as the instant, whatever the zone.
+    since = datetime.now(ZoneInfo("Pacific/Kiritimati")) - timedelta(seconds=5)
+    async with SmsSender(_settings(twilio_sink_url)) as sender:
+        sid = await sender.send("912 345 678", "Olá 🧳\nBooking TRV-1 confirmed.")
+        await sender.send("+351912345679", "Olá 🧳\nBooking TRV-1 confirmed.")
+        await sender.send("+351912345678", "Booking TRV-2 confirmed.")
+        await _sent_on(sink, 3)
+
+        assert await sender.find_sent("+351912345678", "Olá 🧳\r\nBooking TRV-1 confirmed.", since=since) == sid
+        assert await sender.find_sent("+351912345678", "Booking TRV-3 confirmed.", since=since) is None
+        later = datetime.now(UTC) + timedelta(minutes=1)
+        assert await sender.find_sent("+351912345678", "Olá 🧳\nBooking TRV-1 confirmed.", since=later) is None
+
+
+async def test_the_sinks_message_list_pages_as_the_sdk_reads_it(sink: httpx.AsyncClient, twilio_sink_url: str) -> None:
+    settings = _settings(twilio_sink_url)
+    async with SmsSender(settings) as sender:
+        sids = [await sender.send("+351912345678", f"Message {number}") for number in range(5)]
+        await sender.send("+351912345679", "Another number")
+    await _sent_on(sink, 6)
+
+    http = RebasedAsyncHttpClient(api_base=twilio_sink_url, timeout=5)
+    client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http)
+    try:
+        listed = await client.messages.list_async(to="+351912345678", page_size=2)
+        today = await client.messages.list_async(to="+351912345678", date_sent=datetime.now(UTC), page_size=2)
+    finally:
+        await http.close()
+
+    assert [message.sid for message in listed] == sids[::-1]
+    assert [message.sid for message in today] == sids[::-1]
