@@ -144,6 +144,8 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     # notification
     ("GET", "/notifications", SIGNED_IN),
     ("GET", "/notifications/unread-count", SIGNED_IN),
+    ("GET", "/notifications/preferences", SIGNED_IN),
+    ("PUT", "/notifications/preferences", SIGNED_IN),
     ("POST", "/notifications/read-all", SIGNED_IN),
     ("POST", "/notifications/{notification_id}/read", SIGNED_IN),
     ("GET", "/ws/notifications", SIGNED_IN),

@@ -53,6 +53,7 @@ from services.notification.notifications.domain import (
 )
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.models import Delivery, Notification
+from services.notification.preferences.service import routing_for
 from services.notification.sms.domain import fit_body
 from services.notification.sms.phones import InvalidPhoneNumber, to_e164
 from shared.clock import Clock
@@ -77,7 +78,9 @@ async def record_notification(
     nothing written) if this event already told this recipient this. An SMS goes beside the
     email when the kind has a text for it and the recipient's phone is a number (read in
     `sms_default_region` when typed without its country code). An in-app one is pushed live
-    (through `redis`) once the transaction commits."""
+    (through `redis`) once the transaction commits. A channel the recipient switched off gets
+    no delivery (a transactional email always goes); an SMS in their quiet hours waits for the
+    end (`preferences/`)."""
     draft = replace(
         draft,
         title=storable(draft.title),
@@ -108,6 +111,28 @@ async def record_notification(
     )
     if notification_id is None:
         return False
+    routing = await routing_for(session, kind=draft.kind, user_id=recipient.user_id, now=now)
+    if "email" in routing.channels:
+        _add_email_delivery(session, notification_id, draft, now=now, message_id_domain=message_id_domain)
+    if draft.sms is not None and recipient.phone and "sms" in routing.channels:
+        _add_sms_delivery(
+            session,
+            notification_id,
+            draft.kind,
+            text=draft.sms,
+            phone=recipient.phone,
+            now=now,
+            due_at=routing.sms_due_at,
+            default_region=sms_default_region,
+        )
+    if "in_app" in routing.channels and (feed_user_id := in_app_feed_of(draft)) is not None:
+        record_in_app(session, notification_id=notification_id, user_id=feed_user_id, draft=draft, now=now, redis=redis)
+    return True
+
+
+def _add_email_delivery(
+    session: AsyncSession, notification_id: UUID, draft: NotificationDraft, *, now: datetime, message_id_domain: str
+) -> None:
     delivery_id = uuid4()
     message_id = f"<{delivery_id}@{message_id_domain}>"
     message = draft.email
@@ -128,19 +153,6 @@ async def record_notification(
             next_attempt_at=now,
         )
     )
-    if draft.sms is not None and recipient.phone:
-        _add_sms_delivery(
-            session,
-            notification_id,
-            draft.kind,
-            text=draft.sms,
-            phone=recipient.phone,
-            now=now,
-            default_region=sms_default_region,
-        )
-    if (feed_user_id := in_app_feed_of(draft)) is not None:
-        record_in_app(session, notification_id=notification_id, user_id=feed_user_id, draft=draft, now=now, redis=redis)
-    return True
 
 
 def _add_sms_delivery(
@@ -151,6 +163,7 @@ def _add_sms_delivery(
     text: str,
     phone: str,
     now: datetime,
+    due_at: datetime,
     default_region: str,
 ) -> None:
     try:
@@ -173,7 +186,8 @@ def _add_sms_delivery(
             state="pending",
             attempts=0,
             queued_at=now,
-            next_attempt_at=now,
+            # Later than `now` in the recipient's quiet hours: held until they end.
+            next_attempt_at=due_at,
         )
     )
 
