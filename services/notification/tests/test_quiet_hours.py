@@ -67,6 +67,13 @@ def test_the_night_the_clocks_go_forward_the_window_ends_at_seven_local_an_hour_
     assert held.astimezone(ZoneInfo("Europe/Lisbon")).time() == time(7)
 
 
+def test_the_night_the_clocks_go_back_an_end_that_comes_twice_is_the_next_one() -> None:
+    # New York goes from UTC-4 to UTC-5 at 06:00 UTC on 2 November 2031: 01:00-02:00 comes twice.
+    window = QuietHours(start=time(0, 30), end=time(1, 30), timezone="America/New_York")
+    assert window.held_until(datetime(2031, 11, 2, 5, 15, tzinfo=UTC)) == datetime(2031, 11, 2, 5, 30, tzinfo=UTC)
+    assert window.held_until(datetime(2031, 11, 2, 6, 15, tzinfo=UTC)) == datetime(2031, 11, 2, 6, 30, tzinfo=UTC)
+
+
 def test_quiet_hours_need_distinct_wall_clock_times_and_a_known_zone() -> None:
     with pytest.raises(InvalidInput):
         QuietHours(start=time(7), end=time(7), timezone="Europe/Lisbon")
