@@ -35,7 +35,11 @@ from services.notification.notifications.domain import (
     SubjectType,
 )
 from services.notification.notifications.service import record_notification
-from services.notification.reminders.service import cancel_traveler_reminder, schedule_traveler_reminder
+from services.notification.reminders.service import (
+    cancel_traveler_reminder,
+    move_traveler_reminder,
+    schedule_traveler_reminder,
+)
 from services.notification.settings import NotificationSettings
 from services.notification.sms.texts import booking_cancelled_text, booking_confirmed_text
 from shared.clock import Clock
@@ -264,6 +268,9 @@ def booking_events_consumer(settings: NotificationSettings, clock: Clock, redis:
     async def cancel_reminder(session: AsyncSession, booking: BookingCancelled) -> None:
         await cancel_traveler_reminder(session, booking, now=clock.now())
 
+    async def move_reminder(session: AsyncSession, booking: BookingModified) -> None:
+        await move_traveler_reminder(session, booking, now=clock.now())
+
     return ConsumerSpec(
         name="notification.booking-events",
         topics=(topic_for("booking"),),
@@ -282,7 +289,7 @@ def booking_events_consumer(settings: NotificationSettings, clock: Clock, redis:
                 notifying(BookingRequestCountered, countered),
                 notifying(BookingRequestExpired, expired),
                 notifying(BookedOnBehalf, on_behalf),
-                notifying(BookingModified, changed),
+                _then(notifying(BookingModified, changed), BookingModified, move_reminder),
                 notifying(BookingBalanceChargeFailed, balance_not_charged),
             ]
         ),

@@ -7,14 +7,8 @@ starts, and a reminder minutes later would only repeat it.
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
 
 REMINDER_LEAD = timedelta(hours=24)
-
-# pending → sent (the notification recorded) | cancelled (the booking was) | missed (its start
-# passed before any worker got to it). A booking known only as cancelled (its cancellation read
-# before its confirmation) gets a `cancelled` row at once, so the confirmation schedules nothing.
-ReminderStatus = Literal["pending", "sent", "cancelled", "missed"]
 
 
 class ReminderKind(StrEnum):

@@ -27,6 +27,10 @@ class ScheduledReminder(Base):
     # The confirmed booking as its event had it, to write the reminder from; None for a
     # booking known only by its cancellation.
     facts: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # pending → sent (its notification recorded) | cancelled (the booking was, or a change moved
+    # its start to less than 24 h away) | missed (its start passed before any job got to it). A
+    # booking known only as cancelled (its cancellation read before its confirmation) gets a
+    # `cancelled` row at once, so the confirmation schedules nothing.
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # When it was sent, cancelled or found missed.

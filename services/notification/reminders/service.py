@@ -4,7 +4,9 @@ Scheduling happens in the transaction of the event's inbox row: the confirmation
 booking's pending reminder (unique per booking and kind, so a redelivered event writes nothing
 more), its cancellation settles it as cancelled. A cancellation read before the confirmation
 (events of one booking can arrive out of order after a replay) writes the reminder as
-cancelled at once, and the confirmation then finds it there and schedules nothing.
+cancelled at once, and the confirmation then finds it there and schedules nothing. A change
+of the booking (another slot or party) moves its pending reminder to the new start, or cancels
+it when the new start is less than 24 h after the change.
 
 Sending, by any number of replicas on the injectable clock: in one transaction, lock due
 pending reminders (`FOR UPDATE SKIP LOCKED`, so two replicas never take the same one), record
@@ -27,7 +29,7 @@ from services.notification.notifications.service import record_notification
 from services.notification.reminders.domain import REMINDER_LEAD, ReminderKind, reminder_due_at
 from services.notification.reminders.models import ScheduledReminder
 from services.notification.settings import NotificationSettings
-from shared.contracts.booking import BookingCancelled, BookingConfirmed
+from shared.contracts.booking import BookingCancelled, BookingConfirmed, BookingModified
 
 
 async def schedule_traveler_reminder(session: AsyncSession, booking: BookingConfirmed, *, now: datetime) -> None:
@@ -73,6 +75,43 @@ async def cancel_traveler_reminder(session: AsyncSession, booking: BookingCancel
             where=ScheduledReminder.status == "pending",
         )
     )
+
+
+async def move_traveler_reminder(session: AsyncSession, booking: BookingModified, *, now: datetime) -> None:
+    """Move the booking's pending reminder to its new start, with what the change made of it."""
+    reminder = await session.scalar(
+        select(ScheduledReminder)
+        .where(
+            ScheduledReminder.booking_id == booking.booking_id,
+            ScheduledReminder.kind == ReminderKind.TRAVELER_BEFORE_START.value,
+            ScheduledReminder.status == "pending",
+        )
+        .with_for_update()
+    )
+    if reminder is None or reminder.facts is None:
+        return
+    due_at = reminder_due_at(starts_at=booking.starts_at, confirmed_at=booking.modified_at)
+    if due_at is None:
+        reminder.status = "cancelled"
+        reminder.settled_at = now
+        return
+    changed = booking.model_dump(mode="json", include=_CHANGED_FACTS)
+    reminder.due_at = due_at
+    reminder.facts = storable({**reminder.facts, **changed})
+
+
+# What a change of a booking tells of it that its reminder says.
+_CHANGED_FACTS = {
+    "reference",
+    "listing_title",
+    "slot_id",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "seats",
+    "contact_name",
+    "contact_email",
+}
 
 
 async def send_due_reminders(

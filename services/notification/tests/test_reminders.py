@@ -1,10 +1,12 @@
 """The traveler's reminder 24 h before the start, on a frozen clock moved forward: scheduled by
 the confirmation, sent once when due (by the job run again, or by two replicas at once) through
-the delivery worker, with the start in the listing's local time; never for a booking cancelled
-before it was due, whichever of the two events is read first."""
+the delivery worker, with the start in the listing's local time; moved by a change of the
+booking; never for a booking cancelled before it was due, whichever of the two events is read
+first, nor late, after the start."""
 
 import asyncio
 import email
+import uuid
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -16,7 +18,7 @@ from services.notification.reminders.domain import REMINDER_LEAD
 from services.notification.reminders.models import ScheduledReminder
 from services.notification.reminders.service import send_due_reminders
 from services.notification.tests.conftest import NotificationApp, SmtpSink, booking_confirmed
-from shared.contracts.booking import BookingCancelled, BookingConfirmed
+from shared.contracts.booking import BookingCancelled, BookingConfirmed, BookingModified
 from shared.db import create_engine, create_session_factory
 from shared.events.envelope import EventEnvelope
 
@@ -62,6 +64,37 @@ def _cancellation(confirmed: EventEnvelope) -> EventEnvelope:
         cancelled_at=booking.confirmed_at + timedelta(days=1),
     )
     return EventEnvelope.wrap(cancelled, producer="booking", key=str(booking.booking_id))
+
+
+def _change(confirmed: EventEnvelope, *, later_by: timedelta) -> EventEnvelope:
+    booking = BookingConfirmed.model_validate(confirmed.payload)
+    modified = BookingModified(
+        **booking.model_dump(
+            include={
+                "booking_id",
+                "reference",
+                "traveler_id",
+                "provider_id",
+                "listing_id",
+                "listing_title",
+                "timezone",
+                "seats",
+                "total",
+                "currency",
+                "contact_name",
+                "contact_email",
+            }
+        ),
+        modification_id=uuid.uuid4(),
+        old_slot_id=booking.slot_id,
+        slot_id=uuid.uuid4(),
+        starts_at=booking.starts_at + later_by,
+        ends_at=booking.ends_at + later_by,
+        difference=0,
+        modified_at=booking.confirmed_at + timedelta(days=1),
+        calendar_sequence=1,
+    )
+    return EventEnvelope.wrap(modified, producer="booking", key=str(booking.booking_id))
 
 
 def _reminder_emails(smtp_sink: SmtpSink) -> list[EmailMessage]:
@@ -190,3 +223,34 @@ async def test_a_booking_confirmed_less_than_24_hours_before_its_start_gets_no_r
     assert await _remind(notification_app) == 0
     await notification_app.deliver()
     assert _reminder_emails(smtp_sink) == []
+
+
+async def test_a_changed_booking_is_reminded_24_hours_before_its_new_start_only(
+    notification_app: NotificationApp, smtp_sink: SmtpSink
+) -> None:
+    confirmed = booking_confirmed()  # 09:00 UTC on 10 May 2031, moved two days and three hours later
+    await notification_app.consume(confirmed, _change(confirmed, later_by=timedelta(days=2, hours=3)))
+
+    notification_app.clock.advance(_starts_at(confirmed) - REMINDER_LEAD - notification_app.clock.now())
+    assert await _remind(notification_app) == 0
+    notification_app.clock.advance(timedelta(days=2, hours=3))
+    assert await _remind(notification_app) == 1
+    await notification_app.deliver()
+
+    [reminder] = _reminder_emails(smtp_sink)
+    assert "Monday 12 May 2031, 13:00 (Europe/Lisbon)" in reminder.get_content()
+
+
+async def test_a_reminder_no_job_took_before_the_start_is_not_sent_late(
+    notification_app: NotificationApp, smtp_sink: SmtpSink
+) -> None:
+    confirmed = booking_confirmed()
+    await notification_app.consume(confirmed)
+    notification_app.clock.advance(_starts_at(confirmed) - notification_app.clock.now())
+
+    assert await _remind(notification_app) == 1
+    await notification_app.deliver()
+    assert _reminder_emails(smtp_sink) == []
+    async with notification_app.sessions() as session:
+        [reminder] = (await session.scalars(select(ScheduledReminder))).all()
+    assert reminder.status == "missed"
