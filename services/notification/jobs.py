@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from services.notification.notifications.domain import Sender
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.service import DeliveryPolicy, deliver_due
+from services.notification.reminders.service import send_due_reminders
+from services.notification.settings import NotificationSettings
 from shared.app import AppResources
 from shared.clock import Clock
 
@@ -27,3 +29,16 @@ async def deliver_forever(
         )
         if not claimed:
             await asyncio.sleep(interval_seconds)
+
+
+async def remind_forever(resources: AppResources, *, settings: NotificationSettings, clock: Clock) -> None:
+    while True:
+        taken = await send_due_reminders(
+            resources.session_factory,
+            now=clock.now(),
+            settings=settings,
+            redis=resources.redis,
+            limit=settings.delivery_batch_size,
+        )
+        if not taken:
+            await asyncio.sleep(settings.reminder_interval_seconds)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from services.notification.email.sender import SmtpSender
 from services.notification.inapp.router import feed_router as notification_feed_router
 from services.notification.inapp.router import router as inapp_router
-from services.notification.jobs import deliver_forever
+from services.notification.jobs import deliver_forever, remind_forever
 from services.notification.notifications.consumers import booking_events_consumer, identity_events_consumer
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.router import admin_router as notifications_admin_router
@@ -37,6 +37,9 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
                 interval_seconds=settings.delivery_interval_seconds,
             )
 
+    async def remind(resources: AppResources) -> None:
+        await remind_forever(resources, settings=settings, clock=clock)
+
     @asynccontextmanager
     async def run_notification_hub(app: FastAPI, resources: AppResources) -> AsyncIterator[None]:
         async with PubSubHub(resources.redis, name="in-app notifications").running() as hub:
@@ -51,7 +54,11 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
             lambda resources: booking_events_consumer(settings, clock, resources.redis),
             lambda resources: identity_events_consumer(settings, clock, resources.redis),
         ],
-        background_jobs=[BackgroundJob("notification delivery", deliver)] if settings.delivery_worker_enabled else [],
+        background_jobs=(
+            [BackgroundJob("notification delivery", deliver), BackgroundJob("booking reminders", remind)]
+            if settings.delivery_worker_enabled
+            else []
+        ),
         lifespan_hook=run_notification_hub,
     )
     delivery_metrics = DeliveryMetrics.register(app.state.metrics.registry)

@@ -32,6 +32,8 @@ class NotificationSettings(AppSettings):
     # How often the delivery worker looks for due deliveries when it found none.
     delivery_interval_seconds: float = Field(default=0.5, gt=0)
     delivery_batch_size: int = Field(default=20, ge=1)
+    # How often the reminder job (run with the delivery worker) looks for due reminders when it found none.
+    reminder_interval_seconds: float = Field(default=30, gt=0)
     # How long a worker holds a claimed delivery: past it (the worker died), another sends it.
     # Longer than a batch of sends can take (SMTP's timeout for each).
     delivery_lease_seconds: float = Field(default=300, gt=0)

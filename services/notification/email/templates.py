@@ -101,6 +101,23 @@ def booking_cancellation(booking: BookingCancelled, *, sender: str) -> EmailMess
     return message
 
 
+def booking_reminder(booking: BookingConfirmed, *, sender: str) -> EmailMessage:
+    """The traveler's reminder the day before, with the start in the listing's own time."""
+    return _message(
+        sender=sender,
+        recipient=booking.contact_email,
+        subject=f"Reminder: booking {booking.reference} starts tomorrow: {booking.listing_title}",
+        body=(
+            f"Hello {booking.contact_name},\n\n"
+            f"Your booking {booking.reference} starts tomorrow.\n\n"
+            f"  {booking.listing_title}\n"
+            f"  {_local(booking.starts_at, booking.timezone)}\n"
+            f"  {booking.seats} place(s)\n\n"
+            "Have a good trip.\n"
+        ),
+    )
+
+
 def booking_change(booking: BookingModified, *, sender: str) -> EmailMessage:
     charged = max(booking.difference, Decimal(0)) if booking.charged is None else booking.charged
     refunded = max(-booking.difference, Decimal(0)) if booking.refunded is None else booking.refunded

@@ -20,6 +20,7 @@ SHOWN_IN_APP: Mapping[NotificationKind, bool] = {
     NotificationKind.BOOKING_CONFIRMED: True,
     NotificationKind.BOOKING_CANCELLED: True,
     NotificationKind.BOOKING_CHANGED: True,
+    NotificationKind.BOOKING_REMINDER: True,
     NotificationKind.BALANCE_CHARGE_FAILED: True,
     NotificationKind.BOOKED_ON_BEHALF: True,
     NotificationKind.BOOKING_REQUEST_CREATED: True,

@@ -2,7 +2,7 @@
 email templates) and records it with its deliveries in the transaction of the event's inbox
 row. Sending is the delivery worker's (`service.deliver_due`), after the transaction."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from typing import TypeVar
 from uuid import UUID
@@ -35,6 +35,11 @@ from services.notification.notifications.domain import (
     SubjectType,
 )
 from services.notification.notifications.service import record_notification
+from services.notification.reminders.service import (
+    cancel_traveler_reminder,
+    move_traveler_reminder,
+    schedule_traveler_reminder,
+)
 from services.notification.settings import NotificationSettings
 from services.notification.sms.texts import booking_cancelled_text, booking_confirmed_text
 from shared.clock import Clock
@@ -92,6 +97,21 @@ def _notifying(
             )
 
     return (payload_type.event_type, payload_type.event_version), handle
+
+
+def _then(
+    entry: tuple[HandlerKey, EventHandler],
+    payload_type: type[PayloadT],
+    step: Callable[[AsyncSession, PayloadT], Awaitable[None]],
+) -> tuple[HandlerKey, EventHandler]:
+    """The handler of `entry`, then `step` on the same event in the same transaction."""
+    key, handle = entry
+
+    async def handle_then_step(session: AsyncSession, envelope: EventEnvelope) -> None:
+        await handle(session, envelope)
+        await step(session, payload_type.model_validate(envelope.payload))
+
+    return key, handle_then_step
 
 
 def _draft(
@@ -242,13 +262,22 @@ def booking_events_consumer(settings: NotificationSettings, clock: Clock, redis:
     def notifying(payload_type: type[PayloadT], compose: Compose[PayloadT]) -> tuple[HandlerKey, EventHandler]:
         return _notifying(payload_type, compose, settings=settings, clock=clock, redis=redis)
 
+    async def schedule_reminder(session: AsyncSession, booking: BookingConfirmed) -> None:
+        await schedule_traveler_reminder(session, booking, now=clock.now())
+
+    async def cancel_reminder(session: AsyncSession, booking: BookingCancelled) -> None:
+        await cancel_traveler_reminder(session, booking, now=clock.now())
+
+    async def move_reminder(session: AsyncSession, booking: BookingModified) -> None:
+        await move_traveler_reminder(session, booking, now=clock.now())
+
     return ConsumerSpec(
         name="notification.booking-events",
         topics=(topic_for("booking"),),
         handlers=dict(
             [
-                notifying(BookingConfirmed, confirmed),
-                notifying(BookingCancelled, cancelled),
+                _then(notifying(BookingConfirmed, confirmed), BookingConfirmed, schedule_reminder),
+                _then(notifying(BookingCancelled, cancelled), BookingCancelled, cancel_reminder),
                 notifying(BookingRequestCreated, to_provider(NotificationKind.BOOKING_REQUEST_CREATED)),
                 notifying(
                     BookingRequestProviderReminded, to_provider(NotificationKind.BOOKING_REQUEST_PROVIDER_REMINDED)
@@ -260,7 +289,7 @@ def booking_events_consumer(settings: NotificationSettings, clock: Clock, redis:
                 notifying(BookingRequestCountered, countered),
                 notifying(BookingRequestExpired, expired),
                 notifying(BookedOnBehalf, on_behalf),
-                notifying(BookingModified, changed),
+                _then(notifying(BookingModified, changed), BookingModified, move_reminder),
                 notifying(BookingBalanceChargeFailed, balance_not_charged),
             ]
         ),

@@ -21,6 +21,7 @@ class NotificationKind(StrEnum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
     BOOKING_CHANGED = "booking_changed"
+    BOOKING_REMINDER = "booking_reminder"
     BALANCE_CHARGE_FAILED = "balance_charge_failed"
     BOOKED_ON_BEHALF = "booked_on_behalf"
     BOOKING_REQUEST_CREATED = "booking_request_created"

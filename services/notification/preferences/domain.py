@@ -24,6 +24,7 @@ TRANSACTIONAL: Mapping[NotificationKind, bool] = {
     NotificationKind.BOOKING_CHANGED: True,
     NotificationKind.BALANCE_CHARGE_FAILED: True,
     NotificationKind.BOOKED_ON_BEHALF: True,
+    NotificationKind.BOOKING_REMINDER: False,
     NotificationKind.BOOKING_REQUEST_CREATED: False,
     NotificationKind.BOOKING_REQUEST_PROVIDER_REMINDED: False,
     NotificationKind.BOOKING_REQUEST_PROVIDER_WARNED: False,

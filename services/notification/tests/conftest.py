@@ -27,6 +27,7 @@ from services.notification.notifications.consumers import booking_events_consume
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.models import Delivery, Notification
 from services.notification.notifications.service import deliver_due
+from services.notification.reminders.models import ScheduledReminder
 from services.notification.settings import NotificationSettings
 from shared.clock import FrozenClock
 from shared.contracts.booking import BookingConfirmed
@@ -170,8 +171,9 @@ def booking_confirmed(
 
 
 async def _forget_notifications(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Each test starts with no notification: the worker would claim another test's."""
+    """Each test starts with no notification (nor reminder): the worker would claim another test's."""
     async with sessions() as session, session.begin():
+        await session.execute(delete(ScheduledReminder))
         await session.execute(delete(Delivery))
         await session.execute(delete(InAppNotification))
         await session.execute(delete(Notification))
