@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -105,9 +105,18 @@ class PubSubHub:
                 await delivering
 
 
-async def relay_to_websocket(websocket: WebSocket, queue: Subscriber) -> None:
-    """Send each message of the subscription to an accepted client until the client goes away
-    (what it sends meanwhile is read and dropped)."""
+def _as_it_is(message: dict[str, Any]) -> dict[str, Any]:
+    return message
+
+
+async def relay_to_websocket(
+    websocket: WebSocket,
+    queue: Subscriber,
+    *,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] = _as_it_is,
+) -> None:
+    """Send each message of the subscription, as `shape` makes it for this client, to an
+    accepted client until the client goes away (what it sends meanwhile is read and dropped)."""
     closed = asyncio.create_task(_until_closed(websocket))
     try:
         while not closed.done():
@@ -116,7 +125,7 @@ async def relay_to_websocket(websocket: WebSocket, queue: Subscriber) -> None:
             if not next_message.done():
                 next_message.cancel()
                 break
-            await websocket.send_json(next_message.result())
+            await websocket.send_json(shape(next_message.result()))
     except WebSocketDisconnect:
         pass
     finally:

@@ -1,5 +1,3 @@
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -7,7 +5,6 @@ from fastapi import FastAPI
 
 from services.inventory.blackouts.router import router as blackouts_router
 from services.inventory.calendar.router import router as calendar_router
-from services.inventory.feed.hub import AvailabilityHub
 from services.inventory.feed.router import router as feed_router
 from services.inventory.holds.consumers import booking_events_consumer_source
 from services.inventory.holds.router import internal_router as internal_holds_router
@@ -20,6 +17,7 @@ from services.inventory.schedules.router import router as schedules_router
 from services.inventory.settings import InventorySettings, get_settings
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
+from shared.pubsub import PubSubHub
 
 
 def build_app(settings: InventorySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -42,15 +40,9 @@ def build_app(settings: InventorySettings | None = None, *, clock: Clock | None 
 
     @asynccontextmanager
     async def run_availability_hub(app: FastAPI, resources: AppResources) -> AsyncIterator[None]:
-        hub = AvailabilityHub(resources.redis)
-        app.state.availability_hub = hub
-        delivering = asyncio.create_task(hub.run(), name="availability hub")
-        try:
+        async with PubSubHub(resources.redis, name="availability").running() as hub:
+            app.state.availability_hub = hub
             yield
-        finally:
-            delivering.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await delivering
 
     app = create_app(
         settings,

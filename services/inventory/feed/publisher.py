@@ -1,13 +1,13 @@
 """Announcing a change of a slot's seats: to the live feed's subscribers on every inventory
 process (Redis pub/sub) and to the calendar cache (invalidated)."""
 
-import json
 from datetime import datetime
 from uuid import UUID
 
 from redis.asyncio import Redis
 
 from services.inventory.calendar.cache import calendar_changed
+from shared.pubsub import publish
 
 
 def channel(listing_id: UUID | str) -> str:
@@ -37,4 +37,4 @@ async def slot_changed(
         "seats": seats,
     }
     await calendar_changed(redis, listing_id)
-    await redis.publish(channel(listing_id), json.dumps(message))
+    await publish(redis, channel(listing_id), message)
