@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.analytics.revenue.models import BookingRevenue
+from services.analytics.revenue.models import BookingRevenue, RefundReceived
 from services.analytics.revenue.schemas import Revenue, RevenueGroup
 from shared.contracts.booking import BookingConfirmed
 from shared.contracts.payment import PaymentRefunded
@@ -33,7 +33,6 @@ async def record_confirmed_booking(session: AsyncSession, booking: BookingConfir
             currency=booking.currency,
             gmv=booking.total,
             platform_fee=booking.platform_fee,
-            refunded=Decimal(0),
             confirmed_at=booking.confirmed_at,
         )
         .on_conflict_do_nothing()
@@ -41,9 +40,9 @@ async def record_confirmed_booking(session: AsyncSession, booking: BookingConfir
 
 
 async def record_refund(session: AsyncSession, refund: PaymentRefunded) -> None:
-    revenue = await session.get(BookingRevenue, refund.booking_id, with_for_update=True)
-    if revenue is not None:
-        revenue.refunded += refund.amount
+    """The inbox applies each event once, so each refund is one row, whether or not the
+    booking's confirmation has arrived yet."""
+    session.add(RefundReceived(booking_id=refund.booking_id, amount=refund.amount, currency=refund.currency))
 
 
 REVENUE_EVENTS = ConsumerSpec(
@@ -62,6 +61,11 @@ async def revenue(session: AsyncSession, *, viewer: Identity, start: date, end: 
         key = BookingRevenue.category.expression
     else:
         key = cast(BookingRevenue.provider_id, String)
+    refunded = (
+        select(RefundReceived.booking_id, func.sum(RefundReceived.amount).label("amount"))
+        .group_by(RefundReceived.booking_id)
+        .subquery()
+    )
     query = (
         select(
             key.label("group"),
@@ -69,8 +73,9 @@ async def revenue(session: AsyncSession, *, viewer: Identity, start: date, end: 
             func.count(),
             func.sum(BookingRevenue.gmv),
             func.sum(BookingRevenue.platform_fee),
-            func.sum(BookingRevenue.refunded),
+            func.coalesce(func.sum(refunded.c.amount), Decimal(0)),
         )
+        .outerjoin(refunded, refunded.c.booking_id == BookingRevenue.booking_id)
         .where(
             BookingRevenue.confirmed_at >= datetime.combine(start, time.min, tzinfo=UTC),
             BookingRevenue.confirmed_at < datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
