@@ -31,7 +31,7 @@ def build_app(settings: GatewaySettings | None = None, *, clock: Clock | None = 
 
     @asynccontextmanager
     async def open_gateway(app: FastAPI, resources: AppResources) -> AsyncIterator[None]:
-        await ensure_bootstrap_admin(resources.session_factory, settings=settings)
+        await ensure_bootstrap_admin(resources.session_factory, settings=settings, clock=clock)
         await authenticator.open(resources.session_factory, resources.redis)
         limiter_redis = connect_limiter_redis(
             settings.redis_url, timeout_seconds=settings.rate_limit_redis_timeout_seconds

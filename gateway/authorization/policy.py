@@ -52,6 +52,7 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("GET", "/auth/api-keys", PROVIDER),
     ("POST", "/auth/api-keys", PROVIDER),
     ("DELETE", "/auth/api-keys/{key_id}", PROVIDER),
+    ("POST", "/auth/accounts/republish", ADMIN),
     ("GET", "/auth/signing-keys", ADMIN),
     ("POST", "/auth/signing-keys/rotate", ADMIN),
     # inventory

@@ -4,7 +4,8 @@ verifying the email, changing the password, and resetting it with an emailed tok
 The tokens emailed for verification and reset are random, kept only as a hash, work once and
 until they expire, and a newer one of the same purpose supersedes the older. A new password,
 changed or reset, ends the account's other sessions. What the owner must be told is an event
-(shared.contracts.identity) written in the same transaction; notification sends the email.
+(shared.contracts.identity) written in the same transaction; notification sends the email. A
+new account, and a verified email, is also an `identity.account_changed` (directory.py).
 """
 
 import asyncio
@@ -18,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gateway.identity.directory import account_changed
 from gateway.identity.lockout import SignInLockout
 from gateway.identity.models import AccountToken, UserAccount
 from gateway.identity.revocation import RevocationList
@@ -141,8 +143,10 @@ async def _create_account(
         name=registration.name,
         password_hash=password_hash,
         roles=[registration.role],
+        locale=registration.locale,
     )
     session.add(user)
+    account_changed(session, user, producer=settings.service_name, now=now)
     await _send_verification(session, user=user, settings=settings, now=now)
     await session.commit()
 
@@ -152,8 +156,8 @@ async def register(
 ) -> None:
     """A new account that may sign in at once, its owner emailed a link to verify the
     address; or, when the address has an account, that account's owner emailed that someone
-    tried. Both ways hash the password and write one event, so neither the answer nor its
-    time tells which happened."""
+    tried. Both ways hash the password and write the owner's email event, so neither the
+    answer nor its time tells which happened (only a new account is an account_changed)."""
     email = registration.email.lower()
     password_hash = await asyncio.to_thread(password_hasher.hash, registration.password)
     now = clock.now()
@@ -190,11 +194,16 @@ async def resend_verification(session: AsyncSession, *, user_id: UUID, settings:
     await session.commit()
 
 
-async def verify_email(session: AsyncSession, *, token: str, clock: Clock) -> None:
-    now = clock.now()
-    user = await _consume_token(session, token=token, purpose=VERIFY_EMAIL, now=now)
+def _mark_email_verified(session: AsyncSession, *, user: UserAccount, settings: GatewaySettings, now: datetime) -> None:
     if user.email_verified_at is None:
         user.email_verified_at = now
+        account_changed(session, user, producer=settings.service_name, now=now)
+
+
+async def verify_email(session: AsyncSession, *, token: str, settings: GatewaySettings, clock: Clock) -> None:
+    now = clock.now()
+    user = await _consume_token(session, token=token, purpose=VERIFY_EMAIL, now=now)
+    _mark_email_verified(session, user=user, settings=settings, now=now)
     await session.commit()
 
 
@@ -268,8 +277,7 @@ async def reset_password(
     password_hash = await asyncio.to_thread(password_hasher.hash, new_password)
     now = clock.now()
     user = await _consume_token(session, token=token, purpose=PASSWORD_RESET, now=now)
-    if user.email_verified_at is None:
-        user.email_verified_at = now
+    _mark_email_verified(session, user=user, settings=settings, now=now)
     await _set_password(
         session,
         user=user,

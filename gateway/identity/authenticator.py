@@ -160,7 +160,9 @@ class Authenticator:
             if claims.token_id is not None and await self.revocations.is_revoked(token_id=claims.token_id):
                 raise invalid_token("The access token was revoked.")
             async with self._open().session_factory() as session:
-                user = await service.account_for_external_identity(session, claims=claims, now=now)
+                user = await service.account_for_external_identity(
+                    session, claims=claims, settings=self._settings, now=now
+                )
             return Authenticated(service.identity_of(user), expires_at=claims.expires_at, token_id=claims.token_id)
         kid = header.get("kid")
         public_key = (

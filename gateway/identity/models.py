@@ -20,6 +20,11 @@ class UserAccount(Base):
     # When the owner proved the address theirs (an emailed token, or an identity provider that
     # verified it); an external identity links only to an account verified.
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A BCP 47 tag: the language the owner is written to in.
+    locale: Mapped[str] = mapped_column(String(35), server_default="en")
+    # When what identity.account_changed carries last changed: the event's `changed_at`, so a
+    # republished account never reads as newer than a change made after it.
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     @property
     def email_verified(self) -> bool:

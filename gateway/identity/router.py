@@ -3,7 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 
-from gateway.identity import accounts, api_keys, service
+from gateway.identity import accounts, api_keys, directory, service
 from gateway.identity.authenticator import Authenticated, Authenticator
 from gateway.identity.schemas import (
     Accepted,
@@ -20,6 +20,7 @@ from gateway.identity.schemas import (
     PasswordResetRequest,
     RefreshRequest,
     Registration,
+    Republished,
     SigningKeyList,
     SigningKeyOut,
     TokenPair,
@@ -92,9 +93,9 @@ async def register(registration: Registration, session: SessionDep, settings: Se
 
 
 @router.post("/verify-email", responses=problems(INVALID_ACCOUNT_TOKEN))
-async def verify_email(body: EmailVerification, session: SessionDep, clock: ClockDep) -> Done:
+async def verify_email(body: EmailVerification, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Done:
     """Proves the address with the emailed token (once, before it expires); 400 `INVALID_TOKEN` otherwise."""
-    await accounts.verify_email(session, token=body.token, clock=clock)
+    await accounts.verify_email(session, token=body.token, settings=settings, clock=clock)
     return Done(status="email_verified")
 
 
@@ -257,6 +258,19 @@ async def list_api_keys(authenticated: AuthenticatedDep, session: SessionDep) ->
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_api_key(key_id: UUID, authenticated: AuthenticatedDep, session: SessionDep, clock: ClockDep) -> None:
     await api_keys.revoke_api_key(session, owner=authenticated.identity, key_id=key_id, now=clock.now())
+
+
+@router.post("/accounts/republish", responses=problems(FORBIDDEN))
+async def republish_accounts(
+    _: AdminDep, resources: ResourcesDep, settings: SettingsDep, clock: ClockDep
+) -> Republished:
+    """Every account announced again (`identity.account_changed`, as it is now), so the services
+    that keep a copy of the accounts learn those they have never heard of: the accounts from
+    before the event existed. Harmless to repeat; a service keeps the newest it has heard."""
+    republished = await directory.republish_accounts(
+        resources.session_factory, producer=settings.service_name, clock=clock
+    )
+    return Republished(republished=republished)
 
 
 @router.get("/signing-keys")

@@ -2,13 +2,24 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from gateway.identity.domain import DEFAULT_LOCALE, LOCALE_MAX_LENGTH, canonical_locale
 from gateway.identity.scopes import SCOPE_RULES, Scope
 
 SelfServiceRole = Literal["traveler", "provider", "expert"]
 NewPassword = Annotated[str, Field(min_length=10, max_length=200)]
 EmailedToken = Annotated[str, Field(min_length=1, max_length=200)]
+LocaleTag = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=LOCALE_MAX_LENGTH,
+        description="A BCP 47 language tag such as `en` or `pt-PT`: the language the account is written to in.",
+        examples=["pt-PT"],
+    ),
+    AfterValidator(canonical_locale),
+]
 
 
 class Registration(BaseModel):
@@ -18,6 +29,7 @@ class Registration(BaseModel):
     password: NewPassword
     name: str = Field(min_length=1, max_length=200)
     role: SelfServiceRole = "traveler"
+    locale: LocaleTag = DEFAULT_LOCALE
 
 
 class Accepted(BaseModel):
@@ -84,6 +96,7 @@ class UserOut(BaseModel):
     email_verified: bool
     name: str
     roles: list[str]
+    locale: str
     created_at: datetime
 
 
@@ -115,6 +128,10 @@ class NewApiKey(ApiKeyOut):
 class ApiKeyList(BaseModel):
     items: list[ApiKeyOut]
     next_cursor: str | None = None
+
+
+class Republished(BaseModel):
+    republished: int = Field(description="How many accounts were announced again.")
 
 
 class SigningKeyOut(BaseModel):

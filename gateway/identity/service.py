@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.identity.domain import may_link_external_identity
+from gateway.identity.directory import account_changed
+from gateway.identity.domain import DEFAULT_LOCALE, may_link_external_identity
 from gateway.identity.external import ExternalClaims
 from gateway.identity.lockout import SignInLockout
 from gateway.identity.models import ExternalIdentity, RefreshToken, UserAccount
@@ -177,7 +178,9 @@ async def sign_out(
     await revocations.revoke_token(token_id, expires_at=expires_at, now=now)
 
 
-async def account_for_external_identity(session: AsyncSession, *, claims: ExternalClaims, now: datetime) -> UserAccount:
+async def account_for_external_identity(
+    session: AsyncSession, *, claims: ExternalClaims, settings: GatewaySettings, now: datetime
+) -> UserAccount:
     """The account an external identity acts as: the one linked to it. At first sight, and
     only if the provider verified the email: the account with that email, if its owner
     verified it too and it is not an admin's (domain.may_link_external_identity), else a new
@@ -206,13 +209,16 @@ async def account_for_external_identity(session: AsyncSession, *, claims: Extern
     try:
         if user is None:
             user = UserAccount(
+                id=uuid4(),
                 email=claims.email,
                 name=claims.name,
                 password_hash=EXTERNAL_ACCOUNT_HASH,
                 roles=["traveler"],
                 email_verified_at=now,
+                locale=DEFAULT_LOCALE,
             )
             session.add(user)
+            account_changed(session, user, producer=settings.service_name, now=now)
             await session.flush()
         session.add(ExternalIdentity(issuer=claims.issuer, subject=claims.subject, user_id=user.id, created_at=now))
         await session.commit()
@@ -233,21 +239,23 @@ async def get_user(session: AsyncSession, *, user_id: UUID) -> UserAccount:
 
 
 async def ensure_bootstrap_admin(
-    session_factory: async_sessionmaker[AsyncSession], *, settings: GatewaySettings
+    session_factory: async_sessionmaker[AsyncSession], *, settings: GatewaySettings, clock: Clock
 ) -> None:
     """The admin named in settings exists (created once; an existing account is left as it is)."""
     email = settings.bootstrap_admin_email.lower()
     async with session_factory() as session:
         if await session.scalar(select(UserAccount.id).where(UserAccount.email == email)):
             return
-        session.add(
-            UserAccount(
-                email=email,
-                name="Platform admin",
-                password_hash=await asyncio.to_thread(password_hasher.hash, settings.bootstrap_admin_password),
-                roles=["admin"],
-            )
+        admin = UserAccount(
+            id=uuid4(),
+            email=email,
+            name="Platform admin",
+            password_hash=await asyncio.to_thread(password_hasher.hash, settings.bootstrap_admin_password),
+            roles=["admin"],
+            locale=DEFAULT_LOCALE,
         )
+        session.add(admin)
+        account_changed(session, admin, producer=settings.service_name, now=clock.now())
         try:
             await session.commit()
         except IntegrityError:

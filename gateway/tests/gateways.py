@@ -24,6 +24,7 @@ from shared.events.models import OutboxMessage
 from shared.migrations import upgrade_to_head
 
 PASSWORD = "correct horse battery"
+ACCOUNT_CHANGED = "identity.account_changed"
 ADMIN_EMAIL = "root-admin@example.com"
 
 
@@ -63,10 +64,24 @@ class Gateway:
         async with resources.session_factory() as session:
             envelopes = await session.scalars(
                 select(OutboxMessage.envelope)
-                .where(OutboxMessage.envelope["payload"]["email"].astext == email.lower())
+                .where(
+                    OutboxMessage.envelope["payload"]["email"].astext == email.lower(),
+                    OutboxMessage.event_type != ACCOUNT_CHANGED,
+                )
                 .order_by(OutboxMessage.id)
             )
             return [{"type": envelope["type"], **envelope["payload"]} for envelope in envelopes]
+
+    async def account_changes(self, user_id: str) -> list[dict[str, Any]]:
+        """The identity.account_changed events the gateway wrote for the account, oldest first."""
+        resources: AppResources = self.app.state.resources
+        async with resources.session_factory() as session:
+            envelopes = await session.scalars(
+                select(OutboxMessage.envelope)
+                .where(OutboxMessage.event_type == ACCOUNT_CHANGED, OutboxMessage.key == user_id)
+                .order_by(OutboxMessage.id)
+            )
+            return [envelope["payload"] for envelope in envelopes]
 
     async def emails_of(self, email: str, event_type: str) -> list[dict[str, Any]]:
         return [event for event in await self.emails_to(email) if event["type"] == event_type]
@@ -114,8 +129,7 @@ async def running_gateway(
         database_url=database_url,
         redis_url=redis_url,
         kafka_bootstrap_servers=bootstrap_servers,
-        bootstrap_admin_email=ADMIN_EMAIL,
-        **overrides,
+        **({"bootstrap_admin_email": ADMIN_EMAIL} | overrides),
     )
     clock = clock or FrozenClock(datetime.now(UTC))
     app = build_app(settings, clock=clock)

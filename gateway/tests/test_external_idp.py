@@ -213,6 +213,32 @@ async def test_the_first_sight_of_a_user_from_concurrent_requests_makes_one_acco
     answers = await asyncio.gather(*(gateway.me(token) for _ in range(5)))
     assert {answer.status_code for answer in answers} == {200}
     assert len({answer.json()["id"] for answer in answers}) == 1
+    [announced] = await gateway.account_changes(answers[0].json()["id"])
+    assert (announced["roles"], announced["email_verified"], announced["locale"]) == (["traveler"], True, "en")
+
+
+async def test_an_account_made_for_an_external_identity_is_announced_once_and_linking_announces_nothing(
+    gateway: Gateway, idp_key: rsa.RSAPrivateKey
+) -> None:
+    subject = uuid.uuid4().hex
+    first = (await gateway.me(bearer(_idp_token(idp_key, gateway, sub=subject, name="Ines Lobo")))).json()
+    await gateway.me(bearer(_idp_token(idp_key, gateway, sub=subject)))
+    [announced] = await gateway.account_changes(first["id"])
+    assert {key: value for key, value in announced.items() if key != "changed_at"} == {
+        "user_id": first["id"],
+        "email": first["email"],
+        "name": "Ines Lobo",
+        "roles": ["traveler"],
+        "locale": "en",
+        "email_verified": True,
+    }
+
+    owner = await gateway.register()
+    token = await gateway.emailed_token(owner["email"], "identity.email_verification_requested")
+    assert (await gateway.client.post("/api/v1/auth/verify-email", json={"token": token})).status_code == 200
+    linked = await gateway.me(bearer(_idp_token(idp_key, gateway, email=owner["email"])))
+    assert linked.json()["id"] == owner["id"]
+    assert [event["email_verified"] for event in await gateway.account_changes(owner["id"])] == [False, True]
 
 
 def _hs256_keyed_with(secret: bytes, claims: dict[str, Any]) -> str:
