@@ -10,6 +10,7 @@ from uuid import UUID
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notification.directory.consumers import account_changed_handler
 from services.notification.email.templates import (
     balance_charge_failed,
     booked_on_behalf,
@@ -329,6 +330,7 @@ def identity_events_consumer(settings: NotificationSettings, clock: Clock, redis
                 account_email(RegistrationAttempted, NotificationKind.REGISTRATION_ATTEMPTED, registration_attempted),
                 account_email(PasswordResetRequested, NotificationKind.PASSWORD_RESET, password_reset),
                 account_email(PasswordChanged, NotificationKind.PASSWORD_CHANGED, password_changed),
+                account_changed_handler(),
             ]
         ),
     )
