@@ -29,6 +29,11 @@ from services.notification.identity.templates import (
     password_reset,
     registration_attempted,
 )
+from services.notification.manifests.service import (
+    keep_cancelled_booking,
+    keep_changed_booking,
+    keep_confirmed_booking,
+)
 from services.notification.notifications.domain import (
     NotificationDraft,
     NotificationKind,
@@ -277,8 +282,16 @@ def booking_events_consumer(settings: NotificationSettings, clock: Clock, redis:
         topics=(topic_for("booking"),),
         handlers=dict(
             [
-                _then(notifying(BookingConfirmed, confirmed), BookingConfirmed, schedule_reminder),
-                _then(notifying(BookingCancelled, cancelled), BookingCancelled, cancel_reminder),
+                _then(
+                    _then(notifying(BookingConfirmed, confirmed), BookingConfirmed, schedule_reminder),
+                    BookingConfirmed,
+                    keep_confirmed_booking,
+                ),
+                _then(
+                    _then(notifying(BookingCancelled, cancelled), BookingCancelled, cancel_reminder),
+                    BookingCancelled,
+                    keep_cancelled_booking,
+                ),
                 notifying(BookingRequestCreated, to_provider(NotificationKind.BOOKING_REQUEST_CREATED)),
                 notifying(
                     BookingRequestProviderReminded, to_provider(NotificationKind.BOOKING_REQUEST_PROVIDER_REMINDED)
@@ -290,7 +303,11 @@ def booking_events_consumer(settings: NotificationSettings, clock: Clock, redis:
                 notifying(BookingRequestCountered, countered),
                 notifying(BookingRequestExpired, expired),
                 notifying(BookedOnBehalf, on_behalf),
-                _then(notifying(BookingModified, changed), BookingModified, move_reminder),
+                _then(
+                    _then(notifying(BookingModified, changed), BookingModified, move_reminder),
+                    BookingModified,
+                    keep_changed_booking,
+                ),
                 notifying(BookingBalanceChargeFailed, balance_not_charged),
             ]
         ),
