@@ -1,22 +1,27 @@
 """The booking confirmation and cancellation emails and their calendar invites; the emails
 of booking requests to the provider and the traveler.
 
-Every text in them may come from a user (a listing's title, a name, a reason, a message), so
-every message is built by `_message`: headers are made one line (a line break in a title can
-neither break the message nor add a header), subjects are cut to a readable length, and text
-that cannot be encoded (a lone surrogate) is replaced rather than failing the email.
+Each is rendered by `rendering.render_email` from its files in `layouts/`, in the
+recipient's locale; the invite of a confirmation, change or cancellation is attached after.
+Every text in them may come from a user (a listing's title, a name, a reason, a message);
+`render_email` keeps the headers one line and escapes the HTML body.
 """
 
-import re
-import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
-from email import policy
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
+from services.notification.email.rendering import (
+    HEADERS_POLICY,
+    attach,
+    one_line,
+    plain_text,
+    render_email,
+    subject_line,
+)
 from shared.contracts.booking import (
     BookedOnBehalf,
     BookingBalanceChargeFailed,
@@ -58,23 +63,11 @@ def booking_invite(booking: BookingConfirmed | BookingModified | BookingCancelle
     return invite
 
 
-def booking_confirmation(booking: BookingConfirmed, *, sender: str) -> EmailMessage:
-    message = _message(
-        sender=sender,
-        recipient=booking.contact_email,
-        subject=f"Booking {booking.reference} confirmed: {booking.listing_title}",
-        body=(
-            f"Hello {booking.contact_name},\n\n"
-            f"Your booking {booking.reference} is confirmed.\n\n"
-            f"  {booking.listing_title}\n"
-            f"  {_local(booking.starts_at, booking.timezone)}\n"
-            f"  {booking.seats} place(s), {booking.total} {booking.currency} paid\n\n"
-            "The calendar invite is attached.\n"
-        ),
+def booking_confirmation(booking: BookingConfirmed, *, sender: str, locale: str = "en") -> EmailMessage:
+    message = render_email(
+        "booking_confirmation", {"booking": booking}, sender=sender, recipient=booking.contact_email, locale=locale
     )
-    message.add_attachment(
-        booking_invite(booking), maintype="text", subtype="calendar", filename=_invite_name(booking.reference)
-    )
+    attach(message, booking_invite(booking), mime_type="text/calendar", filename=_invite_name(booking.reference))
     return message
 
 
@@ -155,45 +148,8 @@ def _local(at: datetime, timezone: str) -> str:
     return f"{at.astimezone(ZoneInfo(timezone)):%A %d %B %Y, %H:%M} ({timezone})"
 
 
-# Long enough for the booking reference and most of a listing's title; mail clients show
-# about this much of a subject anyway.
-SUBJECT_LIMIT = 120
-# Whitespace (line breaks of every kind included) and control characters; format characters
-# such as emoji's zero-width joiner and the marks of right-to-left text stay.
-_NOT_ONE_LINE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-
-
-def plain_text(text: str) -> str:
-    """Text as it can be encoded: a lone surrogate (undecodable input) becomes U+FFFD."""
-    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-
-
-def one_line(text: str) -> str:
-    """Text for a header or a one-line field: every run of line breaks, control characters
-    and spaces becomes one space."""
-    return _NOT_ONE_LINE.sub(" ", plain_text(text)).strip()
-
-
-def subject_line(text: str) -> str:
-    """One line, cut at a grapheme-friendly point to `SUBJECT_LIMIT` with an ellipsis."""
-    line = one_line(text)
-    if len(line) <= SUBJECT_LIMIT:
-        return line
-    cut = line[: SUBJECT_LIMIT - 1]
-    # Do not leave a combining mark or a joiner dangling at the cut.
-    while cut and (unicodedata.combining(cut[-1]) or cut[-1] in "\u200d\ufe0f"):
-        cut = cut[:-1]
-    return cut.rstrip() + "\u2026"
-
-
 def _invite_name(reference: str) -> str:
     return f"{one_line(reference) or 'booking'}.ics"
-
-
-# Folding at 78 columns moves spaces across the encoded words of a non-ASCII subject, so it
-# reads back differently; a subject is bounded by SUBJECT_LIMIT, so one line under SMTP's
-# 998 fits it whole, and longer headers still fold.
-HEADERS_POLICY = policy.default.clone(max_line_length=998)
 
 
 def _message(*, sender: str, recipient: str, subject: str, body: str) -> EmailMessage:

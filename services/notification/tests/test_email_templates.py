@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from services.notification.email.rendering import SUBJECT_LIMIT
 from services.notification.email.templates import (
-    SUBJECT_LIMIT,
     balance_charge_failed,
     booked_on_behalf,
     booking_cancellation,
