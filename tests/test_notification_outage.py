@@ -10,7 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -48,7 +48,7 @@ class Booked:
     reference: str
     email: str
     phone: str  # E.164, as the SMS is addressed
-    traveler: dict[str, str]  # who booked: their headers
+    traveler: dict[str, str] = field(repr=False)  # who booked: their headers (a token)
 
 
 @dataclass(frozen=True)
