@@ -6,12 +6,20 @@ A message whose Message-ID the sink already kept is accepted and dropped, as a r
 system deduplicates a sender's retry: a sender that sends again after a crash mid-send (it
 cannot know the first copy arrived) leaves one message here, and tests can count exactly once.
 `duplicates_dropped` says how many were.
+
+Outages, for tests and developers: `POST /outage` with JSON `{"for_seconds": N}` (0 < N <= 3600)
+takes the SMTP side down for N seconds: it answers every `MAIL FROM` with 421 (service not
+available), as a mail server that is shutting down or overloaded does, so no message is taken
+and a sender must try again later. `GET /outage` says how many seconds are left (0: up),
+`DELETE /outage` ends it at once.
 """
 
 import argparse
 import asyncio
 import email
 import email.policy
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +28,10 @@ import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+OUTAGE_REPLY = "421 4.3.2 Service not available, try again later"
+MAX_OUTAGE_SECONDS = 3600
 
 
 @dataclass
@@ -27,6 +39,21 @@ class MailStore:
     messages: list[dict[str, Any]] = field(default_factory=list)
     message_ids: set[str] = field(default_factory=set)
     duplicates_dropped: int = 0
+    # Monotonic seconds, injectable so the outage's end can be tested without waiting for it.
+    clock: Callable[[], float] = time.monotonic
+    down_until: float | None = None
+
+    def go_down(self, for_seconds: float) -> None:
+        self.down_until = self.clock() + for_seconds
+
+    def come_up(self) -> None:
+        self.down_until = None
+
+    def down_for_seconds(self) -> float:
+        """How long the SMTP side stays down; 0 when it is up."""
+        if self.down_until is None:
+            return 0.0
+        return max(self.down_until - self.clock(), 0.0)
 
     def keep(self, envelope: Envelope) -> None:
         raw = envelope.original_content or b""
@@ -60,9 +87,27 @@ class KeepingHandler:
     def __init__(self, store: MailStore) -> None:
         self._store = store
 
+    async def handle_MAIL(  # noqa: N802
+        self,
+        server: SMTP,  # noqa: ARG002
+        session: Session,  # noqa: ARG002
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        if self._store.down_for_seconds() > 0:
+            return OUTAGE_REPLY
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802, ARG002
         self._store.keep(envelope)
         return "250 Message accepted"
+
+
+class Outage(BaseModel):
+    for_seconds: float = Field(gt=0, le=MAX_OUTAGE_SECONDS)
 
 
 def build_http_app(store: MailStore) -> FastAPI:
@@ -81,6 +126,20 @@ def build_http_app(store: MailStore) -> FastAPI:
         store.messages.clear()
         store.message_ids.clear()
         store.duplicates_dropped = 0
+
+    @app.post("/outage", status_code=201)
+    async def start_outage(outage: Outage) -> dict[str, float]:
+        store.go_down(outage.for_seconds)
+        return {"down_for_seconds": store.down_for_seconds()}
+
+    @app.get("/outage")
+    async def show_outage() -> dict[str, float]:
+        return {"down_for_seconds": store.down_for_seconds()}
+
+    @app.delete("/outage")
+    async def end_outage() -> dict[str, float]:
+        store.come_up()
+        return {"down_for_seconds": store.down_for_seconds()}
 
     return app
 

@@ -35,6 +35,13 @@ def platform(
         "DEMO_DATA": "0",
         # A waitlist offer lapses in seconds here, not a day, so the tests see it move on.
         "BOOKING_WAITLIST_CLAIM_SECONDS": "6",
+        # A failed notification is tried again within seconds, not 30 s doubling to 30 min, so a
+        # test's provider outage drains as soon as it ends.
+        "NOTIFICATION_RETRY_BASE_SECONDS": "1",
+        "NOTIFICATION_RETRY_CAP_SECONDS": "8",
+        # A delivery worker that died mid-batch (the shared database refused it a connection, say)
+        # has its claims taken over in half a minute, not five (a batch's sends take 10 s at most).
+        "NOTIFICATION_DELIVERY_LEASE_SECONDS": "30",
     }
     with log_path.open("wb") as log:
         process = start_platform(devstack_up_command(), ports, env, log)

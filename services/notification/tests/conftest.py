@@ -2,7 +2,7 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -38,6 +38,8 @@ from shared.identity import Identity
 from shared.metrics import AppMetrics
 from shared.migrations import upgrade_to_head
 from shared.testing import identity_headers, trust_test_keys
+
+DEFAULT_START = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -181,21 +183,31 @@ async def _forget_notifications(sessions: async_sessionmaker[AsyncSession]) -> N
 
 @contextlib.asynccontextmanager
 async def running_notification(
-    database_url: str, redis_url: str, bootstrap_servers: str, smtp_port: int
+    database_url: str,
+    redis_url: str,
+    bootstrap_servers: str,
+    smtp_port: int,
+    *,
+    starts_at: datetime = DEFAULT_START,
+    settings_changes: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[NotificationApp]:
-    """A notification app in this process on a frozen clock, driven over HTTP; its delivery
-    worker is driven by the test (`NotificationApp.deliver`), one round at a time."""
+    """A notification app in this process on a clock frozen at `starts_at`, driven over HTTP;
+    its delivery worker is driven by the test (`NotificationApp.deliver`), one round at a time.
+    `settings_changes` are set over the settings it runs with."""
     await asyncio.to_thread(upgrade_to_head, Path("services/notification/migrations"), database_url=database_url)
     settings = NotificationSettings(
-        database_url=database_url,
-        redis_url=redis_url,
-        kafka_bootstrap_servers=bootstrap_servers,
-        consumers_enabled=False,
-        delivery_worker_enabled=False,
-        smtp_port=smtp_port,
-        smtp_timeout_seconds=5,
+        **{
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "kafka_bootstrap_servers": bootstrap_servers,
+            "consumers_enabled": False,
+            "delivery_worker_enabled": False,
+            "smtp_port": smtp_port,
+            "smtp_timeout_seconds": 5,
+            **(settings_changes or {}),
+        }
     )
-    clock = FrozenClock(datetime(2031, 5, 4, 9, 0, tzinfo=UTC))
+    clock = FrozenClock(starts_at)
     app = build_app(settings, clock=clock)
     trust_test_keys(app, settings)
     engine = create_engine(database_url=database_url, schema="notification")

@@ -1,21 +1,17 @@
 """The SMS channel against the dev stack's Twilio-compatible sink, run as `make up` runs it, and
 a notification app served on a real port so the sink's status callbacks reach it."""
 
-import asyncio
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.infra import free_port, twilio_sink_command, wait_for_port
-from services.notification.main import build_app
 from services.notification.settings import NotificationSettings
-from shared.db import create_engine, create_session_factory
-from shared.migrations import upgrade_to_head
+from services.notification.tests.conftest import SmtpSink, running_notification
 from shared.tests.servers import served
 
 STATUS_PATH = "/notifications/webhooks/twilio"
@@ -65,25 +61,17 @@ class Notification:
 
 @pytest.fixture
 async def notification(
-    database_url: str, redis_url: str, bootstrap_servers: str, twilio_sink_url: str
+    database_url: str, redis_url: str, bootstrap_servers: str, smtp_sink: SmtpSink, twilio_sink_url: str
 ) -> AsyncIterator[Notification]:
-    await asyncio.to_thread(upgrade_to_head, Path("services/notification/migrations"), database_url=database_url)
-    settings = NotificationSettings(
-        database_url=database_url,
-        redis_url=redis_url,
-        kafka_bootstrap_servers=bootstrap_servers,
-        consumers_enabled=False,
-        twilio_api_base=twilio_sink_url,
-    )
-    app = build_app(settings)
-    engine = create_engine(database_url=database_url, schema="notification")
-    sessions = create_session_factory(engine)
-    try:
-        async with (
-            app.router.lifespan_context(app),
-            served(app) as server,
-            httpx.AsyncClient(base_url=server.url, timeout=10) as client,
-        ):
-            yield Notification(url=server.url, client=client, settings=settings, sessions=sessions)
-    finally:
-        await engine.dispose()
+    async with (
+        running_notification(
+            database_url,
+            redis_url,
+            bootstrap_servers,
+            smtp_sink.port,
+            settings_changes={"twilio_api_base": twilio_sink_url},
+        ) as running,
+        served(running.app) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=10) as client,
+    ):
+        yield Notification(url=server.url, client=client, settings=running.settings, sessions=running.sessions)

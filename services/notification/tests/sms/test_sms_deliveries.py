@@ -11,29 +11,21 @@ import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete
 from twilio.request_validator import RequestValidator
 
 from services.notification.email.sender import SmtpSender
-from services.notification.inapp.models import InAppNotification
-from services.notification.main import build_app
-from services.notification.notifications.models import Delivery, Notification
+from services.notification.notifications.models import Delivery
 from services.notification.notifications.service import claim_due_deliveries, deliver_due
-from services.notification.settings import NotificationSettings
 from services.notification.sms.channel import SmsChannel
 from services.notification.sms.sender import SmsSender
-from services.notification.tests.conftest import NotificationApp, SmtpSink, booking_confirmed
+from services.notification.tests.conftest import NotificationApp, SmtpSink, booking_confirmed, running_notification
 from services.notification.tests.sms.conftest import STATUS_PATH
-from shared.clock import FrozenClock
 from shared.contracts.booking import BookingCancelled, BookingConfirmed
-from shared.db import create_engine, create_session_factory
 from shared.events.envelope import EventEnvelope
-from shared.migrations import upgrade_to_head
 
 # Shorter than the sink's injected delay in the timeout test, far longer than it takes to answer.
 TWILIO_TIMEOUT_SECONDS = 0.5
@@ -87,51 +79,19 @@ async def sms_app(
     twilio_sink_url: str,
     sink: httpx.AsyncClient,
 ) -> AsyncIterator[SmsApp]:
-    await asyncio.to_thread(upgrade_to_head, Path("services/notification/migrations"), database_url=database_url)
-    settings = NotificationSettings(
-        database_url=database_url,
-        redis_url=redis_url,
-        kafka_bootstrap_servers=bootstrap_servers,
-        consumers_enabled=False,
-        delivery_worker_enabled=False,
-        smtp_port=smtp_sink.port,
-        smtp_timeout_seconds=5,
-        twilio_api_base=twilio_sink_url,
-        twilio_timeout_seconds=TWILIO_TIMEOUT_SECONDS,
-    )
-    # The sink dates messages by the real time: the frozen clock starts there.
-    clock = FrozenClock(datetime.now(UTC))
-    app = build_app(settings, clock=clock)
-    engine = create_engine(database_url=database_url, schema="notification")
-    sessions = create_session_factory(engine)
-
-    async def forget_notifications() -> None:
-        async with sessions() as session, session.begin():
-            await session.execute(delete(Delivery))
-            await session.execute(delete(InAppNotification))
-            await session.execute(delete(Notification))
-
-    await forget_notifications()
-    try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notification") as client,
-            SmsSender(settings) as sms,
-        ):
-            running = NotificationApp(
-                app=app,
-                client=client,
-                clock=clock,
-                settings=settings,
-                sessions=sessions,
-                metrics=app.state.delivery_metrics,
-                bootstrap_servers=bootstrap_servers,
-                redis=app.state.resources.redis,
-            )
-            yield SmsApp(app=running, sms=sms, sink=sink)
-        await forget_notifications()
-    finally:
-        await engine.dispose()
+    async with (
+        running_notification(
+            database_url,
+            redis_url,
+            bootstrap_servers,
+            smtp_sink.port,
+            # The sink dates messages by the real time: the frozen clock starts there.
+            starts_at=datetime.now(UTC),
+            settings_changes={"twilio_api_base": twilio_sink_url, "twilio_timeout_seconds": TWILIO_TIMEOUT_SECONDS},
+        ) as running,
+        SmsSender(running.settings) as sms,
+    ):
+        yield SmsApp(app=running, sms=sms, sink=sink)
 
 
 def confirmed_with_phone(phone: str | None, *, title: str = "Sunset kayak tour") -> EventEnvelope:

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 from twilio.request_validator import RequestValidator
 
-from services.notification.main import build_app
 from services.notification.sms.models import SmsStatus
 from services.notification.sms.sender import SmsSender
+from services.notification.tests.conftest import SmtpSink, running_notification
 from services.notification.tests.sms.conftest import STATUS_PATH, Notification
 
 
@@ -96,21 +96,26 @@ async def test_a_callback_naming_no_message_is_refused(notification: Notificatio
     assert (await _report(notification, params)).status_code == 422
 
 
-async def test_the_signature_is_checked_against_the_public_url_twilio_called(notification: Notification) -> None:
+async def test_the_signature_is_checked_against_the_public_url_twilio_called(
+    notification: Notification, database_url: str, redis_url: str, bootstrap_servers: str, smtp_sink: SmtpSink
+) -> None:
     public_url = "https://api.travel.example/api/v1/notifications/webhooks/twilio"
-    settings = notification.settings.model_copy(update={"sms_status_callback_url": public_url})
-    app = build_app(settings)
     sid = "SM" + "3" * 32
     params = _callback(sid, "delivered")
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notification") as behind_gateway,
-    ):
-        seen_here = await behind_gateway.post(
+    async with running_notification(
+        database_url,
+        redis_url,
+        bootstrap_servers,
+        smtp_sink.port,
+        settings_changes={"sms_status_callback_url": public_url},
+    ) as behind_gateway:
+        seen_here = await behind_gateway.client.post(
             STATUS_PATH, data=params, headers=_signed(notification, f"http://notification{STATUS_PATH}", params)
         )
         assert seen_here.status_code == 403
-        public = await behind_gateway.post(STATUS_PATH, data=params, headers=_signed(notification, public_url, params))
+        public = await behind_gateway.client.post(
+            STATUS_PATH, data=params, headers=_signed(notification, public_url, params)
+        )
         assert public.status_code == 204
 
     assert await _status_of(notification, sid) == ("delivered", None)
