@@ -195,6 +195,7 @@ class BookingRefundCompleted(EventPayload):
     # Payment's name for the refund: the same refund reported twice is one refund.
     refund_id: str
     payment_intent_id: str
+    # When payment made the refund.
     refunded_at: datetime
 
 

@@ -55,4 +55,5 @@ class PayoutFailed(EventPayload):
     # Stripe's failure_code (e.g. "account_closed") and failure_message.
     failure_code: str | None
     failure_message: str | None
+    # When Stripe's word of it reached payment.
     failed_at: datetime

@@ -228,10 +228,11 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
         event = PaymentRefunded.model_validate(envelope.payload)
         booking = await _locked(session, event.booking_id)
         if booking is None:
-            return  # a cart's payment refunded as a whole: its bookings are told by their own refunds
+            return
         # Events from before payment named its refunds are named by the event itself.
         refund_id = event.refund_id or f"event:{envelope.event_id}"
-        now = clock.now()
+        # When payment made the refund, not when booking heard of it.
+        refunded_at = envelope.occurred_at
         first_time = await session.scalar(
             insert(BookingRefund)
             .values(
@@ -240,7 +241,7 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
                 amount=event.amount,
                 currency=event.currency,
                 refunded_to=event.refunded_to,
-                refunded_at=now,
+                refunded_at=refunded_at,
             )
             .on_conflict_do_nothing()
             .returning(BookingRefund.refund_id)
@@ -268,11 +269,11 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
                 refunded_to=event.refunded_to,
                 refund_id=refund_id,
                 payment_intent_id=event.payment_intent_id,
-                refunded_at=now,
+                refunded_at=refunded_at,
             ),
         )
         if booking.status == "cancelled":
-            move(session, booking, "refunded", actor=SYSTEM, at=now, reason=booking.status_reason)
+            move(session, booking, "refunded", actor=SYSTEM, at=clock.now(), reason=booking.status_reason)
 
     return ConsumerSpec(
         name="booking.saga",
