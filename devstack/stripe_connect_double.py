@@ -15,7 +15,7 @@ base address points here (clients keep paying at localstripe, `STRIPE_API_BASE`)
   `refund_application_fee`), which localstripe refuses, and puts them back on every answer about
   that intent or refund, so tests see what was asked;
 - remembers the webhook endpoints registered through it (`POST /_config/webhooks/{id}`, also
-  forwarded) and sends them Connect's `account.updated`, signed as Stripe signs.
+  forwarded) and sends them Connect's `account.updated` and `payout.failed`, signed as Stripe signs.
 
 It keeps no balances: a transfer or payout is accepted for any amount to an account it knows.
 
@@ -27,6 +27,10 @@ Control endpoints (not Stripe's), for tests and developers:
   those. Both send `account.updated` to the registered endpoints and answer
   `{"account": ..., "event": ..., "deliveries": [{"url", "status"}]}` (the event, for a test that
   delivers it itself).
+- `POST /_double/payouts/{id}/fail` with optional JSON `{failure_code?, failure_message?}`
+  (default `account_closed`): the bank refused the payout; its status is `failed` and
+  `payout.failed` goes to the registered endpoints, answered as above with `{"payout", "event",
+  "deliveries"}`.
 - `GET /_double/onboarding/{id}?return_url=`: where an account link leads; finishing onboarding
   there verifies the account and redirects to `return_url`.
 - `POST /_double/faults` with JSON `{method, path, times, fault, status?}`: the next `times`
@@ -122,6 +126,7 @@ class StripeConnectDouble:
             Route("/_double/accounts/{account_id}/verify", self._verify, methods=["POST"]),
             Route("/_double/accounts/{account_id}/status", self._set_status, methods=["POST"]),
             Route("/_double/onboarding/{account_id}", self._finish_onboarding, methods=["GET"]),
+            Route("/_double/payouts/{payout_id}/fail", self._fail_payout, methods=["POST"]),
             Route("/_double/faults", self._faults, methods=["GET", "POST", "DELETE"]),
             Route("/_double/requests", self._requests, methods=["GET", "DELETE"]),
             Route("/{path:path}", self._stripe, methods=methods),
@@ -401,6 +406,33 @@ class StripeConnectDouble:
             return RedirectResponse(return_url, status_code=303)
         return JSONResponse({"account": self.accounts.get(account_id), "onboarding": "finished"})
 
+    async def _fail_payout(self, request: Request) -> Response:
+        payout = self.payouts.get(request.path_params["payout_id"])
+        if payout is None:
+            answer = _missing("payout", request.path_params["payout_id"])
+            return JSONResponse(answer.body, status_code=answer.status)
+        failure = await request.json() if await request.body() else {}
+        payout["status"] = "failed"
+        payout["failure_code"] = failure.get("failure_code", "account_closed")
+        payout["failure_message"] = failure.get("failure_message", "The bank account has been closed.")
+        event = self._event("payout.failed", account_id=payout["account"], subject=payout)
+        deliveries = [await self._deliver(url, secret, event) for url, secret in self.webhooks.values()]
+        return JSONResponse({"payout": payout, "event": event, "deliveries": deliveries})
+
+    def _event(self, event_type: str, *, account_id: str, subject: dict[str, Any]) -> dict[str, Any]:
+        """A Connect event about an object of a connected account, as Stripe sends it."""
+        return {
+            "id": _new_id("evt"),
+            "object": "event",
+            "api_version": "2024-06-20",
+            "type": event_type,
+            "account": account_id,
+            "created": int(time.time()),
+            "livemode": False,
+            "pending_webhooks": len(self.webhooks),
+            "data": {"object": subject},
+        }
+
     async def _change_account(self, account_id: str, change: dict[str, Any]) -> Response:
         account = self.accounts.get(account_id)
         if account is None:
@@ -413,17 +445,7 @@ class StripeConnectDouble:
             account["requirements"] = _requirements(list(change["currently_due"]))
         active = "active" if account["charges_enabled"] and account["payouts_enabled"] else "inactive"
         account["capabilities"] = dict.fromkeys(account["capabilities"], active)
-        event = {
-            "id": _new_id("evt"),
-            "object": "event",
-            "api_version": "2024-06-20",
-            "type": "account.updated",
-            "account": account_id,
-            "created": int(time.time()),
-            "livemode": False,
-            "pending_webhooks": len(self.webhooks),
-            "data": {"object": account},
-        }
+        event = self._event("account.updated", account_id=account_id, subject=account)
         deliveries = [await self._deliver(url, secret, event) for url, secret in self.webhooks.values()]
         return JSONResponse({"account": account, "event": event, "deliveries": deliveries})
 

@@ -91,7 +91,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             saga_consumer(clock),
             modifications_consumer(clock, settings.deposit_terms()),
             balances_consumer(clock, settings.balance_schedule()),
-            waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds),
+            waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds, clock=clock),
             blackouts_consumer(settings, clock),
         ],
         background_jobs=[

@@ -63,17 +63,50 @@ class BookingConfirmed(EventPayload):
     contact_phone: str | None = None
 
 
+class UnpaidBookingFacts(EventPayload):
+    """What a message to the traveler about a booking that was never paid says. Absent from
+    events written before they were carried."""
+
+    reference: str | None = None
+    traveler_id: UUID | None = None
+    provider_id: UUID | None = None
+    listing_id: UUID | None = None
+    listing_title: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    timezone: str | None = None
+    seats: int | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    # The number as the traveler typed it (notification reads it into E.164), for an SMS.
+    contact_phone: str | None = None
+    total: Decimal | None = None
+    # What the traveler was asked to pay at checkout (a deposit's share, or the total).
+    amount_due: Decimal | None = None
+    currency: str | None = None
+
+
 @register_event("booking.payment_failed", version=1)
-class BookingPaymentFailed(EventPayload):
+class BookingPaymentFailed(UnpaidBookingFacts):
+    """The checkout's payment failed (the card was declined): the booking is over and its hold
+    is released."""
+
     booking_id: UUID
     hold_id: UUID
     slot_id: UUID
+    # Stripe's decline code or message, as payment reported it.
+    reason: str | None = None
+    failed_at: datetime | None = None
 
 
 @register_event("booking.expired", version=1)
-class BookingExpired(EventPayload):
+class BookingExpired(UnpaidBookingFacts):
+    """The hold ran out before the booking was paid."""
+
     booking_id: UUID
     hold_id: UUID
+    slot_id: UUID | None = None
+    expired_at: datetime | None = None
 
 
 @register_event("booking.refund_requested", version=1)
@@ -132,6 +165,38 @@ class BookingCancelled(EventPayload):
     calendar_sequence: int = 1
     # The number as the traveler typed it (notification reads it into E.164), for an SMS.
     contact_phone: str | None = None
+    # Set when a blackout of the date cancelled it (`cancelled_by` is then the provider, and
+    # `reason` says the date was blacked out and why): the provider's own reason, as they gave it.
+    blackout_id: UUID | None = None
+    blackout_reason: str | None = None
+
+
+@register_event("booking.refund_completed", version=1)
+class BookingRefundCompleted(EventPayload):
+    """Money went back to the traveler: payment refunded `amount` (to their card, or to their
+    credit). One event per refund, whatever decided it (a cancellation, a change, a lapsed
+    hold's late payment)."""
+
+    booking_id: UUID
+    reference: str
+    traveler_id: UUID
+    provider_id: UUID
+    listing_id: UUID
+    listing_title: str
+    starts_at: datetime
+    timezone: str
+    contact_name: str
+    contact_email: str
+    contact_phone: str | None = None
+    amount: Decimal
+    currency: str
+    # "card" or "credit"; None when payment's event did not say.
+    refunded_to: str | None = None
+    # Payment's name for the refund: the same refund reported twice is one refund.
+    refund_id: str
+    payment_intent_id: str
+    # When payment made the refund.
+    refunded_at: datetime
 
 
 @register_event("booking.completed", version=1)
@@ -174,6 +239,31 @@ class WaitlistOfferRequested(EventPayload):
     local_date: date
     claim_seconds: int
     candidates: list[WaitlistCandidate]
+
+
+@register_event("booking.waitlist_offered", version=1)
+class WaitlistOffered(EventPayload):
+    """Seats are held for a waitlist entry until `offer_expires_at`: the traveler books from
+    `hold_id` (POST /bookings) before then, or the offer moves on. Keyed by entry id."""
+
+    entry_id: UUID
+    traveler_id: UUID
+    # The traveler's account email when they joined; None for entries made before it was kept.
+    traveler_email: str | None
+    listing_id: UUID
+    # None only for an offer inventory held before it said the title, on an entry made before
+    # booking kept it.
+    listing_title: str | None
+    local_date: date
+    party_size: int
+    hold_id: UUID
+    slot_id: UUID
+    seats: int
+    # The held slot's start and the listing's time zone, when inventory said them.
+    starts_at: datetime | None = None
+    timezone: str | None = None
+    offer_expires_at: datetime
+    offered_at: datetime
 
 
 # Deposit bookings' balances, keyed by booking id.
@@ -398,7 +488,16 @@ class HandoffEvent(EventPayload):
 
 @register_event("expert_handoff.requested", version=1)
 class HandoffRequested(HandoffEvent):
-    pass
+    """A traveler asks the expert to plan their trip. The trip's facts are absent from events
+    written before they were carried."""
+
+    # The traveler's account email (booking knows no name for them).
+    traveler_email: str | None = None
+    description: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    budget: Decimal | None = None
+    currency: str | None = None
 
 
 @register_event("expert_handoff.accepted", version=1)

@@ -109,3 +109,8 @@ class WaitlistHoldPlaced(EventPayload):
     holder_id: UUID
     seats: int
     expires_at: datetime
+    # The listing's title, the slot's start and the listing's time zone, for the traveler's
+    # message (absent from events written before they were carried).
+    listing_title: str | None = None
+    starts_at: datetime | None = None
+    timezone: str | None = None

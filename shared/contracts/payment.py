@@ -1,5 +1,6 @@
 """Events payment publishes on payment.events, keyed by booking id."""
 
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -31,3 +32,28 @@ class PaymentRefunded(EventPayload):
     payment_intent_id: str
     amount: Decimal
     currency: str
+    # Payment's name for this refund, the same however often it is reported, and where the
+    # money went: "card" or "credit". Absent from events written before they were carried.
+    refund_id: str | None = None
+    refunded_to: str | None = None
+
+
+@register_event("payment.payout_failed", version=1)
+class PayoutFailed(EventPayload):
+    """Stripe could not pay a recipient's payout into their bank (a closed account, say): the
+    money is back on their connected account, and ops have to act. Keyed by booking id."""
+
+    payout_id: UUID
+    stripe_payout_id: str
+    stripe_account_id: str
+    booking_id: UUID
+    # Who was to be paid: a provider, or an expert (their fee on a booking they made).
+    recipient_id: UUID
+    recipient_role: str
+    amount: Decimal
+    currency: str
+    # Stripe's failure_code (e.g. "account_closed") and failure_message.
+    failure_code: str | None
+    failure_message: str | None
+    # When Stripe's word of it reached payment.
+    failed_at: datetime

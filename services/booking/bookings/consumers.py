@@ -1,13 +1,15 @@
 """The booking saga on events: paid → seats sold → confirmed; or failed, expired, refunded."""
 
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.balances.domain import is_balance_payment
-from services.booking.bookings.models import Booking
+from services.booking.bookings.models import Booking, BookingRefund
 from services.booking.bookings.service import PRODUCER
 from services.booking.history.service import SYSTEM, move, record_change
 from services.booking.modifications.models import is_change_payment
@@ -17,12 +19,13 @@ from shared.contracts.booking import (
     BookingExpired,
     BookingPaymentFailed,
     BookingPaymentReceived,
+    BookingRefundCompleted,
     BookingRefundRequested,
 )
 from shared.contracts.inventory import HoldExpired, SeatsConfirmed, SeatsUnavailable
 from shared.contracts.payment import PaymentFailed, PaymentRefunded, PaymentSucceeded
 from shared.events.consumer import ConsumerSpec, handles
-from shared.events.envelope import EventPayload, topic_for
+from shared.events.envelope import EventEnvelope, EventPayload, topic_for
 from shared.events.outbox import add_event
 from shared.money import money
 
@@ -40,6 +43,27 @@ async def _paid_by(session: AsyncSession, booking_id: UUID, payment_intent_id: s
     cart checkout it was made for (payment knows that one by the cart's id)."""
     query = select(Booking).where(or_(Booking.id == booking_id, Booking.payment_intent_id == payment_intent_id))
     return list((await session.scalars(query.order_by(Booking.id).with_for_update())).all())
+
+
+def _unpaid_booking_facts(booking: Booking) -> dict[str, Any]:
+    """The fields of `UnpaidBookingFacts`: what the traveler's message about it says."""
+    return {
+        "reference": booking.reference,
+        "traveler_id": booking.traveler_id,
+        "provider_id": booking.provider_id,
+        "listing_id": booking.listing_id,
+        "listing_title": booking.listing_title,
+        "starts_at": booking.starts_at,
+        "ends_at": booking.ends_at,
+        "timezone": booking.timezone,
+        "seats": booking.seats,
+        "contact_name": str(booking.contact["name"]),
+        "contact_email": str(booking.contact["email"]),
+        "contact_phone": booking.contact.get("phone"),
+        "total": booking.total,
+        "amount_due": booking.amount_due_now,
+        "currency": booking.currency,
+    }
 
 
 def saga_consumer(clock: Clock) -> ConsumerSpec:
@@ -102,19 +126,38 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
         for booking in await _paid_by(session, event.booking_id, event.payment_intent_id):
             if booking.status != "pending_payment" or booking.paid_at is not None:
                 continue
-            move(session, booking, "payment_failed", actor=SYSTEM, at=clock.now(), reason=event.reason)
+            now = clock.now()
+            move(session, booking, "payment_failed", actor=SYSTEM, at=now, reason=event.reason)
             _emit(
                 session,
                 booking,
-                BookingPaymentFailed(booking_id=booking.id, hold_id=booking.hold_id, slot_id=booking.slot_id),
+                BookingPaymentFailed(
+                    booking_id=booking.id,
+                    hold_id=booking.hold_id,
+                    slot_id=booking.slot_id,
+                    reason=event.reason,
+                    failed_at=now,
+                    **_unpaid_booking_facts(booking),
+                ),
             )
 
     async def on_hold_expired(session: AsyncSession, event: HoldExpired) -> None:
         booking = await session.scalar(select(Booking).where(Booking.hold_id == event.hold_id).with_for_update())
         if booking is None or booking.status != "pending_payment" or booking.paid_at is not None:
             return
-        move(session, booking, "expired", actor=SYSTEM, at=clock.now(), reason="the hold expired before payment")
-        _emit(session, booking, BookingExpired(booking_id=booking.id, hold_id=booking.hold_id))
+        now = clock.now()
+        move(session, booking, "expired", actor=SYSTEM, at=now, reason="the hold expired before payment")
+        _emit(
+            session,
+            booking,
+            BookingExpired(
+                booking_id=booking.id,
+                hold_id=booking.hold_id,
+                slot_id=booking.slot_id,
+                expired_at=now,
+                **_unpaid_booking_facts(booking),
+            ),
+        )
 
     async def on_seats_confirmed(session: AsyncSession, event: SeatsConfirmed) -> None:
         booking = await _locked(session, event.booking_id)
@@ -181,11 +224,56 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
             ),
         )
 
-    async def on_payment_refunded(session: AsyncSession, event: PaymentRefunded) -> None:
+    async def on_payment_refunded(session: AsyncSession, envelope: EventEnvelope) -> None:
+        event = PaymentRefunded.model_validate(envelope.payload)
         booking = await _locked(session, event.booking_id)
-        if booking is None or booking.status != "cancelled":
+        if booking is None:
             return
-        move(session, booking, "refunded", actor=SYSTEM, at=clock.now(), reason=booking.status_reason)
+        # Events from before payment named its refunds are named by the event itself.
+        refund_id = event.refund_id or f"event:{envelope.event_id}"
+        # When payment made the refund, not when booking heard of it.
+        refunded_at = envelope.occurred_at
+        first_time = await session.scalar(
+            insert(BookingRefund)
+            .values(
+                booking_id=booking.id,
+                refund_id=refund_id,
+                amount=event.amount,
+                currency=event.currency,
+                refunded_to=event.refunded_to,
+                refunded_at=refunded_at,
+            )
+            .on_conflict_do_nothing()
+            .returning(BookingRefund.refund_id)
+        )
+        if first_time is None:
+            return
+        contact = booking.contact
+        _emit(
+            session,
+            booking,
+            BookingRefundCompleted(
+                booking_id=booking.id,
+                reference=booking.reference,
+                traveler_id=booking.traveler_id,
+                provider_id=booking.provider_id,
+                listing_id=booking.listing_id,
+                listing_title=booking.listing_title,
+                starts_at=booking.starts_at,
+                timezone=booking.timezone,
+                contact_name=str(contact["name"]),
+                contact_email=str(contact["email"]),
+                contact_phone=contact.get("phone"),
+                amount=event.amount,
+                currency=event.currency,
+                refunded_to=event.refunded_to,
+                refund_id=refund_id,
+                payment_intent_id=event.payment_intent_id,
+                refunded_at=refunded_at,
+            ),
+        )
+        if booking.status == "cancelled":
+            move(session, booking, "refunded", actor=SYSTEM, at=clock.now(), reason=booking.status_reason)
 
     return ConsumerSpec(
         name="booking.saga",
@@ -194,7 +282,7 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
             [
                 handles(PaymentSucceeded, on_payment_succeeded),
                 handles(PaymentFailed, on_payment_failed),
-                handles(PaymentRefunded, on_payment_refunded),
+                ((PaymentRefunded.event_type, PaymentRefunded.event_version), on_payment_refunded),
                 handles(HoldExpired, on_hold_expired),
                 handles(SeatsConfirmed, on_seats_confirmed),
                 handles(SeatsUnavailable, on_seats_unavailable),

@@ -85,3 +85,17 @@ class Booking(Base):
         if self.balance_paid_at is not None and self.balance_amount is not None:
             paid += self.balance_amount
         return paid
+
+
+class BookingRefund(Base):
+    """A refund payment reported made for a booking, kept once by payment's name for it, so the
+    traveler is told of each refund once however often payment's event arrives."""
+
+    __tablename__ = "booking_refund"
+
+    booking_id: Mapped[UUID] = mapped_column(primary_key=True)
+    refund_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(MoneyAmount())
+    currency: Mapped[str] = mapped_column(String(3))
+    refunded_to: Mapped[str | None] = mapped_column(String(10))
+    refunded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

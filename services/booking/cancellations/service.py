@@ -98,6 +98,7 @@ async def cancel_blacked_out_bookings(
             provider_credit=settings.provider_cancellation_credit,
             calendar_sequence=await applied_changes(session, booking.id) + 1,
             now=now,
+            blackout=blackout,
         )
     return list(bookings)
 
@@ -117,9 +118,11 @@ def cancel_by_policy(
     provider_credit: Decimal,
     calendar_sequence: int,
     now: datetime,
+    blackout: SlotsBlackedOut | None = None,
 ) -> None:
     """Cancel a locked booking in the caller's transaction: settle what was paid (the deposit,
-    and the balance once paid) by its policy, put its seats back on sale, have payment refund."""
+    and the balance once paid) by its policy, put its seats back on sale, have payment refund.
+    `blackout` is the blackout that cancels it, if one does."""
     was_paid, was_confirmed = booking.paid_at is not None, booking.status == "confirmed"
     settlement = settle(
         paid=booking.amount_paid,
@@ -170,6 +173,8 @@ def cancel_by_policy(
             cancelled_at=now,
             calendar_sequence=calendar_sequence,
             contact_phone=booking.contact.get("phone"),
+            blackout_id=blackout.blackout_id if blackout else None,
+            blackout_reason=blackout.reason if blackout else None,
         ),
     )
     # Back on sale at once: the hold of an unpaid booking is released, a paid one's seats returned.

@@ -253,7 +253,18 @@ async def request_handoff(
     )
     session.add(handoff)
     await session.flush()
-    _emit(session, handoff, HandoffRequested, at=now)
+    _emit(
+        session,
+        handoff,
+        HandoffRequested,
+        at=now,
+        traveler_email=handoff.traveler_email,
+        description=handoff.description,
+        start_date=handoff.start_date,
+        end_date=handoff.end_date,
+        budget=handoff.budget,
+        currency=handoff.currency,
+    )
     await session.commit()
     return handoff
 

@@ -170,6 +170,8 @@ async def test_a_blackout_cancels_the_live_bookings_of_its_slots_once_as_the_pro
         credit,
     )
     assert "Storm warning" in cancelled["reason"]
+    assert (cancelled["blackout_id"], cancelled["blackout_reason"]) == (first.payload["blackout_id"], "Storm warning")
+    assert (cancelled["provider_id"], cancelled["traveler_id"]) == (str(provider.user_id), str(traveler.user_id))
     # The unpaid booking's intent is cancelled by payment on booking.cancelled; nothing to refund.
     assert [kind for kind, _ in await _events(booking_app, unpaid.id)] == [
         "booking.cancelled",

@@ -114,6 +114,29 @@ async def test_a_handoff_is_accepted_planned_completed_and_approved_with_an_even
     assert (again.status_code, again.json()["details"]) == (409, {"from": "approved", "to": "cancelled"})
 
 
+async def test_a_requested_handoff_tells_the_expert_whose_trip_it_is_and_what_it_is(booking_app: BookingApp) -> None:
+    traveler, expert = make_identity("traveler"), make_identity("expert")
+    handoff = await _handoff(booking_app, traveler, expert)
+
+    async with booking_app.sessions() as session:
+        [requested] = (
+            await session.scalars(select(OutboxMessage.envelope).where(OutboxMessage.key == handoff["id"]))
+        ).all()
+    assert requested["type"] == "expert_handoff.requested"
+    assert requested["payload"] == {
+        "handoff_id": handoff["id"],
+        "traveler_id": str(traveler.user_id),
+        "expert_id": str(expert.user_id),
+        "at": "2031-05-04T09:00:00Z",
+        "traveler_email": traveler.email,
+        "description": "Four days in Lisbon with the kids",
+        "start_date": "2031-06-01",
+        "end_date": "2031-06-04",
+        "budget": "1200.00",
+        "currency": "EUR",
+    }
+
+
 async def test_only_the_handoffs_parties_see_it_and_each_takes_only_their_own_steps(booking_app: BookingApp) -> None:
     traveler, expert = make_identity("traveler"), make_identity("expert")
     other_expert, other_traveler = make_identity("expert"), make_identity("traveler")

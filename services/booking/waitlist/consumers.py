@@ -4,13 +4,14 @@ placed for an offer, lapse an offer whose hold ended, claim one a booking was ma
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.waitlist.service import claim_offer, lapse_offer, record_offer, request_offer, waiting_for
+from shared.clock import Clock
 from shared.contracts.booking import BookingCreated
 from shared.contracts.inventory import HoldExpired, HoldReleased, SeatsReturned, WaitlistHoldPlaced
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 
 
-def waitlist_consumer(*, claim_seconds: int) -> ConsumerSpec:
+def waitlist_consumer(*, claim_seconds: int, clock: Clock) -> ConsumerSpec:
     async def offer_freed_seats(session: AsyncSession, event: HoldReleased | HoldExpired | SeatsReturned) -> None:
         if isinstance(event, HoldReleased | HoldExpired):
             await lapse_offer(session, hold_id=event.hold_id)
@@ -26,7 +27,7 @@ def waitlist_consumer(*, claim_seconds: int) -> ConsumerSpec:
         )
 
     async def on_offer_held(session: AsyncSession, event: WaitlistHoldPlaced) -> None:
-        await record_offer(session, entry_id=event.entry_id, hold_id=event.hold_id, expires_at=event.expires_at)
+        await record_offer(session, held=event, now=clock.now())
 
     async def on_booking_created(session: AsyncSession, event: BookingCreated) -> None:
         await claim_offer(session, hold_id=event.hold_id)

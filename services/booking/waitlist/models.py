@@ -23,6 +23,9 @@ class WaitlistEntry(Base):
     listing_id: Mapped[UUID]
     local_date: Mapped[date] = mapped_column(Date)
     party_size: Mapped[int]
+    # Kept when the entry is made, for the message that offers it seats (none on older entries).
+    traveler_email: Mapped[str | None] = mapped_column(String(320))
+    listing_title: Mapped[str | None] = mapped_column(String(200))
     # Higher first, then first come; every entry joins at 0 (ops may raise one).
     priority: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(20), default="waiting")

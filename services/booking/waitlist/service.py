@@ -15,7 +15,8 @@ from services.booking.upstreams.inventory import InventoryClient
 from services.booking.waitlist.models import WaitlistEntry
 from services.booking.waitlist.schemas import PriorityChange, WaitlistEntryOut, WaitlistJoin
 from shared.clock import Clock
-from shared.contracts.booking import WaitlistCandidate, WaitlistOfferRequested
+from shared.contracts.booking import WaitlistCandidate, WaitlistOffered, WaitlistOfferRequested
+from shared.contracts.inventory import WaitlistHoldPlaced
 from shared.errors import Conflict, NotFound
 from shared.events.outbox import add_event
 from shared.identity import Identity
@@ -42,6 +43,8 @@ async def join_waitlist(
         listing_id=request.listing_id,
         local_date=request.date,
         party_size=request.party_size,
+        traveler_email=traveler.email,
+        listing_title=listing.title,
     )
     session.add(entry)
     try:
@@ -170,9 +173,35 @@ async def waiting_for(session: AsyncSession, *, listing_id: UUID, local_date: da
     )
 
 
-async def record_offer(session: AsyncSession, *, entry_id: UUID, hold_id: UUID, expires_at: datetime) -> None:
-    await session.execute(
+async def record_offer(session: AsyncSession, *, held: WaitlistHoldPlaced, now: datetime) -> None:
+    """Inventory held seats for a waiting entry: it is offered them, and its traveler is told,
+    once (a repeated hold event finds the entry offered already)."""
+    entry = await session.scalar(
         update(WaitlistEntry)
-        .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == "waiting")
-        .values(status="offered", hold_id=hold_id, offer_expires_at=expires_at)
+        .where(WaitlistEntry.id == held.entry_id, WaitlistEntry.status == "waiting")
+        .values(status="offered", hold_id=held.hold_id, offer_expires_at=held.expires_at)
+        .returning(WaitlistEntry)
+    )
+    if entry is None:
+        return
+    add_event(
+        session,
+        WaitlistOffered(
+            entry_id=entry.id,
+            traveler_id=entry.traveler_id,
+            traveler_email=entry.traveler_email,
+            listing_id=entry.listing_id,
+            listing_title=held.listing_title or entry.listing_title,
+            local_date=entry.local_date,
+            party_size=entry.party_size,
+            hold_id=held.hold_id,
+            slot_id=held.slot_id,
+            seats=held.seats,
+            starts_at=held.starts_at,
+            timezone=held.timezone,
+            offer_expires_at=held.expires_at,
+            offered_at=now,
+        ),
+        producer=PRODUCER,
+        key=str(entry.id),
     )

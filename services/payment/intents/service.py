@@ -408,6 +408,8 @@ def _record_refund(session: AsyncSession, *, payment: Payment, command: StripeCo
             payment_intent_id=payment.payment_intent_id,
             amount=amount,
             currency=payment.currency,
+            refund_id=command.idempotency_key,
+            refunded_to="card",
         ),
         producer=PRODUCER,
         key=str(booking_id),
@@ -457,11 +459,12 @@ async def _refund_to_credit(
     payment.credit_refunded += amount
     payment.amount_refunded += amount
     share = _share_of(payment, booking_id)
+    refund_id = f"refund-to-credit:{payment.id}:{booking_id}:{reason}"
     record(
         session,
         kind="refund",
         booking_id=booking_id,
-        reference=f"refund-to-credit:{payment.id}:{booking_id}:{reason}",
+        reference=refund_id,
         currency=payment.currency,
         postings=credit_refund_postings(
             refund=amount,
@@ -489,6 +492,8 @@ async def _refund_to_credit(
             payment_intent_id=payment.payment_intent_id,
             amount=amount,
             currency=payment.currency,
+            refund_id=refund_id,
+            refunded_to="credit",
         ),
         producer=PRODUCER,
         key=str(booking_id),

@@ -60,7 +60,7 @@ class Payout(Base):
     __tablename__ = "payout"
     __table_args__ = (
         UniqueConstraint("booking_id", "recipient_id", "sequence"),
-        CheckConstraint("status IN ('pending', 'paid', 'netted')", name="status_known"),
+        CheckConstraint("status IN ('pending', 'paid', 'netted', 'failed')", name="status_known"),
         CheckConstraint("amount >= 0 AND amount = gross - netted", name="adds_up"),
         Index("ix_payout_pending", "recipient_id", postgresql_where=text("status = 'pending'")),
     )
@@ -77,14 +77,19 @@ class Payout(Base):
     netted_into_id: Mapped[UUID | None]
     stripe_account_id: Mapped[str] = mapped_column(String(100))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    # pending (decided, Stripe not yet done) → paid; netted: nothing to send.
+    # pending (decided, Stripe not yet done) → paid → failed (the bank refused it, and the money
+    # is back on the connected account: ops act); netted: nothing to send.
     status: Mapped[str] = mapped_column(String(10))
-    stripe_payout_id: Mapped[str | None] = mapped_column(String(100))
+    stripe_payout_id: Mapped[str | None] = mapped_column(String(100), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(1000))
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Stripe's word that the bank did not take it.
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failure_code: Mapped[str | None] = mapped_column(String(100))
+    failure_message: Mapped[str | None] = mapped_column(String(1000))
 
 
 class PayoutTransfer(Base):

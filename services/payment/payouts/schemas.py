@@ -19,7 +19,8 @@ class PayoutOut(BaseModel):
     netted: Decimal
     amount: Decimal
     currency: str
-    # pending (on its way to Stripe), paid, or netted (nothing left to send).
+    # pending (on its way to Stripe), paid, failed (the bank refused it: ops act), or netted
+    # (nothing left to send).
     status: str
     decided_at: datetime
     paid_at: datetime | None

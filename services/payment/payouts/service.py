@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.payment.connect.models import ConnectedAccount
 from services.payment.connect.service import account_out
 from services.payment.intents.models import Payment, StripeCommand
-from services.payment.intents.service import shares
+from services.payment.intents.service import PRODUCER, shares
 from services.payment.ledger.models import LedgerEntry, LedgerTransaction
 from services.payment.ledger.service import (
     expert_payable,
@@ -34,6 +34,8 @@ from services.payment.ledger.service import (
 from services.payment.payouts.domain import PolicyRule, due_at, net_debts, retry_delay, tier_of, transfer_group
 from services.payment.payouts.models import Payout, PayoutPolicy, PayoutSchedule, PayoutTransfer
 from services.payment.payouts.schemas import PayoutOut, PayoutsOut, PayoutTotals
+from shared.contracts.payment import PayoutFailed
+from shared.events.outbox import add_event
 from shared.money import money, to_minor_units
 
 logger = logging.getLogger(__name__)
@@ -555,6 +557,44 @@ def _failed(row: Payout | PayoutTransfer, error: stripe.StripeError, *, now: dat
     row.last_error = str(error)[:1000]
     row.next_attempt_at = now + retry_delay(row.attempts, first=retry.first, longest=retry.longest)
     logger.warning("stripe refused %s (attempt %d): %s", row.idempotency_key, row.attempts, error)
+
+
+async def record_payout_failure(session: AsyncSession, *, stripe_payout: stripe.Payout, now: datetime) -> str:
+    """Stripe says the bank did not take a payout: it is marked failed and ops are told, once
+    however often Stripe says it. The money is back on the recipient's connected account; what
+    to do with it (a new bank account, paying again) is ops' call, so the ledger is left as is."""
+    if stripe_payout.status != "failed":
+        return "no change"
+    payout = await session.scalar(select(Payout).where(Payout.stripe_payout_id == stripe_payout.id).with_for_update())
+    if payout is None:
+        logger.info("stripe reports payout %s failed, which is not ours", stripe_payout.id)
+        return "unknown payout"
+    if payout.status == "failed":
+        return "no change"
+    payout.status, payout.failed_at = "failed", now
+    payout.failure_code = stripe_payout.failure_code
+    payout.failure_message = (stripe_payout.failure_message or "")[:1000] or None
+    add_event(
+        session,
+        PayoutFailed(
+            payout_id=payout.id,
+            stripe_payout_id=stripe_payout.id,
+            stripe_account_id=payout.stripe_account_id,
+            booking_id=payout.booking_id,
+            recipient_id=payout.recipient_id,
+            recipient_role=payout.recipient_role,
+            amount=payout.amount,
+            currency=payout.currency,
+            failure_code=payout.failure_code,
+            failure_message=payout.failure_message,
+            failed_at=now,
+        ),
+        producer=PRODUCER,
+        key=str(payout.booking_id),
+        occurred_at=now,
+    )
+    logger.warning("payout %s (%s) failed: %s", payout.id, stripe_payout.id, payout.failure_code)
+    return "payout failed"
 
 
 # Reading

@@ -356,11 +356,15 @@ async def test_a_refund_gives_the_credit_part_back_as_credit_and_the_card_part_t
                 )
             )
         ).all()
-    assert sorted(Decimal(event["payload"]["amount"]) for event in refunded_events) == [
-        Decimal("15.00"),
-        Decimal("15.00"),
-        Decimal("25.00"),
-        Decimal("25.00"),
+    # Each refund named once, so booking tells the traveler of each once, and where it went.
+    assert sorted(
+        (Decimal(event["payload"]["amount"]), event["payload"]["refunded_to"], event["payload"]["refund_id"])
+        for event in refunded_events
+    ) == [
+        (Decimal("15.00"), "card", f"refund:{intent_id}:{booking_id}:seats_unavailable"),
+        (Decimal("15.00"), "card", f"refund:{intent_id}:{booking_id}:traveler_cancellation"),
+        (Decimal("25.00"), "credit", f"refund-to-credit:{payment.id}:{booking_id}:seats_unavailable"),
+        (Decimal("25.00"), "credit", f"refund-to-credit:{payment.id}:{booking_id}:traveler_cancellation"),
     ]
     assert await _ledger_balance(payment_app, traveler_credit(traveler.user_id)) == Decimal("-50.00")
 

@@ -1,5 +1,6 @@
 """Stripe webhooks as triggers: verify the signature, drop repeats, re-read the intent (or the
-connected account) from Stripe, and move the payment only from the states that allow it."""
+connected account, or the payout) from Stripe, and move the payment only from the states that
+allow it."""
 
 import logging
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.payment.connect.service import apply_account_status
 from services.payment.intents.models import Payment
 from services.payment.intents.service import record_capture
-from services.payment.payouts.service import after_capture
+from services.payment.payouts.service import after_capture, record_payout_failure
 from services.payment.webhooks.models import StripeEvent
 from shared.contracts.payment import PaymentFailed
 from shared.errors import AppError
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 PRODUCER = "payment"
 HANDLED_TYPES = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
 ACCOUNT_UPDATED = "account.updated"
+PAYOUT_FAILED = "payout.failed"
 
 
 class InvalidSignature(AppError):
@@ -59,6 +61,8 @@ async def handle_event(
     """Apply one verified event once; returns what happened (for the answer and the logs)."""
     if event.type == ACCOUNT_UPDATED:
         return await _handle_account_update(session, event=event, stripe_client=stripe_client)
+    if event.type == PAYOUT_FAILED:
+        return await _handle_payout_failure(session, event=event, stripe_client=stripe_client, now=now)
     if event.type not in HANDLED_TYPES:
         return "ignored"
     intent_id = str(event.data.object["id"])
@@ -93,6 +97,23 @@ async def _handle_account_update(
     if first_time is None:
         return "duplicate"
     outcome = await apply_account_status(session, account=account)
+    await session.commit()
+    return outcome
+
+
+async def _handle_payout_failure(
+    session: AsyncSession, *, event: stripe.Event, stripe_client: stripe.StripeClient, now: datetime
+) -> str:
+    """A payout from a connected account to its bank failed (Connect: the event names the
+    account). The payout as Stripe has it now is the truth."""
+    options: stripe.RequestOptions = {"stripe_account": event.account} if event.account else {}
+    payout = await stripe_client.v1.payouts.retrieve_async(str(event.data.object["id"]), options=options)
+    first_time = await session.scalar(
+        insert(StripeEvent).values(id=event.id, type=event.type).on_conflict_do_nothing().returning(StripeEvent.id)
+    )
+    if first_time is None:
+        return "duplicate"
+    outcome = await record_payout_failure(session, stripe_payout=payout, now=now)
     await session.commit()
     return outcome
 
