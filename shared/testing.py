@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
+from aiokafka import ConsumerRecord
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
@@ -22,6 +23,7 @@ from shared.auth import (
     public_jwk,
     sign_gateway_identity,
 )
+from shared.events.envelope import EventEnvelope, topic_for
 from shared.identity import Identity, Role
 from shared.settings import AppSettings, development_service_key, private_key_of
 
@@ -116,3 +118,22 @@ def gateway_jwks_served() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def consumer_record(envelope: EventEnvelope, offset: int) -> ConsumerRecord[bytes, bytes]:
+    """The envelope as a consumer reads it off its producer's topic, at `offset`: for tests that
+    hand records to a consumer without a broker between."""
+    value = envelope.to_bytes()
+    return ConsumerRecord(
+        topic=topic_for(envelope.producer),
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=envelope.key.encode(),
+        value=value,
+        checksum=None,
+        serialized_key_size=len(envelope.key),
+        serialized_value_size=len(value),
+        headers=(),
+    )

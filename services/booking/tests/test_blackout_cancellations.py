@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 
 from services.booking.bookings.models import Booking
@@ -23,7 +22,7 @@ from shared.events.consumer import EventConsumer
 from shared.events.envelope import EventEnvelope
 from shared.events.models import OutboxMessage
 from shared.metrics import AppMetrics
-from shared.testing import make_identity
+from shared.testing import consumer_record, make_identity
 
 
 def _blackout(provider_id: UUID, listing_id: UUID, slots: list[UUID]) -> SlotsBlackedOut:
@@ -36,23 +35,6 @@ def _blackout(provider_id: UUID, listing_id: UUID, slots: list[UUID]) -> SlotsBl
         created_by=provider_id,
         slots_closed=slots,
         slots_with_bookings=slots,
-    )
-
-
-def _record(envelope: EventEnvelope, offset: int) -> ConsumerRecord[bytes, bytes]:
-    value = envelope.to_bytes()
-    return ConsumerRecord(
-        topic="inventory.events",
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=envelope.key.encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=len(envelope.key),
-        serialized_value_size=len(value),
-        headers=(),
     )
 
 
@@ -70,7 +52,7 @@ async def _consume(app: BookingApp, bootstrap_servers: str, *envelopes: EventEnv
     )
     try:
         for offset, envelope in enumerate(envelopes):
-            await consumer.handle_record(_record(envelope, offset))
+            await consumer.handle_record(consumer_record(envelope, offset))
     finally:
         await dead_letters.stop()
 

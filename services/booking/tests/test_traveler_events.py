@@ -11,7 +11,6 @@ from uuid import UUID
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 
 from services.booking.bookings.consumers import saga_consumer
@@ -29,28 +28,11 @@ from shared.events.consumer import ConsumerSpec, EventConsumer
 from shared.events.envelope import EventEnvelope, EventPayload
 from shared.events.models import OutboxMessage
 from shared.metrics import AppMetrics
-from shared.testing import make_identity
+from shared.testing import consumer_record, make_identity
 
 PHONE = "+351 912 345 678"
 # When payment made the refunds: booking hears of them later.
 MADE_AT = datetime(2031, 5, 4, 8, 58, tzinfo=UTC)
-
-
-def _record(envelope: EventEnvelope, offset: int) -> ConsumerRecord[bytes, bytes]:
-    value = envelope.to_bytes()
-    return ConsumerRecord(
-        topic=f"{envelope.producer}.events",
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=envelope.key.encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=len(envelope.key),
-        serialized_value_size=len(value),
-        headers=(),
-    )
 
 
 async def _consume(spec: ConsumerSpec, app: BookingApp, bootstrap_servers: str, *envelopes: EventEnvelope) -> None:
@@ -67,7 +49,7 @@ async def _consume(spec: ConsumerSpec, app: BookingApp, bootstrap_servers: str, 
     )
     try:
         for offset, envelope in enumerate(envelopes):
-            await consumer.handle_record(_record(envelope, offset))
+            await consumer.handle_record(consumer_record(envelope, offset))
     finally:
         await dead_letters.stop()
 

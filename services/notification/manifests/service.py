@@ -9,6 +9,7 @@ and then writes nothing.
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import select, update
@@ -24,37 +25,34 @@ from shared.contracts.booking import BookingCancelled, BookingConfirmed, Booking
 _LOOKAHEAD = timedelta(hours=50)
 
 
+def _kept(booking: BookingConfirmed | BookingCancelled, *, status: str) -> dict[str, Any]:
+    return {
+        "booking_id": booking.booking_id,
+        "provider_id": booking.provider_id,
+        "reference": storable(booking.reference),
+        "listing_title": storable(booking.listing_title),
+        "starts_at": booking.starts_at,
+        "timezone": booking.timezone,
+        "seats": booking.seats,
+        "contact_name": storable(booking.contact_name),
+        "status": status,
+    }
+
+
 async def keep_confirmed_booking(session: AsyncSession, booking: BookingConfirmed) -> None:
     await session.execute(
         insert(ProviderBooking)
-        .values(
-            booking_id=booking.booking_id,
-            provider_id=booking.provider_id,
-            reference=storable(booking.reference),
-            listing_title=storable(booking.listing_title),
-            starts_at=booking.starts_at,
-            timezone=booking.timezone,
-            seats=booking.seats,
-            contact_name=storable(booking.contact_name),
-            status="confirmed",
-        )
+        .values(_kept(booking, status="confirmed"))
         .on_conflict_do_nothing(index_elements=["booking_id"])
     )
 
 
 async def keep_cancelled_booking(session: AsyncSession, booking: BookingCancelled) -> None:
-    statement = insert(ProviderBooking).values(
-        booking_id=booking.booking_id,
-        provider_id=booking.provider_id,
-        reference=storable(booking.reference),
-        listing_title=storable(booking.listing_title),
-        starts_at=booking.starts_at,
-        timezone=booking.timezone,
-        seats=booking.seats,
-        contact_name=storable(booking.contact_name),
-        status="cancelled",
+    await session.execute(
+        insert(ProviderBooking)
+        .values(_kept(booking, status="cancelled"))
+        .on_conflict_do_update(index_elements=["booking_id"], set_={"status": "cancelled"})
     )
-    await session.execute(statement.on_conflict_do_update(index_elements=["booking_id"], set_={"status": "cancelled"}))
 
 
 async def keep_changed_booking(session: AsyncSession, booking: BookingModified) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from redis.asyncio import Redis
@@ -37,7 +37,7 @@ from shared.events.envelope import EventEnvelope
 from shared.identity import Identity
 from shared.metrics import AppMetrics
 from shared.migrations import upgrade_to_head
-from shared.testing import identity_headers, trust_test_keys
+from shared.testing import consumer_record, identity_headers, trust_test_keys
 
 DEFAULT_START = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
 
@@ -115,7 +115,7 @@ class NotificationApp:
         )
         try:
             for offset, envelope in enumerate(envelopes):
-                await consumer.handle_record(_record(envelope, offset))
+                await consumer.handle_record(consumer_record(envelope, offset))
         finally:
             await dead_letters.stop()
 
@@ -126,23 +126,6 @@ class NotificationApp:
     async def notifications(self) -> list[Notification]:
         async with self.sessions() as session:
             return list((await session.scalars(select(Notification))).all())
-
-
-def _record(envelope: EventEnvelope, offset: int) -> ConsumerRecord[bytes, bytes]:
-    value = envelope.to_bytes()
-    return ConsumerRecord(
-        topic="booking.events",
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=envelope.key.encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=len(envelope.key),
-        serialized_value_size=len(value),
-        headers=(),
-    )
 
 
 def booking_confirmed(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer
 
 from services.notification.directory.models import KnownAccount
 from services.notification.directory.service import admin_recipients, recipient_for
@@ -19,6 +19,7 @@ from shared.contracts.identity import AccountChanged
 from shared.events.consumer import EventConsumer
 from shared.events.envelope import EventEnvelope
 from shared.metrics import AppMetrics
+from shared.testing import consumer_record
 
 CHANGED_AT = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
@@ -39,23 +40,8 @@ class IdentityEvents:
 
     async def consume(self, *envelopes: EventEnvelope) -> None:
         for envelope in envelopes:
-            value = envelope.to_bytes()
             self._offset += 1
-            await self._consumer.handle_record(
-                ConsumerRecord(
-                    topic="gateway.events",
-                    partition=0,
-                    offset=self._offset,
-                    timestamp=0,
-                    timestamp_type=0,
-                    key=envelope.key.encode(),
-                    value=value,
-                    checksum=None,
-                    serialized_key_size=len(envelope.key),
-                    serialized_value_size=len(value),
-                    headers=(),
-                )
-            )
+            await self._consumer.handle_record(consumer_record(envelope, self._offset))
 
 
 @pytest.fixture

@@ -30,12 +30,12 @@ from shared.contracts.booking import (
     BookingRefundRequested,
 )
 from shared.events.consumer import EventConsumer
-from shared.events.envelope import EventEnvelope, topic_for
+from shared.events.envelope import EventEnvelope
 from shared.events.kafka import create_producer
 from shared.events.models import OutboxMessage
 from shared.identity import Identity
 from shared.metrics import AppMetrics
-from shared.testing import make_identity
+from shared.testing import consumer_record, make_identity
 
 CANCELLED_AT = datetime(2031, 5, 3, 12, 0, tzinfo=UTC)
 
@@ -67,23 +67,6 @@ def _cancelled(traveler: Identity, *, credit: str, currency: str = "EUR") -> Boo
     )
 
 
-def _record(envelope: EventEnvelope, offset: int) -> ConsumerRecord[bytes, bytes]:
-    value = envelope.to_bytes()
-    return ConsumerRecord(
-        topic=topic_for("booking"),
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=envelope.key.encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=len(envelope.key),
-        serialized_value_size=len(value),
-        headers=(),
-    )
-
-
 async def _consume(payment_app: PaymentApp, *records: ConsumerRecord[bytes, bytes]) -> None:
     """Payment's credit consumer takes the records as it would from the broker."""
     producer = create_producer(payment_app.settings.kafka_bootstrap_servers, client_id="test-credits")
@@ -105,7 +88,9 @@ async def _consume(payment_app: PaymentApp, *records: ConsumerRecord[bytes, byte
 
 async def _granted(payment_app: PaymentApp, traveler: Identity, credit: str, currency: str = "EUR") -> None:
     event = _cancelled(traveler, credit=credit, currency=currency)
-    await _consume(payment_app, _record(EventEnvelope.wrap(event, producer="booking", key=str(event.booking_id)), 0))
+    await _consume(
+        payment_app, consumer_record(EventEnvelope.wrap(event, producer="booking", key=str(event.booking_id)), 0)
+    )
 
 
 async def _credits(payment_app: PaymentApp, traveler: Identity, **params: str) -> dict[str, Any]:
@@ -157,7 +142,7 @@ async def test_a_cancellation_credit_is_granted_once_however_often_its_event_com
     envelope = EventEnvelope.wrap(event, producer="booking", key=str(event.booking_id))
     # The same message twice (a redelivery), and the same cancellation under another event id.
     again = envelope.model_copy(update={"event_id": uuid.uuid4()})
-    await _consume(payment_app, _record(envelope, 0), _record(envelope, 0), _record(again, 1))
+    await _consume(payment_app, consumer_record(envelope, 0), consumer_record(envelope, 0), consumer_record(again, 1))
 
     credits = await _credits(payment_app, traveler)
     assert credits["balances"] == [{"currency": "EUR", "available": "50.00", "reserved": "0.00"}]
