@@ -154,6 +154,7 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("POST", "/notifications/webhooks/twilio", ANYONE),
     # analytics
     ("GET", "/analytics/revenue", only("admin", "provider")),
+    ("GET", "/analytics/forecast/{listing_id}", only("admin", "provider")),
 )
 
 
