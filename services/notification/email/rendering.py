@@ -53,8 +53,9 @@ _NOT_ONE_LINE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 # Folding at 78 columns moves spaces across the encoded words of a non-ASCII subject, so it
 # reads back differently; a subject is bounded by SUBJECT_LIMIT, so one line under SMTP's
-# 998 fits it whole, and longer headers still fold.
-HEADERS_POLICY = policy.default.clone(max_line_length=998)
+# 998 fits it whole, and longer headers still fold. Bodies are 7-bit (quoted-printable or
+# base64 when not ASCII): SMTP servers without 8BITMIME take them as they are.
+HEADERS_POLICY = policy.default.clone(max_line_length=998, cte_type="7bit")
 
 
 def plain_text(text: str) -> str:
