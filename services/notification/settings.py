@@ -67,6 +67,11 @@ class NotificationSettings(AppSettings):
             batch_size=self.delivery_batch_size,
         )
 
+    def production_secrets(self) -> tuple[str, ...]:
+        # Without a username nothing logs in: the password is never sent, so never needed.
+        secrets = super().production_secrets()
+        return secrets if self.smtp_username is not None else tuple(name for name in secrets if name != "smtp_password")
+
     def unsubscribe_links(self) -> UnsubscribeLinks:
         return UnsubscribeLinks(secret=self.unsubscribe_secret.encode(), base_url=self.public_api_url)
 
