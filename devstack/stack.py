@@ -116,6 +116,8 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
     app_environment["NOTIFICATION_SMS_STATUS_CALLBACK_URL"] = (
         f"http://127.0.0.1:{ports[GATEWAY.name]}{PUBLIC_PREFIX}/notifications/webhooks/twilio"
     )
+    # Unsubscribe links in emails lead through the gateway too.
+    app_environment["NOTIFICATION_PUBLIC_API_URL"] = f"http://127.0.0.1:{ports[GATEWAY.name]}{PUBLIC_PREFIX}"
 
     # Services verify the identity the gateway forwards with the gateway's public keys, and
     # that of a service calling on someone's behalf with that service's.

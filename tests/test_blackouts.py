@@ -106,8 +106,8 @@ def test_a_blackout_over_a_booked_day_cancels_refunds_credits_and_tells_the_trav
     assert body is not None
     text = body.get_content()
     assert "cancelled by the provider: the date was blacked out: Storm warning" in text
-    assert "88.00 EUR goes back" in text
-    assert "50.00 EUR of credit" in text
+    assert "€88.00 goes back" in text
+    assert "€50.00 of credit" in text
     assert mail_about(platform.mail_http, f"{unpaid['reference']} cancelled")["rcpt_tos"] == [CONTACT["email"]]
 
     listed = gateway.get(f"/api/v1/listings/{listing_id}/blackouts", headers=provider)

@@ -171,8 +171,8 @@ def test_a_provider_cancellation_refunds_everything_with_a_credit(
     assert body is not None
     text = body.get_content()
     assert "by the provider: the boat is broken" in text
-    assert "88.00 EUR goes back" in text
-    assert "50.00 EUR of credit" in text
+    assert "€88.00 goes back" in text
+    assert "€50.00 of credit" in text
     invite = next(part for part in parsed.walk() if part.get_content_type() == "text/calendar").get_content()
     assert "METHOD:CANCEL" in invite
     assert f"UID:{booking['id']}@travel.example" in invite

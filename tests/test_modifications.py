@@ -151,7 +151,7 @@ def test_a_move_to_a_dearer_slot_charges_the_difference_before_the_old_seats_go_
     invite = next(part for part in parsed.walk() if part.get_content_type() == "text/calendar").get_content()
     assert f"UID:{booking['id']}@travel.example" in invite
     assert "SEQUENCE:1" in invite
-    assert "44.00 EUR more was charged" in parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "€44.00 more was charged" in parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     # The provider sees the change but not where the traveler made it from.
     seen_by_provider = _history_actions(gateway, booking["id"], provider)[-3]
     assert seen_by_provider["ip"] is None

@@ -152,6 +152,9 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("GET", "/ws/notifications", SIGNED_IN),
     ("POST", "/admin/notifications/deliveries/{delivery_id}/resend", ADMIN),
     ("POST", "/notifications/webhooks/twilio", ANYONE),
+    # an email's unsubscribe link: its signed token says whose email it switches off
+    ("GET", "/notifications/unsubscribe", ANYONE),
+    ("POST", "/notifications/unsubscribe", ANYONE),
     # analytics
     ("GET", "/analytics/revenue", only("admin", "provider")),
     ("GET", "/analytics/forecast/{listing_id}", only("admin", "provider")),

@@ -1,10 +1,11 @@
 """What every answer of the gateway carries for browsers: CORS for the configured origins (the
 Next.js app), and security headers.
 
-The API answers JSON, so its Content-Security-Policy allows nothing at all. The one HTML page,
-`/docs` (Swagger UI), loads its script and stylesheet from the CDN FastAPI names and runs one
-inline script: its policy allows those assets and that script by its hash, computed from the
-page itself, so it renders without allowing inline scripts in general.
+The API answers JSON, so its Content-Security-Policy allows nothing at all. Its HTML pages are
+`/docs` (Swagger UI), which loads its script and stylesheet from the CDN FastAPI names and runs
+one inline script, and the page of an email's unsubscribe link, whose button posts a form back
+to the API: their policy allows those assets, that script by its hash (computed from the page
+itself, so no inline script in general), and forms posted to the API's own origin.
 
 CORS and these headers wrap everything else, so even an error the platform's own middleware
 answers (a 500, a 503) reaches a browser readable and with the headers."""
@@ -62,7 +63,7 @@ def html_content_security_policy(page: bytes) -> str:
     return (
         f"default-src 'none'; script-src {DOCS_ASSET_ORIGIN} {hashes}; "
         f"style-src {DOCS_ASSET_ORIGIN} 'unsafe-inline'; img-src 'self' data: {DOCS_ICON_ORIGIN}; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
 
 

@@ -11,6 +11,7 @@ from services.notification.notifications.consumers import booking_events_consume
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.router import admin_router as notifications_admin_router
 from services.notification.preferences.router import router as preferences_router
+from services.notification.preferences.router import unsubscribe_router
 from services.notification.settings import NotificationSettings, get_settings
 from services.notification.sms.channel import SmsChannel
 from services.notification.sms.router import router as sms_router
@@ -49,7 +50,14 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
     app = create_app(
         settings,
         title="Notification",
-        routers=[preferences_router, inapp_router, notification_feed_router, notifications_admin_router, sms_router],
+        routers=[
+            preferences_router,
+            unsubscribe_router,
+            inapp_router,
+            notification_feed_router,
+            notifications_admin_router,
+            sms_router,
+        ],
         consumers=[
             lambda resources: booking_events_consumer(settings, clock, resources.redis),
             lambda resources: identity_events_consumer(settings, clock, resources.redis),

@@ -1,13 +1,14 @@
 from datetime import timedelta
 from email.utils import parseaddr
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.notification.notifications.domain import RetrySchedule
 from services.notification.notifications.service import DeliveryPolicy
+from services.notification.preferences.domain import UnsubscribeLinks
 from shared.settings import AppSettings
 
 
@@ -15,7 +16,7 @@ class NotificationSettings(AppSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", extra="ignore", frozen=True)
 
     service_name: ClassVar[str] = "notification"
-    secret_fields: ClassVar[tuple[str, ...]] = ("twilio_auth_token",)
+    secret_fields: ClassVar[tuple[str, ...]] = ("twilio_auth_token", "smtp_password", "unsubscribe_secret")
     db_schema: ClassVar[str] = "notification"
 
     port: int = 8004
@@ -24,9 +25,21 @@ class NotificationSettings(AppSettings):
     smtp_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("NOTIFICATION_SMTP_HOST", "SMTP_HOST"))
     smtp_port: int = Field(default=1025, validation_alias=AliasChoices("NOTIFICATION_SMTP_PORT", "SMTP_PORT"))
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How the connection is secured: not at all (the dev stack's mail sink), upgraded with
+    # STARTTLS (submission, port 587), or TLS from the first byte (port 465).
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    # A CA bundle (PEM) to trust the server's certificate by, beside the system's; unset, the system's.
+    smtp_tls_ca_file: str | None = None
+    # Unset, no AUTH; set, the server must offer it (over TLS, as aiosmtplib insists).
+    smtp_username: str | None = None
+    smtp_password: SecretStr = SecretStr("local_development_smtp_password")
     mail_from: str = "Travel Platform <bookings@travel.example>"
     # Where the links in account emails (verify the address, reset the password) lead.
     web_app_url: str = "http://localhost:3000"
+    # The public API as the gateway serves it: the base of the unsubscribe links in emails.
+    public_api_url: str = "http://localhost:8000/api/v1"
+    # Signs the unsubscribe links (HMAC-SHA256): who may switch off which email, without signing in.
+    unsubscribe_secret: str = "local_development_unsubscribe_secret"  # noqa: S105
     # Off for a replica that only serves HTTP and consumes (and in tests that drive the worker).
     delivery_worker_enabled: bool = True
     # How often the delivery worker looks for due deliveries when it found none.
@@ -53,6 +66,14 @@ class NotificationSettings(AppSettings):
             lease=timedelta(seconds=self.delivery_lease_seconds),
             batch_size=self.delivery_batch_size,
         )
+
+    def production_secrets(self) -> tuple[str, ...]:
+        # Without a username nothing logs in: the password is never sent, so never needed.
+        secrets = super().production_secrets()
+        return secrets if self.smtp_username is not None else tuple(name for name in secrets if name != "smtp_password")
+
+    def unsubscribe_links(self) -> UnsubscribeLinks:
+        return UnsubscribeLinks(secret=self.unsubscribe_secret.encode(), base_url=self.public_api_url)
 
     @property
     def message_id_domain(self) -> str:

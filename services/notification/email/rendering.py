@@ -2,7 +2,9 @@
 
 An email kind is three files in `layouts/` (beside this module; not `templates/`, which would
 clash with `templates.py`): `<kind>.subject.txt`, `<kind>.txt` and `<kind>.html`, the last
-extending `base.html`. `render_email` renders them with the context and makes a
+extending `base.html` (blocks `title`, `content`, `footer`); files starting with `_` are
+partials to include: `_facts.html` (a box of `rows`), `_button.html` (`link`, `label`).
+`render_email` renders them with the context and makes a
 multipart/alternative message: the text body first, the HTML one (autoescaped: every value a
 user typed shows as text, never as markup) second. `attach` adds a file after (an invite),
 making the message multipart/mixed.
@@ -19,7 +21,8 @@ Filters the templates use, formatting in the recipient's locale (Babel):
   zone named;
 - `day | day`: a calendar date;
 - `text | one_line`: text on one line (runs of line breaks and control characters as a space).
-The context also holds `locale` (the Babel tag used) and `text_direction` (`ltr` or `rtl`).
+The context also holds `locale` (the tag used, `pt-BR`), `text_direction` (`ltr` or `rtl`) and
+`babel_locale` (for the filters): a caller's values under these names are replaced.
 """
 
 import re
@@ -53,8 +56,9 @@ _NOT_ONE_LINE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 # Folding at 78 columns moves spaces across the encoded words of a non-ASCII subject, so it
 # reads back differently; a subject is bounded by SUBJECT_LIMIT, so one line under SMTP's
-# 998 fits it whole, and longer headers still fold.
-HEADERS_POLICY = policy.default.clone(max_line_length=998)
+# 998 fits it whole, and longer headers still fold. Bodies are 7-bit (quoted-printable or
+# base64 when not ASCII): SMTP servers without 8BITMIME take them as they are.
+HEADERS_POLICY = policy.default.clone(max_line_length=998, cte_type="7bit")
 
 
 def plain_text(text: str) -> str:

@@ -32,6 +32,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from uuid import UUID, uuid4
 
 from redis.asyncio import Redis
@@ -53,6 +54,7 @@ from services.notification.notifications.domain import (
 )
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.models import Delivery, Notification
+from services.notification.preferences.domain import TRANSACTIONAL, UnsubscribeLinks, Unsubscription
 from services.notification.preferences.service import routing_for
 from services.notification.sms.domain import fit_body
 from services.notification.sms.phones import InvalidPhoneNumber, to_e164
@@ -73,9 +75,12 @@ async def record_notification(
     message_id_domain: str,
     redis: Redis,
     sms_default_region: str,
+    unsubscribe_links: UnsubscribeLinks | None = None,
 ) -> bool:
     """Write the notification and its deliveries in the caller's transaction; False (and
-    nothing written) if this event already told this recipient this. An SMS goes beside the
+    nothing written) if this event already told this recipient this. The email of a kind that
+    is not transactional, to a recipient with an account, carries a one-click unsubscribe link
+    (`unsubscribe_links`; RFC 8058) that switches that kind's email off. An SMS goes beside the
     email when the kind has a text for it and the recipient's phone is a number (read in
     `sms_default_region` when typed without its country code). An in-app one is pushed live
     (through `redis`) once the transaction commits. A channel the recipient switched off gets
@@ -113,6 +118,10 @@ async def record_notification(
         return False
     routing = await routing_for(session, kind=draft.kind, user_id=recipient.user_id, now=now)
     if "email" in routing.channels:
+        if unsubscribe_links is not None and recipient.user_id is not None and not TRANSACTIONAL[draft.kind]:
+            with_list_unsubscribe(
+                draft.email, unsubscribe_links.link(Unsubscription(recipient.user_id, draft.kind, "email"))
+            )
         _add_email_delivery(session, notification_id, draft, now=now, message_id_domain=message_id_domain)
     if draft.sms is not None and recipient.phone and "sms" in routing.channels:
         _add_sms_delivery(
@@ -128,6 +137,15 @@ async def record_notification(
     if "in_app" in routing.channels and (feed_user_id := in_app_feed_of(draft)) is not None:
         record_in_app(session, notification_id=notification_id, user_id=feed_user_id, draft=draft, now=now, redis=redis)
     return True
+
+
+def with_list_unsubscribe(message: EmailMessage, link: str) -> None:
+    """The headers of a one-click unsubscribe (RFC 8058): a mail client POSTs
+    `List-Unsubscribe=One-Click` to the link, no page in between."""
+    del message["List-Unsubscribe"]
+    del message["List-Unsubscribe-Post"]
+    message["List-Unsubscribe"] = f"<{link}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
 
 def _add_email_delivery(

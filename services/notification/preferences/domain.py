@@ -7,14 +7,19 @@ be switched off: it is the record of what was agreed or of what happened to the 
 in the recipient's quiet hours is not dropped: it waits for the window's end.
 """
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from urllib.parse import urlencode
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.notification.notifications.domain import CHANNELS, Channel, NotificationKind
-from shared.error_codes import TRANSACTIONAL_EMAIL_REQUIRED
-from shared.errors import InvalidInput
+from shared.error_codes import INVALID_SIGNATURE, TRANSACTIONAL_EMAIL_REQUIRED
+from shared.errors import AppError, InvalidInput
 
 # Every kind, said once: whether its email is transactional (always sent, whatever the
 # recipient's preferences).
@@ -139,3 +144,62 @@ def channels_for(kind: NotificationKind, preferences: Preferences, *, now: datet
     channels = frozenset(channel for channel in CHANNELS if preferences.enabled(kind, channel))
     held = preferences.quiet_hours.held_until(now) if preferences.quiet_hours is not None else None
     return Routing(channels=channels, sms_due_at=held if held is not None else now)
+
+
+@dataclass(frozen=True)
+class Unsubscription:
+    """What an unsubscribe link switches off: one channel of one kind, for one user."""
+
+    user_id: UUID
+    kind: NotificationKind
+    channel: Channel
+
+
+class InvalidUnsubscribeToken(AppError):
+    status_code = INVALID_SIGNATURE.status
+    error_code = INVALID_SIGNATURE.code
+
+    def __init__(self) -> None:
+        super().__init__("This unsubscribe link is not valid: it was cut short or altered.")
+
+
+# Told apart from anything else the secret might ever sign.
+_TOKEN_PURPOSE = b"notification-unsubscribe:v1:"
+
+
+@dataclass(frozen=True)
+class UnsubscribeLinks:
+    """One-click unsubscribe links (RFC 8058): `<base_url>/notifications/unsubscribe?token=…`,
+    the token naming the user, the kind and the channel, signed with HMAC-SHA256 under
+    `secret`. A token does not expire: an old email's link still works, as mail clients expect."""
+
+    secret: bytes
+    base_url: str
+
+    def token(self, unsubscription: Unsubscription) -> str:
+        claims = f"{unsubscription.user_id}.{unsubscription.kind.value}.{unsubscription.channel}"
+        return f"{claims}.{self._signature(claims)}"
+
+    def link(self, unsubscription: Unsubscription) -> str:
+        query = urlencode({"token": self.token(unsubscription)})
+        return f"{self.base_url.rstrip('/')}/notifications/unsubscribe?{query}"
+
+    def read(self, token: str) -> Unsubscription:
+        """The unsubscription a token names; InvalidUnsubscribeToken when it is not one this
+        secret signed, or names what cannot be switched off."""
+        claims, _, signature = token.rpartition(".")
+        if not hmac.compare_digest(signature.encode(), self._signature(claims).encode()):
+            raise InvalidUnsubscribeToken
+        user_id, kind, channel = claims.split(".")
+        unsubscription = Unsubscription(
+            user_id=UUID(user_id),
+            kind=NotificationKind(kind),
+            channel=next(known for known in CHANNELS if known == channel),
+        )
+        if not changeable(unsubscription.kind, unsubscription.channel):
+            raise InvalidUnsubscribeToken
+        return unsubscription
+
+    def _signature(self, claims: str) -> str:
+        digest = hmac.new(self.secret, _TOKEN_PURPOSE + claims.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -57,3 +57,11 @@ class PreferencesIn(BaseModel):
         if len({entry.kind for entry in kinds}) != len(kinds):
             raise ValueError("each kind is given at most once")
         return kinds
+
+
+class UnsubscribedOut(BaseModel):
+    """What an unsubscribe link switched off: this kind's email, now off."""
+
+    kind: NotificationKind
+    channel: Channel
+    enabled: bool

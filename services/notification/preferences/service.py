@@ -6,6 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.notifications.domain import Channel, NotificationKind
@@ -13,6 +14,7 @@ from services.notification.preferences.domain import (
     Preferences,
     QuietHours,
     Routing,
+    Unsubscription,
     channels_for,
     check_changeable,
 )
@@ -41,8 +43,7 @@ async def replace_preferences(
     switch off what cannot be."""
     check_changeable(channels)
     async with session.begin():
-        # One replacement at a time per user: two at once would otherwise mix their rows.
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"notification-preferences:{user_id}"))))
+        await _lock_preferences_of(session, user_id)
         await session.execute(delete(ChannelPreference).where(ChannelPreference.user_id == user_id))
         await session.execute(delete(QuietHoursSetting).where(QuietHoursSetting.user_id == user_id))
         session.add_all(
@@ -63,3 +64,25 @@ async def routing_for(session: AsyncSession, *, kind: NotificationKind, user_id:
     A recipient known only by address has no preferences: every channel at its default."""
     preferences = await preferences_of(session, user_id=user_id) if user_id is not None else Preferences()
     return channels_for(kind, preferences, now=now)
+
+
+async def unsubscribe(session: AsyncSession, unsubscription: Unsubscription) -> None:
+    """Switch off the one channel of one kind an unsubscribe link names, the rest of the
+    user's preferences as they were; again is harmless."""
+    async with session.begin():
+        await _lock_preferences_of(session, unsubscription.user_id)
+        await session.execute(
+            insert(ChannelPreference)
+            .values(
+                user_id=unsubscription.user_id,
+                kind=unsubscription.kind.value,
+                channel=unsubscription.channel,
+                enabled=False,
+            )
+            .on_conflict_do_update(index_elements=["user_id", "kind", "channel"], set_={"enabled": False})
+        )
+
+
+async def _lock_preferences_of(session: AsyncSession, user_id: UUID) -> None:
+    # One change at a time per user: a replacement beside another change would mix their rows.
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"notification-preferences:{user_id}"))))

@@ -149,6 +149,7 @@ async def send_due_reminders(
                 message_id_domain=settings.message_id_domain,
                 redis=redis,
                 sms_default_region=settings.sms_default_region,
+                unsubscribe_links=settings.unsubscribe_links(),
             )
             reminder.status = "sent"
         return len(reminders)

@@ -1,6 +1,7 @@
 """Every email the platform sends stays a valid message whatever users typed into it: line
 breaks, control characters, right-to-left text, emoji, lone surrogates or very long text in a
-title, a name, a reason or a message never add a header, never break one, and never fail."""
+title, a name, a reason or a message never add a header, never break one, and never fail.
+Markup a user typed is text: escaped in the HTML body, as typed in the text body."""
 
 import email
 import email.policy
@@ -24,11 +25,18 @@ from services.notification.email.templates import (
     booking_cancellation,
     booking_change,
     booking_confirmation,
+    booking_reminder,
     request_answered,
     request_countered,
     request_declined,
     request_expired,
     request_to_provider,
+)
+from services.notification.identity.templates import (
+    email_verification,
+    password_changed,
+    password_reset,
+    registration_attempted,
 )
 from shared.contracts.booking import (
     BookedOnBehalf,
@@ -45,11 +53,19 @@ from shared.contracts.booking import (
     BookingRequestProviderReminded,
     BookingRequestProviderWarned,
 )
+from shared.contracts.identity import (
+    EmailVerificationRequested,
+    IdentityEvent,
+    PasswordChanged,
+    PasswordResetRequested,
+    RegistrationAttempted,
+)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 SENDER = "bookings@travel.example"
 PROVIDER = "provider@example.com"
+WEB_APP = "https://app.travel.example"
 
 HOSTILE = (
     "Sunset kayak\ntour",
@@ -75,23 +91,25 @@ instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090,
 amounts = st.decimals(min_value=Decimal("-100000"), max_value=Decimal("100000"), places=2)
 
 
-def _strategy(name: str, annotation: Any) -> st.SearchStrategy[Any]:
-    """What to make a field of an event from: user text for every text field, except the few
+def _strategy(name: str, annotation: Any, user_text: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
+    """What to make a field of an event from: `user_text` for every text field, except the few
     the platform itself decides (a timezone, an email address it validated)."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return st.one_of(*(_strategy(name, arm) for arm in typing.get_args(annotation)))
+        return st.one_of(*(_strategy(name, arm, user_text) for arm in typing.get_args(annotation)))
     if typing.get_origin(annotation) is list:
-        return st.lists(_strategy(name, typing.get_args(annotation)[0]), max_size=3)
+        return st.lists(_strategy(name, typing.get_args(annotation)[0], user_text), max_size=3)
+    if typing.get_origin(annotation) is typing.Literal:
+        return st.sampled_from(typing.get_args(annotation))
     if annotation is type(None):
         return st.none()
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _event(annotation)
+        return _event(annotation, user_text)
     if annotation is str:
         if name == "timezone":
             return st.sampled_from(["Europe/Lisbon", "Asia/Tokyo", "America/Los_Angeles", "Asia/Jerusalem"])
         if name.endswith("email"):
             return st.emails()
-        return text
+        return user_text
     by_type: dict[Any, st.SearchStrategy[Any]] = {
         UUID: st.builds(uuid4),
         datetime: instants,
@@ -103,35 +121,41 @@ def _strategy(name: str, annotation: Any) -> st.SearchStrategy[Any]:
     return by_type[annotation]
 
 
-def _event(model: type[ModelT]) -> st.SearchStrategy[ModelT]:
-    fields = {name: _strategy(name, field.annotation) for name, field in model.model_fields.items()}
+def _event(model: type[ModelT], user_text: st.SearchStrategy[str] = text) -> st.SearchStrategy[ModelT]:
+    fields = {name: _strategy(name, field.annotation, user_text) for name, field in model.model_fields.items()}
     return st.fixed_dictionaries(fields).map(lambda values: model.model_validate(values))
 
 
 Render = Callable[[Any], EmailMessage]
-EVERY_KIND: dict[type[BaseModel], Render] = {
-    BookingConfirmed: lambda event: booking_confirmation(event, sender=SENDER),
-    BookingCancelled: lambda event: booking_cancellation(event, sender=SENDER),
-    BookingModified: lambda event: booking_change(event, sender=SENDER),
-    BookingBalanceChargeFailed: lambda event: balance_charge_failed(event, sender=SENDER),
-    BookedOnBehalf: lambda event: booked_on_behalf(event, sender=SENDER),
-    BookingRequestCreated: lambda event: request_to_provider(event, recipient=PROVIDER, sender=SENDER),
-    BookingRequestProviderReminded: lambda event: request_to_provider(event, recipient=PROVIDER, sender=SENDER),
-    BookingRequestProviderWarned: lambda event: request_to_provider(event, recipient=PROVIDER, sender=SENDER),
-    BookingRequestAccepted: lambda event: request_answered(event, sender=SENDER),
-    BookingRequestCounterAccepted: lambda event: request_answered(event, sender=SENDER),
-    BookingRequestDeclined: lambda event: request_declined(event, sender=SENDER),
-    BookingRequestCountered: lambda event: request_countered(event, sender=SENDER),
-    BookingRequestExpired: lambda event: request_expired(event, sender=SENDER),
-}
-kinds_with_events = st.sampled_from(list(EVERY_KIND)).flatmap(
-    lambda kind: st.tuples(st.just(EVERY_KIND[kind]), _event(kind))
-)
+# Every email kind: the event it is made of and its builder.
+EVERY_KIND: list[tuple[type[BaseModel], Render]] = [
+    (BookingConfirmed, lambda event: booking_confirmation(event, sender=SENDER)),
+    (BookingConfirmed, lambda event: booking_reminder(event, sender=SENDER)),
+    (BookingCancelled, lambda event: booking_cancellation(event, sender=SENDER)),
+    (BookingModified, lambda event: booking_change(event, sender=SENDER)),
+    (BookingBalanceChargeFailed, lambda event: balance_charge_failed(event, sender=SENDER)),
+    (BookedOnBehalf, lambda event: booked_on_behalf(event, sender=SENDER)),
+    (BookingRequestCreated, lambda event: request_to_provider(event, recipient=PROVIDER, sender=SENDER)),
+    (BookingRequestProviderReminded, lambda event: request_to_provider(event, recipient=PROVIDER, sender=SENDER)),
+    (BookingRequestProviderWarned, lambda event: request_to_provider(event, recipient=PROVIDER, sender=SENDER)),
+    (BookingRequestAccepted, lambda event: request_answered(event, sender=SENDER)),
+    (BookingRequestCounterAccepted, lambda event: request_answered(event, sender=SENDER)),
+    (BookingRequestDeclined, lambda event: request_declined(event, sender=SENDER)),
+    (BookingRequestCountered, lambda event: request_countered(event, sender=SENDER)),
+    (BookingRequestExpired, lambda event: request_expired(event, sender=SENDER)),
+    (EmailVerificationRequested, lambda event: email_verification(event, sender=SENDER, web_app_url=WEB_APP)),
+    (RegistrationAttempted, lambda event: registration_attempted(event, sender=SENDER, web_app_url=WEB_APP)),
+    (PasswordResetRequested, lambda event: password_reset(event, sender=SENDER, web_app_url=WEB_APP)),
+    (PasswordChanged, lambda event: password_changed(event, sender=SENDER, web_app_url=WEB_APP)),
+]
+kinds_with_events = st.sampled_from(EVERY_KIND).flatmap(lambda kind: st.tuples(st.just(kind[1]), _event(kind[0])))
 
 
 def _recipient(event: BaseModel) -> str:
     if isinstance(event, BookingRequestCreated | BookingRequestProviderReminded | BookingRequestProviderWarned):
         return PROVIDER
+    if isinstance(event, IdentityEvent):
+        return event.email
     # Answers to a request go to the traveler's account; a booking's mail to its contact.
     order = (
         ("traveler_email", "contact_email")
@@ -175,6 +199,30 @@ def test_every_email_parses_back_with_exactly_its_headers_whatever_the_user_text
     assert "Hello" in body.get_content()
     for part in parsed.walk():
         assert not part.defects
+
+
+MARKUP = "<script>alert('x')</script> & \"co\""
+ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;co&#34;"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(EVERY_KIND).flatmap(lambda kind: st.tuples(st.just(kind[1]), _event(kind[0], st.just(MARKUP)))))
+def test_markup_a_user_typed_is_escaped_in_the_html_and_as_typed_in_the_text_of_every_email(
+    kind_and_event: tuple[Render, BaseModel],
+) -> None:
+    render, event = kind_and_event
+    parsed = _parsed(render(event))
+
+    plain, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    assert MARKUP in plain.get_content()
+    assert ESCAPED in html.get_content()
+    assert "<script>" not in html.get_content()
+    assert [part.get_content_type() for part in parsed.walk()][:4] in (
+        ["multipart/alternative", "text/plain", "text/html"],
+        ["multipart/mixed", "multipart/alternative", "text/plain", "text/html"],
+    )
 
 
 def _confirmed(title: str) -> BookingConfirmed:

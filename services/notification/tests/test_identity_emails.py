@@ -66,7 +66,7 @@ def test_the_verification_and_reset_emails_carry_the_token_and_a_link_with_it() 
     )
     assert f"Verification token: {token}\n" in verification
     assert "https://app.travel.example/verify-email?token=Zm9v-YmFy_%2B%2F%3D" in verification
-    assert "05 December 2026, 09:00 UTC" in verification
+    assert "Saturday, December 5, 2026, 9:00\u202fAM (Coordinated Universal Time)" in verification
     _, reset = _read(
         password_reset(
             PasswordResetRequested(**facts, token=token, expires_at=expires_at), sender=SENDER, web_app_url=WEB_APP
