@@ -3,6 +3,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.notification.dead_letters.consumers import dead_letters_consumer
 from services.notification.email.sender import SmtpSender
 from services.notification.inapp.router import feed_router as notification_feed_router
 from services.notification.inapp.router import router as inapp_router
@@ -56,6 +57,7 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
         consumers=[
             lambda resources: booking_events_consumer(settings, clock, resources.redis),
             lambda resources: identity_events_consumer(settings, clock, resources.redis),
+            lambda resources: dead_letters_consumer(settings, clock, resources.redis),
         ],
         background_jobs=(
             [
