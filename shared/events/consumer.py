@@ -183,6 +183,7 @@ class EventConsumer:
             await self._apply_with_retries(
                 record,
                 what=f"{record.topic}[{record.partition}]@{record.offset}",
+                # A raw record has no event type: it is counted under its topic.
                 event_type=record.topic,
                 apply=lambda: self._apply_record(record, record_handler),
             )
