@@ -4,6 +4,7 @@ import asyncio
 import random
 from collections.abc import Mapping
 
+from services.notification.manifests.service import send_due_manifests
 from services.notification.notifications.domain import Sender
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.service import DeliveryPolicy, deliver_due
@@ -42,3 +43,9 @@ async def remind_forever(resources: AppResources, *, settings: NotificationSetti
         )
         if not taken:
             await asyncio.sleep(settings.reminder_interval_seconds)
+
+
+async def send_manifests_forever(resources: AppResources, *, settings: NotificationSettings, clock: Clock) -> None:
+    while True:
+        await send_due_manifests(resources.session_factory, now=clock.now(), settings=settings, redis=resources.redis)
+        await asyncio.sleep(settings.manifest_interval_seconds)

@@ -3,10 +3,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.notification.dead_letters.consumers import dead_letters_consumer
 from services.notification.email.sender import SmtpSender
 from services.notification.inapp.router import feed_router as notification_feed_router
 from services.notification.inapp.router import router as inapp_router
-from services.notification.jobs import deliver_forever, remind_forever
+from services.notification.jobs import deliver_forever, remind_forever, send_manifests_forever
 from services.notification.notifications.consumers import booking_events_consumer, identity_events_consumer
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.router import admin_router as notifications_admin_router
@@ -41,6 +42,9 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
     async def remind(resources: AppResources) -> None:
         await remind_forever(resources, settings=settings, clock=clock)
 
+    async def send_manifests(resources: AppResources) -> None:
+        await send_manifests_forever(resources, settings=settings, clock=clock)
+
     @asynccontextmanager
     async def run_notification_hub(app: FastAPI, resources: AppResources) -> AsyncIterator[None]:
         async with PubSubHub(resources.redis, name="in-app notifications").running() as hub:
@@ -61,9 +65,14 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
         consumers=[
             lambda resources: booking_events_consumer(settings, clock, resources.redis),
             lambda resources: identity_events_consumer(settings, clock, resources.redis),
+            lambda resources: dead_letters_consumer(settings, clock, resources.redis),
         ],
         background_jobs=(
-            [BackgroundJob("notification delivery", deliver), BackgroundJob("booking reminders", remind)]
+            [
+                BackgroundJob("notification delivery", deliver),
+                BackgroundJob("booking reminders", remind),
+                BackgroundJob("providers' daily manifests", send_manifests),
+            ]
             if settings.delivery_worker_enabled
             else []
         ),

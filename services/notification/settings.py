@@ -47,6 +47,12 @@ class NotificationSettings(AppSettings):
     delivery_batch_size: int = Field(default=20, ge=1)
     # How often the reminder job (run with the delivery worker) looks for due reminders when it found none.
     reminder_interval_seconds: float = Field(default=30, gt=0)
+    # How often the providers' manifest job (run with the delivery worker) looks for manifests
+    # due: a manifest goes out at most this long after 18:00 local time.
+    manifest_interval_seconds: float = Field(default=60, gt=0)
+    # The dead-letter topics admins are told of (a regular expression matching whole names):
+    # every consumer's of the platform.
+    dead_letter_topic_pattern: str = r".*\.dlq"
     # How long a worker holds a claimed delivery: past it (the worker died), another sends it.
     # Longer than a batch of sends can take (SMTP's timeout for each).
     delivery_lease_seconds: float = Field(default=300, gt=0)

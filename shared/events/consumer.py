@@ -16,10 +16,20 @@ dead-letter topic at once, with the reason in its `error` header, so it can be p
 to its original topic after the consumer is upgraded (the inbox keeps that replay from applying
 it twice anywhere). Parking the partition instead would hold every later event of the topic
 behind it for the length of a rollout.
+
+Topics are named, or matched by a pattern (`ConsumerSpec.topic_pattern`): a topic created
+later that matches is read too, once the consumer's metadata refresh finds it. A consumer may
+read records as they are instead of as envelopes (`ConsumerSpec.record_handler`), for topics
+whose messages are not events of a known type (dead letters, say): each record is applied in
+one transaction, retried and dead-lettered like an event, but with no inbox row (a record has
+no event id), so its handler must itself make a record read twice harmless. A pattern never
+matches the consumer's own dead-letter topic: a dead letter it failed on would come round
+again.
 """
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -37,6 +47,7 @@ from shared.metrics import ConsumerMetrics
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+RecordHandler = Callable[[AsyncSession, ConsumerRecord[bytes, bytes]], Awaitable[None]]
 # (event type, version)
 HandlerKey = tuple[str, int]
 PayloadT = TypeVar("PayloadT", bound=EventPayload)
@@ -61,11 +72,27 @@ class UnreadableVersion(LookupError):
 @dataclass(frozen=True)
 class ConsumerSpec:
     """What an app consumes: its handlers keyed by (event type, version), and the topics they
-    come from."""
+    come from: named in `topics`, or every topic whose whole name matches `topic_pattern` (a
+    regular expression), not both. With a `record_handler`, every record is handed to it as it
+    is, and `handlers` is not used."""
 
     name: str
     topics: tuple[str, ...]
     handlers: Mapping[HandlerKey, EventHandler]
+    topic_pattern: str | None = None
+    record_handler: RecordHandler | None = None
+
+    def __post_init__(self) -> None:
+        if self.topic_pattern is not None and self.topics:
+            raise ValueError(f"consumer {self.name} names topics and a topic pattern: one or the other")
+
+    def subscription_pattern(self) -> re.Pattern[str] | None:
+        """The topics of `topic_pattern` as the broker's metadata is matched: the whole name,
+        the consumer's own dead-letter topic excepted."""
+        if self.topic_pattern is None:
+            return None
+        own = re.escape(dead_letter_topic_for(self.name))
+        return re.compile(rf"(?!{own}\Z)(?:{self.topic_pattern})\Z")
 
     def route(self, envelope: EventEnvelope) -> tuple[EventHandler, EventEnvelope] | None:
         """The handler for the envelope and the envelope as that handler reads it (upcast to its
@@ -128,6 +155,9 @@ class EventConsumer:
             auto_offset_reset="earliest",
             metadata_max_age_ms=5_000,
         )
+        pattern = self._spec.subscription_pattern()
+        if pattern is not None:
+            self._kafka.subscribe(pattern=pattern.pattern)
         try:
             await self._kafka.start()
             while True:
@@ -148,6 +178,16 @@ class EventConsumer:
 
     async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Apply one message, retrying and finally dead-lettering it; never raises for bad data."""
+        if self._spec.record_handler is not None:
+            record_handler = self._spec.record_handler
+            await self._apply_with_retries(
+                record,
+                what=f"{record.topic}[{record.partition}]@{record.offset}",
+                # A raw record has no event type: it is counted under its topic.
+                event_type=record.topic,
+                apply=lambda: self._apply_record(record, record_handler),
+            )
+            return
         try:
             envelope = EventEnvelope.from_bytes(record.value or b"")
         except (ValidationError, ValueError) as error:
@@ -161,17 +201,31 @@ class EventConsumer:
         if route is None:
             return
         handler, readable = route
+        await self._apply_with_retries(
+            record,
+            what=f"{envelope.type} {envelope.event_id}",
+            event_type=envelope.type,
+            apply=lambda: self._apply(readable, handler),
+        )
+
+    async def _apply_with_retries(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        *,
+        what: str,
+        event_type: str,
+        apply: Callable[[], Awaitable[bool]],
+    ) -> None:
         for attempt in range(1, self._max_attempts + 1):
             try:
-                applied = await self._apply(readable, handler)
+                applied = await apply()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 logger.warning(
-                    "consumer %s failed on %s %s (attempt %d of %d): %r",
+                    "consumer %s failed on %s (attempt %d of %d): %r",
                     self._spec.name,
-                    envelope.type,
-                    envelope.event_id,
+                    what,
                     attempt,
                     self._max_attempts,
                     error,
@@ -181,10 +235,13 @@ class EventConsumer:
                     return
                 await asyncio.sleep(self._retry_backoff * 2 ** (attempt - 1))
             else:
-                self._metrics.processed.labels(
-                    self._spec.name, envelope.type, "applied" if applied else "duplicate"
-                ).inc()
+                self._metrics.processed.labels(self._spec.name, event_type, "applied" if applied else "duplicate").inc()
                 return
+
+    async def _apply_record(self, record: ConsumerRecord[bytes, bytes], handler: RecordHandler) -> bool:
+        async with self._session_factory() as session, session.begin():
+            await handler(session, record)
+        return True
 
     async def _apply(self, envelope: EventEnvelope, handler: EventHandler) -> bool:
         """Run the handler and record the inbox row in one transaction; False if seen before."""

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -389,3 +389,60 @@ def test_an_older_version_without_an_upcaster_to_a_handled_one_is_unreadable() -
 
 async def _unused(session: AsyncSession, event: object) -> None:
     raise AssertionError("only routed, never applied")
+
+
+async def test_a_consumer_by_topic_pattern_reads_raw_records_of_every_matching_topic_but_its_own_dead_letters(
+    sessions: async_sessionmaker[AsyncSession], bootstrap_servers: str, schema: str, producer: AIOKafkaProducer
+) -> None:
+    name = f"watcher-{schema}"
+    first, later, unmatched = f"{schema}.first.dlq", f"{schema}.later.dlq", f"{schema}.dlq.not"
+
+    async def keep_record(session: AsyncSession, record: ConsumerRecord[bytes, bytes]) -> None:
+        if record.value == b"poison":
+            raise ValueError("cannot keep this record")
+        session.add(AppliedEffect(key=f"{record.topic}:{(record.value or b'').decode()}", seq=record.offset))
+
+    spec = ConsumerSpec(
+        name=name, topics=(), handlers={}, topic_pattern=rf".*{schema}.*\.dlq", record_handler=keep_record
+    )
+    await ensure_topics(
+        bootstrap_servers, [first, unmatched, dead_letter_topic_for(name)], partitions=1, replication_factor=1
+    )
+    consumer = EventConsumer(
+        spec=spec,
+        session_factory=sessions,
+        bootstrap_servers=bootstrap_servers,
+        dead_letter_producer=producer,
+        metrics=AppMetrics("test").consumer,
+        max_attempts=2,
+        retry_backoff_seconds=0.01,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await producer.send_and_wait(first, value=b"not an envelope")
+        await producer.send_and_wait(first, value=b"poison")
+        await producer.send_and_wait(unmatched, value=b"elsewhere")
+        await ensure_topics(bootstrap_servers, [later], partitions=1, replication_factor=1)
+        await producer.send_and_wait(later, value=b"created after the consumer started")
+        await _wait_for_effects(sessions, 2)
+        (dead_letter,) = await _read_dead_letters(bootstrap_servers, dead_letter_topic_for(name), count=1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert sorted(effect.key for effect in await _effects(sessions)) == [
+        f"{first}:not an envelope",
+        f"{later}:created after the consumer started",
+    ]
+    assert dead_letter["original_topic"] == first
+    assert dead_letter["attempts"] == "2"
+    # Its own dead-letter topic matches the pattern but is left out: what it failed on would come round.
+    subscription = spec.subscription_pattern()
+    assert subscription is not None
+    assert subscription.match(first)
+    assert not subscription.match(dead_letter_topic_for(name))
+
+
+def test_a_consumer_names_topics_or_a_pattern_not_both() -> None:
+    with pytest.raises(ValueError, match="one or the other"):
+        ConsumerSpec(name="both", topics=("a.events",), handlers={}, topic_pattern=r".*\.dlq")

@@ -35,6 +35,8 @@ SHOWN_IN_APP: Mapping[NotificationKind, bool] = {
     NotificationKind.REGISTRATION_ATTEMPTED: False,
     NotificationKind.PASSWORD_RESET: False,
     NotificationKind.PASSWORD_CHANGED: False,
+    NotificationKind.PROVIDER_DAILY_MANIFEST: True,
+    NotificationKind.DEAD_LETTERS: True,
 }
 
 

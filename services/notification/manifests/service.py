@@ -1,25 +1,35 @@
 """Providers' daily manifests: the bookings they keep from booking's events, and the job that
-writes each provider's manifest of tomorrow once, from 18:00 local time.
+writes each provider's manifest of tomorrow once, from 18:00 local time, and tells the provider.
 
 Keeping the bookings happens in the transaction of the event's inbox row. The job may run on
 any number of replicas: a manifest is a row unique per provider, zone and day, written in the
 transaction that records its notification, so a second replica's insert waits for the first
-and then writes nothing.
+and then writes nothing. A provider the account directory does not know (yet) has the manifest
+written all the same, and is told nothing: the job does not write it again.
 """
 
+import logging
 from collections import defaultdict
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.notification.directory.service import recipient_for
+from services.notification.email.manifests import provider_daily_manifest
 from services.notification.manifests.domain import ManifestLine, local_day_bounds, manifest_day_due
 from services.notification.manifests.models import ProviderBooking, ProviderManifest
-from services.notification.notifications.domain import storable
+from services.notification.notifications.domain import NotificationDraft, NotificationKind, Recipient, storable
+from services.notification.notifications.service import record_notification
+from services.notification.settings import NotificationSettings
 from shared.contracts.booking import BookingCancelled, BookingConfirmed, BookingModified
+
+logger = logging.getLogger(__name__)
 
 # How far ahead the job looks for zones with bookings: tomorrow, wherever it is, starts within it.
 _LOOKAHEAD = timedelta(hours=50)
@@ -128,3 +138,69 @@ async def write_due_manifests(session: AsyncSession, *, now: datetime) -> list[W
             if manifest_id is not None:
                 written.append((await session.get_one(ProviderManifest, manifest_id), lines))
     return written
+
+
+async def send_due_manifests(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    settings: NotificationSettings,
+    redis: Redis,
+) -> int:
+    """Write every manifest due at `now` and record its notification to its provider, in one
+    transaction; how many manifests were written."""
+    async with session_factory() as session, session.begin():
+        written = await write_due_manifests(session, now=now)
+        for manifest, lines in written:
+            recipient = await recipient_for(session, manifest.provider_id)
+            if recipient is None:
+                logger.warning(
+                    "manifest %s of %s (%s) not sent: provider %s is not in the account directory",
+                    manifest.id,
+                    manifest.local_date,
+                    manifest.timezone,
+                    manifest.provider_id,
+                )
+                continue
+            await record_notification(
+                session,
+                source_event_id=manifest.id,
+                draft=_manifest_notification(manifest, lines, recipient, sender=settings.mail_from),
+                now=now,
+                message_id_domain=settings.message_id_domain,
+                redis=redis,
+                sms_default_region=settings.sms_default_region,
+            )
+    return len(written)
+
+
+def _manifest_notification(
+    manifest: ProviderManifest, lines: list[ManifestLine], recipient: Recipient, *, sender: str
+) -> NotificationDraft:
+    message = provider_daily_manifest(
+        day=manifest.local_date,
+        timezone=manifest.timezone,
+        lines=lines,
+        sender=sender,
+        recipient=recipient.email,
+        locale=recipient.locale,
+    )
+    return NotificationDraft(
+        kind=NotificationKind.PROVIDER_DAILY_MANIFEST,
+        # The address as the message's one-line To header has it.
+        recipient=Recipient(
+            email=str(message["To"]), user_id=recipient.user_id, locale=recipient.locale, timezone=manifest.timezone
+        ),
+        subject_type="provider_manifest",
+        subject_id=manifest.id,
+        title=str(message["Subject"]),
+        email=message,
+        facts={
+            "local_date": manifest.local_date.isoformat(),
+            "timezone": manifest.timezone,
+            "bookings": [
+                {**asdict(line), "booking_id": str(line.booking_id), "starts_at": line.starts_at.isoformat()}
+                for line in lines
+            ],
+        },
+    )

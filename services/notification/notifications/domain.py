@@ -36,6 +36,8 @@ class NotificationKind(StrEnum):
     REGISTRATION_ATTEMPTED = "registration_attempted"
     PASSWORD_RESET = "password_reset"  # noqa: S105  (a kind's name, not a secret)
     PASSWORD_CHANGED = "password_changed"  # noqa: S105
+    PROVIDER_DAILY_MANIFEST = "provider_daily_manifest"
+    DEAD_LETTERS = "dead_letters"
 
 
 Channel = Literal["email", "sms", "in_app"]
@@ -47,8 +49,9 @@ CHANNELS: tuple[Channel, ...] = ("email", "sms", "in_app")
 DeliveryState = Literal["pending", "sending", "sent", "failed_retrying", "dead"]
 CLAIMABLE_STATES: tuple[DeliveryState, ...] = ("pending", "failed_retrying", "sending")
 
-# What a notification is about, for in-app feeds and links: a booking, a booking request, an account.
-SubjectType = Literal["booking", "booking_request", "account"]
+# What a notification is about, for in-app feeds and links: a booking, a booking request, an
+# account, a provider's manifest of a day, a dead-letter topic (no id: named in the facts).
+SubjectType = Literal["booking", "booking_request", "account", "provider_manifest", "dead_letter_topic"]
 
 
 @dataclass(frozen=True)

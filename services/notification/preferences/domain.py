@@ -42,6 +42,9 @@ TRANSACTIONAL: Mapping[NotificationKind, bool] = {
     NotificationKind.REGISTRATION_ATTEMPTED: True,
     NotificationKind.PASSWORD_RESET: True,
     NotificationKind.PASSWORD_CHANGED: True,
+    NotificationKind.PROVIDER_DAILY_MANIFEST: False,
+    # Ops-critical: an admin cannot switch off hearing that messages are being dropped.
+    NotificationKind.DEAD_LETTERS: True,
 }
 
 
