@@ -130,6 +130,18 @@ async def record_notification(
     return True
 
 
+async def known_phone(session: AsyncSession, user_id: UUID) -> str | None:
+    """The phone number the account's owner last gave (with a booking this service told them
+    of), for an SMS about an event that carries none; None when they never gave one."""
+    phone: str | None = await session.scalar(
+        select(Notification.recipient_phone)
+        .where(Notification.recipient_user_id == user_id, Notification.recipient_phone.is_not(None))
+        .order_by(Notification.created_at.desc())
+        .limit(1)
+    )
+    return phone
+
+
 def _add_email_delivery(
     session: AsyncSession, notification_id: UUID, draft: NotificationDraft, *, now: datetime, message_id_domain: str
 ) -> None:

@@ -23,7 +23,11 @@ from devstack.mailsink import MailStore, smtp_controller
 from services.notification.email.sender import SmtpSender
 from services.notification.inapp.models import InAppNotification
 from services.notification.main import build_app
-from services.notification.notifications.consumers import booking_events_consumer
+from services.notification.notifications.consumers import (
+    booking_events_consumer,
+    identity_events_consumer,
+    payment_events_consumer,
+)
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.models import Delivery, Notification
 from services.notification.notifications.service import deliver_due
@@ -102,20 +106,28 @@ class NotificationApp:
         )
 
     async def consume(self, *envelopes: EventEnvelope) -> None:
-        """Through the booking events consumer as Kafka would hand the messages over: the inbox in the way."""
+        """Through the consumer of each event's producer (booking's, payment's, the gateway's) as
+        Kafka would hand the messages over: the inbox in the way."""
         dead_letters = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers)
         await dead_letters.start()
-        consumer = EventConsumer(
-            spec=booking_events_consumer(self.settings, self.clock, self.redis),
-            session_factory=self.sessions,
-            bootstrap_servers=self.bootstrap_servers,
-            dead_letter_producer=dead_letters,
-            metrics=AppMetrics("test").consumer,
-            max_attempts=1,
-        )
+        consumers = {
+            producer: EventConsumer(
+                spec=spec(self.settings, self.clock, self.redis),
+                session_factory=self.sessions,
+                bootstrap_servers=self.bootstrap_servers,
+                dead_letter_producer=dead_letters,
+                metrics=AppMetrics("test").consumer,
+                max_attempts=1,
+            )
+            for producer, spec in (
+                ("booking", booking_events_consumer),
+                ("payment", payment_events_consumer),
+                ("gateway", identity_events_consumer),
+            )
+        }
         try:
             for offset, envelope in enumerate(envelopes):
-                await consumer.handle_record(_record(envelope, offset))
+                await consumers[envelope.producer].handle_record(_record(envelope, offset))
         finally:
             await dead_letters.stop()
 
@@ -131,7 +143,7 @@ class NotificationApp:
 def _record(envelope: EventEnvelope, offset: int) -> ConsumerRecord[bytes, bytes]:
     value = envelope.to_bytes()
     return ConsumerRecord(
-        topic="booking.events",
+        topic=f"{envelope.producer}.events",
         partition=0,
         offset=offset,
         timestamp=0,
