@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.infra import free_port
 from devstack.mailsink import MailStore, smtp_controller
+from services.notification.directory.models import KnownAccount
 from services.notification.email.sender import SmtpSender
 from services.notification.inapp.models import InAppNotification
 from services.notification.main import build_app
@@ -185,8 +186,10 @@ def booking_confirmed(
 
 
 async def _forget_notifications(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Each test starts with no notification (nor reminder): the worker would claim another test's."""
+    """Each test starts with no notification (nor reminder, nor known account): the worker
+    would claim another test's, and every admin another test announced would be told."""
     async with sessions() as session, session.begin():
+        await session.execute(delete(KnownAccount))
         await session.execute(delete(ScheduledReminder))
         await session.execute(delete(Delivery))
         await session.execute(delete(InAppNotification))
