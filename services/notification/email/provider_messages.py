@@ -2,7 +2,9 @@
 cancelled or changed; an expert of each traveler who asks them to plan a trip.
 
 Each is rendered by `rendering.render_email` from its files in `layouts/`, in the recipient's
-locale (theirs, from the directory), with dates in the listing's own time.
+locale (theirs, from the directory), with dates in the listing's own time. A provider's
+subjects say whose booking of which listing, what a provider scans an inbox of many bookings
+by; the booking's reference is in the body and the in-app summary.
 """
 
 from email.message import EmailMessage

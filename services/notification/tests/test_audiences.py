@@ -117,6 +117,7 @@ async def test_a_confirmed_booking_tells_its_traveler_and_its_provider_each_by_e
     assert (to_provider.recipient_user_id, to_provider.recipient_email) == (provider.user_id, provider.email)
     assert (to_provider.locale, to_provider.timezone) == ("pt-PT", LISBON)
     provider_email = (await _deliveries(notification_app, to_provider))["email"]
+    assert str(_email(provider_email)["Subject"]) == "New booking from Ana: 2 place(s), Sunset kayak tour"
     body = _text(provider_email)
     assert confirmed.payload["reference"] in body
     assert "Ana booked 2 place(s)" in body
