@@ -2,7 +2,9 @@
 an instant booking tells its traveler (email, SMS, in-app) and its provider (email, in-app,
 heard live on their WebSocket); a cancellation tells its provider, its traveler of the refund,
 and the next on the waiting list of the seats held for them; a blackout's cancellation is named
-in the traveler's feed; an expert hears of the trip a traveler hands them."""
+in the traveler's feed; an expert hears of the trip a traveler hands them; a payout the bank
+refuses tells the admins and the provider (through notification's consumer of payment's
+events)."""
 
 import email
 import email.policy
@@ -18,7 +20,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from tests.flows import listing_with_slot, mail_about, pay, sign_up, wait_for_status
+from tests.flows import listing_with_slot, mail_about, pay, sign_in, sign_up, wait_for_status
 from tests.running_platform import PlatformPorts
 
 # From the event through the broker to notification, and out by its delivery worker.
@@ -204,3 +206,42 @@ def test_an_expert_hears_of_the_trip_a_traveler_hands_them(platform: PlatformPor
     assert mail["rcpt_tos"] == [expert_account["email"]]
     assert description in _text(mail)
     assert "€2,000.00" in _text(mail)
+
+
+def _paid_out(gateway: httpx.Client, provider: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + HEARD_WITHIN_SECONDS
+    while time.monotonic() < deadline:
+        payouts = gateway.get("/api/v1/providers/me/payouts", headers=provider).json()["payouts"]
+        if paid := [payout for payout in payouts if payout["status"] == "paid"]:
+            [payout] = paid
+            return dict(payout)
+        time.sleep(0.3)
+    raise AssertionError("the provider was not paid out")
+
+
+def test_a_payout_the_bank_refuses_tells_the_admins_and_the_provider(
+    platform: PlatformPorts, gateway: httpx.Client
+) -> None:
+    stripe_double = httpx.Client(base_url=f"http://127.0.0.1:{platform.stripe_connect_double}", timeout=30)
+    admin = sign_in(gateway, "admin@travel.example", "admin-password-change-me")
+    # The bootstrap admin may be older than notification's directory: announced again.
+    assert gateway.post("/api/v1/auth/accounts/republish", headers=admin).status_code == 200
+    provider, traveler = sign_up(gateway, "provider"), sign_up(gateway, "traveler")
+    account_id = gateway.post("/api/v1/providers/me/payouts/onboarding", headers=provider).json()["account_id"]
+    assert stripe_double.post(f"/_double/accounts/{account_id}/verify").status_code == 200
+    _, slot_id = listing_with_slot(gateway, provider, capacity=4, on=date.today() + timedelta(days=20))
+    _paid_booking(platform, gateway, traveler, slot_id, {"name": "Rui", "email": "rui@example.com"})
+    payout = _paid_out(gateway, provider)
+
+    refused = stripe_double.post(
+        f"/_double/payouts/{payout['stripe_payout_id']}/fail",
+        json={"failure_code": "account_closed", "failure_message": "The bank account has been closed."},
+    )
+    assert refused.status_code == 200, refused.text
+
+    about_it = {"type": "payout", "id": payout["id"]}
+    _feed_item(gateway, admin, "payout_failed_ops", lambda item: item["subject"] == about_it)
+    _feed_item(gateway, provider, "payout_failed", lambda item: item["subject"] == about_it)
+    to_provider = mail_about(platform.mail_http, f"Your payout of €{payout['amount']} could not be paid")
+    assert to_provider["rcpt_tos"] == [_me(gateway, provider)["email"]]
+    assert "The bank account has been closed." in _text(to_provider)
