@@ -275,6 +275,8 @@ async def test_an_expert_hears_of_a_handoff_asked_of_them_by_email_and_in_app(
     assert "€4,000.00" in body
     [item] = await _feed(notification_app, expert)
     assert item["subject"] == {"type": "handoff", "id": str(handoff.handoff_id)}
+    assert item["summary"].startswith("Two weeks in Japan: onsen, 🍣 and trains. Kyoto Kyoto")
+    assert len(item["summary"]) == 500
 
 
 async def test_a_handoff_to_an_expert_the_directory_does_not_know_tells_nobody(
@@ -493,6 +495,7 @@ async def test_a_failed_payout_tells_every_admin_and_its_payee(notification_app:
     for admin in admins:
         [item] = await _feed(notification_app, admin)
         assert (item["kind"], item["subject"]) == ("payout_failed_ops", {"type": "payout", "id": str(payout.payout_id)})
+        assert item["summary"] == "74.80 EUR"
     [to_payee] = await _told(notification_app, NotificationKind.PAYOUT_FAILED)
     assert (to_payee.recipient_email, to_payee.locale) == (expert.email, "fr")
     assert "74,80\u00a0€" in _text((await _deliveries(notification_app, to_payee))["email"])
