@@ -5,6 +5,8 @@ and the traveler pays the balance early themselves. A deposit booking changed to
 party gets the deposit's share of the difference back, and the job charges the new balance."""
 
 import asyncio
+import email
+import email.policy
 import time
 import uuid
 from collections.abc import Iterator
@@ -209,9 +211,11 @@ def test_a_deposit_booking_changed_to_a_smaller_party_owes_only_the_new_balance_
         time.sleep(0.2)
         refunded = int(_stripe_intent(platform, deposit_intent)["latest_charge"]["amount_refunded"])
     assert refunded == to_minor_units(back, "EUR")
-    told = mail_about(platform.mail_http, f"Booking {booking['reference']} changed")["raw"]
-    assert f"{back:.2f} EUR goes back to your card" in told
-    assert f"{owed:.2f} EUR is left to pay" in told
+    raw = mail_about(platform.mail_http, f"Booking {booking['reference']} changed")["raw"]
+    told = email.message_from_string(raw, policy=email.policy.default).get_body(("plain",))
+    assert told is not None
+    assert f"€{back:.2f} goes back to your card" in told.get_content()
+    assert f"€{owed:.2f} is left to pay" in told.get_content()
 
     asyncio.run(_run_balance_job(database_url, platform, _when_due(booking)))
 

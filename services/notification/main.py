@@ -8,7 +8,11 @@ from services.notification.email.sender import SmtpSender
 from services.notification.inapp.router import feed_router as notification_feed_router
 from services.notification.inapp.router import router as inapp_router
 from services.notification.jobs import deliver_forever, remind_forever, send_manifests_forever
-from services.notification.notifications.consumers import booking_events_consumer, identity_events_consumer
+from services.notification.notifications.consumers import (
+    booking_events_consumer,
+    identity_events_consumer,
+    payment_events_consumer,
+)
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.router import admin_router as notifications_admin_router
 from services.notification.preferences.router import router as preferences_router
@@ -66,6 +70,7 @@ def build_app(settings: NotificationSettings | None = None, *, clock: Clock | No
             lambda resources: booking_events_consumer(settings, clock, resources.redis),
             lambda resources: identity_events_consumer(settings, clock, resources.redis),
             lambda resources: dead_letters_consumer(settings, clock, resources.redis),
+            lambda resources: payment_events_consumer(settings, clock, resources.redis),
         ],
         background_jobs=(
             [

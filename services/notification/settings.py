@@ -7,7 +7,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.notification.notifications.domain import RetrySchedule
-from services.notification.notifications.service import DeliveryPolicy
+from services.notification.notifications.service import Addressing, DeliveryPolicy
 from services.notification.preferences.domain import UnsubscribeLinks
 from shared.settings import AppSettings
 
@@ -80,6 +80,13 @@ class NotificationSettings(AppSettings):
 
     def unsubscribe_links(self) -> UnsubscribeLinks:
         return UnsubscribeLinks(secret=self.unsubscribe_secret.encode(), base_url=self.public_api_url)
+
+    def addressing(self) -> Addressing:
+        return Addressing(
+            message_id_domain=self.message_id_domain,
+            sms_default_region=self.sms_default_region,
+            unsubscribe_links=self.unsubscribe_links(),
+        )
 
     @property
     def message_id_domain(self) -> str:

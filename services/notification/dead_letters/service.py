@@ -37,9 +37,8 @@ async def tell_admins_of_dead_letter(
             source_event_id=alert_id(dead_letter.topic, window),
             draft=_alert(dead_letter, admin, window=window, now=now, sender=settings.mail_from),
             now=now,
-            message_id_domain=settings.message_id_domain,
+            addressing=settings.addressing(),
             redis=redis,
-            sms_default_region=settings.sms_default_region,
         )
     return told
 

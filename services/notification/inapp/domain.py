@@ -31,6 +31,16 @@ SHOWN_IN_APP: Mapping[NotificationKind, bool] = {
     NotificationKind.BOOKING_REQUEST_DECLINED: True,
     NotificationKind.BOOKING_REQUEST_COUNTERED: True,
     NotificationKind.BOOKING_REQUEST_EXPIRED: True,
+    NotificationKind.BOOKING_EXPIRED: True,
+    NotificationKind.PAYMENT_FAILED: True,
+    NotificationKind.REFUND_COMPLETED: True,
+    NotificationKind.WAITLIST_OFFERED: True,
+    NotificationKind.PROVIDER_BOOKING_RECEIVED: True,
+    NotificationKind.PROVIDER_BOOKING_CANCELLED: True,
+    NotificationKind.PROVIDER_BOOKING_CHANGED: True,
+    NotificationKind.HANDOFF_REQUESTED: True,
+    NotificationKind.PAYOUT_FAILED: True,
+    NotificationKind.PAYOUT_FAILED_OPS: True,
     NotificationKind.EMAIL_VERIFICATION: False,
     NotificationKind.REGISTRATION_ATTEMPTED: False,
     NotificationKind.PASSWORD_RESET: False,
@@ -57,14 +67,17 @@ def one_line(text: str, *, limit: int) -> str:
 
 
 def summary(facts: Mapping[str, Any], *, timezone: str | None) -> str:
-    """What the item is about, from the event's facts: the listing, when it starts (in the
-    listing's own time), the booking's reference; whichever of them the event has."""
-    parts = [str(facts[key]) for key in ("listing_title",) if facts.get(key)]
+    """What the item is about, from the event's facts: the listing (or the trip a traveler
+    describes), when it starts (in the listing's own time), the booking's reference, the amount
+    (of a refund, a payout); whichever of them the event has."""
+    parts = [str(facts[key]) for key in ("listing_title", "description") if facts.get(key)]
     starts_at = facts.get("starts_at") or facts.get("booking_starts_at")
     if isinstance(starts_at, str):
         parts.append(_local(starts_at, timezone))
     if facts.get("reference"):
         parts.append(str(facts["reference"]))
+    if facts.get("amount") and facts.get("currency"):
+        parts.append(f"{facts['amount']} {facts['currency']}")
     return one_line(" · ".join(parts), limit=SUMMARY_LIMIT)
 
 

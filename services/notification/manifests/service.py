@@ -167,9 +167,8 @@ async def send_due_manifests(
                 source_event_id=manifest.id,
                 draft=_manifest_notification(manifest, lines, recipient, sender=settings.mail_from),
                 now=now,
-                message_id_domain=settings.message_id_domain,
+                addressing=settings.addressing(),
                 redis=redis,
-                sms_default_region=settings.sms_default_region,
             )
     return len(written)
 

@@ -32,6 +32,16 @@ class NotificationKind(StrEnum):
     BOOKING_REQUEST_DECLINED = "booking_request_declined"
     BOOKING_REQUEST_COUNTERED = "booking_request_countered"
     BOOKING_REQUEST_EXPIRED = "booking_request_expired"
+    BOOKING_EXPIRED = "booking_expired"
+    PAYMENT_FAILED = "payment_failed"
+    REFUND_COMPLETED = "refund_completed"
+    WAITLIST_OFFERED = "waitlist_offered"
+    PROVIDER_BOOKING_RECEIVED = "provider_booking_received"
+    PROVIDER_BOOKING_CANCELLED = "provider_booking_cancelled"
+    PROVIDER_BOOKING_CHANGED = "provider_booking_changed"
+    HANDOFF_REQUESTED = "handoff_requested"
+    PAYOUT_FAILED = "payout_failed"
+    PAYOUT_FAILED_OPS = "payout_failed_ops"
     EMAIL_VERIFICATION = "email_verification"
     REGISTRATION_ATTEMPTED = "registration_attempted"
     PASSWORD_RESET = "password_reset"  # noqa: S105  (a kind's name, not a secret)
@@ -50,8 +60,18 @@ DeliveryState = Literal["pending", "sending", "sent", "failed_retrying", "dead"]
 CLAIMABLE_STATES: tuple[DeliveryState, ...] = ("pending", "failed_retrying", "sending")
 
 # What a notification is about, for in-app feeds and links: a booking, a booking request, an
-# account, a provider's manifest of a day, a dead-letter topic (no id: named in the facts).
-SubjectType = Literal["booking", "booking_request", "account", "provider_manifest", "dead_letter_topic"]
+# account, a provider's manifest of a day, a dead-letter topic (no id: named in the facts), a
+# waitlist entry, an expert handoff, a payout.
+SubjectType = Literal[
+    "booking",
+    "booking_request",
+    "account",
+    "provider_manifest",
+    "dead_letter_topic",
+    "waitlist_entry",
+    "handoff",
+    "payout",
+]
 
 
 @dataclass(frozen=True)

@@ -66,23 +66,31 @@ logger = logging.getLogger(__name__)
 ERROR_LIMIT = 1000
 
 
+@dataclass(frozen=True)
+class Addressing:
+    """How every recorded notification is addressed: the domain of its Message-IDs, the region
+    a phone number typed without its country code is read in, and its unsubscribe links."""
+
+    message_id_domain: str
+    sms_default_region: str
+    unsubscribe_links: UnsubscribeLinks
+
+
 async def record_notification(
     session: AsyncSession,
     *,
     source_event_id: UUID,
     draft: NotificationDraft,
     now: datetime,
-    message_id_domain: str,
+    addressing: Addressing,
     redis: Redis,
-    sms_default_region: str,
-    unsubscribe_links: UnsubscribeLinks | None = None,
 ) -> bool:
     """Write the notification and its deliveries in the caller's transaction; False (and
     nothing written) if this event already told this recipient this. The email of a kind that
     is not transactional, to a recipient with an account, carries a one-click unsubscribe link
-    (`unsubscribe_links`; RFC 8058) that switches that kind's email off. An SMS goes beside the
+    (RFC 8058) that switches that kind's email off. An SMS goes beside the
     email when the kind has a text for it and the recipient's phone is a number (read in
-    `sms_default_region` when typed without its country code). An in-app one is pushed live
+    the addressing's default region when typed without its country code). An in-app one is pushed live
     (through `redis`) once the transaction commits. A channel the recipient switched off gets
     no delivery (a transactional email always goes); an SMS in their quiet hours waits for the
     end (`preferences/`)."""
@@ -118,11 +126,10 @@ async def record_notification(
         return False
     routing = await routing_for(session, kind=draft.kind, user_id=recipient.user_id, now=now)
     if "email" in routing.channels:
-        if unsubscribe_links is not None and recipient.user_id is not None and not TRANSACTIONAL[draft.kind]:
-            with_list_unsubscribe(
-                draft.email, unsubscribe_links.link(Unsubscription(recipient.user_id, draft.kind, "email"))
-            )
-        _add_email_delivery(session, notification_id, draft, now=now, message_id_domain=message_id_domain)
+        if recipient.user_id is not None and not TRANSACTIONAL[draft.kind]:
+            link = addressing.unsubscribe_links.link(Unsubscription(recipient.user_id, draft.kind, "email"))
+            with_list_unsubscribe(draft.email, link)
+        _add_email_delivery(session, notification_id, draft, now=now, message_id_domain=addressing.message_id_domain)
     if draft.sms is not None and recipient.phone and "sms" in routing.channels:
         _add_sms_delivery(
             session,
@@ -132,7 +139,7 @@ async def record_notification(
             phone=recipient.phone,
             now=now,
             due_at=routing.sms_due_at,
-            default_region=sms_default_region,
+            default_region=addressing.sms_default_region,
         )
     if "in_app" in routing.channels and (feed_user_id := in_app_feed_of(draft)) is not None:
         record_in_app(session, notification_id=notification_id, user_id=feed_user_id, draft=draft, now=now, redis=redis)
@@ -146,6 +153,18 @@ def with_list_unsubscribe(message: EmailMessage, link: str) -> None:
     del message["List-Unsubscribe-Post"]
     message["List-Unsubscribe"] = f"<{link}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+
+
+async def known_phone(session: AsyncSession, user_id: UUID) -> str | None:
+    """The phone number the account's owner last gave (with a booking this service told them
+    of), for an SMS about an event that carries none; None when they never gave one."""
+    phone: str | None = await session.scalar(
+        select(Notification.recipient_phone)
+        .where(Notification.recipient_user_id == user_id, Notification.recipient_phone.is_not(None))
+        .order_by(Notification.created_at.desc())
+        .limit(1)
+    )
+    return phone
 
 
 def _add_email_delivery(

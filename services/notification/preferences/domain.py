@@ -38,6 +38,18 @@ TRANSACTIONAL: Mapping[NotificationKind, bool] = {
     NotificationKind.BOOKING_REQUEST_DECLINED: False,
     NotificationKind.BOOKING_REQUEST_COUNTERED: False,
     NotificationKind.BOOKING_REQUEST_EXPIRED: False,
+    # What happened to a booking or to money: its record.
+    NotificationKind.BOOKING_EXPIRED: True,
+    NotificationKind.PAYMENT_FAILED: True,
+    NotificationKind.REFUND_COMPLETED: True,
+    NotificationKind.PROVIDER_BOOKING_RECEIVED: True,
+    NotificationKind.PROVIDER_BOOKING_CANCELLED: True,
+    NotificationKind.PROVIDER_BOOKING_CHANGED: True,
+    NotificationKind.PAYOUT_FAILED: True,
+    NotificationKind.PAYOUT_FAILED_OPS: True,
+    # Offers and asks: a recipient may prefer another channel (the offer also goes by SMS and in-app).
+    NotificationKind.WAITLIST_OFFERED: False,
+    NotificationKind.HANDOFF_REQUESTED: False,
     NotificationKind.EMAIL_VERIFICATION: True,
     NotificationKind.REGISTRATION_ATTEMPTED: True,
     NotificationKind.PASSWORD_RESET: True,

@@ -146,10 +146,8 @@ async def send_due_reminders(
                 source_event_id=reminder.id,
                 draft=_traveler_reminder(booking, sender=settings.mail_from),
                 now=now,
-                message_id_domain=settings.message_id_domain,
+                addressing=settings.addressing(),
                 redis=redis,
-                sms_default_region=settings.sms_default_region,
-                unsubscribe_links=settings.unsubscribe_links(),
             )
             reminder.status = "sent"
         return len(reminders)

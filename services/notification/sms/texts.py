@@ -9,7 +9,7 @@ takes. The full story goes by email and in-app.
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from shared.contracts.booking import BookingCancelled, BookingConfirmed
+from shared.contracts.booking import BookingCancelled, BookingConfirmed, WaitlistOffered
 
 # Enough to recognise the listing without filling several segments.
 TITLE_LIMIT = 60
@@ -27,6 +27,14 @@ def booking_cancelled_text(booking: BookingCancelled) -> str:
     return (
         f"Booking {booking.reference} cancelled: {_title(booking.listing_title)}, "
         f"{_local(booking.starts_at, booking.timezone)}.{refund} Details by email."
+    )
+
+
+def waitlist_offered_text(offer: WaitlistOffered) -> str:
+    title = _title(offer.listing_title) if offer.listing_title else "your waiting list"
+    return (
+        f"{offer.seats} place(s) held for you: {title}, {offer.local_date:%d %b %Y}. "
+        f"Book by {_local(offer.offer_expires_at, offer.timezone or 'UTC')} or the offer moves on. Details by email."
     )
 
 

@@ -20,10 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.infra import free_port
 from devstack.mailsink import MailStore, smtp_controller
+from services.notification.directory.models import KnownAccount
 from services.notification.email.sender import SmtpSender
 from services.notification.inapp.models import InAppNotification
 from services.notification.main import build_app
-from services.notification.notifications.consumers import booking_events_consumer
+from services.notification.notifications.consumers import (
+    booking_events_consumer,
+    identity_events_consumer,
+    payment_events_consumer,
+)
 from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.models import Delivery, Notification
 from services.notification.notifications.service import deliver_due
@@ -102,20 +107,28 @@ class NotificationApp:
         )
 
     async def consume(self, *envelopes: EventEnvelope) -> None:
-        """Through the booking events consumer as Kafka would hand the messages over: the inbox in the way."""
+        """Through the consumer of each event's producer (booking's, payment's, the gateway's) as
+        Kafka would hand the messages over: the inbox in the way."""
         dead_letters = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers)
         await dead_letters.start()
-        consumer = EventConsumer(
-            spec=booking_events_consumer(self.settings, self.clock, self.redis),
-            session_factory=self.sessions,
-            bootstrap_servers=self.bootstrap_servers,
-            dead_letter_producer=dead_letters,
-            metrics=AppMetrics("test").consumer,
-            max_attempts=1,
-        )
+        consumers = {
+            producer: EventConsumer(
+                spec=spec(self.settings, self.clock, self.redis),
+                session_factory=self.sessions,
+                bootstrap_servers=self.bootstrap_servers,
+                dead_letter_producer=dead_letters,
+                metrics=AppMetrics("test").consumer,
+                max_attempts=1,
+            )
+            for producer, spec in (
+                ("booking", booking_events_consumer),
+                ("payment", payment_events_consumer),
+                ("gateway", identity_events_consumer),
+            )
+        }
         try:
             for offset, envelope in enumerate(envelopes):
-                await consumer.handle_record(consumer_record(envelope, offset))
+                await consumers[envelope.producer].handle_record(consumer_record(envelope, offset))
         finally:
             await dead_letters.stop()
 
@@ -156,8 +169,10 @@ def booking_confirmed(
 
 
 async def _forget_notifications(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Each test starts with no notification (nor reminder): the worker would claim another test's."""
+    """Each test starts with no notification (nor reminder, nor known account): the worker
+    would claim another test's, and every admin another test announced would be told."""
     async with sessions() as session, session.begin():
+        await session.execute(delete(KnownAccount))
         await session.execute(delete(ScheduledReminder))
         await session.execute(delete(Delivery))
         await session.execute(delete(InAppNotification))

@@ -89,11 +89,13 @@ async def _send(app: NotificationApp, sessions: async_sessionmaker[AsyncSession]
 
 
 def _emails_to(smtp_sink: SmtpSink, address: str) -> list[EmailMessage]:
-    return [
+    """The manifests the address received (a provider is also told of each booking as it comes)."""
+    received = [
         email.message_from_bytes(message["raw"].encode(), _class=EmailMessage, policy=policy.default)
         for message in smtp_sink.store.messages
         if address in message["rcpt_tos"]
     ]
+    return [message for message in received if str(message["Subject"]).startswith("Your bookings for ")]
 
 
 def _text(message: EmailMessage) -> str:
@@ -154,9 +156,11 @@ async def test_the_manifest_arrives_once_after_six_in_the_evening_local_time_wit
                 select(Notification.kind)
                 .join(InAppNotification, InAppNotification.notification_id == Notification.id)
                 .where(InAppNotification.user_id == provider_id)
+                .order_by(Notification.created_at)
             )
         ).all()
-    assert kinds == ["provider_daily_manifest"]
+    # Each booking as it came, then the one manifest.
+    assert kinds == ["provider_booking_received"] * 3 + ["provider_daily_manifest"]
 
 
 async def test_a_booking_cancelled_before_the_evening_is_not_on_the_manifest(

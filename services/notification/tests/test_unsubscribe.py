@@ -16,7 +16,7 @@ import pytest
 
 from services.notification.email.templates import request_expired
 from services.notification.notifications.domain import NotificationDraft, NotificationKind, Recipient
-from services.notification.notifications.service import record_notification
+from services.notification.notifications.service import Addressing, record_notification
 from services.notification.preferences.domain import InvalidUnsubscribeToken, UnsubscribeLinks, Unsubscription
 from services.notification.reminders.service import send_due_reminders
 from services.notification.tests.conftest import NotificationApp, SmtpSink, booking_confirmed
@@ -249,10 +249,8 @@ async def test_only_a_recipient_with_an_account_gets_the_unsubscribe_headers(
             source_event_id=uuid.uuid4(),
             draft=_expired_request(traveler_id),
             now=notification_app.clock.now(),
-            message_id_domain="travel.example",
+            addressing=Addressing(message_id_domain="travel.example", sms_default_region="PT", unsubscribe_links=LINKS),
             redis=notification_app.redis,
-            sms_default_region="PT",
-            unsubscribe_links=LINKS,
         )
 
     [delivery] = await notification_app.deliveries()
