@@ -1,10 +1,10 @@
 """Revenue from payment's ledger: booking facts, a row per ledger movement and day rollups, in
 place of each booking's total (booking_revenue) and its refunds (refund_received).
 
-Bookings carry over (their facts, and their count on the day they were confirmed); their money
-does not, as the ledger's events are its only source: the analytics.revenue consumer is replayed
-from the start (its inbox emptied) to count it. Going down, each booking's sums come back from
-its movements.
+Bookings carry over (their facts, and their count on the day they were confirmed; a booking
+cancelled before now is marked so only by a replay). Their money does not: it comes from
+payment's ledger events, which payment's migration 0012 announces for its whole history. Going
+down, each booking's sums come back from its movements.
 
 Revision ID: 0005
 Revises: 0004
