@@ -4,6 +4,8 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from shared.events.envelope import EventPayload, register_event
 
 
@@ -57,3 +59,30 @@ class PayoutFailed(EventPayload):
     failure_message: str | None
     # When Stripe's word of it reached payment.
     failed_at: datetime
+
+
+class LedgerLine(BaseModel):
+    """One entry of a ledger transaction: positive a debit, negative a credit."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    account: str
+    amount: Decimal
+
+
+@register_event("payment.ledger_transaction_recorded", version=1)
+class LedgerTransactionRecorded(EventPayload):
+    """A transaction of payment's double-entry ledger, as written: every money movement (a
+    capture, a refund, a credit granted, the expert's part of a fee, a payout) is one, and its
+    entries sum to zero. Accounts: `stripe_balance`, `provider_payable:<id>`,
+    `expert_payable:<id>`, `platform_revenue`, `traveler_credit:<id>`, `platform_credit_expense`.
+    Keyed by booking id."""
+
+    transaction_id: UUID
+    kind: str
+    booking_id: UUID
+    # Unique per transaction: payment's name for the movement.
+    reference: str
+    currency: str
+    occurred_at: datetime
+    entries: list[LedgerLine]

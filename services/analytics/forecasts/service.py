@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.forecasts.domain import forecast_demand
 from services.analytics.forecasts.schemas import ForecastDay, ListingForecast
-from services.analytics.revenue.models import BookingRevenue
+from services.analytics.revenue.models import BookingFact
 from shared.errors import NotFound
 from shared.identity import Identity
 
@@ -25,8 +25,8 @@ async def listing_forecast(
     today = now.astimezone(UTC).date()
     if not viewer.is_admin:
         owns = await session.scalar(
-            select(BookingRevenue.booking_id)
-            .where(BookingRevenue.listing_id == listing_id, BookingRevenue.provider_id == viewer.user_id)
+            select(BookingFact.booking_id)
+            .where(BookingFact.listing_id == listing_id, BookingFact.provider_id == viewer.user_id)
             .limit(1)
         )
         if owns is None:
@@ -52,13 +52,13 @@ async def listing_forecast(
 
 async def _bookings_a_day(session: AsyncSession, *, listing_id: UUID, since: date, until: date) -> dict[date, int]:
     """Confirmed bookings of the listing per UTC day in [since, until)."""
-    day = cast(func.timezone("UTC", BookingRevenue.confirmed_at), Date)
+    day = cast(func.timezone("UTC", BookingFact.confirmed_at), Date)
     rows = await session.execute(
         select(day, func.count())
         .where(
-            BookingRevenue.listing_id == listing_id,
-            BookingRevenue.confirmed_at >= datetime.combine(since, time.min, tzinfo=UTC),
-            BookingRevenue.confirmed_at < datetime.combine(until, time.min, tzinfo=UTC),
+            BookingFact.listing_id == listing_id,
+            BookingFact.confirmed_at >= datetime.combine(since, time.min, tzinfo=UTC),
+            BookingFact.confirmed_at < datetime.combine(until, time.min, tzinfo=UTC),
         )
         .group_by(day)
     )

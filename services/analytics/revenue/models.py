@@ -1,36 +1,90 @@
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, DateTime, Identity, String
+from sqlalchemy import BigInteger, Date, DateTime, Identity, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.analytics.db import Base
 from shared.db import MoneyAmount
 
 
-class BookingRevenue(Base):
-    """The money of one confirmed booking, as the events told it."""
+class BookingFact(Base):
+    """A confirmed booking as booking's events tell it: whose, of which listing, and its status."""
 
-    __tablename__ = "booking_revenue"
+    __tablename__ = "booking_fact"
 
     booking_id: Mapped[UUID] = mapped_column(primary_key=True)
     provider_id: Mapped[UUID] = mapped_column(index=True)
-    listing_id: Mapped[UUID]
+    listing_id: Mapped[UUID] = mapped_column(index=True)
     category: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))
-    gmv: Mapped[Decimal] = mapped_column(MoneyAmount(15))
-    platform_fee: Mapped[Decimal] = mapped_column(MoneyAmount(15))
     confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class RefundReceived(Base):
-    """One refund of a booking. Kept apart from the booking's row because payment's topic and
-    booking's are read independently: a refund may arrive before the confirmation it refunds."""
+class _Sums:
+    """The money columns of a movement and of a day's rollup (see domain.Amounts)."""
 
-    __tablename__ = "refund_received"
+    gmv: Mapped[Decimal] = mapped_column(MoneyAmount(18), server_default=text("0"))
+    platform_fees: Mapped[Decimal] = mapped_column(MoneyAmount(18), server_default=text("0"))
+    refunds: Mapped[Decimal] = mapped_column(MoneyAmount(18), server_default=text("0"))
+    credits: Mapped[Decimal] = mapped_column(MoneyAmount(18), server_default=text("0"))
+    credits_spent: Mapped[Decimal] = mapped_column(MoneyAmount(18), server_default=text("0"))
+    payouts: Mapped[Decimal] = mapped_column(MoneyAmount(18), server_default=text("0"))
+    expert_fees: Mapped[Decimal] = mapped_column(MoneyAmount(18), server_default=text("0"))
+    expert_payouts: Mapped[Decimal] = mapped_column(MoneyAmount(18), server_default=text("0"))
+
+
+class MoneyMovement(_Sums, Base):
+    """What one ledger transaction means to revenue, for one provider (or for the booking's
+    provider: `provider_id` null). Kept whether or not the booking is known yet, so that its
+    confirmation, or a change of listing, can count it where it belongs."""
+
+    __tablename__ = "money_movement"
+    __table_args__ = (
+        Index(
+            "uq_money_movement_transaction_provider",
+            "transaction_id",
+            "provider_id",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    transaction_id: Mapped[UUID]
+    kind: Mapped[str] = mapped_column(String(40))
     booking_id: Mapped[UUID] = mapped_column(index=True)
-    amount: Mapped[Decimal] = mapped_column(MoneyAmount(15))
+    provider_id: Mapped[UUID | None]
     currency: Mapped[str] = mapped_column(String(3))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RevenueDay(_Sums, Base):
+    """A UTC day's revenue of a provider's listing in a currency: money by the day it moved,
+    bookings by the day they were confirmed. Null provider, listing or category: not known (yet)."""
+
+    __tablename__ = "revenue_day"
+    __table_args__ = (
+        Index(
+            "uq_revenue_day_key",
+            "day",
+            "provider_id",
+            "listing_id",
+            "category",
+            "currency",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+        Index("ix_revenue_day_provider_id_day", "provider_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    provider_id: Mapped[UUID | None]
+    listing_id: Mapped[UUID | None]
+    category: Mapped[str | None] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(3))
+    bookings: Mapped[int] = mapped_column(Integer, server_default=text("0"))

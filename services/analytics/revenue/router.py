@@ -23,6 +23,8 @@ async def read_revenue(
     end: Annotated[date, Query(alias="to")],
     group_by: service.GroupBy = "day",
 ) -> Revenue:
+    """GMV, platform fees, refunds, net, payouts and credits of the UTC days [from, to], money on
+    the day it moved and bookings on the day they were confirmed; a provider sees their own."""
     if end < start:
         raise InvalidInput("`to` is before `from`.", details={"from": str(start), "to": str(end)})
     return await service.revenue(session, viewer=viewer, start=start, end=end, group_by=group_by)

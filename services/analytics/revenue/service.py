@@ -1,100 +1,255 @@
-"""Revenue from the event stream: GMV, platform fees, refunds and net, grouped as asked; each
-currency summed apart and shown with its own digits (JPY none, EUR two, KWD three)."""
+"""Revenue from the event stream: GMV, platform fees, refunds, net, credits and payouts, grouped
+as asked; each currency summed apart and shown with its own digits (JPY none, EUR two, KWD three).
 
-from datetime import UTC, date, datetime, time, timedelta
+Money comes from payment's ledger (`payment.ledger_transaction_recorded`, read in domain.py) and
+counts on the UTC day it moved: the transaction's `occurred_at`, not the booking's confirmation.
+Bookings count on the day they were confirmed. Who and what a movement counts to comes from
+booking's events (booking.confirmed, booking.modified), which are read apart from payment's:
+a movement that arrives before its booking's confirmation is kept, counted to the provider its
+account names, and moved to the booking's listing and category when the confirmation comes.
+
+Every handler applies its event once (the inbox, and each movement's row keyed by its
+transaction), and holds the booking's advisory lock, so a movement and its booking's
+confirmation handled at the same time cannot miss each other. The day rollups are kept up to
+date by the handlers: a report sums days, never bookings."""
+
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
+from uuid import UUID
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import Date, DateTime, String, cast, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.analytics.revenue.models import BookingRevenue, RefundReceived
+from services.analytics.revenue.domain import (
+    AMOUNT_FIELDS,
+    Amounts,
+    Attribution,
+    BookingFacts,
+    attribute,
+    classify,
+)
+from services.analytics.revenue.models import BookingFact, MoneyMovement, RevenueDay
 from services.analytics.revenue.schemas import Revenue, RevenueGroup
-from shared.contracts.booking import BookingConfirmed
-from shared.contracts.payment import PaymentRefunded
+from shared.contracts.booking import BookingCancelled, BookingConfirmed, BookingModified
+from shared.contracts.payment import LedgerTransactionRecorded
 from shared.events.consumer import ConsumerSpec, handles
 from shared.events.envelope import topic_for
 from shared.identity import Identity
 from shared.money import money
 
-GroupBy = Literal["day", "week", "month", "category", "provider"]
+GroupBy = Literal["day", "week", "month", "category", "provider", "currency"]
+# A group whose provider or category is not known: money of a booking never confirmed (yet).
+UNATTRIBUTED = "unattributed"
+NOTHING = Amounts()
+
+
+async def _lock_booking(session: AsyncSession, booking_id: UUID) -> None:
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(str(booking_id), 0))))
+
+
+async def _add_to_day(
+    session: AsyncSession,
+    *,
+    day: date,
+    where: Attribution,
+    currency: str,
+    amounts: Amounts = NOTHING,
+    bookings: int = 0,
+) -> None:
+    sums = amounts.as_dict()
+    statement = insert(RevenueDay).values(
+        day=day,
+        provider_id=where.provider_id,
+        listing_id=where.listing_id,
+        category=where.category,
+        currency=currency,
+        bookings=bookings,
+        **sums,
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["day", "provider_id", "listing_id", "category", "currency"],
+            set_={
+                name: getattr(RevenueDay, name) + getattr(statement.excluded, name)
+                for name in ("bookings", *AMOUNT_FIELDS)
+            },
+        )
+    )
+
+
+def _facts(row: BookingFact | None) -> BookingFacts | None:
+    return None if row is None else BookingFacts(row.provider_id, row.listing_id, row.category)
+
+
+def _utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+async def _move_booking(
+    session: AsyncSession, *, booking_id: UUID, before: BookingFacts | None, after: BookingFacts
+) -> None:
+    """Count the booking's movements so far where `after` says, no longer where `before` did."""
+    movements = (
+        await session.scalars(
+            select(MoneyMovement).where(MoneyMovement.booking_id == booking_id).order_by(MoneyMovement.id)
+        )
+    ).all()
+    for movement in movements:
+        old, new = attribute(movement.provider_id, before), attribute(movement.provider_id, after)
+        if old == new:
+            continue
+        amounts = Amounts(**{name: getattr(movement, name) for name in AMOUNT_FIELDS})
+        day = _utc_day(movement.occurred_at)
+        await _add_to_day(session, day=day, where=old, currency=movement.currency, amounts=-amounts)
+        await _add_to_day(session, day=day, where=new, currency=movement.currency, amounts=amounts)
 
 
 async def record_confirmed_booking(session: AsyncSession, booking: BookingConfirmed) -> None:
-    await session.execute(
-        insert(BookingRevenue)
+    await _lock_booking(session, booking.booking_id)
+    inserted = await session.scalar(
+        insert(BookingFact)
         .values(
             booking_id=booking.booking_id,
             provider_id=booking.provider_id,
             listing_id=booking.listing_id,
             category=booking.category,
             currency=booking.currency,
-            gmv=booking.total,
-            platform_fee=booking.platform_fee,
             confirmed_at=booking.confirmed_at,
+            status="confirmed",
         )
         .on_conflict_do_nothing()
+        .returning(BookingFact.booking_id)
+    )
+    if inserted is None:
+        return
+    facts = BookingFacts(booking.provider_id, booking.listing_id, booking.category)
+    await _add_to_day(
+        session,
+        day=_utc_day(booking.confirmed_at),
+        where=attribute(None, facts),
+        currency=booking.currency,
+        bookings=1,
+    )
+    await _move_booking(session, booking_id=booking.booking_id, before=None, after=facts)
+
+
+async def record_modified_booking(session: AsyncSession, change: BookingModified) -> None:
+    """A change may move the booking to another listing (of the same provider): its booking and
+    its money count there from now on, on the days they happened."""
+    await _lock_booking(session, change.booking_id)
+    row = await session.get(BookingFact, change.booking_id)
+    if row is None or row.listing_id == change.listing_id:
+        return
+    before = _facts(row)
+    assert before is not None
+    after = BookingFacts(row.provider_id, change.listing_id, row.category)
+    day = _utc_day(row.confirmed_at)
+    await _add_to_day(session, day=day, where=attribute(None, before), currency=row.currency, bookings=-1)
+    await _add_to_day(session, day=day, where=attribute(None, after), currency=row.currency, bookings=1)
+    await _move_booking(session, booking_id=change.booking_id, before=before, after=after)
+    row.listing_id = change.listing_id
+
+
+async def record_cancelled_booking(session: AsyncSession, cancellation: BookingCancelled) -> None:
+    """Its money (refunds, credit) comes from the ledger: the facts only learn the status."""
+    await session.execute(
+        update(BookingFact)
+        .where(BookingFact.booking_id == cancellation.booking_id)
+        .values(status="cancelled", cancelled_at=cancellation.cancelled_at)
     )
 
 
-async def record_refund(session: AsyncSession, refund: PaymentRefunded) -> None:
-    """The inbox applies each event once, so each refund is one row, whether or not the
-    booking's confirmation has arrived yet."""
-    session.add(RefundReceived(booking_id=refund.booking_id, amount=refund.amount, currency=refund.currency))
+async def record_ledger_transaction(session: AsyncSession, transaction: LedgerTransactionRecorded) -> None:
+    await _lock_booking(session, transaction.booking_id)
+    facts = _facts(await session.get(BookingFact, transaction.booking_id))
+    for movement in classify(transaction.kind, [(entry.account, entry.amount) for entry in transaction.entries]):
+        inserted = await session.scalar(
+            insert(MoneyMovement)
+            .values(
+                transaction_id=transaction.transaction_id,
+                kind=transaction.kind,
+                booking_id=transaction.booking_id,
+                provider_id=movement.provider_id,
+                currency=transaction.currency,
+                occurred_at=transaction.occurred_at,
+                **movement.amounts.as_dict(),
+            )
+            .on_conflict_do_nothing()
+            .returning(MoneyMovement.id)
+        )
+        if inserted is not None:
+            await _add_to_day(
+                session,
+                day=_utc_day(transaction.occurred_at),
+                where=attribute(movement.provider_id, facts),
+                currency=transaction.currency,
+                amounts=movement.amounts,
+            )
 
 
 REVENUE_EVENTS = ConsumerSpec(
     name="analytics.revenue",
     topics=(topic_for("booking"), topic_for("payment")),
-    handlers=dict([handles(BookingConfirmed, record_confirmed_booking), handles(PaymentRefunded, record_refund)]),
+    handlers=dict(
+        [
+            handles(BookingConfirmed, record_confirmed_booking),
+            handles(BookingModified, record_modified_booking),
+            handles(BookingCancelled, record_cancelled_booking),
+            handles(LedgerTransactionRecorded, record_ledger_transaction),
+        ]
+    ),
 )
 
 
 async def revenue(session: AsyncSession, *, viewer: Identity, start: date, end: date, group_by: GroupBy) -> Revenue:
-    """Revenue of bookings confirmed in [start, end] (UTC dates); a provider sees their own only."""
+    """Revenue of the UTC days [start, end]; a provider sees their own only, without the
+    platform's own lines (credits it gave, experts' fees and payouts)."""
     key: ColumnElement[str]
     if group_by in ("day", "week", "month"):
-        key = func.to_char(func.date_trunc(group_by, BookingRevenue.confirmed_at), "YYYY-MM-DD")
+        key = func.to_char(cast(func.date_trunc(group_by, cast(RevenueDay.day, DateTime())), Date), "YYYY-MM-DD")
     elif group_by == "category":
-        key = BookingRevenue.category.expression
+        key = func.coalesce(RevenueDay.category, UNATTRIBUTED)
+    elif group_by == "provider":
+        key = func.coalesce(cast(RevenueDay.provider_id, String), UNATTRIBUTED)
     else:
-        key = cast(BookingRevenue.provider_id, String)
-    refunded = (
-        select(RefundReceived.booking_id, func.sum(RefundReceived.amount).label("amount"))
-        .group_by(RefundReceived.booking_id)
-        .subquery()
-    )
+        key = RevenueDay.currency.expression
     query = (
         select(
             key.label("group"),
-            BookingRevenue.currency,
-            func.count(),
-            func.sum(BookingRevenue.gmv),
-            func.sum(BookingRevenue.platform_fee),
-            func.coalesce(func.sum(refunded.c.amount), Decimal(0)),
+            RevenueDay.currency,
+            func.sum(RevenueDay.bookings),
+            *(func.sum(getattr(RevenueDay, name)) for name in AMOUNT_FIELDS),
         )
-        .outerjoin(refunded, refunded.c.booking_id == BookingRevenue.booking_id)
-        .where(
-            BookingRevenue.confirmed_at >= datetime.combine(start, time.min, tzinfo=UTC),
-            BookingRevenue.confirmed_at < datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
-        )
-        .group_by(key, BookingRevenue.currency)
-        .order_by(key, BookingRevenue.currency)
+        .where(RevenueDay.day >= start, RevenueDay.day <= end)
+        .group_by(key, RevenueDay.currency)
+        .order_by(key, RevenueDay.currency)
     )
     if not viewer.is_admin:
-        query = query.where(BookingRevenue.provider_id == viewer.user_id)
-    groups = [
-        RevenueGroup(
-            group=str(group),
-            currency=currency,
-            bookings=count,
-            gmv=money(gmv, currency),
-            platform_fees=money(fees, currency),
-            refunds=money(refunds, currency),
-            net=money(gmv - refunds, currency),
+        query = query.where(RevenueDay.provider_id == viewer.user_id)
+    groups = []
+    for group, currency, bookings, *sums in (await session.execute(query)).all():
+        amounts = Amounts(
+            **{name: money(Decimal(value), currency) for name, value in zip(AMOUNT_FIELDS, sums, strict=True)}
         )
-        for group, currency, count, gmv, fees, refunds in (await session.execute(query)).all()
-    ]
+        if not bookings and amounts.is_zero:
+            continue
+        groups.append(
+            RevenueGroup(
+                group=str(group),
+                currency=currency,
+                bookings=bookings,
+                gmv=amounts.gmv,
+                platform_fees=amounts.platform_fees,
+                refunds=amounts.refunds,
+                net=money(amounts.gmv - amounts.refunds, currency),
+                payouts=amounts.payouts,
+                credits_spent=amounts.credits_spent,
+                credits=amounts.credits if viewer.is_admin else None,
+                expert_fees=amounts.expert_fees if viewer.is_admin else None,
+                expert_payouts=amounts.expert_payouts if viewer.is_admin else None,
+            )
+        )
     return Revenue(start=start, end=end, group_by=group_by, groups=groups)

@@ -96,6 +96,7 @@ async def grant(
         reference=reference,
         currency=currency,
         postings=credit_grant_postings(amount=amount, traveler_id=traveler_id),
+        now=now,
     )
     balance = await _locked_balance(session, traveler_id=traveler_id, currency=currency, now=now)
     balance.available += amount

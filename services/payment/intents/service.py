@@ -222,6 +222,7 @@ async def record_capture(session: AsyncSession, *, payment: Payment, now: dateti
         reference=f"capture:{payment.payment_intent_id}",
         currency=payment.currency,
         postings=postings,
+        now=now,
     )
     add_event(
         session,
@@ -400,6 +401,7 @@ def _record_refund(session: AsyncSession, *, payment: Payment, command: StripeCo
             provider_id=share.provider_id,
             currency=payment.currency,
         ),
+        now=now,
     )
     add_event(
         session,
@@ -474,6 +476,7 @@ async def _refund_to_credit(
             traveler_id=payment.traveler_id,
             currency=payment.currency,
         ),
+        now=now,
     )
     await credits.give_back(
         session,

@@ -15,14 +15,19 @@ would: the capture's money comes from the traveler's credit instead of Stripe. A
 booking paid partly with credit gives the credit part back to the traveler's credit."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payment.ledger.models import LedgerEntry, LedgerTransaction
+from shared.contracts.payment import LedgerLine, LedgerTransactionRecorded
+from shared.events.outbox import add_event
 from shared.money import money
+
+PRODUCER = "payment"
 
 STRIPE_BALANCE = "stripe_balance"
 PLATFORM_REVENUE = "platform_revenue"
@@ -54,18 +59,44 @@ class UnbalancedTransaction(ValueError):
 
 
 def record(
-    session: AsyncSession, *, kind: str, booking_id: UUID, reference: str, currency: str, postings: list[Posting]
+    session: AsyncSession,
+    *,
+    kind: str,
+    booking_id: UUID,
+    reference: str,
+    currency: str,
+    postings: list[Posting],
+    now: datetime,
 ) -> LedgerTransaction:
+    """Write one transaction, and announce it (`payment.ledger_transaction_recorded`, through the
+    outbox in the caller's transaction): what analytics' revenue is built from."""
     if sum((posting.amount for posting in postings), Decimal(0)) != 0:
         raise UnbalancedTransaction(f"{kind} {reference} does not balance: {postings}")
     transaction = LedgerTransaction(
+        id=uuid4(),
         kind=kind,
         booking_id=booking_id,
         reference=reference,
         currency=currency,
+        occurred_at=now,
         entries=[LedgerEntry(account=posting.account, amount=posting.amount) for posting in postings],
     )
     session.add(transaction)
+    add_event(
+        session,
+        LedgerTransactionRecorded(
+            transaction_id=transaction.id,
+            kind=kind,
+            booking_id=booking_id,
+            reference=reference,
+            currency=currency,
+            occurred_at=now,
+            entries=[LedgerLine(account=posting.account, amount=posting.amount) for posting in postings],
+        ),
+        producer=PRODUCER,
+        key=str(booking_id),
+        occurred_at=now,
+    )
     return transaction
 
 

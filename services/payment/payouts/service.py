@@ -70,7 +70,12 @@ async def schedule_payouts(
     recipients = [(provider_id, "provider")] + [(expert_id, "expert") for expert_id in sorted(experts)]
     for expert_id in sorted(experts):
         await _settle_expert_share(
-            session, booking_id=booking_id, expert_id=expert_id, currency=currency, payments=payments
+            session,
+            booking_id=booking_id,
+            expert_id=expert_id,
+            currency=currency,
+            payments=payments,
+            now=confirmed_at,
         )
     for recipient_id, role in recipients:
         await session.execute(
@@ -187,7 +192,7 @@ async def _decide(session: AsyncSession, *, recipient_id: UUID, policy: dict[str
     for schedule in schedules:
         if due_at(rule, confirmed_at=schedule.confirmed_at, service_ends_at=schedule.service_ends_at) > now:
             continue
-        position = await _position(session, schedule=schedule)
+        position = await _position(session, schedule=schedule, now=now)
         if position.refund_pending:
             continue
         transfers = await _decide_transfer(session, schedule=schedule, account=account, position=position, now=now)
@@ -313,7 +318,7 @@ def _reversible(transfers: Sequence[PayoutTransfer]) -> list[tuple[UUID | None, 
     ]
 
 
-async def _position(session: AsyncSession, *, schedule: PayoutSchedule) -> Position:
+async def _position(session: AsyncSession, *, schedule: PayoutSchedule, now: datetime) -> Position:
     booking_id, recipient_id = schedule.booking_id, schedule.recipient_id
     paid_for = or_(Payment.booking_id == booking_id, Payment.parts.contains([{"booking_id": str(booking_id)}]))
     payments = (
@@ -339,6 +344,7 @@ async def _position(session: AsyncSession, *, schedule: PayoutSchedule) -> Posit
             expert_id=recipient_id,
             currency=schedule.currency,
             payments=[payment for payment in payments if payment.booking_id == booking_id],
+            now=now,
         )
         return Position(owed=owed, held=owed, refund_pending=bool(pending_refund), transfer_group=group)
     captured, on_account = Decimal(0), Decimal(0)
@@ -366,7 +372,13 @@ async def _position(session: AsyncSession, *, schedule: PayoutSchedule) -> Posit
 
 
 async def _settle_expert_share(
-    session: AsyncSession, *, booking_id: UUID, expert_id: UUID, currency: str, payments: Sequence[Payment]
+    session: AsyncSession,
+    *,
+    booking_id: UUID,
+    expert_id: UUID,
+    currency: str,
+    payments: Sequence[Payment],
+    now: datetime,
 ) -> Decimal:
     """The expert's part of our fee on what the traveler kept paid, posted to them as far as it is
     not yet: a refund takes back its share of it, as it gives back our fee. Returns that part."""
@@ -389,6 +401,7 @@ async def _settle_expert_share(
             reference=f"{EXPERT_FEE}:{booking_id}:{expert_id}:{recorded}:{kept}",
             currency=currency,
             postings=expert_share_postings(amount=kept - recorded, expert_id=expert_id),
+            now=now,
         )
         await session.flush()
     return kept
@@ -548,6 +561,7 @@ async def _make_payouts(
                 reference=payout.idempotency_key,
                 currency=payout.currency,
                 postings=payout_postings(payable_account=payable(payout.recipient_id), amount=payout.amount),
+                now=now,
             )
             done += 1
     return done
