@@ -104,13 +104,14 @@ def wait_for_status(
     raise AssertionError(f"booking {booking_id} is {booking.get('status')}, not {status}, after {within}s")
 
 
-def mail_about(mail_http_port: int, subject_part: str, within: float = 30) -> dict[str, Any]:
-    """The first email the local mail sink received whose subject has `subject_part`."""
+def mail_about(mail_http_port: int, subject_part: str, within: float = 30, *, to: str | None = None) -> dict[str, Any]:
+    """The first email the local mail sink received whose subject has `subject_part` (and sent
+    `to` the address, when given: the sink holds every test's mail)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         messages = httpx.get(f"http://127.0.0.1:{mail_http_port}/messages").json()["items"]
         for message in messages:
-            if subject_part in str(message["subject"]):
+            if subject_part in str(message["subject"]) and (to is None or to in message["rcpt_tos"]):
                 return dict(message)
         time.sleep(0.2)
     raise AssertionError(f"no email about {subject_part}")
