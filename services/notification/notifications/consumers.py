@@ -10,8 +10,9 @@ nobody anything twice. Everything is recorded with its deliveries in the transac
 event's inbox row, then the route's steps run in it (reminders, the provider's manifest).
 Sending is the delivery worker's (`service.deliver_due`), after the transaction.
 
-An account the directory has not heard of (announced by the gateway through
-identity.account_changed) gets nothing: that is logged, and the event's other notices still go.
+An account the directory has not heard of yet (the gateway announces accounts through
+identity.account_changed, on its own topic, read apart from the others) is told when it does:
+the notice waits with its event (`AwaitedAccount`) and the announcement's handler tells it.
 """
 
 import logging
@@ -20,13 +21,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Generic, Protocol, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from redis.asyncio import Redis
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notification.directory.consumers import account_changed_handler
-from services.notification.directory.service import admin_recipients, recipient_for
+from services.notification.directory.service import admin_recipients, apply_account_changed, recipient_for
 from services.notification.email.ops_messages import payout_failed, payout_failed_ops
 from services.notification.email.provider_messages import (
     handoff_requested,
@@ -68,7 +70,9 @@ from services.notification.notifications.domain import (
     NotificationKind,
     Recipient,
     SubjectType,
+    storable,
 )
+from services.notification.notifications.models import AwaitedAccount
 from services.notification.notifications.service import known_phone, record_notification
 from services.notification.reminders.service import (
     cancel_traveler_reminder,
@@ -101,6 +105,7 @@ from shared.contracts.booking import (
     WaitlistOffered,
 )
 from shared.contracts.identity import (
+    AccountChanged,
     EmailVerificationRequested,
     IdentityEvent,
     PasswordChanged,
@@ -125,6 +130,10 @@ class Composing:
     session: AsyncSession
     settings: NotificationSettings
     now: datetime
+    # The event composed for, and the notice being composed: what an account the directory does
+    # not know yet waits with.
+    source_event_id: UUID
+    kind: NotificationKind | None = None
 
 
 # Who hears a notice of an event: the recipients, each with their account, locale and the
@@ -152,7 +161,7 @@ class Notice(Generic[T]):
     async def drafts(self, composing: Composing, event: T, facts: dict[str, Any]) -> list[NotificationDraft]:
         subject_type, subject_id = self.about(event)
         drafts = []
-        for recipient in await self.to(composing, event):
+        for recipient in await self.to(replace(composing, kind=self.kind), event):
             message = self.write(event, recipient, composing.settings)
             subject = str(message["Subject"])
             drafts.append(
@@ -185,22 +194,76 @@ def _handler(
 ) -> tuple[HandlerKey, EventHandler]:
     async def handle(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = route.event.model_validate(envelope.payload)
-        composing = Composing(session=session, settings=settings, now=clock.now())
-        facts = event.model_dump(mode="json")
+        composing = Composing(session=session, settings=settings, now=clock.now(), source_event_id=envelope.event_id)
         for notice in route.notices:
-            for draft in await notice.drafts(composing, event, facts):
-                await record_notification(
-                    session,
-                    source_event_id=envelope.event_id,
-                    draft=draft,
-                    now=composing.now,
-                    addressing=settings.addressing(),
-                    redis=redis,
-                )
+            await _tell(composing, notice, event, redis=redis)
         for step in route.then:
             await step(composing, event)
 
     return (route.event.event_type, route.event.event_version), handle
+
+
+async def _tell(composing: Composing, notice: Notice[Any], event: EventPayload, *, redis: Redis) -> None:
+    for draft in await notice.drafts(composing, event, event.model_dump(mode="json")):
+        await record_notification(
+            composing.session,
+            source_event_id=composing.source_event_id,
+            draft=draft,
+            now=composing.now,
+            addressing=composing.settings.addressing(),
+            redis=redis,
+        )
+
+
+async def _await_account(composing: Composing, user_id: UUID, event: EventPayload) -> None:
+    """Keep the notice being composed until the directory hears of `user_id`."""
+    assert composing.kind is not None, "an audience is asked for a notice's recipients"
+    await composing.session.execute(
+        insert(AwaitedAccount)
+        .values(
+            id=uuid4(),
+            user_id=user_id,
+            source_event_id=composing.source_event_id,
+            kind=composing.kind.value,
+            event_type=event.event_type,
+            event_version=event.event_version,
+            payload=storable(event.model_dump(mode="json")),
+            awaited_since=composing.now,
+        )
+        .on_conflict_do_nothing(index_elements=["source_event_id", "kind", "user_id"])
+    )
+
+
+def _account_changed_handler(
+    routes: tuple[Route[Any], ...], *, settings: NotificationSettings, clock: Clock, redis: Redis
+) -> tuple[HandlerKey, EventHandler]:
+    """The directory keeps the account, then the notices that awaited it are told, in the same
+    transaction (each once: the notification is unique per event, kind and recipient)."""
+    notices = {
+        (route.event.event_type, route.event.event_version, notice.kind.value): (route.event, notice)
+        for route in routes
+        for notice in route.notices
+    }
+
+    async def handle(session: AsyncSession, envelope: EventEnvelope) -> None:
+        account = AccountChanged.model_validate(envelope.payload)
+        await apply_account_changed(session, account)
+        awaited = (
+            await session.scalars(
+                delete(AwaitedAccount).where(AwaitedAccount.user_id == account.user_id).returning(AwaitedAccount)
+            )
+        ).all()
+        for waiting in awaited:
+            found = notices.get((waiting.event_type, waiting.event_version, waiting.kind))
+            if found is None:
+                continue
+            event_type, notice = found
+            composing = Composing(
+                session=session, settings=settings, now=clock.now(), source_event_id=waiting.source_event_id
+            )
+            await _tell(composing, notice, event_type.model_validate(waiting.payload), redis=redis)
+
+    return (AccountChanged.event_type, AccountChanged.event_version), handle
 
 
 def _handlers(
@@ -255,15 +318,19 @@ def _traveler(
     return audience
 
 
-def _account(user_id: Callable[[T], UUID], *, timezone: Callable[[T], str | None] | None = None) -> Audience[T]:
+def _account(user_id: Callable[[E], UUID], *, timezone: Callable[[E], str | None] | None = None) -> Audience[E]:
     """The account the event names by id, as the directory knows it (dates in the listing's
-    `timezone`, when the event is about one); nobody if the directory does not know it."""
+    `timezone`, when the event is about one). One the directory has not heard of yet is told
+    when it does: the notice waits for the account's announcement."""
 
-    async def audience(composing: Composing, event: T) -> list[Recipient]:
+    async def audience(composing: Composing, event: E) -> list[Recipient]:
         account_id = user_id(event)
         account = await recipient_for(composing.session, account_id)
         if account is None:
-            logger.info("%s: account %s is not in the directory, not told", type(event).__name__, account_id)
+            logger.info(
+                "%s: account %s is not in the directory yet, the notice waits", type(event).__name__, account_id
+            )
+            await _await_account(composing, account_id, event)
             return []
         return [replace(account, timezone=timezone(event) if timezone is not None else None)]
 
@@ -600,5 +667,11 @@ def identity_events_consumer(settings: NotificationSettings, clock: Clock, redis
         name="notification.identity-events",
         topics=(topic_for("gateway"),),
         handlers=_handlers(IDENTITY_ROUTES, settings=settings, clock=clock, redis=redis)
-        | dict([account_changed_handler()]),
+        | dict(
+            [
+                _account_changed_handler(
+                    BOOKING_ROUTES + PAYMENT_ROUTES + IDENTITY_ROUTES, settings=settings, clock=clock, redis=redis
+                )
+            ]
+        ),
     )

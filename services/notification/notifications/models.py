@@ -79,3 +79,21 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     notification: Mapped[Notification] = relationship(back_populates="deliveries")
+
+
+class AwaitedAccount(Base):
+    """A notice for an account the directory has not heard of yet, kept with its event until
+    the account's announcement arrives: the two travel on different topics, read independently,
+    so an account made a moment before the event that concerns it may still be on its way."""
+
+    __tablename__ = "awaited_account"
+    __table_args__ = (UniqueConstraint("source_event_id", "kind", "user_id"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    user_id: Mapped[UUID] = mapped_column(index=True)
+    source_event_id: Mapped[UUID]
+    kind: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(100))
+    event_version: Mapped[int]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    awaited_since: Mapped[datetime] = mapped_column(DateTime(timezone=True))

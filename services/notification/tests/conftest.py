@@ -30,7 +30,7 @@ from services.notification.notifications.consumers import (
     payment_events_consumer,
 )
 from services.notification.notifications.metrics import DeliveryMetrics
-from services.notification.notifications.models import Delivery, Notification
+from services.notification.notifications.models import AwaitedAccount, Delivery, Notification
 from services.notification.notifications.service import deliver_due
 from services.notification.reminders.models import ScheduledReminder
 from services.notification.settings import NotificationSettings
@@ -173,6 +173,7 @@ async def _forget_notifications(sessions: async_sessionmaker[AsyncSession]) -> N
     would claim another test's, and every admin another test announced would be told."""
     async with sessions() as session, session.begin():
         await session.execute(delete(KnownAccount))
+        await session.execute(delete(AwaitedAccount))
         await session.execute(delete(ScheduledReminder))
         await session.execute(delete(Delivery))
         await session.execute(delete(InAppNotification))

@@ -5,7 +5,6 @@ has not heard of is told nothing, and the event's other notifications still go."
 
 import email
 import email.policy
-import logging
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -137,16 +136,31 @@ async def test_a_confirmed_booking_tells_its_traveler_and_its_provider_each_by_e
     )
 
 
-async def test_a_provider_the_directory_does_not_know_is_not_told_and_the_traveler_still_is(
-    notification_app: NotificationApp, caplog: pytest.LogCaptureFixture
+async def test_a_provider_the_directory_has_not_heard_of_yet_is_told_once_their_account_is_announced(
+    notification_app: NotificationApp,
 ) -> None:
-    stranger = make_identity("provider")
-    caplog.set_level(logging.INFO, logger="services.notification.notifications.consumers")
+    provider = make_identity("provider")
+    confirmed = _confirmed_by(provider)
 
-    await notification_app.consume(_confirmed_by(stranger))
-
+    # The booking's event is read before the gateway's announcement of the provider's account
+    # (two topics, read independently): the traveler is told at once, the provider's notice waits.
+    await notification_app.consume(confirmed)
     assert [n.kind for n in await notification_app.notifications()] == ["booking_confirmed"]
-    assert f"account {stranger.user_id} is not in the directory" in caplog.text
+
+    announced = account_changed(provider.user_id, email=provider.email, roles=["provider"], locale="pt-PT")
+    await notification_app.consume(announced, announced)
+    [to_provider] = await _told(notification_app, NotificationKind.PROVIDER_BOOKING_RECEIVED)
+    assert (to_provider.recipient_user_id, to_provider.recipient_email, to_provider.locale) == (
+        provider.user_id,
+        provider.email,
+        "pt-PT",
+    )
+    assert to_provider.source_event_id == confirmed.event_id
+    # A later change of the account, and the booking's event read again, tell nobody twice.
+    await notification_app.consume(
+        account_changed(provider.user_id, email=provider.email, roles=["provider"], locale="en"), confirmed
+    )
+    assert len(await _told(notification_app, NotificationKind.PROVIDER_BOOKING_RECEIVED)) == 1
 
 
 async def test_a_repeated_event_tells_each_person_once(notification_app: NotificationApp) -> None:
@@ -279,12 +293,17 @@ async def test_an_expert_hears_of_a_handoff_asked_of_them_by_email_and_in_app(
     assert len(item["summary"]) == 500
 
 
-async def test_a_handoff_to_an_expert_the_directory_does_not_know_tells_nobody(
+async def test_a_handoff_to_an_expert_the_directory_has_not_heard_of_yet_waits_for_their_account(
     notification_app: NotificationApp,
 ) -> None:
-    await notification_app.consume(_wrap(_handoff(make_identity("expert"))))
-
+    expert = make_identity("expert")
+    await notification_app.consume(_wrap(_handoff(expert)))
     assert await notification_app.notifications() == []
+
+    await notification_app.consume(account_changed(expert.user_id, email=expert.email, roles=["expert"]))
+    assert [(n.kind, n.recipient_user_id) for n in await notification_app.notifications()] == [
+        ("handoff_requested", expert.user_id)
+    ]
 
 
 def _offer(traveler: Identity, **changes: Any) -> WaitlistOffered:
