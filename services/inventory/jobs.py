@@ -7,6 +7,7 @@ from services.inventory.holds.reconcile import reconcile_loaded_slots
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.holds.service import release_expired_holds
 from services.inventory.schedules.service import top_up_slots
+from services.inventory.views.service import flush_view_counts
 from shared.app import AppResources
 from shared.clock import Clock
 
@@ -40,3 +41,11 @@ async def top_up_slots_forever(
         )
         if added:
             logger.info("generated %d slots up to the %d-day horizon", added, horizon_days)
+
+
+async def flush_views_forever(resources: AppResources, *, interval_seconds: float) -> None:
+    while True:
+        await asyncio.sleep(interval_seconds)
+        sent = await flush_view_counts(resources.session_factory, resources.redis)
+        if sent:
+            logger.info("sent %d listing view counts", sent)

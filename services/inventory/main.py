@@ -9,7 +9,7 @@ from services.inventory.feed.router import router as feed_router
 from services.inventory.holds.consumers import booking_events_consumer_source
 from services.inventory.holds.router import internal_router as internal_holds_router
 from services.inventory.holds.router import router as holds_router
-from services.inventory.jobs import expire_holds_forever, reconcile_forever, top_up_slots_forever
+from services.inventory.jobs import expire_holds_forever, flush_views_forever, reconcile_forever, top_up_slots_forever
 from services.inventory.listings.router import router as listings_router
 from services.inventory.pricing.router import router as pricing_router
 from services.inventory.schedules.router import internal_router as internal_slots_router
@@ -38,6 +38,9 @@ def build_app(settings: InventorySettings | None = None, *, clock: Clock | None 
     async def reconcile(resources: AppResources) -> None:
         await reconcile_forever(resources, clock=clock, interval_seconds=settings.reconcile_interval_seconds)
 
+    async def flush_views(resources: AppResources) -> None:
+        await flush_views_forever(resources, interval_seconds=settings.view_flush_interval_seconds)
+
     @asynccontextmanager
     async def run_availability_hub(app: FastAPI, resources: AppResources) -> AsyncIterator[None]:
         async with PubSubHub(resources.redis, name="availability").running() as hub:
@@ -63,6 +66,7 @@ def build_app(settings: InventorySettings | None = None, *, clock: Clock | None 
             BackgroundJob("hold expiry", expire_holds),
             BackgroundJob("slot top-up", top_up),
             BackgroundJob("reconciliation", reconcile),
+            BackgroundJob("listing view flush", flush_views),
         ],
         lifespan_hook=run_availability_hub,
     )

@@ -25,6 +25,8 @@ class InventorySettings(AppSettings):
     max_hold_seconds: int = Field(default=3600, ge=60)
     reconcile_interval_seconds: float = Field(default=30.0, gt=0)
     slot_top_up_interval_seconds: float = Field(default=3600.0, gt=0)
+    # How often listing views counted in Redis are sent to analytics: their most lag.
+    view_flush_interval_seconds: float = Field(default=30.0, gt=0)
 
 
 @lru_cache

@@ -1,4 +1,5 @@
-"""Events inventory publishes on inventory.events: seat holds keyed by slot id, blackouts.
+"""Events inventory publishes on inventory.events: seat holds keyed by slot id, blackouts, and
+listing views keyed by listing id.
 
 Readers ignore fields they do not know, so inventory may add an optional field without a new
 version; anything else is a new version registered beside the old one (see the README).
@@ -30,6 +31,8 @@ class SlotsBlackedOut(EventPayload):
 
 @register_event("inventory.hold_placed", version=1)
 class HoldPlaced(EventPayload):
+    """Seats held: by a traveler, for an accepted request, or for a waitlist entry."""
+
     hold_id: UUID
     slot_id: UUID
     listing_id: UUID
@@ -38,6 +41,8 @@ class HoldPlaced(EventPayload):
     expires_at: datetime
     total: str
     currency: str
+    # The listing's provider, for analytics' funnel (absent from events written before it was carried).
+    provider_id: UUID | None = None
 
 
 class SeatsFreed(EventPayload):
@@ -114,3 +119,16 @@ class WaitlistHoldPlaced(EventPayload):
     listing_title: str | None = None
     starts_at: datetime | None = None
     timezone: str | None = None
+
+
+@register_event("inventory.listing_views_counted", version=1)
+class ListingViewsCounted(EventPayload):
+    """How often a listing's page was read in one UTC hour, as far as one flush of the view
+    counters knows: counts are kept per listing and hour and sent in batches, so an hour's
+    views may come in several events, each to be added. Keyed by listing id."""
+
+    listing_id: UUID
+    provider_id: UUID
+    # The start of the UTC hour the views were counted in.
+    hour_start: datetime
+    views: int

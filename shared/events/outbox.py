@@ -6,9 +6,11 @@ import contextlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.context import correlation_id_var
@@ -44,6 +46,40 @@ def add_event(
         )
     )
     return envelope
+
+
+async def add_event_once(
+    session: AsyncSession,
+    payload: EventPayload,
+    *,
+    producer: str,
+    key: str,
+    event_id: UUID,
+    occurred_at: datetime | None = None,
+) -> bool:
+    """Queue an event under an id the caller derives from what it announces, in the caller's
+    transaction, unless the outbox holds that id already; True if queued. Work that may be done
+    twice (sent again after a crash) announces it under the same id, so the outbox, or past its
+    retention the consumers' inboxes, drop the repeat."""
+    envelope = EventEnvelope.wrap(
+        payload, producer=producer, key=key, occurred_at=occurred_at, correlation_id=correlation_id_var.get()
+    ).model_copy(update={"event_id": event_id})
+    queued = await session.scalar(
+        insert(OutboxMessage)
+        .values(
+            event_id=envelope.event_id,
+            topic=topic_for(producer),
+            key=key,
+            event_type=envelope.type,
+            envelope=envelope.model_dump(mode="json"),
+        )
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(OutboxMessage.id)
+    )
+    if queued is None:
+        return False
+    session.info[OUTBOX_WRITTEN] = True
+    return True
 
 
 class OutboxRelay:

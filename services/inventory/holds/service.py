@@ -382,6 +382,7 @@ async def reserve_and_record(
             expires_at=expires_at,
             total=str(priced.total),
             currency=priced.currency,
+            provider_id=listing.provider_id,
         ),
         producer=PRODUCER,
         key=str(slot.id),

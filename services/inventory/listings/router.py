@@ -3,18 +3,22 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from services.inventory.deps import ClockDep, Provider, SeatsDep
 from services.inventory.listings import service
 from services.inventory.listings.lookup import get_listing
 from services.inventory.listings.schemas import Category, ListingCreate, ListingOut, ListingPage, ListingUpdate
+from services.inventory.views.service import count_view
 from shared.deps import RedisDep, SessionDep
 from shared.error_codes import CAPACITY_BELOW_TAKEN
 from shared.money import MAX_AMOUNT
 from shared.openapi import problems
 
 router = APIRouter(prefix="/listings", tags=["Listings"])
+
+# Set by the gateway on every call it forwards; absent from services' own calls to inventory.
+FORWARDED_FOR = "x-forwarded-for"
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -51,8 +55,20 @@ async def search_listings(
 
 
 @router.get("/{listing_id}")
-async def read_listing(listing_id: UUID, session: SessionDep) -> ListingOut:
-    return ListingOut.model_validate(await get_listing(session, listing_id=listing_id))
+async def read_listing(
+    listing_id: UUID,
+    session: SessionDep,
+    redis: RedisDep,
+    clock: ClockDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> ListingOut:
+    """The listing's page. A read that came through the gateway (a person's, not another
+    service's) counts as a view, after the answer is sent (see views/service.py)."""
+    listing = ListingOut.model_validate(await get_listing(session, listing_id=listing_id))
+    if FORWARDED_FOR in request.headers:
+        background.add_task(count_view, redis, listing_id=listing_id, at=clock.now())
+    return listing
 
 
 @router.patch("/{listing_id}", responses=problems(CAPACITY_BELOW_TAKEN))
