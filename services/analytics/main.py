@@ -1,6 +1,8 @@
 from fastapi import FastAPI
 
 from services.analytics.forecasts.router import router as forecasts_router
+from services.analytics.funnel.router import router as funnel_router
+from services.analytics.funnel.service import FUNNEL_EVENTS
 from services.analytics.revenue.router import router as revenue_router
 from services.analytics.revenue.service import REVENUE_EVENTS
 from services.analytics.settings import AnalyticsSettings, get_settings
@@ -12,8 +14,8 @@ def build_app(settings: AnalyticsSettings | None = None, *, clock: Clock | None 
     app = create_app(
         settings or get_settings(),
         title="Analytics",
-        routers=[revenue_router, forecasts_router],
-        consumers=[REVENUE_EVENTS],
+        routers=[revenue_router, forecasts_router, funnel_router],
+        consumers=[REVENUE_EVENTS, FUNNEL_EVENTS],
     )
     app.state.clock = clock or SystemClock()
     return app

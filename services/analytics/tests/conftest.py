@@ -11,9 +11,11 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.analytics.funnel.service import FUNNEL_EVENTS
 from services.analytics.revenue.models import BookingFact, MoneyMovement, RevenueDay
 from services.analytics.revenue.schemas import Revenue
 from services.analytics.revenue.service import REVENUE_EVENTS, GroupBy, revenue
+from services.analytics.tests.funnel_events import FunnelEvents
 from shared.contracts.booking import BookingCancelled, BookingConfirmed, BookingModified
 from shared.contracts.payment import LedgerLine, LedgerTransactionRecorded
 from shared.db import create_engine, create_session_factory
@@ -233,3 +235,29 @@ def refund(booking: Booking, amount: str, fee_back: str, *, at: datetime) -> Eve
             ("platform_revenue", fee_back),
         ],
     )
+
+
+@pytest.fixture
+async def funnel_events(database_url: str, bootstrap_servers: str) -> AsyncIterator[FunnelEvents]:
+    await asyncio.to_thread(upgrade_to_head, Path("services/analytics/migrations"), database_url=database_url)
+    engine = create_engine(database_url=database_url, schema="analytics")
+    dead_letters = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await dead_letters.start()
+    sessions = create_session_factory(engine)
+    try:
+        events = FunnelEvents(
+            sessions,
+            EventConsumer(
+                spec=FUNNEL_EVENTS,
+                session_factory=sessions,
+                bootstrap_servers=bootstrap_servers,
+                dead_letter_producer=dead_letters,
+                metrics=AppMetrics("test").consumer,
+                max_attempts=1,
+            ),
+        )
+        await events.forget_everything()
+        yield events
+    finally:
+        await dead_letters.stop()
+        await engine.dispose()
