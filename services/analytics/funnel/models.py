@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Date, DateTime, Identity, Index, Integer, String, text
+from sqlalchemy import BigInteger, Date, DateTime, Double, Identity, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.analytics.db import Base
@@ -74,4 +74,6 @@ class FunnelRequest(Base):
     # accepted, declined or countered; null while unanswered (and for one that expired so).
     response: Mapped[str | None] = mapped_column(String(20))
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # responded_at - requested_at, kept so a year's percentiles read it rather than compute it.
+    response_seconds: Mapped[float | None] = mapped_column(Double)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

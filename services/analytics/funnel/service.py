@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Date, DateTime, Float, String, cast, extract, func, literal, select
+from sqlalchemy import Date, DateTime, cast, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -205,6 +205,7 @@ async def _answer(
     row = await _request_row(session, request)
     if row.responded_at is None or responded_at < row.responded_at:
         row.response, row.responded_at = response, responded_at
+        row.response_seconds = (responded_at - row.requested_at).total_seconds()
     if accepted_at is not None and row.accepted_at is None:
         row.accepted_at = accepted_at
         await _count(session, at=accepted_at, provider_id=row.provider_id, listing_id=row.listing_id, accepted=1)
@@ -254,19 +255,21 @@ FUNNEL_EVENTS = ConsumerSpec(
 
 
 def _group_key(
-    group_by: GroupBy | None,
-    *,
-    day: ColumnElement[date],
-    provider_id: ColumnElement[Any],
-    listing_id: ColumnElement[Any],
-) -> ColumnElement[str]:
-    if group_by is None:
-        return literal(ALL, String)
+    group_by: GroupBy, *, day: ColumnElement[date], provider_id: ColumnElement[Any], listing_id: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """What rows are grouped by: left raw (a period's start, an id), and named in Python, so a
+    year of day rows is not formatted row by row."""
     if group_by in ("day", "week", "month"):
-        return func.to_char(cast(func.date_trunc(group_by, cast(day, DateTime())), Date), "YYYY-MM-DD")
-    if group_by == "listing":
-        return cast(listing_id, String)
-    return func.coalesce(cast(provider_id, String), UNATTRIBUTED)
+        return func.date_trunc(group_by, cast(day, DateTime()))
+    return listing_id if group_by == "listing" else provider_id
+
+
+def _group_name(value: Any) -> str:
+    if value is None:
+        return UNATTRIBUTED
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    return str(value)
 
 
 def _figures(group: str, steps: dict[str, int], responses: tuple[int, float | None, float | None]) -> FunnelFigures:
@@ -285,7 +288,13 @@ def _figures(group: str, steps: dict[str, int], responses: tuple[int, float | No
     )
 
 
-async def _groups(
+NO_STEPS = dict.fromkeys(FUNNEL_STEPS, 0)
+NO_RESPONSES: tuple[int, float | None, float | None] = (0, None, None)
+# The row of a grouping set's grand total (`GROUPING(key)` is 1 there).
+_TOTAL = object()
+
+
+async def _report(
     session: AsyncSession,
     *,
     start: date,
@@ -293,38 +302,20 @@ async def _groups(
     group_by: GroupBy | None,
     provider_id: UUID | None,
     listing_id: UUID | None,
-) -> list[FunnelFigures]:
-    key = _group_key(
-        group_by,
-        day=FunnelDay.day.expression,
-        provider_id=FunnelDay.provider_id.expression,
-        listing_id=FunnelDay.listing_id.expression,
+) -> tuple[FunnelFigures, list[FunnelFigures]]:
+    """The total and the groups, each from one pass over the day rows and one over the
+    period's answers (the total as a grouping set beside the groups)."""
+    steps_query = select(*(func.sum(getattr(FunnelDay, name)) for name in FUNNEL_STEPS)).where(
+        FunnelDay.day >= start, FunnelDay.day <= end
     )
-    steps_query = (
-        select(key.label("group"), *(func.sum(getattr(FunnelDay, name)) for name in FUNNEL_STEPS))
-        .where(FunnelDay.day >= start, FunnelDay.day <= end)
-        .group_by(key)
-    )
-    answered_day = cast(func.timezone("UTC", FunnelRequest.responded_at), Date)
-    answer_key = _group_key(
-        group_by,
-        day=answered_day,
-        provider_id=FunnelRequest.provider_id.expression,
-        listing_id=FunnelRequest.listing_id.expression,
-    )
-    seconds = cast(extract("epoch", FunnelRequest.responded_at - FunnelRequest.requested_at), Float)
-    responses_query = (
-        select(
-            answer_key.label("group"),
-            func.count(),
-            func.percentile_cont(MEDIAN).within_group(seconds),
-            func.percentile_cont(P90).within_group(seconds),
-        )
-        .where(
-            FunnelRequest.responded_at >= datetime.combine(start, time(), tzinfo=UTC),
-            FunnelRequest.responded_at < datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC),
-        )
-        .group_by(answer_key)
+    seconds = FunnelRequest.response_seconds
+    responses_query = select(
+        func.count(),
+        func.percentile_cont(MEDIAN).within_group(seconds),
+        func.percentile_cont(P90).within_group(seconds),
+    ).where(
+        FunnelRequest.responded_at >= datetime.combine(start, time(), tzinfo=UTC),
+        FunnelRequest.responded_at < datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC),
     )
     if provider_id is not None:
         steps_query = steps_query.where(FunnelDay.provider_id == provider_id)
@@ -332,19 +323,43 @@ async def _groups(
     if listing_id is not None:
         steps_query = steps_query.where(FunnelDay.listing_id == listing_id)
         responses_query = responses_query.where(FunnelRequest.listing_id == listing_id)
-    steps = {
-        str(group): dict(zip(FUNNEL_STEPS, (int(value or 0) for value in sums), strict=True))
-        for group, *sums in (await session.execute(steps_query)).all()
-    }
-    responses = {
-        str(group): (int(count), median, p90)
-        for group, count, median, p90 in (await session.execute(responses_query)).all()
-    }
-    nothing = dict.fromkeys(FUNNEL_STEPS, 0)
-    return [
-        _figures(group, steps.get(group, nothing), responses.get(group, (0, None, None)))
-        for group in sorted(steps.keys() | responses.keys())
-    ]
+    if group_by is None:
+        totals = (await session.execute(steps_query)).one()
+        count, median, p90 = (await session.execute(responses_query)).one()
+        steps = dict(zip(FUNNEL_STEPS, (int(value or 0) for value in totals), strict=True))
+        return _figures(ALL, steps, (int(count), median, p90)), []
+
+    key = _group_key(
+        group_by,
+        day=FunnelDay.day.expression,
+        provider_id=FunnelDay.provider_id.expression,
+        listing_id=FunnelDay.listing_id.expression,
+    )
+    answer_key = _group_key(
+        group_by,
+        day=cast(func.timezone("UTC", FunnelRequest.responded_at), Date),
+        provider_id=FunnelRequest.provider_id.expression,
+        listing_id=FunnelRequest.listing_id.expression,
+    )
+    steps_rows = await session.execute(
+        steps_query.add_columns(key, func.grouping(key)).group_by(func.grouping_sets(tuple_(key), tuple_()))
+    )
+    answer_rows = await session.execute(
+        responses_query.add_columns(answer_key, func.grouping(answer_key)).group_by(
+            func.grouping_sets(tuple_(answer_key), tuple_())
+        )
+    )
+    steps_by: dict[object, dict[str, int]] = {}
+    for *sums, group, is_total in steps_rows.all():
+        name = _TOTAL if is_total else _group_name(group)
+        steps_by[name] = dict(zip(FUNNEL_STEPS, (int(value or 0) for value in sums), strict=True))
+    responses_by: dict[object, tuple[int, float | None, float | None]] = {}
+    for count, median, p90, group, is_total in answer_rows.all():
+        responses_by[_TOTAL if is_total else _group_name(group)] = (int(count), median, p90)
+    total = _figures(ALL, steps_by.pop(_TOTAL, NO_STEPS), responses_by.pop(_TOTAL, NO_RESPONSES))
+    names = sorted(str(name) for name in steps_by.keys() | responses_by.keys())
+    groups = [_figures(name, steps_by.get(name, NO_STEPS), responses_by.get(name, NO_RESPONSES)) for name in names]
+    return total, groups
 
 
 async def conversion(
@@ -362,12 +377,9 @@ async def conversion(
     if not viewer.is_admin:
         raise Forbidden("The conversion report is for admins.")
 
-    async def grouped(by: GroupBy | None) -> list[FunnelFigures]:
-        return await _groups(session, start=start, end=end, group_by=by, provider_id=provider_id, listing_id=listing_id)
-
-    totals = await grouped(None)
-    total = totals[0] if totals else _figures(ALL, dict.fromkeys(FUNNEL_STEPS, 0), (0, None, None))
-    groups = [] if group_by is None else await grouped(group_by)
+    total, groups = await _report(
+        session, start=start, end=end, group_by=group_by, provider_id=provider_id, listing_id=listing_id
+    )
     return Conversion(
         start=start,
         end=end,

@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("response", sa.String(length=20), nullable=True),
         sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("response_seconds", sa.Double(), nullable=True),
         sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("request_id", name=op.f("pk_funnel_request")),
     )
