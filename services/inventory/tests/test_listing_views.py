@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services.inventory.tests.conftest import LISTING, Inventory
 from services.inventory.views.domain import BATCH_PREFIX, CURRENT_KEY, counter_field, views_event_id
-from services.inventory.views.service import count_view, flush_view_counts
+from services.inventory.views.service import flush_view_counts
 from shared.app import connect_redis
 from shared.events.models import OutboxMessage
 from shared.identity import Identity
@@ -126,14 +126,18 @@ async def test_views_counted_while_a_flush_runs_go_to_the_next_one(inventory: In
     assert sorted(envelope["payload"]["views"] for envelope in announced) == [2, 5]
 
 
-async def test_a_view_counted_while_redis_is_down_is_lost_without_an_error(
+async def test_a_listing_is_read_while_redis_is_down_and_its_view_is_lost(
     inventory: Inventory, provider: Identity
 ) -> None:
     listing_id = await _listing(inventory, provider)
-    unreachable = connect_redis("redis://127.0.0.1:9/0", timeout_seconds=0.2)
+    resources = inventory.app.state.resources
+    working, unreachable = resources.redis, connect_redis("redis://127.0.0.1:9/0", timeout_seconds=0.2)
+    resources.redis = unreachable
     try:
-        await count_view(unreachable, listing_id=uuid.UUID(listing_id), at=inventory.clock.now())
+        read = await inventory.client.get(f"/listings/{listing_id}", headers=THROUGH_THE_GATEWAY)
     finally:
+        resources.redis = working
         await unreachable.aclose()
-    read = await inventory.client.get(f"/listings/{listing_id}", headers=THROUGH_THE_GATEWAY)
-    assert read.status_code == 200
+    assert read.status_code == 200, read.text
+    assert read.json()["id"] == listing_id
+    assert await working.hget(CURRENT_KEY, counter_field(uuid.UUID(listing_id), inventory.clock.now())) is None
