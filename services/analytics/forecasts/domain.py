@@ -18,10 +18,6 @@ from datetime import date, timedelta
 from enum import StrEnum
 from statistics import NormalDist, fmean, pstdev
 
-import numpy as np
-import pandas as pd
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
 SEASON_DAYS = 7
 # Eight weeks: enough weekly cycles for the seasonal terms to settle.
 MODEL_MIN_HISTORY_DAYS = 8 * SEASON_DAYS
@@ -92,6 +88,12 @@ def seasonal_naive(daily: Sequence[float], *, horizon: int, level: float = INTER
 
 
 def _ets(daily: Sequence[float], *, first_day: date, horizon: int, level: float) -> Bands | None:
+    # Imported on the first fit, in the worker thread that fits: statsmodels with pandas and
+    # scipy takes seconds to import, which the service's start and readiness should not wait for.
+    import numpy as np
+    import pandas as pd
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
     series = pd.Series(np.asarray(daily, dtype=float), index=pd.date_range(first_day, periods=len(daily), freq="D"))
     model = ETSModel(series, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=SEASON_DAYS)
     with warnings.catch_warnings():
