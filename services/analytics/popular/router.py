@@ -1,5 +1,6 @@
 from datetime import date
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
@@ -25,12 +26,21 @@ async def read_popular_listings(
     end: Annotated[date, Query(alias="to")],
     by: service.RankBy = "bookings",
     currency: Annotated[str | None, Query(pattern="^[A-Z]{3}$")] = None,
+    provider_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> PopularListings:
     """Listings ranked by bookings confirmed in the UTC days [from, to], or by revenue (GMV) in
-    one `currency` (needed then: currencies do not add up), each with its money per currency."""
+    one `currency` (needed then: currencies do not add up), each with its money per currency;
+    of one provider's listings with `provider_id`."""
     if end < start:
         raise InvalidInput("`to` is before `from`.", details={"from": str(start), "to": str(end)})
     return await service.popular_listings(
-        session, viewer=viewer, start=start, end=end, by=by, currency=currency, limit=limit
+        session,
+        viewer=viewer,
+        start=start,
+        end=end,
+        by=by,
+        currency=currency,
+        provider_id=provider_id,
+        limit=limit,
     )

@@ -47,10 +47,11 @@ async def popular_listings(
     end: date,
     by: RankBy,
     currency: str | None = None,
+    provider_id: UUID | None = None,
     limit: int = 20,
 ) -> PopularListings:
     """The `limit` listings with the most bookings confirmed, or the most GMV in `currency`, in
-    the UTC days [start, end]; for admins only (the platform's whole catalogue)."""
+    the UTC days [start, end] (of one provider's listings, with `provider_id`); for admins only."""
     if not viewer.is_admin:
         raise Forbidden("Popular listings are for admins.")
     if by == "revenue" and currency is None:
@@ -61,6 +62,8 @@ async def popular_listings(
     in_period = [RevenueDay.day >= start, RevenueDay.day <= end, RevenueDay.listing_id.is_not(None)]
     if currency is not None:
         in_period.append(RevenueDay.currency == currency)
+    if provider_id is not None:
+        in_period.append(RevenueDay.provider_id == provider_id)
     bookings, gmv = func.sum(RevenueDay.bookings), func.sum(RevenueDay.gmv)
     ranked = select(RevenueDay.listing_id, bookings.label("bookings")).where(*in_period).group_by(RevenueDay.listing_id)
     if by == "revenue":
@@ -133,12 +136,13 @@ async def popular_rows(
     end: date,
     by: RankBy,
     currency: str | None = None,
+    provider_id: UUID | None = None,
     limit: int = 100,
 ) -> AsyncIterator[dict[str, object]]:
     """The ranking as rows of POPULAR_COLUMNS, one per listing and currency (a listing with no
     money in the period has one row, its currency and amounts empty), for a CSV export."""
     ranking = await popular_listings(
-        session, viewer=viewer, start=start, end=end, by=by, currency=currency, limit=limit
+        session, viewer=viewer, start=start, end=end, by=by, currency=currency, provider_id=provider_id, limit=limit
     )
     for item in ranking.items:
         listing = {
