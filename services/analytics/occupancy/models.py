@@ -15,7 +15,7 @@ class SlotOccupancy(Base):
     __tablename__ = "slot_occupancy"
     __table_args__ = (
         Index("ix_slot_occupancy_listing_id_local_date", "listing_id", "local_date"),
-        Index("ix_slot_occupancy_local_date", "local_date"),
+        Index("ix_slot_occupancy_local_date_starts_at", "local_date", "starts_at", "slot_id"),
     )
 
     slot_id: Mapped[UUID] = mapped_column(primary_key=True)

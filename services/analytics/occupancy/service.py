@@ -123,14 +123,18 @@ OCCUPANCY_EVENTS = ConsumerSpec(
 )
 
 
-def _visible(viewer: Identity, listing_id: UUID | None) -> list[ColumnElement[bool]]:
-    """The rows the viewer may see: their own listings' (an admin's: all), of `listing_id` if given."""
-    conditions = []
+async def _visible(session: AsyncSession, viewer: Identity, listing_id: UUID | None) -> list[ColumnElement[bool]]:
+    """The slots the viewer may see: their own listings' (an admin's: all), of `listing_id` if
+    given. A provider's listings are named by id, so their slots are read by (listing, date)."""
     if listing_id is not None:
-        conditions.append(SlotOccupancy.listing_id == listing_id)
-    if not viewer.is_admin:
-        conditions.append(ListingDimension.provider_id == viewer.user_id)
-    return conditions
+        await check_listing_visible(session, viewer=viewer, listing_id=listing_id)
+        return [SlotOccupancy.listing_id == listing_id]
+    if viewer.is_admin:
+        return []
+    own = await session.scalars(
+        select(ListingDimension.listing_id).where(ListingDimension.provider_id == viewer.user_id)
+    )
+    return [SlotOccupancy.listing_id.in_(list(own))]
 
 
 async def occupancy_report(
@@ -147,8 +151,7 @@ async def occupancy_report(
     """Seats sold out of seats offered on the listings' local dates [start, end], per slot (by its
     start) or per listing and day (by date), `limit` a page; a provider sees their own listings
     only, and a listing of someone else's is 404."""
-    if listing_id is not None:
-        await check_listing_visible(session, viewer=viewer, listing_id=listing_id)
+    visible = await _visible(session, viewer, listing_id)
     known = and_(
         SlotOccupancy.local_date >= start, SlotOccupancy.local_date <= end, SlotOccupancy.capacity.is_not(None)
     )
@@ -160,12 +163,10 @@ async def occupancy_report(
             .outerjoin(ListingDimension, ListingDimension.listing_id == SlotOccupancy.listing_id)
             .where(known)
         )
+        order = (SlotOccupancy.local_date, SlotOccupancy.starts_at, SlotOccupancy.slot_id)
         if cursor is not None:
-            after_start, after_slot = _slot_cursor(cursor)
-            query = query.where(
-                tuple_(SlotOccupancy.starts_at, SlotOccupancy.slot_id) > tuple_(after_start, after_slot)
-            )
-        query = query.where(*_visible(viewer, listing_id)).order_by(SlotOccupancy.starts_at, SlotOccupancy.slot_id)
+            query = query.where(tuple_(*order) > tuple_(*_slot_cursor(cursor)))
+        query = query.where(*visible).order_by(*order)
         rows = (await session.execute(query.limit(limit + 1))).all()
         for slot, provider_id, title in rows[:limit]:
             assert slot.capacity is not None
@@ -186,8 +187,9 @@ async def occupancy_report(
             )
         if len(rows) > limit:
             last = rows[limit - 1][0]
+            assert last.local_date is not None
             assert last.starts_at is not None
-            next_cursor = f"{last.starts_at.isoformat()}|{last.slot_id}"
+            next_cursor = f"{last.local_date.isoformat()}|{last.starts_at.isoformat()}|{last.slot_id}"
     else:
         offered = func.sum(
             case((SlotOccupancy.capacity_per_day.is_(True), 0), else_=SlotOccupancy.capacity)
@@ -213,9 +215,7 @@ async def occupancy_report(
             day_query = day_query.where(
                 tuple_(SlotOccupancy.local_date, SlotOccupancy.listing_id) > tuple_(after_date, after_listing)
             )
-        day_query = day_query.where(*_visible(viewer, listing_id)).order_by(
-            SlotOccupancy.local_date, SlotOccupancy.listing_id
-        )
+        day_query = day_query.where(*visible).order_by(SlotOccupancy.local_date, SlotOccupancy.listing_id)
         day_rows = (await session.execute(day_query.limit(limit + 1))).all()
         for row in day_rows[:limit]:
             sold, capacity = int(row.sold), int(row.offered)
@@ -276,28 +276,29 @@ def _as_float(value: object) -> float | None:
     return None if value is None else float(str(value))
 
 
-def _split(cursor: str) -> tuple[str, UUID]:
-    first, _, last = cursor.partition("|")
-    try:
-        return first, UUID(last)
-    except ValueError:
-        raise InvalidInput("Not a cursor of this report.", details={"cursor": cursor}) from None
-
-
-def _slot_cursor(cursor: str) -> tuple[datetime, UUID]:
-    moment, slot_id = _split(cursor)
-    try:
-        parsed = datetime.fromisoformat(moment)
-    except ValueError:
-        raise InvalidInput("Not a cursor of this report.", details={"cursor": cursor}) from None
-    if parsed.tzinfo is None:
+def _parts(cursor: str, count: int) -> list[str]:
+    parts = cursor.split("|")
+    if len(parts) != count:
         raise InvalidInput("Not a cursor of this report.", details={"cursor": cursor})
-    return parsed, slot_id
+    return parts
+
+
+def _slot_cursor(cursor: str) -> tuple[date, datetime, UUID]:
+    """(local date, start, slot id) of the last slot of the page before."""
+    day, moment, slot_id = _parts(cursor, 3)
+    try:
+        after = date.fromisoformat(day), datetime.fromisoformat(moment), UUID(slot_id)
+    except ValueError:
+        raise InvalidInput("Not a cursor of this report.", details={"cursor": cursor}) from None
+    if after[1].tzinfo is None:
+        raise InvalidInput("Not a cursor of this report.", details={"cursor": cursor})
+    return after
 
 
 def _day_cursor(cursor: str) -> tuple[date, UUID]:
-    day, listing_id = _split(cursor)
+    """(local date, listing id) of the last day of the page before."""
+    day, listing_id = _parts(cursor, 2)
     try:
-        return date.fromisoformat(day), listing_id
+        return date.fromisoformat(day), UUID(listing_id)
     except ValueError:
         raise InvalidInput("Not a cursor of this report.", details={"cursor": cursor}) from None

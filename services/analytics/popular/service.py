@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.listings.models import ListingDimension
@@ -79,6 +79,7 @@ async def popular_listings(
                 RevenueDay.currency,
                 func.sum(RevenueDay.gmv),
                 func.sum(RevenueDay.refunds),
+                func.min(cast(RevenueDay.provider_id, String)),
             )
             .where(*in_period, RevenueDay.listing_id.in_(listing_ids))
             .group_by(RevenueDay.listing_id, RevenueDay.currency)
@@ -86,7 +87,8 @@ async def popular_listings(
         )
     ).all()
     revenue: dict[UUID | None, list[ListingRevenue]] = defaultdict(list)
-    for listing_id, in_currency, sold, refunded in money_rows:
+    providers: dict[UUID | None, UUID] = {}
+    for listing_id, in_currency, sold, refunded, provider in money_rows:
         sold, refunded = Decimal(sold), Decimal(refunded)
         revenue[listing_id].append(
             ListingRevenue(
@@ -96,15 +98,7 @@ async def popular_listings(
                 net=money(sold - refunded, in_currency),
             )
         )
-    providers = dict(
-        (
-            await session.execute(
-                select(RevenueDay.listing_id, RevenueDay.provider_id)
-                .where(*in_period, RevenueDay.listing_id.in_(listing_ids), RevenueDay.provider_id.is_not(None))
-                .distinct()
-            )
-        ).all()
-    )
+        providers[listing_id] = UUID(provider)
     listings = {
         listing.listing_id: listing
         for listing in await session.scalars(

@@ -266,7 +266,9 @@ async def test_occupancy_is_seats_sold_over_seats_offered_per_slot_and_per_day_e
     morning = Slot(uuid.uuid4(), kayak, ten, capacity=10)
     noon = Slot(uuid.uuid4(), kayak, ten + timedelta(hours=3), capacity=5)
     # The boat's capacity is per day: its slots share 6 seats.
-    boat_am, boat_pm = (Slot(uuid.uuid4(), boat, ten + timedelta(hours=h), capacity=6, per_day=True) for h in (0, 4))
+    boat_am, boat_pm = (
+        Slot(uuid.uuid4(), boat, ten + timedelta(minutes=minutes), capacity=6, per_day=True) for minutes in (30, 240)
+    )
     strangers = Slot(uuid.uuid4(), stranger_listing, ten, capacity=8)
     first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     returned_first = _returned(morning, 2, hold_id=first, at=MORNING + timedelta(hours=3))

@@ -97,11 +97,16 @@ def upgrade() -> None:
     op.create_index(
         "ix_slot_occupancy_listing_id_local_date", "slot_occupancy", ["listing_id", "local_date"], unique=False
     )
-    op.create_index("ix_slot_occupancy_local_date", "slot_occupancy", ["local_date"], unique=False)
+    op.create_index(
+        "ix_slot_occupancy_local_date_starts_at", "slot_occupancy", ["local_date", "starts_at", "slot_id"], unique=False
+    )
+    # Popular listings read a few listings' days of revenue.
+    op.create_index("ix_revenue_day_listing_id_day", "revenue_day", ["listing_id", "day"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_slot_occupancy_local_date", table_name="slot_occupancy")
+    op.drop_index("ix_revenue_day_listing_id_day", table_name="revenue_day")
+    op.drop_index("ix_slot_occupancy_local_date_starts_at", table_name="slot_occupancy")
     op.drop_index("ix_slot_occupancy_listing_id_local_date", table_name="slot_occupancy")
     op.drop_table("slot_occupancy")
     op.drop_table("seat_change")
