@@ -159,6 +159,9 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("GET", "/analytics/revenue", only("admin", "provider")),
     ("GET", "/analytics/forecast/{listing_id}", only("admin", "provider")),
     ("GET", "/analytics/conversion", ADMIN),
+    ("GET", "/analytics/popular", ADMIN),
+    ("GET", "/analytics/occupancy", only("admin", "provider")),
+    ("GET", "/analytics/cancellations", only("admin", "provider")),
 )
 
 

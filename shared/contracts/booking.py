@@ -134,6 +134,12 @@ class BookingSeatsReleased(EventPayload):
     reason: str
 
 
+# booking.cancelled's `reason` when booking cancels a deposit booking whose balance stayed unpaid
+# after its last charge attempt (`cancelled_by` is then the traveler): the one cancellation that
+# no person asked for, told apart by this reason.
+UNPAID_BALANCE_REASON = "balance unpaid"
+
+
 @register_event("booking.cancelled", version=1)
 class BookingCancelled(EventPayload):
     """A booking was cancelled by its traveler or its provider; `refund` goes back to the

@@ -71,6 +71,14 @@ class SeatsConfirmed(EventPayload):
     listing_id: UUID
     seats: int
     late: bool
+    # What analytics' occupancy reads (absent from events written before they were carried):
+    # the slot's start and local date, and the seats it is sold from once these are counted.
+    starts_at: datetime | None = None
+    local_date: date | None = None
+    capacity: int | None = None
+    # True when `capacity` is its date's, shared by every slot of the day (a listing whose
+    # capacity is per day); False when it is the slot's own.
+    capacity_per_day: bool | None = None
 
 
 @register_event("inventory.seats_unavailable", version=1)
@@ -101,6 +109,10 @@ class SeatsReturned(SeatsFreed):
     listing_id: UUID
     seats: int
     available: int
+    # As on inventory.seats_confirmed, for analytics' occupancy (absent from older events).
+    starts_at: datetime | None = None
+    capacity: int | None = None
+    capacity_per_day: bool | None = None
 
 
 @register_event("inventory.waitlist_hold_placed", version=1)

@@ -79,6 +79,7 @@ class RevenueDay(_Sums, Base):
             postgresql_nulls_not_distinct=True,
         ),
         Index("ix_revenue_day_provider_id_day", "provider_id", "day"),
+        Index("ix_revenue_day_listing_id_day", "listing_id", "day"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

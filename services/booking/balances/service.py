@@ -28,7 +28,7 @@ from services.booking.modifications.service import applied_changes
 from services.booking.upstreams.binding import UpstreamPools
 from services.booking.upstreams.payment import PaymentClient
 from shared.clock import Clock
-from shared.contracts.booking import BookingBalanceChargeFailed, BookingRefundRequested
+from shared.contracts.booking import UNPAID_BALANCE_REASON, BookingBalanceChargeFailed, BookingRefundRequested
 from shared.contracts.payment_api import PaymentIntentRequest
 from shared.errors import AppError, BadGateway, Conflict, Forbidden, NotFound
 from shared.events.outbox import add_event
@@ -36,8 +36,6 @@ from shared.identity import Identity
 from shared.money import money
 
 logger = logging.getLogger(__name__)
-
-UNPAID_BALANCE_REASON = "balance unpaid"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy import select
 
 from services.inventory.feed.publisher import channel
 from services.inventory.holds.consumers import booking_events_consumer
@@ -17,6 +18,7 @@ from services.inventory.tests.conftest import LISTING, Inventory, create_day_poo
 from shared.contracts.booking import BookingPaymentReceived, BookingSeatsReleased
 from shared.db import create_engine, create_session_factory
 from shared.events.envelope import EventEnvelope
+from shared.events.models import OutboxMessage
 from shared.identity import Identity
 from shared.testing import make_identity
 
@@ -164,6 +166,28 @@ async def test_seats_sold_and_given_back_count_on_the_day(
             f"/listings/{listing_id}/days/{_tomorrow(inventory)}", headers=inventory.as_(provider)
         )
         assert (day.json()["confirmed_seats"], day.json()["available"]) == (2, 4)
+
+        # Each sale and return says what analytics' occupancy reads: the slot's start and date,
+        # and the day's capacity, which the date's slots share.
+        async with sessions() as session:
+            announced = (
+                await session.scalars(
+                    select(OutboxMessage.envelope)
+                    .where(OutboxMessage.event_type.in_(["inventory.seats_confirmed", "inventory.seats_returned"]))
+                    .where(OutboxMessage.key.in_([morning, afternoon]))
+                    .order_by(OutboxMessage.id)
+                )
+            ).all()
+        assert [
+            (envelope["type"], envelope["payload"]["seats"], envelope["payload"]["capacity"]) for envelope in announced
+        ] == [
+            ("inventory.seats_confirmed", 2, 6),
+            ("inventory.seats_confirmed", 3, 6),
+            ("inventory.seats_returned", 3, 6),
+        ]
+        assert all(envelope["payload"]["capacity_per_day"] is True for envelope in announced)
+        assert {envelope["payload"]["local_date"] for envelope in announced} == {_tomorrow(inventory)}
+        assert all(envelope["payload"]["starts_at"] for envelope in announced)
     finally:
         await redis.aclose()
         await engine.dispose()
