@@ -5,11 +5,17 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from devstack.infra import BrokerProcess, free_port
 
 TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel_test"
 TEST_REDIS_URL = "redis://127.0.0.1:6379/1"
+
+# Property tests prove rules, not speed (make bench measures that): on a shared two-core machine
+# running the suite's parts side by side, a wall-clock limit per example only makes them flaky.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")
