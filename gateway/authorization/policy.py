@@ -158,6 +158,7 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     # analytics
     ("GET", "/analytics/revenue", only("admin", "provider")),
     ("GET", "/analytics/forecast/{listing_id}", only("admin", "provider")),
+    ("GET", "/analytics/export", ADMIN),
 )
 
 

@@ -1,5 +1,6 @@
 from fastapi import FastAPI
 
+from services.analytics.exports.router import router as exports_router
 from services.analytics.forecasts.router import router as forecasts_router
 from services.analytics.revenue.router import router as revenue_router
 from services.analytics.revenue.service import REVENUE_EVENTS
@@ -12,7 +13,7 @@ def build_app(settings: AnalyticsSettings | None = None, *, clock: Clock | None 
     app = create_app(
         settings or get_settings(),
         title="Analytics",
-        routers=[revenue_router, forecasts_router],
+        routers=[revenue_router, forecasts_router, exports_router],
         consumers=[REVENUE_EVENTS],
     )
     app.state.clock = clock or SystemClock()
