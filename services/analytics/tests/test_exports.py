@@ -9,7 +9,7 @@ import csv
 import io
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -179,7 +179,7 @@ class StreamWatcher:
         await self.gone.wait()
         return {"type": "http.disconnect"}
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: MutableMapping[str, Any]) -> None:
         if message["type"] != "http.response.body" or not message.get("body"):
             return
         self.chunks.append(message["body"])
