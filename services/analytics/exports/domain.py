@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-Cell = str | int | Decimal | date | datetime | UUID | bool | None
+Cell = str | int | float | Decimal | date | datetime | UUID | bool | None
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Rows written to one chunk of the response.
@@ -30,11 +30,13 @@ def cell_text(cell: Cell) -> str:
         return "true" if cell else "false"
     if isinstance(cell, Decimal):
         return format(cell, "f")
-    if isinstance(cell, int | UUID):
+    if isinstance(cell, int | float | UUID):
         return str(cell)
     if isinstance(cell, date):  # a datetime is a date too
         return cell.isoformat()
-    return "'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell
+    if isinstance(cell, str):
+        return "'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell
+    raise TypeError(f"a {type(cell).__name__} is not a cell a report can export")
 
 
 def _lines(rows: Sequence[Sequence[Cell]]) -> str:

@@ -29,7 +29,6 @@ from shared.identity import Identity
 
 Options = TypeVar("Options", bound=BaseModel)
 Options_contra = TypeVar("Options_contra", bound=BaseModel, contravariant=True)
-Row = TypeVar("Row", bound=BaseModel)
 Row_co = TypeVar("Row_co", covariant=True)
 
 # The query parameters of every export: the report's own options are the others.

@@ -74,9 +74,10 @@ def test_money_is_a_plain_decimal_with_the_digits_it_was_given(amount: Decimal, 
 def test_other_cells_read_as_iso_dates_ids_and_empty_for_nothing() -> None:
     moment = datetime(2031, 6, 2, 9, 30, tzinfo=UTC)
     some_id = uuid.uuid4()
-    assert [cell_text(cell) for cell in (None, 7, True, date(2031, 6, 2), moment, some_id)] == [
+    assert [cell_text(cell) for cell in (None, 7, 0.25, True, date(2031, 6, 2), moment, some_id)] == [
         "",
         "7",
+        "0.25",
         "true",
         "2031-06-02",
         "2031-06-02T09:30:00+00:00",
@@ -100,6 +101,11 @@ async def test_every_text_cell_reads_back_as_written_and_none_starts_a_formula(t
 
     text = "".join([chunk async for chunk in csv_chunks(COLUMNS, rows())])
     assert _parsed(text) == [list(COLUMNS), ["x", written, "-1.50"]]
+
+
+def test_a_value_that_is_no_cell_is_refused_rather_than_written_as_its_repr() -> None:
+    with pytest.raises(TypeError, match="a list is not a cell"):
+        cell_text(["tour", "meal"])  # type: ignore[arg-type]
 
 
 async def test_a_row_that_does_not_fit_the_columns_is_refused() -> None:
