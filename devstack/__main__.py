@@ -1,4 +1,5 @@
-"""`python -m devstack up|test [pytest args]|bench`: what `make up`, `make test` and `make bench` run."""
+"""`python -m devstack up|test [pytest args]|bench [platform|analytics]`: what `make up`, `make test`
+and `make bench` run (the bench's parts all, or those named)."""
 
 import asyncio
 import logging
@@ -40,6 +41,21 @@ def test(pytest_args: list[str]) -> int:
     return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], env=env)
 
 
+def bench(parts: list[str]) -> int:
+    from devstack.bench import run as run_platform_bench
+    from devstack.bench_analytics import run as run_analytics_bench
+
+    runs = {"platform": run_platform_bench, "analytics": run_analytics_bench}
+    unknown = [part for part in parts if part not in runs]
+    if unknown:
+        print(f"unknown bench part(s) {unknown}; use {' or '.join(runs)}", file=sys.stderr)
+        return 2
+    for part in parts or list(runs):
+        if status := runs[part]():
+            return status
+    return 0
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s devstack %(levelname)s %(message)s")
     command, *rest = sys.argv[1:] or ["up"]
@@ -49,9 +65,7 @@ def main() -> int:
         if command == "test":
             return test(rest)
         if command == "bench":
-            from devstack.bench import run as run_bench
-
-            return run_bench()
+            return bench(rest)
     except InfrastructureMissing as missing:
         print(missing, file=sys.stderr)
         return 2

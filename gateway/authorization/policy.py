@@ -162,6 +162,7 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("GET", "/analytics/popular", ADMIN),
     ("GET", "/analytics/occupancy", only("admin", "provider")),
     ("GET", "/analytics/cancellations", only("admin", "provider")),
+    ("GET", "/analytics/export", ADMIN),
 )
 
 

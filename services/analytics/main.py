@@ -1,5 +1,6 @@
 from fastapi import FastAPI
 
+from services.analytics.exports.router import router as exports_router
 from services.analytics.forecasts.router import router as forecasts_router
 from services.analytics.funnel.router import router as funnel_router
 from services.analytics.funnel.service import FUNNEL_EVENTS
@@ -19,7 +20,15 @@ def build_app(settings: AnalyticsSettings | None = None, *, clock: Clock | None 
     app = create_app(
         settings or get_settings(),
         title="Analytics",
-        routers=[revenue_router, popular_router, funnel_router, occupancy_router, outcomes_router, forecasts_router],
+        routers=[
+            revenue_router,
+            popular_router,
+            funnel_router,
+            occupancy_router,
+            outcomes_router,
+            forecasts_router,
+            exports_router,
+        ],
         consumers=[REVENUE_EVENTS, FUNNEL_EVENTS, OUTCOME_EVENTS, OCCUPANCY_EVENTS],
     )
     app.state.clock = clock or SystemClock()
