@@ -15,13 +15,24 @@ The rows should come from the same query as the JSON report, through a server-si
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.exports.domain import Cell, csv_chunks
-from services.analytics.exports.schemas import ExportFormat, RevenueOptions
+from services.analytics.exports.schemas import (
+    CancellationOptions,
+    ConversionOptions,
+    ExportFormat,
+    OccupancyOptions,
+    PopularOptions,
+    RevenueOptions,
+)
+from services.analytics.funnel.service import CONVERSION_COLUMNS, conversion_rows
+from services.analytics.occupancy.service import OCCUPANCY_COLUMNS, occupancy_rows
+from services.analytics.outcomes.service import CANCELLATION_COLUMNS, cancellation_rows
+from services.analytics.popular.service import POPULAR_COLUMNS, popular_rows
 from services.analytics.revenue.schemas import RevenueGroup
 from services.analytics.revenue.service import revenue_rows
 from shared.errors import InvalidInput
@@ -64,6 +75,24 @@ class ExportReport(Generic[Options]):
                 yield tuple(getattr(item, column) for column in columns)
 
         return cls(name=name, columns=columns, rows=cells, options=options)
+
+    @classmethod
+    def of_mappings(
+        cls,
+        name: str,
+        columns: Sequence[str],
+        rows: RowSource[Options, Mapping[str, object]],
+        options: type[Options],
+    ) -> "ExportReport[Options]":
+        """A report whose rows are mappings of its columns (the other reports' `*_rows`)."""
+
+        async def cells(
+            session: AsyncSession, *, viewer: Identity, start: date, end: date, options: Options
+        ) -> AsyncIterator[Sequence[Cell]]:
+            async for row in rows(session, viewer=viewer, start=start, end=end, options=options):
+                yield tuple(cast(Cell, row[column]) for column in columns)
+
+        return cls(name=name, columns=tuple(columns), rows=cells, options=options)
 
     def read_options(self, query: Mapping[str, str]) -> Options:
         """The report's options from the query string (others are not its business)."""
@@ -165,7 +194,35 @@ def _revenue(
     return revenue_rows(session, viewer=viewer, start=start, end=end, group_by=options.group_by)
 
 
+def _conversion(
+    session: AsyncSession, *, viewer: Identity, start: date, end: date, options: ConversionOptions
+) -> AsyncIterator[Mapping[str, object]]:
+    return conversion_rows(session, viewer=viewer, start=start, end=end, **options.model_dump())
+
+
+def _popular(
+    session: AsyncSession, *, viewer: Identity, start: date, end: date, options: PopularOptions
+) -> AsyncIterator[Mapping[str, object]]:
+    return popular_rows(session, viewer=viewer, start=start, end=end, **options.model_dump())
+
+
+def _occupancy(
+    session: AsyncSession, *, viewer: Identity, start: date, end: date, options: OccupancyOptions
+) -> AsyncIterator[Mapping[str, object]]:
+    return occupancy_rows(session, viewer=viewer, start=start, end=end, **options.model_dump())
+
+
+def _cancellations(
+    session: AsyncSession, *, viewer: Identity, start: date, end: date, options: CancellationOptions
+) -> AsyncIterator[Mapping[str, object]]:
+    return cancellation_rows(session, viewer=viewer, start=start, end=end, **options.model_dump())
+
+
 # The reports that can be exported: one line each.
 REPORTS = ExportRegistry.of(
     ExportReport.of_models("revenue", RevenueGroup, _revenue, RevenueOptions),
+    ExportReport.of_mappings("conversion", CONVERSION_COLUMNS, _conversion, ConversionOptions),
+    ExportReport.of_mappings("popular", POPULAR_COLUMNS, _popular, PopularOptions),
+    ExportReport.of_mappings("occupancy", OCCUPANCY_COLUMNS, _occupancy, OccupancyOptions),
+    ExportReport.of_mappings("cancellations", CANCELLATION_COLUMNS, _cancellations, CancellationOptions),
 )
