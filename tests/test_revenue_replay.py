@@ -69,7 +69,10 @@ async def _replay_into_an_empty_schema(database_url: str, bootstrap_servers: str
     try:
         async with engine.begin() as connection:
             await connection.execute(
-                text("TRUNCATE analytics.revenue_day, analytics.money_movement, analytics.booking_fact")
+                text(
+                    "TRUNCATE analytics.revenue_day, analytics.revenue_provider_day, analytics.money_movement,"
+                    " analytics.booking_fact"
+                )
             )
             await connection.execute(
                 text("DELETE FROM analytics.inbox_message WHERE consumer = :name"), {"name": REVENUE_EVENTS.name}

@@ -89,3 +89,31 @@ class RevenueDay(_Sums, Base):
     category: Mapped[str | None] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))
     bookings: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class RevenueProviderDay(_Sums, Base):
+    """`revenue_day` summed over listings: a UTC day's revenue of a provider in a category and a
+    currency, kept by the same handlers in the same transactions. Every report grouping (day,
+    week, month, category, provider, currency) reads it: a platform's year is a fifth of the
+    rows of the listings' rollup. Null provider or category: not known (yet)."""
+
+    __tablename__ = "revenue_provider_day"
+    __table_args__ = (
+        Index(
+            "uq_revenue_provider_day_key",
+            "day",
+            "provider_id",
+            "category",
+            "currency",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+        Index("ix_revenue_provider_day_provider_id_day", "provider_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    provider_id: Mapped[UUID | None]
+    category: Mapped[str | None] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(3))
+    bookings: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -11,7 +11,9 @@ account names, and moved to the booking's listing and category when the confirma
 Every handler applies its event once (the inbox, and each movement's row keyed by its
 transaction), and holds the booking's advisory lock, so a movement and its booking's
 confirmation handled at the same time cannot miss each other. The day rollups are kept up to
-date by the handlers: a report sums days, never bookings."""
+date by the handlers: a report sums days, never bookings. Two are kept: `revenue_day` per
+listing (popular listings and forecasts read it) and `revenue_provider_day`, the same summed over
+a provider's listings of a category, which the revenue report reads whatever its grouping."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -32,7 +34,7 @@ from services.analytics.revenue.domain import (
     attribute,
     classify,
 )
-from services.analytics.revenue.models import BookingFact, MoneyMovement, RevenueDay
+from services.analytics.revenue.models import BookingFact, MoneyMovement, RevenueDay, RevenueProviderDay
 from services.analytics.revenue.schemas import Revenue, RevenueGroup
 from shared.contracts.booking import BookingCancelled, BookingConfirmed, BookingModified
 from shared.contracts.payment import LedgerTransactionRecorded
@@ -61,25 +63,53 @@ async def _add_to_day(
     currency: str,
     amounts: Amounts = NOTHING,
     bookings: int = 0,
+    per_provider: bool = True,
 ) -> None:
+    """Add to the day of `where`'s listing and, unless `per_provider` is false (a move that
+    leaves the provider and category as they were), to its provider's and category's."""
     sums = amounts.as_dict()
-    statement = insert(RevenueDay).values(
-        day=day,
-        provider_id=where.provider_id,
-        listing_id=where.listing_id,
-        category=where.category,
-        currency=currency,
-        bookings=bookings,
-        **sums,
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["day", "provider_id", "listing_id", "category", "currency"],
-            set_={
-                name: getattr(RevenueDay, name) + getattr(statement.excluded, name)
-                for name in ("bookings", *AMOUNT_FIELDS)
-            },
+    rollups: list[tuple[type[RevenueDay] | type[RevenueProviderDay], dict[str, Any]]] = [
+        (RevenueDay, {"listing_id": where.listing_id})
+    ]
+    if per_provider:
+        rollups.append((RevenueProviderDay, {}))
+    for table, own_key in rollups:
+        key = {
+            "day": day,
+            "provider_id": where.provider_id,
+            **own_key,
+            "category": where.category,
+            "currency": currency,
+        }
+        statement = insert(table).values(**key, bookings=bookings, **sums)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=list(key),
+                set_={
+                    name: getattr(table, name) + getattr(statement.excluded, name)
+                    for name in ("bookings", *AMOUNT_FIELDS)
+                },
+            )
         )
+
+
+async def _move_on_day(
+    session: AsyncSession,
+    *,
+    day: date,
+    old: Attribution,
+    new: Attribution,
+    currency: str,
+    amounts: Amounts = NOTHING,
+    bookings: int = 0,
+) -> None:
+    """Count on `new` what counted on `old`; the provider's rollup only if its key changes."""
+    per_provider = (old.provider_id, old.category) != (new.provider_id, new.category)
+    await _add_to_day(
+        session, day=day, where=old, currency=currency, amounts=-amounts, bookings=-bookings, per_provider=per_provider
+    )
+    await _add_to_day(
+        session, day=day, where=new, currency=currency, amounts=amounts, bookings=bookings, per_provider=per_provider
     )
 
 
@@ -105,9 +135,9 @@ async def _move_booking(
         if old == new:
             continue
         amounts = Amounts(**{name: getattr(movement, name) for name in AMOUNT_FIELDS})
-        day = _utc_day(movement.occurred_at)
-        await _add_to_day(session, day=day, where=old, currency=movement.currency, amounts=-amounts)
-        await _add_to_day(session, day=day, where=new, currency=movement.currency, amounts=amounts)
+        await _move_on_day(
+            session, day=_utc_day(movement.occurred_at), old=old, new=new, currency=movement.currency, amounts=amounts
+        )
 
 
 async def record_confirmed_booking(session: AsyncSession, booking: BookingConfirmed) -> None:
@@ -149,9 +179,14 @@ async def record_modified_booking(session: AsyncSession, change: BookingModified
     before = _facts(row)
     assert before is not None
     after = BookingFacts(row.provider_id, change.listing_id, row.category)
-    day = _utc_day(row.confirmed_at)
-    await _add_to_day(session, day=day, where=attribute(None, before), currency=row.currency, bookings=-1)
-    await _add_to_day(session, day=day, where=attribute(None, after), currency=row.currency, bookings=1)
+    await _move_on_day(
+        session,
+        day=_utc_day(row.confirmed_at),
+        old=attribute(None, before),
+        new=attribute(None, after),
+        currency=row.currency,
+        bookings=1,
+    )
     await _move_booking(session, booking_id=change.booking_id, before=before, after=after)
     row.listing_id = change.listing_id
 
@@ -208,28 +243,31 @@ REVENUE_EVENTS = ConsumerSpec(
 
 
 def _revenue_query(*, viewer: Identity, start: date, end: date, group_by: GroupBy) -> Select[tuple[Any, ...]]:
+    """From the provider's rollup: every grouping's key is one of its columns or of its day."""
     key: ColumnElement[str]
     if group_by in ("day", "week", "month"):
-        key = func.to_char(cast(func.date_trunc(group_by, cast(RevenueDay.day, DateTime())), Date), "YYYY-MM-DD")
+        key = func.to_char(
+            cast(func.date_trunc(group_by, cast(RevenueProviderDay.day, DateTime())), Date), "YYYY-MM-DD"
+        )
     elif group_by == "category":
-        key = func.coalesce(RevenueDay.category, UNATTRIBUTED)
+        key = func.coalesce(RevenueProviderDay.category, UNATTRIBUTED)
     elif group_by == "provider":
-        key = func.coalesce(cast(RevenueDay.provider_id, String), UNATTRIBUTED)
+        key = func.coalesce(cast(RevenueProviderDay.provider_id, String), UNATTRIBUTED)
     else:
-        key = RevenueDay.currency.expression
+        key = RevenueProviderDay.currency.expression
     query = (
         select(
             key.label("group"),
-            RevenueDay.currency,
-            func.sum(RevenueDay.bookings),
-            *(func.sum(getattr(RevenueDay, name)) for name in AMOUNT_FIELDS),
+            RevenueProviderDay.currency,
+            func.sum(RevenueProviderDay.bookings),
+            *(func.sum(getattr(RevenueProviderDay, name)) for name in AMOUNT_FIELDS),
         )
-        .where(RevenueDay.day >= start, RevenueDay.day <= end)
-        .group_by(key, RevenueDay.currency)
-        .order_by(key, RevenueDay.currency)
+        .where(RevenueProviderDay.day >= start, RevenueProviderDay.day <= end)
+        .group_by(key, RevenueProviderDay.currency)
+        .order_by(key, RevenueProviderDay.currency)
     )
     if not viewer.is_admin:
-        query = query.where(RevenueDay.provider_id == viewer.user_id)
+        query = query.where(RevenueProviderDay.provider_id == viewer.user_id)
     return query
 
 

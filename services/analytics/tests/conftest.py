@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.analytics.funnel.service import FUNNEL_EVENTS
-from services.analytics.revenue.models import BookingFact, MoneyMovement, RevenueDay
+from services.analytics.revenue.models import BookingFact, MoneyMovement, RevenueDay, RevenueProviderDay
 from services.analytics.revenue.schemas import Revenue
 from services.analytics.revenue.service import REVENUE_EVENTS, GroupBy, revenue
 from services.analytics.tests.funnel_events import FunnelEvents
@@ -56,7 +56,7 @@ class RevenueEvents:
     async def forget_everything(self) -> None:
         """An empty analytics schema, as before a replay from offset 0."""
         async with self.sessions.begin() as session:
-            for table in (InboxMessage, RevenueDay, MoneyMovement, BookingFact):
+            for table in (InboxMessage, RevenueDay, RevenueProviderDay, MoneyMovement, BookingFact):
                 await session.execute(delete(table))
 
 

@@ -29,7 +29,7 @@ from services.analytics.outcomes.service import (
     cancellations,
 )
 from services.analytics.popular.service import POPULAR_COLUMNS, popular_listings, popular_rows
-from services.analytics.revenue.models import BookingFact, MoneyMovement, RevenueDay
+from services.analytics.revenue.models import BookingFact, MoneyMovement, RevenueDay, RevenueProviderDay
 from services.analytics.revenue.service import REVENUE_EVENTS
 from services.analytics.tests.conftest import Booking, capture, confirmed, refund
 from shared.contracts.booking import (
@@ -58,6 +58,7 @@ SPAN: dict[str, Any] = {"start": date(2031, 1, 1), "end": date(2031, 12, 31)}
 TABLES = (
     InboxMessage,
     RevenueDay,
+    RevenueProviderDay,
     MoneyMovement,
     BookingFact,
     ListingDimension,
