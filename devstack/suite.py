@@ -79,6 +79,8 @@ def plan_parts(
             "REDIS_URL": part_redis_url,
             "SPARE_REDIS_URL": spare_redis_url,
             "ENVIRONMENT": "test",
+            # Progress reaches the part's log as it happens, for whoever follows it.
+            "PYTHONUNBUFFERED": "1",
         }
         argv = [sys.executable, "-m", "pytest", *_per_part_reports(pytest_args, part.name), *part.paths]
         runs.append(PartRun(part, part_database_url, part_redis_url, argv, env))
@@ -148,10 +150,13 @@ class _Process:
         return (self.ended_at or time.monotonic()) - self.started_at
 
 
-def run_parts(runs: list[PartRun], *, exit_first: bool = False, output: IO[str] = sys.stdout) -> int:
+def run_parts(
+    runs: list[PartRun], *, exit_first: bool = False, log_dir: Path | None = None, output: IO[str] = sys.stdout
+) -> int:
     """Run every part at once, print each part's output whole as it ends, then one line per part;
-    Ctrl-C or SIGTERM stops every part (its fixtures stop what it started) before returning."""
-    log_dir = Path(tempfile.mkdtemp(prefix="devstack-test-"))
+    Ctrl-C or SIGTERM stops every part (its fixtures stop what it started) before returning.
+    Each part's output is also kept in `log_dir` (a new temporary folder unless given)."""
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="devstack-test-"))
     stop_requested: list[int] = []
 
     def request_stop(signum: int, _frame: object) -> None:

@@ -81,7 +81,7 @@ def test_a_failing_part_fails_the_run_and_every_part_prints_its_output_and_a_sum
     failing = _part_run(tmp_path, "failing", "def test_fails():\n    assert 1 + 1 == 3, 'the failure shows'\n")
     output = io.StringIO()
 
-    assert run_parts([passing, failing], output=output) == 1
+    assert run_parts([passing, failing], log_dir=tmp_path, output=output) == 1
 
     text = output.getvalue()
     assert "the failure shows" in text
@@ -112,9 +112,11 @@ def test_ctrl_c_stops_every_part_and_what_it_started(tmp_path: Path) -> None:
             "-c",
             textwrap.dedent(f"""
                 import os, sys
+                from pathlib import Path
                 from devstack.suite import Part, PartRun, run_parts
                 argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", {str(tmp_path)!r}]
-                sys.exit(run_parts([PartRun(Part("waits", ()), "", "", argv, dict(os.environ))]))
+                run = PartRun(Part("waits", ()), "", "", argv, dict(os.environ))
+                sys.exit(run_parts([run], log_dir=Path({str(tmp_path)!r})))
             """),
         ],
         cwd=REPO_ROOT,
