@@ -11,6 +11,7 @@ from devstack.infra import BrokerProcess, free_port
 
 TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel_test"
 TEST_REDIS_URL = "redis://127.0.0.1:6379/1"
+SPARE_REDIS_URL = "redis://127.0.0.1:6379/3"
 
 # Property tests prove rules, not speed (make bench measures that): on a shared two-core machine
 # running the suite's parts side by side, a wall-clock limit per example only makes them flaky.
@@ -26,6 +27,12 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     return os.environ.get("REDIS_URL", TEST_REDIS_URL)
+
+
+@pytest.fixture(scope="session")
+def spare_redis_url() -> str:
+    """A Redis database no other platform of the run uses, for a test that starts its own."""
+    return os.environ.get("SPARE_REDIS_URL", SPARE_REDIS_URL)
 
 
 @pytest.fixture(scope="session")

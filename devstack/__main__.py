@@ -15,6 +15,7 @@ from devstack.infra import (
     ensure_redis,
 )
 from devstack.stack import plan_stack, run_stack
+from devstack.suite import PARTS, plan_parts, run_parts, selects_own_tests, stops_at_first_failure
 
 TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel_test"
 TEST_REDIS_URL = "redis://127.0.0.1:6379/1"
@@ -26,19 +27,29 @@ def up() -> int:
 
 
 def test(pytest_args: list[str]) -> int:
-    """The whole suite against real services, on a database made anew for the run."""
+    """The suite against real services, on databases made anew for the run: the whole suite in
+    parts side by side (devstack/suite.py), or what the arguments name in one process
+    (`TEST_PARALLEL=0` runs the whole suite in one process too)."""
     database_url = os.environ.get("TEST_DATABASE_URL", TEST_DATABASE_URL)
     redis_url = os.environ.get("TEST_REDIS_URL", TEST_REDIS_URL)
+    if selects_own_tests(pytest_args) or os.environ.get("TEST_PARALLEL") == "0":
+        asyncio.run(_prepare([database_url], [redis_url]))
+        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "ENVIRONMENT": "test"}
+        return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], env=env)
 
-    async def prepare() -> None:
-        await ensure_postgres(database_url)
-        await ensure_redis(redis_url)
+    runs = plan_parts(PARTS, pytest_args, database_url=database_url, redis_url=redis_url, base_env=dict(os.environ))
+    spare_redis_url = runs[0].env["SPARE_REDIS_URL"]
+    asyncio.run(_prepare([run.database_url for run in runs], [run.redis_url for run in runs] + [spare_redis_url]))
+    return run_parts(runs, exit_first=stops_at_first_failure(pytest_args))
+
+
+async def _prepare(database_urls: list[str], redis_urls: list[str]) -> None:
+    await ensure_postgres(database_urls[0])
+    await ensure_redis(redis_urls[0])
+    for database_url in database_urls:
         await ensure_database(database_url, recreate=True)
+    for redis_url in redis_urls:
         await empty_redis_database(redis_url)
-
-    asyncio.run(prepare())
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "ENVIRONMENT": "test"}
-    return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], env=env)
 
 
 def bench(parts: list[str]) -> int:

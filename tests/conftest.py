@@ -10,7 +10,14 @@ import pytest
 
 from services.payment.ledger.service import unbalanced_transactions
 from shared.db import create_engine, create_session_factory
-from tests.running_platform import PlatformPorts, devstack_up_command, start_platform, stop_platform, wait_until_ready
+from tests.running_platform import (
+    SMALL_DATABASE_POOLS,
+    PlatformPorts,
+    devstack_up_command,
+    start_platform,
+    stop_platform,
+    wait_until_ready,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -44,6 +51,7 @@ def platform(
         "NOTIFICATION_DELIVERY_LEASE_SECONDS": "30",
         # Listing views reach analytics within a second or two, not half a minute.
         "INVENTORY_VIEW_FLUSH_INTERVAL_SECONDS": "1",
+        **SMALL_DATABASE_POOLS,
     }
     with log_path.open("wb") as log:
         process = start_platform(devstack_up_command(), ports, env, log)

@@ -17,6 +17,11 @@ from devstack.infra import free_ports
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Each app of a test platform keeps 4 connections and opens 4 more at a busy moment (10 and 10
+# by default): PostgreSQL serves 100 in all, and `make test` runs a platform beside the service
+# tests, with a second one started by the make-up test, while other runs share the server.
+SMALL_DATABASE_POOLS = {f"{spec.name.upper()}_DATABASE_POOL_SIZE": "4" for spec in ALL_APPS}
+
 
 @dataclass(frozen=True)
 class PlatformPorts:

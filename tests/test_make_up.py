@@ -11,7 +11,14 @@ import httpx
 import pytest
 
 from devstack.infra import ensure_database
-from tests.running_platform import PlatformPorts, pid_serving, start_platform, stop_platform, wait_until_ready
+from tests.running_platform import (
+    SMALL_DATABASE_POOLS,
+    PlatformPorts,
+    pid_serving,
+    start_platform,
+    stop_platform,
+    wait_until_ready,
+)
 
 
 def _listens(port: int) -> bool:
@@ -19,12 +26,19 @@ def _listens(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(tmp_path: Path, database_url: str) -> None:
+def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
+    tmp_path: Path, database_url: str, spare_redis_url: str
+) -> None:
     # A database and Redis of its own: its relays and consumers must not meet the other platform's.
-    own_database = database_url.rsplit("/", 1)[0] + "/travel_test_make_up"
+    own_database = f"{database_url}_make_up"
     asyncio.run(ensure_database(own_database, recreate=True))
     ports = PlatformPorts.free()
-    env = {"DATABASE_URL": own_database, "REDIS_URL": "redis://127.0.0.1:6379/3", "KAFKA_BOOTSTRAP_SERVERS": ""}
+    env = {
+        "DATABASE_URL": own_database,
+        "REDIS_URL": spare_redis_url,
+        "KAFKA_BOOTSTRAP_SERVERS": "",
+        **SMALL_DATABASE_POOLS,
+    }
     log_path = tmp_path / "make-up.log"
     with log_path.open("wb") as log:
         process = start_platform(["make", "--no-print-directory", "up"], ports, env, log)
