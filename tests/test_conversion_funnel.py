@@ -13,16 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from sqlalchemy import text
 
 from services.analytics.funnel.domain import percentile
 from services.analytics.funnel.service import FUNNEL_EVENTS
-from shared.db import create_engine, create_session_factory
-from shared.events.consumer import EventConsumer
-from shared.events.kafka import create_producer
-from shared.metrics import AppMetrics
 from tests.flows import listing_with_slot, pay, sign_in, sign_up, wait_for_status
+from tests.replaying import replay_into_empty_tables
 from tests.running_platform import PlatformPorts
 
 CONTACT = {"name": "Noa", "email": "noa@example.com"}
@@ -79,57 +74,13 @@ def _once_equal(read: Any, expected: dict[str, Any], within: float = 30) -> None
 
 
 async def _replay_into_an_empty_schema(database_url: str, bootstrap_servers: str) -> int:
-    """Empty analytics' funnel tables and its inbox, then feed every message of inventory's and
-    booking's topics, from offset 0, through the funnel's consumer; returns how many."""
-    engine = create_engine(database_url=database_url, schema="analytics")
-    dead_letters = create_producer(bootstrap_servers, client_id="analytics-funnel-replay")
-    metrics = AppMetrics("analytics-funnel-replay")
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await dead_letters.start()
-    await reader.start()
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "TRUNCATE analytics.funnel_day, analytics.funnel_listing, analytics.funnel_booking,"
-                    " analytics.funnel_request"
-                )
-            )
-            await connection.execute(
-                text("DELETE FROM analytics.inbox_message WHERE consumer = :name"), {"name": FUNNEL_EVENTS.name}
-            )
-        consumer = EventConsumer(
-            spec=FUNNEL_EVENTS,
-            session_factory=create_session_factory(engine),
-            bootstrap_servers=bootstrap_servers,
-            dead_letter_producer=dead_letters,
-            metrics=metrics.consumer,
-        )
-        await reader.topics()  # fetches the topics' partitions
-        partitions = [
-            TopicPartition(topic, number)
-            for topic in FUNNEL_EVENTS.topics
-            for number in sorted(reader.partitions_for_topic(topic) or ())
-        ]
-        reader.assign(partitions)
-        await reader.seek_to_beginning(*partitions)
-        ends = await reader.end_offsets(partitions)
-        replayed = 0
-
-        async def behind() -> bool:
-            return any([await reader.position(partition) < ends[partition] for partition in partitions])
-
-        while await behind():
-            for records in (await reader.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    await consumer.handle_record(record)
-                    replayed += 1
-        assert not next(iter(metrics.consumer.dead_lettered.collect())).samples, "a replayed event was dead-lettered"
-        return replayed
-    finally:
-        await reader.stop()
-        await dead_letters.stop()
-        await engine.dispose()
+    return await replay_into_empty_tables(
+        FUNNEL_EVENTS,
+        ("funnel_day", "funnel_listing", "funnel_booking", "funnel_request"),
+        schema="analytics",
+        database_url=database_url,
+        bootstrap_servers=bootstrap_servers,
+    )
 
 
 def test_the_funnel_and_response_times_of_a_scripted_provider_equal_the_hand_computed_ones(

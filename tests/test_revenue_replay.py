@@ -11,15 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from sqlalchemy import text
 
 from services.analytics.revenue.service import REVENUE_EVENTS
-from shared.db import create_engine, create_session_factory
-from shared.events.consumer import EventConsumer
-from shared.events.kafka import create_producer
-from shared.metrics import AppMetrics
 from tests.flows import listing_with_slot, pay, sign_in, sign_up, wait_for_status
+from tests.replaying import replay_into_empty_tables
 from tests.revenue_checks import as_the_ledger_sums, ledger_sums, revenue_reports, settled_revenue_reports
 from tests.running_platform import PlatformPorts
 
@@ -58,57 +53,13 @@ def _paid_bookings(platform: PlatformPorts, gateway: httpx.Client) -> dict[str, 
 
 
 async def _replay_into_an_empty_schema(database_url: str, bootstrap_servers: str) -> int:
-    """Empty analytics' revenue tables and inbox, then feed every message of booking's and
-    payment's topics, from offset 0, through analytics' revenue consumer; returns how many."""
-    engine = create_engine(database_url=database_url, schema="analytics")
-    dead_letters = create_producer(bootstrap_servers, client_id="analytics-replay")
-    metrics = AppMetrics("analytics-replay")
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await dead_letters.start()
-    await reader.start()
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "TRUNCATE analytics.revenue_day, analytics.revenue_provider_day, analytics.money_movement,"
-                    " analytics.booking_fact"
-                )
-            )
-            await connection.execute(
-                text("DELETE FROM analytics.inbox_message WHERE consumer = :name"), {"name": REVENUE_EVENTS.name}
-            )
-        consumer = EventConsumer(
-            spec=REVENUE_EVENTS,
-            session_factory=create_session_factory(engine),
-            bootstrap_servers=bootstrap_servers,
-            dead_letter_producer=dead_letters,
-            metrics=metrics.consumer,
-        )
-        await reader.topics()  # fetches the topics' partitions
-        partitions = [
-            TopicPartition(topic, number)
-            for topic in REVENUE_EVENTS.topics
-            for number in sorted(reader.partitions_for_topic(topic) or ())
-        ]
-        reader.assign(partitions)
-        await reader.seek_to_beginning(*partitions)
-        ends = await reader.end_offsets(partitions)
-        replayed = 0
-
-        async def behind() -> bool:
-            return any([await reader.position(partition) < ends[partition] for partition in partitions])
-
-        while await behind():
-            for records in (await reader.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    await consumer.handle_record(record)
-                    replayed += 1
-        assert not next(iter(metrics.consumer.dead_lettered.collect())).samples, "a replayed event was dead-lettered"
-        return replayed
-    finally:
-        await reader.stop()
-        await dead_letters.stop()
-        await engine.dispose()
+    return await replay_into_empty_tables(
+        REVENUE_EVENTS,
+        ("revenue_day", "revenue_provider_day", "money_movement", "booking_fact"),
+        schema="analytics",
+        database_url=database_url,
+        bootstrap_servers=bootstrap_servers,
+    )
 
 
 def test_replaying_bookings_and_payments_topics_into_an_empty_schema_gives_the_same_revenue(
