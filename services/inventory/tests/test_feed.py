@@ -61,8 +61,10 @@ def _inventory_processes(database_url: str, redis_url: str, bootstrap_servers: s
             for port in ports
         ]
         try:
+            # Two apps importing and starting at once, beside the suite's other part, on two
+            # cores: their start has taken over 30 s, which is load, not what this test proves.
             for port in ports:
-                wait_for_port("127.0.0.1", port, timeout=30)
+                wait_for_port("127.0.0.1", port, timeout=120)
             yield f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"
         finally:
             for process in processes:
