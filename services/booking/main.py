@@ -3,6 +3,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+import services.booking.trips.models  # noqa: F401  (the trip tables, before their routes)
 from services.booking.affiliate.router import router as affiliate_router
 from services.booking.balances.consumers import balances_consumer
 from services.booking.balances.router import router as balances_router

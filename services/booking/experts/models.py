@@ -63,6 +63,8 @@ class ExpertHandoff(Base):
     # The identity booking vouches for when it holds seats and charges for the traveler.
     traveler_email: Mapped[str] = mapped_column(String(320))
     expert_id: Mapped[UUID] = mapped_column(index=True)
+    # The trip the expert plans: they edit its items and the traveler approves them.
+    trip_id: Mapped[UUID | None] = mapped_column(ForeignKey("trip.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
