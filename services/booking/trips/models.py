@@ -29,6 +29,8 @@ class Trip(Base):
     # How many travel; an item books for them all unless it names its own party.
     travelers: Mapped[int]
     experience_type: Mapped[str | None] = mapped_column(String(50))
+    # The IANA zone the trip's days and item times are in (a calendar shows them there).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # draft → expert_review → confirmed → completed, or cancelled.
     status: Mapped[str] = mapped_column(String(20), default="draft")
     # A read-only view for whoever holds the token; only its SHA-256 is kept, so a new share
@@ -39,6 +41,8 @@ class Trip(Base):
     # The calendar feed's token is derived from the trip and this number: raising it revokes
     # the feed's URL and makes a new one.
     calendar_token_version: Mapped[int] = mapped_column(default=1)
+    # The cart the last checkout put the unbooked items in; a new checkout reuses it while open.
+    checkout_cart_id: Mapped[UUID | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Deleted trips are kept (their bookings still point at them) and no longer shown.
@@ -82,6 +86,8 @@ class TripItem(Base):
     affiliate_partner: Mapped[str | None] = mapped_column(String(20))
     # What checkout made of the item, whose live status it shows.
     booking_id: Mapped[UUID | None] = mapped_column(index=True)
+    # The cart item checkout made of it: how a booking made from the cart finds its way back.
+    cart_item_id: Mapped[UUID | None] = mapped_column(unique=True)
     booking_request_id: Mapped[UUID | None] = mapped_column(index=True)
     handoff_id: Mapped[UUID | None] = mapped_column(index=True)
     affiliate_links: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
@@ -90,6 +96,20 @@ class TripItem(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # traveler, or expert: an expert's item waits for the owner's approval to be bookable.
     added_by: Mapped[str] = mapped_column(String(10), default="traveler")
+    # The expert who added or last edited it, while it waits for the owner's approval.
+    expert_id: Mapped[UUID | None]
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProviderCalendar(Base):
+    """A provider's calendar feed of their confirmed bookings: its token is derived from the
+    provider and this version, so raising the version revokes the feed's URL."""
+
+    __tablename__ = "provider_calendar"
+
+    provider_id: Mapped[UUID] = mapped_column(primary_key=True)
+    token_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
