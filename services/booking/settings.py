@@ -3,7 +3,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.booking.affiliate.domain import TEMPLATES, Partner
@@ -17,6 +17,7 @@ class BookingSettings(AppSettings):
 
     service_name: ClassVar[str] = "booking"
     db_schema: ClassVar[str] = "booking"
+    secret_fields: ClassVar[tuple[str, ...]] = ("calendar_feed_secret",)
 
     port: int = 8002
 
@@ -61,6 +62,17 @@ class BookingSettings(AppSettings):
     balance_retry_hours: int = Field(default=24, ge=1)
     balance_max_attempts: int = Field(default=3, ge=1, le=10)
     balance_interval_seconds: float = Field(default=300.0, gt=0)
+
+    # The public API as the gateway serves it: the base of shared trips' and calendar feeds' URLs.
+    public_api_url: str = "http://localhost:8000/api/v1"
+    # Signs the calendar feeds' tokens (HMAC-SHA256): who may read which trip's or provider's feed.
+    calendar_feed_secret: SecretStr = SecretStr("local_development_calendar_feed_secret")
+    # How often a subscribed calendar is asked to fetch a feed again, and how long a fetched
+    # feed may be kept by whoever fetched it.
+    calendar_refresh_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    calendar_cache_seconds: int = Field(default=300, ge=0, le=3600)
+    # A provider's feed leaves out bookings that ended longer ago than this.
+    provider_calendar_past_days: int = Field(default=90, ge=1, le=3660)
 
     @model_validator(mode="after")
     def _request_deadlines_in_order(self) -> "BookingSettings":
