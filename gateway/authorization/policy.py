@@ -128,6 +128,16 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("PUT", "/admin/experts/{expert_id}", ADMIN),
     ("GET", "/affiliate/links", ANYONE),
     ("GET", "/r/{code}", ANYONE),
+    ("POST", "/trips/{trip_id}/share", TRAVELER),
+    ("DELETE", "/trips/{trip_id}/share", TRAVELER),
+    ("GET", "/trips/{trip_id}/calendar", TRAVELER),
+    ("POST", "/trips/{trip_id}/calendar/rotate", TRAVELER),
+    ("GET", "/providers/me/calendar", PROVIDER),
+    ("POST", "/providers/me/calendar/rotate", PROVIDER),
+    # a share link's or a calendar feed's token says which trip or whose bookings it shows
+    ("GET", "/shared/trips/{token}", ANYONE),
+    ("GET", "/trips/{trip_id}/calendar.ics", ANYONE),
+    ("GET", "/providers/me/calendar.ics", ANYONE),
     # payment
     ("POST", "/payments/webhooks/stripe", ANYONE),
     ("GET", "/payments/methods", TRAVELER),

@@ -5,14 +5,15 @@ class. A class allows `per_ip` requests per client address and, for a signed-in 
 `per_user` requests per user, in each `window_seconds`; a request goes ahead only if both
 allow it. Sign-in, registration and refresh are anonymous and strict, per address: they are
 what password guessing and account farming hit. Seat holds and bookings are moderate. Reads
-are generous. Everything else gets the default."""
+are generous. Share links and calendar feeds, read by whoever holds their token, are strict
+per address, against token guessing. Everything else gets the default."""
 
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RateClassName = Literal["login", "register", "refresh", "booking", "read", "default"]
+RateClassName = Literal["login", "register", "refresh", "booking", "shared_link", "read", "default"]
 
 PUBLIC_PREFIX = "/api/v1"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -42,6 +43,9 @@ DEFAULT_LIMITS: dict[RateClassName, RateLimit] = {
     # Every signed-in device refreshes every quarter hour, so an address many share needs more.
     "refresh": RateLimit(per_ip=30),
     "booking": RateLimit(per_ip=120, per_user=30),
+    # A calendar app fetches a feed every so often, and a shared trip is read by a few people:
+    # a handful a minute is plenty, and nowhere near enough to guess a token.
+    "shared_link": RateLimit(per_ip=30),
     "read": RateLimit(per_ip=1200, per_user=600),
     "default": RateLimit(per_ip=300, per_user=120),
 }
@@ -52,7 +56,8 @@ DEFAULT_LIMITS: dict[RateClassName, RateLimit] = {
 # store is away (the services behind have their own dependencies and answer for them).
 FAIL_CLOSED: frozenset[RateClassName] = frozenset({"login", "register", "refresh"})
 
-# (methods, path prefix under /api/v1, class): the first match wins, on whole path segments.
+# (methods, path prefix under /api/v1, class): the first match wins, on whole path segments; a
+# `{placeholder}` segment matches any one segment.
 ROUTES: tuple[tuple[frozenset[str], str, RateClassName], ...] = (
     (frozenset({"POST"}), "/auth/token", "login"),
     (frozenset({"POST"}), "/auth/register", "register"),
@@ -63,6 +68,9 @@ ROUTES: tuple[tuple[frozenset[str], str, RateClassName], ...] = (
     (_WRITE_METHODS, "/bookings", "booking"),
     (_WRITE_METHODS, "/carts", "booking"),
     (_WRITE_METHODS, "/booking-requests", "booking"),
+    (_READ_METHODS, "/shared/trips", "shared_link"),
+    (_READ_METHODS, "/trips/{trip_id}/calendar.ics", "shared_link"),
+    (_READ_METHODS, "/providers/me/calendar.ics", "shared_link"),
     (_READ_METHODS, "", "read"),
 )
 
@@ -80,11 +88,21 @@ def is_limited(path: str) -> bool:
 
 def class_name_of(method: str, path: str) -> RateClassName:
     """The class of a request to `path` (under /api/v1)."""
-    below = path[len(PUBLIC_PREFIX) :]
-    for methods, prefix, name in ROUTES:
-        if method in methods and (below == prefix or below.startswith(prefix + "/")):
+    below = path[len(PUBLIC_PREFIX) :].split("/")
+    for methods, prefix, name in _ROUTE_SEGMENTS:
+        if method in methods and _starts_with(below, prefix):
             return name
     return "default"
+
+
+_ROUTE_SEGMENTS = tuple((methods, prefix.split("/"), name) for methods, prefix, name in ROUTES)
+
+
+def _starts_with(path: list[str], prefix: list[str]) -> bool:
+    return len(path) >= len(prefix) and all(
+        part == segment or (part.startswith("{") and part.endswith("}"))
+        for part, segment in zip(prefix, path, strict=False)
+    )
 
 
 def rate_classes(

@@ -9,6 +9,7 @@ from services.booking.balances.consumers import balances_consumer
 from services.booking.balances.router import router as balances_router
 from services.booking.bookings.consumers import saga_consumer
 from services.booking.bookings.router import router as bookings_router
+from services.booking.calendars.router import router as calendars_router
 from services.booking.cancellations.consumers import blackouts_consumer
 from services.booking.cancellations.router import router as cancellations_router
 from services.booking.carts.router import router as carts_router
@@ -23,6 +24,7 @@ from services.booking.modifications.consumers import modifications_consumer
 from services.booking.modifications.router import router as modifications_router
 from services.booking.requests.router import router as requests_router
 from services.booking.settings import BookingSettings, get_settings
+from services.booking.trips.sharing.router import router as trip_sharing_router
 from services.booking.upstreams.binding import UpstreamPools
 from services.booking.waitlist.consumers import waitlist_consumer
 from services.booking.waitlist.router import admin_router as waitlist_admin_router
@@ -87,6 +89,8 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             waitlist_admin_router,
             requests_router,
             experts_router,
+            trip_sharing_router,
+            calendars_router,
         ],
         consumers=[
             saga_consumer(clock),
