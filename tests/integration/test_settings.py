@@ -32,13 +32,13 @@ def test_an_app_only_setting_is_not_taken_without_the_prefix(monkeypatch: pytest
 
 def test_production_refuses_a_missing_or_development_service_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("BOOKING_CALENDAR_FEED_SECRET", A_REAL_KEY)
     with pytest.raises(DevelopmentSecretInProduction, match="service_signing_key"):
         BookingSettings().refuse_development_secrets_in_production()
     monkeypatch.setenv("BOOKING_SERVICE_SIGNING_KEY", development_service_key("booking"))
     with pytest.raises(DevelopmentSecretInProduction, match="service_signing_key"):
         BookingSettings().refuse_development_secrets_in_production()
     monkeypatch.setenv("BOOKING_SERVICE_SIGNING_KEY", A_REAL_KEY)
-    monkeypatch.setenv("BOOKING_CALENDAR_FEED_SECRET", A_REAL_KEY)
     BookingSettings().refuse_development_secrets_in_production()
     # Inventory acts for no one: it needs no key of its own.
     InventorySettings().refuse_development_secrets_in_production()
