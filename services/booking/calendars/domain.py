@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration
 from icalendar.enums import STATUS
 
 EventStatus = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
@@ -240,8 +240,10 @@ def calendar_of(
 ) -> bytes:
     """The feed: its events, the VTIMEZONE of every zone they use, and how often to fetch it
     again. The same events make the same bytes, so the feed's ETag changes only with them."""
-    calendar = Calendar.new(prodid=PRODID, uid=uid, name=name, refresh_interval=refresh)
-    calendar.add("x-published-ttl", refresh)
+    calendar = Calendar.new(prodid=PRODID, uid=uid, name=name)
+    # RFC 7986's refresh interval, and the older property Outlook and others read instead.
+    calendar.add("refresh-interval", vDuration(refresh), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(refresh))
     if timezone is not None:
         calendar.add("x-wr-timezone", timezone)
     days: list[date] = []

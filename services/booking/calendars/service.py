@@ -157,7 +157,7 @@ async def provider_calendar(session: AsyncSession, *, token: str, feeds: Feeds, 
                     and_(
                         Booking.status.in_(domain.PROVIDER_CANCELLED_STATUSES),
                         Booking.paid_at.is_not(None),
-                        Booking.cancelled_at > Booking.paid_at,
+                        Booking.cancelled_at >= Booking.paid_at,
                     ),
                 ),
                 Booking.ends_at >= clock.now() - feeds.provider_past,
