@@ -2,8 +2,10 @@
 zone that changes when the item does; a provider's, of their confirmed bookings only. A bad or
 rotated token is not found."""
 
+import itertools
 import uuid
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -11,7 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from icalendar import Calendar, Event
 
-from services.booking.calendars.domain import event_status, provider_feed_token, provider_of_token, trip_feed_token
+from services.booking.calendars.domain import (
+    event_status,
+    provider_feed_token,
+    provider_of_token,
+    trip_events,
+    trip_feed_token,
+)
 from services.booking.tests.conftest import BookingApp
 from services.booking.tests.trip_rows import add_item, add_trip, change_item
 from services.booking.trips.models import Trip
@@ -272,3 +280,51 @@ def test_statuses_show_as_confirmed_tentative_or_cancelled() -> None:
     ] * 5
     assert provider_of_token("no-dot-here") is None
     assert provider_of_token(f"nothex.{'a' * 43}") is None
+
+
+@dataclass(frozen=True)
+class _Trip:
+    start_date: date
+    end_date: date
+
+
+@dataclass(frozen=True)
+class _Item:
+    day: int
+    type: str
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    title: str = "item"
+    start_time: time | None = None
+    duration_minutes: int | None = None
+    location: str | None = None
+    booking_status: str = "unbooked"
+    status_changed_at: datetime | None = None
+    created_at: datetime = datetime(2031, 1, 1, tzinfo=UTC)
+    updated_at: datetime = datetime(2031, 1, 1, tzinfo=UTC)
+
+
+@given(
+    st.integers(min_value=1, max_value=20),
+    st.lists(st.tuples(st.integers(min_value=1, max_value=25), st.sampled_from(["accommodation", "meal"])), max_size=8),
+)
+def test_untimed_stays_follow_each_other_without_overlap_and_every_day_event_lasts_a_day_or_more(
+    length: int, planned: list[tuple[int, str]]
+) -> None:
+    trip = _Trip(start_date=date(2031, 3, 1), end_date=date(2031, 3, 1) + timedelta(days=length - 1))
+    items = [_Item(day=day, type=kind) for day, kind in planned]
+    events = trip_events(trip, items, zone=LISBON, host="travel.example")
+
+    assert len(events) == len(items)
+    for item, event in zip(items, events, strict=True):
+        assert event.start == trip.start_date + timedelta(days=item.day - 1)
+        assert isinstance(event.end, date)
+        assert event.end > event.start
+        if item.type == "meal":
+            assert event.end == event.start + timedelta(days=1)
+    stays = sorted(
+        {(event.start, event.end) for item, event in zip(items, events, strict=True) if item.type == "accommodation"}
+    )
+    for (_, checkout), (next_checkin, _) in itertools.pairwise(stays):
+        assert checkout == next_checkin, "a stay ends the day the next begins"
+    if stays and stays[-1][0] < trip.end_date:
+        assert stays[-1][1] == trip.end_date, "the last stay lasts until the trip ends"
