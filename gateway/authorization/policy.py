@@ -128,6 +128,11 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("PUT", "/admin/experts/{expert_id}", ADMIN),
     ("GET", "/affiliate/links", ANYONE),
     ("GET", "/r/{code}", ANYONE),
+    ("POST", "/webhooks/subscriptions", PROVIDER),
+    ("GET", "/webhooks/subscriptions", PROVIDER),
+    ("DELETE", "/webhooks/subscriptions/{subscription_id}", PROVIDER),
+    ("GET", "/webhooks/subscriptions/{subscription_id}/deliveries", PROVIDER),
+    ("POST", "/webhooks/deliveries/{delivery_id}/redeliver", PROVIDER),
     # payment
     ("POST", "/payments/webhooks/stripe", ANYONE),
     ("GET", "/payments/methods", TRAVELER),
