@@ -1,7 +1,6 @@
 """A webhook receiver for tests: the README's verification recipe, word for word, and a local
 HTTP endpoint on 127.0.0.1 that keeps what it is sent and answers what it is told to."""
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -26,6 +25,8 @@ class Received:
     webhook_id: str
     signature: str
     body: bytes
+    # The status it answered with.
+    answered: int
 
 
 @dataclass
@@ -34,10 +35,10 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     # What it answers: 200 while up, e.g. 503 while "down".
     status: int = 200
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def ids(self) -> list[str]:
-        return [one.webhook_id for one in self.received]
+    def accepted(self) -> list[Received]:
+        """What it answered 2xx to, in the order it came."""
+        return [one for one in self.received if 200 <= one.answered < 300]
 
 
 @contextlib.asynccontextmanager
@@ -51,9 +52,9 @@ async def webhook_receiver(path: str = "/hooks") -> AsyncIterator[Receiver]:
                 webhook_id=request.headers.get("Webhook-Id", ""),
                 signature=request.headers.get("Webhook-Signature", ""),
                 body=await request.read(),
+                answered=receiver.status,
             )
         )
-        receiver.arrived.set()
         return web.Response(status=receiver.status)
 
     app = web.Application()
