@@ -170,7 +170,10 @@ def test_every_event_sent_as_a_webhook_has_a_kind_and_every_kind_an_event() -> N
     assert {kind for kind, _ in KINDS.values()} == set(WEBHOOK_EVENT_TYPES)
 
 
-def test_an_answer_to_a_request_says_which_answer_it_was() -> None:
-    kind, data = webhook_data("booking_request.countered", {"request_id": "r"})
+def test_an_answer_to_a_request_says_which_answer_it_was_and_not_the_travelers_account_email() -> None:
+    kind, data = webhook_data(
+        "booking_request.countered",
+        {"request_id": "r", "traveler_email": "me@example.com", "contact_email": "given@example.com"},
+    )
     assert kind == "request.answered"
-    assert data == {"request_id": "r", "answer": "countered"}
+    assert data == {"request_id": "r", "contact_email": "given@example.com", "answer": "countered"}

@@ -51,10 +51,14 @@ KINDS: dict[str, tuple[WebhookEventType, tuple[str, str] | None]] = {
 }
 
 
+# Not sent: a traveler's account email is theirs; the provider has the contact they gave.
+WITHHELD = frozenset({"traveler_email"})
+
+
 def webhook_data(source_type: str, payload: dict[str, Any]) -> tuple[WebhookEventType, dict[str, Any]]:
     """The webhook type of a platform event and the `data` it sends."""
     kind, marker = KINDS[source_type]
-    data = dict(payload)
+    data = {name: value for name, value in payload.items() if name not in WITHHELD}
     if marker is not None:
         data[marker[0]] = marker[1]
     return kind, data

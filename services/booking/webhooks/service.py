@@ -54,7 +54,10 @@ async def resolve_host(host: str) -> list[str]:
 
 async def check_target(url: str, *, allow_private: bool, resolve: Resolve = resolve_host) -> None:
     """Raise UnsafeTarget unless booking may call `url`: a well-formed http(s) URL whose host
-    resolves to public addresses only (any host when private targets are allowed)."""
+    resolves to public addresses only (any host when private targets are allowed). Checked
+    just before each send too; a name that resolves elsewhere between this lookup and the
+    HTTP client's own (DNS rebinding within seconds) is not caught: pinning the checked
+    address in the connection would close that."""
     host = target_host(url)
     if allow_private:
         return
