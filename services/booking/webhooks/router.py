@@ -50,7 +50,7 @@ async def list_deliveries(
     caller: Subscriber,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> DeliveryPage:
     return await service.list_deliveries(
         session, caller=caller, subscription_id=subscription_id, limit=limit, cursor=cursor
