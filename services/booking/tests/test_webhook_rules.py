@@ -3,8 +3,10 @@ schedule, and which targets booking refuses to call."""
 
 import hashlib
 import hmac
+import inspect
 import ipaddress
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -41,6 +43,13 @@ def test_a_changed_body_or_another_secret_fails_the_recipe(body: bytes, flip: in
     tampered = body[:index] + bytes([body[index] ^ 1]) + body[index + 1 :]
     assert not verify("whsec_one", signature, tampered, now=1000)
     assert not verify("whsec_two", signature, body, now=1000)
+
+
+def test_the_tests_verify_is_the_readmes_recipe_word_for_word() -> None:
+    readme = Path("README.md").read_text()
+    section = readme[readme.index("## Webhooks") :]
+    recipe = section[section.index("```python\n") + len("```python\n") : section.index("```\n", 1)]
+    assert inspect.getsource(verify) in recipe
 
 
 def test_the_recipe_refuses_a_signature_older_or_newer_than_five_minutes() -> None:

@@ -2,6 +2,7 @@
 consumer (its inbox in the way), the delivery job sending to a real HTTP endpoint on
 127.0.0.1, time moved by the app's frozen clock."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -261,6 +262,22 @@ async def test_events_wait_while_the_receiver_is_down_then_arrive_once_each_in_o
     assert accepted.index(str(sent[0].event_id)) < accepted.index(str(sent[1].event_id))
     assert webhooks.outcomes("delivered") == 3
     assert webhooks.outcomes("retrying") == len(receiver.received) - 3
+
+
+async def test_two_delivery_workers_at_once_send_each_event_once(webhooks: Webhooks, receiver: Receiver) -> None:
+    provider = make_identity("provider")
+    await webhooks.subscribe(provider, receiver.url, ["booking.created"])
+    sent = await webhooks.publish(*(created(uuid.uuid4(), provider) for _ in range(12)))
+
+    await asyncio.gather(webhooks.deliver(), webhooks.deliver())
+
+    assert sorted(one.webhook_id for one in receiver.received) == sorted(str(event.event_id) for event in sent)
+    assert webhooks.outcomes("delivered") == 12
+
+
+async def test_the_apps_metrics_count_deliveries_by_outcome(booking_app: BookingApp) -> None:
+    metrics = await booking_app.client.get("/metrics")
+    assert "# TYPE webhook_delivery_attempts_total counter" in metrics.text
 
 
 async def test_the_delivery_log_shows_attempts_answers_and_the_next_try(webhooks: Webhooks, receiver: Receiver) -> None:
