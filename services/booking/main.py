@@ -91,6 +91,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
                 allow_private=settings.allows_private_webhook_targets(),
                 timeout_seconds=settings.webhook_timeout_seconds,
                 metrics=app.state.webhook_metrics,
+                secrets_box=settings.webhook_secret_box(),
             ),
             interval_seconds=settings.webhook_delivery_interval_seconds,
         )

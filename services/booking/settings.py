@@ -3,13 +3,14 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.booking.affiliate.domain import TEMPLATES, Partner
 from services.booking.balances.domain import BalanceSchedule, DepositTerms
 from services.booking.requests.domain import Deadlines
 from services.booking.webhooks.domain import DisablePolicy, RetryPolicy
+from services.booking.webhooks.sealing import SecretBox
 from shared.settings import AppSettings
 
 
@@ -18,6 +19,7 @@ class BookingSettings(AppSettings):
 
     service_name: ClassVar[str] = "booking"
     db_schema: ClassVar[str] = "booking"
+    secret_fields: ClassVar[tuple[str, ...]] = ("webhook_secrets_key",)
 
     port: int = 8002
 
@@ -75,6 +77,8 @@ class BookingSettings(AppSettings):
     webhook_disable_after_failed_deliveries: int = Field(default=5, ge=1)
     webhook_disable_after_failing_hours: float = Field(default=72, gt=0)
     webhooks_allow_private_targets: bool | None = None
+    # The key webhook signing secrets are encrypted with at rest (any long random string).
+    webhook_secrets_key: SecretStr = SecretStr("development-webhook-secrets-key")
 
     @model_validator(mode="after")
     def _request_deadlines_in_order(self) -> "BookingSettings":
@@ -101,6 +105,9 @@ class BookingSettings(AppSettings):
             failed_deliveries=self.webhook_disable_after_failed_deliveries,
             failing_for=timedelta(hours=self.webhook_disable_after_failing_hours),
         )
+
+    def webhook_secret_box(self) -> SecretBox:
+        return SecretBox(self.webhook_secrets_key.get_secret_value())
 
     def allows_private_webhook_targets(self) -> bool:
         if self.webhooks_allow_private_targets is not None:

@@ -25,6 +25,7 @@ from services.booking.webhooks.domain import (
     target_host,
     webhook_data,
 )
+from services.booking.webhooks.sealing import SealedSecretUnreadable, SecretBox
 from shared.contracts.webhooks import WEBHOOK_EVENT_TYPES
 
 NOW = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
@@ -186,3 +187,12 @@ def test_an_answer_to_a_request_says_which_answer_it_was_and_not_the_travelers_a
     )
     assert kind == "request.answered"
     assert data == {"request_id": "r", "contact_email": "given@example.com", "answer": "countered"}
+
+
+def test_a_sealed_secret_opens_only_under_its_key_and_does_not_show_the_secret() -> None:
+    box = SecretBox("one key")
+    sealed = box.seal("whsec_abc")
+    assert "whsec_abc" not in sealed
+    assert box.open(sealed) == "whsec_abc"
+    with pytest.raises(SealedSecretUnreadable):
+        SecretBox("another key").open(sealed)

@@ -64,6 +64,7 @@ class Webhooks:
             allow_private=True,
             timeout_seconds=2,
             metrics=self.metrics,
+            secrets_box=app.settings.webhook_secret_box(),
             draw=lambda: 0.0,
         )
 
@@ -207,7 +208,7 @@ async def test_a_provider_gets_each_change_of_their_own_bookings_signed_and_an_a
         assert not verify(mine["secret"], ops.received[0].signature, ops.received[0].body)
 
 
-async def test_the_secret_is_shown_once_and_the_subscription_lists_without_it(
+async def test_the_secret_is_shown_once_kept_encrypted_and_listed_without_it(
     webhooks: Webhooks, receiver: Receiver
 ) -> None:
     provider = make_identity("provider")
@@ -219,6 +220,11 @@ async def test_the_secret_is_shown_once_and_the_subscription_lists_without_it(
     assert [item["id"] for item in listed.json()["items"]] == [created_one["id"]]
     assert "secret" not in listed.text
     assert created_one["secret"] not in listed.text
+    async with webhooks.app.sessions() as session:
+        stored = await session.get(WebhookSubscription, UUID(created_one["id"]))
+    assert stored is not None
+    assert created_one["secret"] not in stored.sealed_secret
+    assert webhooks.app.settings.webhook_secret_box().open(stored.sealed_secret) == created_one["secret"]
 
 
 async def test_an_event_the_broker_hands_over_twice_is_delivered_once(webhooks: Webhooks, receiver: Receiver) -> None:

@@ -32,6 +32,7 @@ from services.booking.webhooks.domain import (
     signature_header,
 )
 from services.booking.webhooks.models import WebhookDelivery, WebhookSubscription
+from services.booking.webhooks.sealing import SealedSecretUnreadable, SecretBox
 from services.booking.webhooks.service import (
     ACTIVE,
     DELIVERED,
@@ -79,6 +80,7 @@ class Sending:
     allow_private: bool
     timeout_seconds: float
     metrics: WebhookMetrics
+    secrets_box: SecretBox
     resolve: Resolve = resolve_host
     # A uniform number in [0, 1) for each retry's jitter.
     draw: Callable[[], float] = random.random
@@ -103,11 +105,11 @@ class Answer:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def _claim(session: AsyncSession, *, now: datetime, lease: timedelta) -> list[Claimed]:
+async def _claim(session: AsyncSession, *, now: datetime, lease: timedelta, box: SecretBox) -> list[Claimed]:
     earlier = aliased(WebhookDelivery)
     due = (
         await session.execute(
-            select(WebhookDelivery, WebhookSubscription.url, WebhookSubscription.secret)
+            select(WebhookDelivery, WebhookSubscription.url, WebhookSubscription.sealed_secret)
             .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
             .where(
                 WebhookDelivery.status == PENDING,
@@ -128,10 +130,17 @@ async def _claim(session: AsyncSession, *, now: datetime, lease: timedelta) -> l
         )
     ).all()
     claimed = []
-    for delivery, url, secret in due:
+    for delivery, url, sealed_secret in due:
+        delivery.next_attempt_at = now + lease
+        try:
+            secret = box.open(sealed_secret)
+        except SealedSecretUnreadable as error:
+            # Not sent unsigned: it waits (a lease at a time) for the key it was sealed with.
+            delivery.last_error = str(error)
+            logger.error("webhook delivery %s not sent: %s", delivery.id, error)
+            continue
         delivery.attempts += 1
         delivery.retry_from = delivery.retry_from or now
-        delivery.next_attempt_at = now + lease
         claimed.append(Claimed(delivery.id, delivery.event_id, url, secret, delivery.body))
     return claimed
 
@@ -218,7 +227,7 @@ async def deliver_due(session_factory: async_sessionmaker[AsyncSession], *, send
     """Send one batch of due deliveries; the number sent."""
     lease = timedelta(seconds=sending.timeout_seconds + 60)
     async with session_factory() as session, session.begin():
-        claimed = await _claim(session, now=sending.clock.now(), lease=lease)
+        claimed = await _claim(session, now=sending.clock.now(), lease=lease, box=sending.secrets_box)
     if not claimed:
         return 0
     answers = await asyncio.gather(*(_post(one, sending) for one in claimed))

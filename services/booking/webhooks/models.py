@@ -31,8 +31,9 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(2000))
     events: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
     description: Mapped[str | None] = mapped_column(String(500))
-    # The HMAC key of its signatures: shown once, at creation, and kept to sign with.
-    secret: Mapped[str] = mapped_column(String(100))
+    # The HMAC key of its signatures: shown once, at creation, and kept (encrypted, see
+    # sealing.py) to sign with.
+    sealed_secret: Mapped[str] = mapped_column(String(400))
     status: Mapped[str] = mapped_column(String(20))
     # Deliveries that failed in a row, and since when none succeeded: what disables it.
     failed_deliveries: Mapped[int] = mapped_column(default=0)

@@ -29,7 +29,12 @@ async def create_subscription(
     body: SubscriptionCreate, caller: Subscriber, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> SubscriptionCreated:
     return await service.create_subscription(
-        session, caller=caller, body=body, clock=clock, allow_private=settings.allows_private_webhook_targets()
+        session,
+        caller=caller,
+        body=body,
+        clock=clock,
+        allow_private=settings.allows_private_webhook_targets(),
+        secrets_box=settings.webhook_secret_box(),
     )
 
 

@@ -34,6 +34,7 @@ from services.booking.webhooks.schemas import (
     SubscriptionOut,
     SubscriptionPage,
 )
+from services.booking.webhooks.sealing import SecretBox
 from shared.clock import Clock
 from shared.contracts.webhooks import WebhookEvent
 from shared.errors import InvalidInput, NotFound
@@ -93,6 +94,7 @@ async def create_subscription(
     body: SubscriptionCreate,
     clock: Clock,
     allow_private: bool,
+    secrets_box: SecretBox,
     resolve: Resolve = resolve_host,
 ) -> SubscriptionCreated:
     """Subscribe an endpoint of the caller's; its signing secret is in this answer only."""
@@ -103,6 +105,7 @@ async def create_subscription(
             f"Webhooks are not sent to this URL: {error}.",
             details={"fields": [{"field": "body.url", "message": str(error), "type": "unsafe_target"}]},
         ) from None
+    secret = new_secret()
     subscription = WebhookSubscription(
         id=uuid4(),
         owner_id=caller.user_id,
@@ -110,14 +113,14 @@ async def create_subscription(
         url=body.url,
         events=list(body.events),
         description=body.description,
-        secret=new_secret(),
+        sealed_secret=secrets_box.seal(secret),
         status=ACTIVE,
         failed_deliveries=0,
         created_at=clock.now(),
     )
     session.add(subscription)
     await session.commit()
-    return SubscriptionCreated(**_subscription_out(subscription).model_dump(), secret=subscription.secret)
+    return SubscriptionCreated(**_subscription_out(subscription).model_dump(), secret=secret)
 
 
 async def list_subscriptions(session: AsyncSession, *, caller: Identity) -> SubscriptionPage:

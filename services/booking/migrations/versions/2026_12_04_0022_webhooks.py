@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("url", sa.String(length=2000), nullable=False),
         sa.Column("events", postgresql.ARRAY(sa.String(length=40)), nullable=False),
         sa.Column("description", sa.String(length=500), nullable=True),
-        sa.Column("secret", sa.String(length=100), nullable=False),
+        sa.Column("sealed_secret", sa.String(length=400), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("failed_deliveries", sa.Integer(), nullable=False),
         sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
