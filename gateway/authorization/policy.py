@@ -138,6 +138,11 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("GET", "/shared/trips/{token}", ANYONE),
     ("GET", "/trips/{trip_id}/calendar.ics", ANYONE),
     ("GET", "/providers/me/calendar.ics", ANYONE),
+    ("POST", "/webhooks/subscriptions", PROVIDER),
+    ("GET", "/webhooks/subscriptions", PROVIDER),
+    ("DELETE", "/webhooks/subscriptions/{subscription_id}", PROVIDER),
+    ("GET", "/webhooks/subscriptions/{subscription_id}/deliveries", PROVIDER),
+    ("POST", "/webhooks/deliveries/{delivery_id}/redeliver", PROVIDER),
     # payment
     ("POST", "/payments/webhooks/stripe", ANYONE),
     ("GET", "/payments/methods", TRAVELER),

@@ -8,6 +8,7 @@ from services.booking.settings import BookingSettings
 from services.booking.upstreams.binding import UpstreamPools, Upstreams
 from services.booking.upstreams.inventory import InventoryClient
 from shared.auth import CurrentIdentity, ServiceSignerDep
+from shared.clock import Clock
 
 
 def get_settings_of_app(request: Request) -> BookingSettings:
@@ -38,3 +39,11 @@ def public_inventory(pools: UpstreamPoolsDep) -> InventoryClient:
 
 
 PublicInventory = Annotated[InventoryClient, Depends(public_inventory)]
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -9,6 +9,7 @@ from services.booking.bookings.service import complete_finished_bookings
 from services.booking.requests.domain import Deadlines
 from services.booking.requests.service import handle_request_deadlines
 from services.booking.upstreams.binding import UpstreamPools
+from services.booking.webhooks.delivery import Sending, deliver_due
 from shared.app import AppResources
 from shared.clock import Clock
 
@@ -52,5 +53,14 @@ async def charge_due_balances_forever(
         )
         if charged:
             logger.info("asked payment to charge %d due balances", charged)
+            continue
+        await asyncio.sleep(interval_seconds)
+
+
+async def deliver_webhooks_forever(resources: AppResources, *, sending: Sending, interval_seconds: float) -> None:
+    while True:
+        sent = await deliver_due(resources.session_factory, sending=sending)
+        if sent:
+            logger.debug("sent %d webhook deliveries", sent)
             continue
         await asyncio.sleep(interval_seconds)

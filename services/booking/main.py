@@ -1,6 +1,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 import services.booking.trips.models  # noqa: F401  (the trip tables, before their routes)
@@ -18,6 +19,7 @@ from services.booking.history.router import router as history_router
 from services.booking.jobs import (
     charge_due_balances_forever,
     complete_bookings_forever,
+    deliver_webhooks_forever,
     handle_request_deadlines_forever,
 )
 from services.booking.modifications.consumers import modifications_consumer
@@ -29,6 +31,9 @@ from services.booking.upstreams.binding import UpstreamPools
 from services.booking.waitlist.consumers import waitlist_consumer
 from services.booking.waitlist.router import admin_router as waitlist_admin_router
 from services.booking.waitlist.router import router as waitlist_router
+from services.booking.webhooks.consumers import webhooks_consumer
+from services.booking.webhooks.delivery import Sending, WebhookMetrics
+from services.booking.webhooks.router import router as webhooks_router
 from shared.app import AppResources, BackgroundJob, create_app
 from shared.clock import Clock, SystemClock
 from shared.http_client import service_client
@@ -46,11 +51,14 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
         app.state.payment = service_client(
             base_url=settings.payment_url, timeout_seconds=settings.upstream_timeout_seconds
         )
+        # Webhooks go to the outside world: no redirects, no proxies from the environment.
+        app.state.webhook_http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         try:
             yield
         finally:
             await app.state.inventory.aclose()
             await app.state.payment.aclose()
+            await app.state.webhook_http.aclose()
 
     async def complete_bookings(resources: AppResources) -> None:
         await complete_bookings_forever(resources, clock=clock, interval_seconds=settings.completion_interval_seconds)
@@ -74,6 +82,22 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             interval_seconds=settings.balance_interval_seconds,
         )
 
+    async def deliver_webhooks(resources: AppResources) -> None:
+        await deliver_webhooks_forever(
+            resources,
+            sending=Sending(
+                http=app.state.webhook_http,
+                clock=clock,
+                retries=settings.webhook_retries(),
+                disabling=settings.webhook_disabling(),
+                allow_private=settings.allows_private_webhook_targets(),
+                timeout_seconds=settings.webhook_timeout_seconds,
+                metrics=app.state.webhook_metrics,
+                secrets_box=settings.webhook_secret_box(),
+            ),
+            interval_seconds=settings.webhook_delivery_interval_seconds,
+        )
+
     app = create_app(
         settings,
         title="Booking",
@@ -91,6 +115,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             experts_router,
             trip_sharing_router,
             calendars_router,
+            webhooks_router,
         ],
         consumers=[
             saga_consumer(clock),
@@ -98,14 +123,17 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             balances_consumer(clock, settings.balance_schedule()),
             waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds, clock=clock),
             blackouts_consumer(settings, clock),
+            webhooks_consumer(clock),
         ],
         background_jobs=[
             BackgroundJob("booking completion", complete_bookings),
             BackgroundJob("booking request deadlines", handle_request_deadlines),
             BackgroundJob("balance charges", charge_due_balances),
+            BackgroundJob("webhook deliveries", deliver_webhooks),
         ],
         lifespan_hook=open_clients,
     )
     app.state.clock = clock
+    app.state.webhook_metrics = WebhookMetrics.register(app.state.metrics.registry)
     app.state.idempotency_wait_seconds = settings.idempotency_wait_seconds
     return app

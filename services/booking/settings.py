@@ -9,6 +9,8 @@ from pydantic_settings import SettingsConfigDict
 from services.booking.affiliate.domain import TEMPLATES, Partner
 from services.booking.balances.domain import BalanceSchedule, DepositTerms
 from services.booking.requests.domain import Deadlines
+from services.booking.webhooks.domain import DisablePolicy, RetryPolicy
+from services.booking.webhooks.sealing import SecretBox
 from shared.settings import AppSettings
 
 
@@ -17,7 +19,7 @@ class BookingSettings(AppSettings):
 
     service_name: ClassVar[str] = "booking"
     db_schema: ClassVar[str] = "booking"
-    secret_fields: ClassVar[tuple[str, ...]] = ("calendar_feed_secret",)
+    secret_fields: ClassVar[tuple[str, ...]] = ("calendar_feed_secret", "webhook_secrets_key")
 
     port: int = 8002
 
@@ -73,6 +75,20 @@ class BookingSettings(AppSettings):
     calendar_cache_seconds: int = Field(default=300, ge=0, le=3600)
     # A provider's feed leaves out bookings that ended longer ago than this.
     provider_calendar_past_days: int = Field(default=90, ge=1, le=3660)
+    # Webhooks: how often the delivery job looks for due deliveries, how long an endpoint has
+    # to answer, the retries (30 s doubling to a cap, for a window), and when a subscription
+    # that keeps failing is disabled. Private targets (localhost, 10.x, ...) are refused in
+    # production and allowed elsewhere unless BOOKING_WEBHOOKS_ALLOW_PRIVATE_TARGETS says.
+    webhook_delivery_interval_seconds: float = Field(default=2.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    webhook_retry_first_seconds: int = Field(default=30, ge=1)
+    webhook_retry_max_seconds: int = Field(default=4 * 3600, ge=1)
+    webhook_retry_window_hours: float = Field(default=24, gt=0)
+    webhook_disable_after_failed_deliveries: int = Field(default=5, ge=1)
+    webhook_disable_after_failing_hours: float = Field(default=72, gt=0)
+    webhooks_allow_private_targets: bool | None = None
+    # The key webhook signing secrets are encrypted with at rest (any long random string).
+    webhook_secrets_key: SecretStr = SecretStr("development-webhook-secrets-key")
 
     @model_validator(mode="after")
     def _request_deadlines_in_order(self) -> "BookingSettings":
@@ -86,6 +102,27 @@ class BookingSettings(AppSettings):
             last_warning_after=timedelta(seconds=self.request_last_warning_after_seconds),
             counter_answer=timedelta(seconds=self.counter_offer_answer_seconds),
         )
+
+    def webhook_retries(self) -> RetryPolicy:
+        return RetryPolicy(
+            first_wait=timedelta(seconds=self.webhook_retry_first_seconds),
+            max_wait=timedelta(seconds=self.webhook_retry_max_seconds),
+            window=timedelta(hours=self.webhook_retry_window_hours),
+        )
+
+    def webhook_disabling(self) -> DisablePolicy:
+        return DisablePolicy(
+            failed_deliveries=self.webhook_disable_after_failed_deliveries,
+            failing_for=timedelta(hours=self.webhook_disable_after_failing_hours),
+        )
+
+    def webhook_secret_box(self) -> SecretBox:
+        return SecretBox(self.webhook_secrets_key.get_secret_value())
+
+    def allows_private_webhook_targets(self) -> bool:
+        if self.webhooks_allow_private_targets is not None:
+            return self.webhooks_allow_private_targets
+        return self.environment != "production"
 
     def deposit_terms(self) -> DepositTerms:
         return DepositTerms(percent=self.deposit_percent, due_before=timedelta(days=self.balance_due_days))

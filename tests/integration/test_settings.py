@@ -33,6 +33,7 @@ def test_an_app_only_setting_is_not_taken_without_the_prefix(monkeypatch: pytest
 def test_production_refuses_a_missing_or_development_service_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("BOOKING_CALENDAR_FEED_SECRET", A_REAL_KEY)
+    monkeypatch.setenv("BOOKING_WEBHOOK_SECRETS_KEY", "a-real-key-for-webhook-secrets")
     with pytest.raises(DevelopmentSecretInProduction, match="service_signing_key"):
         BookingSettings().refuse_development_secrets_in_production()
     monkeypatch.setenv("BOOKING_SERVICE_SIGNING_KEY", development_service_key("booking"))
@@ -84,7 +85,14 @@ def test_each_app_publishes_to_its_own_topic_in_its_own_schema() -> None:
     [
         (GatewaySettings, {"GATEWAY_SIGNING_KEY_SECRET": "x" * 40, "BOOTSTRAP_ADMIN_PASSWORD": "y" * 20}),
         (PaymentSettings, {"PAYMENT_STRIPE_API_KEY": "sk_live_real", "PAYMENT_STRIPE_WEBHOOK_SECRET": "whsec_real"}),
-        (BookingSettings, {"BOOKING_SERVICE_SIGNING_KEY": A_REAL_KEY, "BOOKING_CALENDAR_FEED_SECRET": "z" * 40}),
+        (
+            BookingSettings,
+            {
+                "BOOKING_SERVICE_SIGNING_KEY": A_REAL_KEY,
+                "BOOKING_CALENDAR_FEED_SECRET": "z" * 40,
+                "BOOKING_WEBHOOK_SECRETS_KEY": "a-real-key-for-webhooks",
+            },
+        ),
     ],
 )
 def test_production_refuses_each_apps_own_development_secrets(

@@ -117,15 +117,18 @@ async def upstream_pools(
 
 
 @contextlib.asynccontextmanager
-async def running_booking(database_url: str, redis_url: str, bootstrap_servers: str) -> AsyncIterator[BookingApp]:
+async def running_booking(
+    database_url: str, redis_url: str, bootstrap_servers: str, **settings_fields: Any
+) -> AsyncIterator[BookingApp]:
     """A booking app in this process, on a frozen clock, driven over HTTP; its consumers are
-    exercised end to end."""
+    exercised end to end. `settings_fields` set settings besides the test defaults."""
     await asyncio.to_thread(upgrade_to_head, Path("services/booking/migrations"), database_url=database_url)
     settings = BookingSettings(
         database_url=database_url,
         redis_url=redis_url,
         kafka_bootstrap_servers=bootstrap_servers,
         consumers_enabled=False,
+        **settings_fields,
     )
     clock = FrozenClock(datetime(2031, 5, 4, 9, 0, tzinfo=UTC))
     app = build_app(settings, clock=clock)

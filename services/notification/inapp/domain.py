@@ -47,6 +47,7 @@ SHOWN_IN_APP: Mapping[NotificationKind, bool] = {
     NotificationKind.PASSWORD_CHANGED: False,
     NotificationKind.PROVIDER_DAILY_MANIFEST: True,
     NotificationKind.DEAD_LETTERS: True,
+    NotificationKind.WEBHOOK_SUBSCRIPTION_DISABLED: True,
 }
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.directory.service import admin_recipients, apply_account_changed, recipient_for
-from services.notification.email.ops_messages import payout_failed, payout_failed_ops
+from services.notification.email.ops_messages import payout_failed, payout_failed_ops, webhook_subscription_disabled
 from services.notification.email.provider_messages import (
     handoff_requested,
     provider_booking_cancelled,
@@ -113,6 +113,7 @@ from shared.contracts.identity import (
     RegistrationAttempted,
 )
 from shared.contracts.payment import PayoutFailed
+from shared.contracts.webhooks import WebhookSubscriptionDisabled
 from shared.events.consumer import ConsumerSpec, EventHandler, HandlerKey
 from shared.events.envelope import EventEnvelope, EventPayload, topic_for
 
@@ -592,6 +593,19 @@ BOOKING_ROUTES: tuple[Route[Any], ...] = (
                 to=_account(lambda h: h.expert_id),
                 write=lambda h, to, s: handoff_requested(h, sender=s.mail_from, recipient=to.email, locale=to.locale),
                 about=lambda h: ("handoff", h.handoff_id),
+            ),
+        ),
+    ),
+    Route[WebhookSubscriptionDisabled](
+        WebhookSubscriptionDisabled,
+        notices=(
+            Notice(
+                NotificationKind.WEBHOOK_SUBSCRIPTION_DISABLED,
+                to=_account(lambda w: w.owner_id),
+                write=lambda w, to, s: webhook_subscription_disabled(
+                    w, sender=s.mail_from, recipient=to.email, locale=to.locale
+                ),
+                about=lambda w: ("webhook_subscription", w.subscription_id),
             ),
         ),
     ),

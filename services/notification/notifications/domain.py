@@ -48,6 +48,7 @@ class NotificationKind(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105
     PROVIDER_DAILY_MANIFEST = "provider_daily_manifest"
     DEAD_LETTERS = "dead_letters"
+    WEBHOOK_SUBSCRIPTION_DISABLED = "webhook_subscription_disabled"
 
 
 Channel = Literal["email", "sms", "in_app"]
@@ -61,7 +62,7 @@ CLAIMABLE_STATES: tuple[DeliveryState, ...] = ("pending", "failed_retrying", "se
 
 # What a notification is about, for in-app feeds and links: a booking, a booking request, an
 # account, a provider's manifest of a day, a dead-letter topic (no id: named in the facts), a
-# waitlist entry, an expert handoff, a payout.
+# waitlist entry, an expert handoff, a payout, a webhook subscription.
 SubjectType = Literal[
     "booking",
     "booking_request",
@@ -71,6 +72,7 @@ SubjectType = Literal[
     "waitlist_entry",
     "handoff",
     "payout",
+    "webhook_subscription",
 ]
 
 

@@ -57,6 +57,8 @@ TRANSACTIONAL: Mapping[NotificationKind, bool] = {
     NotificationKind.PROVIDER_DAILY_MANIFEST: False,
     # Ops-critical: an admin cannot switch off hearing that messages are being dropped.
     NotificationKind.DEAD_LETTERS: True,
+    # The provider's integration stopped hearing of their bookings: they cannot switch that off.
+    NotificationKind.WEBHOOK_SUBSCRIPTION_DISABLED: True,
 }
 
 

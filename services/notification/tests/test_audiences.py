@@ -29,6 +29,7 @@ from shared.contracts.booking import (
     WaitlistOffered,
 )
 from shared.contracts.payment import PayoutFailed
+from shared.contracts.webhooks import WebhookSubscriptionDisabled
 from shared.events.envelope import EventEnvelope, EventPayload
 from shared.identity import Identity, Role
 from shared.testing import make_identity
@@ -531,3 +532,33 @@ async def test_a_failed_payout_whose_payee_the_directory_does_not_know_still_tel
     assert [(n.kind, n.recipient_user_id) for n in await notification_app.notifications()] == [
         ("payout_failed_ops", admin.user_id)
     ]
+
+
+async def test_a_disabled_webhook_subscription_tells_its_owner_in_app_and_by_email(
+    notification_app: NotificationApp,
+) -> None:
+    provider = await _known(notification_app, "provider")
+    disabled = WebhookSubscriptionDisabled(
+        subscription_id=uuid.uuid4(),
+        owner_id=provider.user_id,
+        url="https://hooks.example.com/in",
+        reason="its endpoint kept failing (last: answered 500)",
+        failed_deliveries=5,
+        failing_since=STARTS_AT - timedelta(days=1),
+        disabled_at=STARTS_AT,
+    )
+
+    envelope = _wrap(disabled)
+    await notification_app.consume(envelope)
+    await notification_app.consume(envelope)
+
+    [told] = await _told(notification_app, NotificationKind.WEBHOOK_SUBSCRIPTION_DISABLED)
+    assert (told.recipient_user_id, told.recipient_email) == (provider.user_id, provider.email)
+    body = _text((await _deliveries(notification_app, told))["email"])
+    assert "https://hooks.example.com/in" in body
+    assert "answered 500" in body
+    [item] = await _feed(notification_app, provider)
+    assert (item["kind"], item["subject"]) == (
+        "webhook_subscription_disabled",
+        {"type": "webhook_subscription", "id": str(disabled.subscription_id)},
+    )

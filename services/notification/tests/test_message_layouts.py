@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from services.notification.email.ops_messages import payout_failed, payout_failed_ops
+from services.notification.email.ops_messages import payout_failed, payout_failed_ops, webhook_subscription_disabled
 from services.notification.email.provider_messages import (
     handoff_requested,
     provider_booking_cancelled,
@@ -40,6 +40,7 @@ from shared.contracts.booking import (
     WaitlistOffered,
 )
 from shared.contracts.payment import PayoutFailed
+from shared.contracts.webhooks import WebhookSubscriptionDisabled
 
 RECIPIENT = "someone@example.com"
 
@@ -54,6 +55,7 @@ NEW_KINDS: dict[type[BaseModel], Render] = {
     BookingPaymentFailed: payment_failed,
     BookingRefundCompleted: refund_completed,
     PayoutFailed: payout_failed,
+    WebhookSubscriptionDisabled: webhook_subscription_disabled,
 }
 # Ops' email of a failed payout is made from the same event as the payee's.
 RENDERS: list[tuple[type[BaseModel], Render]] = [*NEW_KINDS.items(), (PayoutFailed, payout_failed_ops)]
