@@ -33,7 +33,9 @@ from shared.error_codes import (
 from shared.openapi import HTTP_METHODS, add_problems, check_unique_operation_ids
 
 REF_PREFIX = "#/components/schemas/"
-FETCH_TIMEOUT_SECONDS = 3.0
+# A service builds its document on the first fetch after it starts; booking's is large enough
+# that on a busy machine this takes seconds, and a document left out is missing until the next.
+FETCH_TIMEOUT_SECONDS = 10.0
 _COUNT = {"type": "integer", "minimum": 0}
 # What gateway/ratelimit tells every counted caller; absent when the limits could not be counted.
 RATE_LIMIT_HEADERS = {
