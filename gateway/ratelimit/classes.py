@@ -52,7 +52,8 @@ DEFAULT_LIMITS: dict[RateClassName, RateLimit] = {
 # store is away (the services behind have their own dependencies and answer for them).
 FAIL_CLOSED: frozenset[RateClassName] = frozenset({"login", "register", "refresh"})
 
-# (methods, path prefix under /api/v1, class): the first match wins, on whole path segments.
+# (methods, path prefix under /api/v1, class): the first match wins, on whole path segments
+# (`*` is any one segment).
 ROUTES: tuple[tuple[frozenset[str], str, RateClassName], ...] = (
     (frozenset({"POST"}), "/auth/token", "login"),
     (frozenset({"POST"}), "/auth/register", "register"),
@@ -62,6 +63,7 @@ ROUTES: tuple[tuple[frozenset[str], str, RateClassName], ...] = (
     (_WRITE_METHODS, "/holds", "booking"),
     (_WRITE_METHODS, "/bookings", "booking"),
     (_WRITE_METHODS, "/carts", "booking"),
+    (frozenset({"POST"}), "/trips/*/checkout", "booking"),
     (_WRITE_METHODS, "/booking-requests", "booking"),
     (_READ_METHODS, "", "read"),
 )
@@ -80,9 +82,14 @@ def is_limited(path: str) -> bool:
 
 def class_name_of(method: str, path: str) -> RateClassName:
     """The class of a request to `path` (under /api/v1)."""
-    below = path[len(PUBLIC_PREFIX) :]
+    below = path[len(PUBLIC_PREFIX) :].split("/")
     for methods, prefix, name in ROUTES:
-        if method in methods and (below == prefix or below.startswith(prefix + "/")):
+        wanted = prefix.split("/")
+        if (
+            method in methods
+            and len(below) >= len(wanted)
+            and all(part in ("*", given) for part, given in zip(wanted, below, strict=False))
+        ):
             return name
     return "default"
 

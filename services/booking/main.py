@@ -3,7 +3,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-import services.booking.trips.models  # noqa: F401  (the trip tables, before their routes)
 from services.booking.affiliate.router import router as affiliate_router
 from services.booking.balances.consumers import balances_consumer
 from services.booking.balances.router import router as balances_router
@@ -23,6 +22,8 @@ from services.booking.modifications.consumers import modifications_consumer
 from services.booking.modifications.router import router as modifications_router
 from services.booking.requests.router import router as requests_router
 from services.booking.settings import BookingSettings, get_settings
+from services.booking.trips.consumers import trips_consumer
+from services.booking.trips.router import router as trips_router
 from services.booking.upstreams.binding import UpstreamPools
 from services.booking.waitlist.consumers import waitlist_consumer
 from services.booking.waitlist.router import admin_router as waitlist_admin_router
@@ -87,6 +88,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             waitlist_admin_router,
             requests_router,
             experts_router,
+            trips_router,
         ],
         consumers=[
             saga_consumer(clock),
@@ -94,6 +96,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             balances_consumer(clock, settings.balance_schedule()),
             waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds, clock=clock),
             blackouts_consumer(settings, clock),
+            trips_consumer(clock),
         ],
         background_jobs=[
             BackgroundJob("booking completion", complete_bookings),

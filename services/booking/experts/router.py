@@ -18,7 +18,6 @@ from services.booking.experts.schemas import (
     HandoffCreate,
     HandoffOut,
     HandoffPage,
-    ItineraryUpdate,
 )
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
@@ -30,7 +29,6 @@ from shared.error_codes import (
     FORBIDDEN,
     GRANT_REFUSALS,
     HANDOFF_NOT_BOOKABLE,
-    HANDOFF_NOT_EDITABLE,
     HOLD_REFUSALS,
     IDEMPOTENCY_REFUSALS,
     INVALID_TRANSITION,
@@ -142,19 +140,6 @@ async def cancel_handoff(
     body: HandoffClose | None = None,
 ) -> HandoffOut:
     return await _act("cancel", handoff_id, actor, session, request, settings, body.reason if body else None)
-
-
-@router.patch(
-    "/expert-handoffs/{handoff_id}/itinerary", responses=problems(FORBIDDEN, HANDOFF_NOT_EDITABLE, INVALID_TRANSITION)
-)
-async def update_itinerary(
-    handoff_id: UUID, body: ItineraryUpdate, actor: CurrentIdentity, session: SessionDep, request: Request
-) -> HandoffOut:
-    handoff = await service.update_itinerary(
-        session, handoff_id=handoff_id, expert=actor, request=body, clock=request.app.state.clock
-    )
-    [answer] = await service.handoffs_out(session, [handoff])
-    return answer
 
 
 @router.post(
