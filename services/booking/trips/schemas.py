@@ -1,6 +1,6 @@
 import datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any, Literal, Self
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,7 +18,6 @@ MAX_TRIP_DAYS = 90
 MAX_ITEMS_PER_TRIP = 300
 
 Title = Field(min_length=1, max_length=200)
-Destination = Field(min_length=1, max_length=100)
 
 
 def _known_zone(value: str) -> str:
@@ -69,13 +68,15 @@ class TripCreate(_TripFields):
 class TripUpdate(_TripFields):
     """The fields given replace the trip's; dates are checked against its items' days."""
 
-    title: str | None = Title
+    title: str | None = Field(default=None, min_length=1, max_length=200)
     destinations: list[str] | None = Field(default=None, max_length=20)
     start_date: datetime.date | None = None
     end_date: datetime.date | None = None
     travelers: int | None = Field(default=None, ge=1, le=MAX_PARTY)
     experience_type: str | None = Field(default=None, min_length=1, max_length=50)
     timezone: str | None = Field(default=None, max_length=64)
+    # The owner cancels the trip (it stays in their list; its bookings are cancelled one by one).
+    status: Literal["cancelled"] | None = None
 
     @field_validator("destinations")
     @classmethod
@@ -161,7 +162,7 @@ class TripItemUpdate(BaseModel):
     day: int | None = Field(default=None, ge=1, le=MAX_TRIP_DAYS)
     order: int | None = Field(default=None, ge=0, le=1000)
     type: ItemType | None = None
-    title: str | None = Title
+    title: str | None = Field(default=None, min_length=1, max_length=200)
     start_time: datetime.time | None = None
     duration_minutes: int | None = Field(default=None, ge=1, le=60 * 24 * 30)
     location: str | None = Field(default=None, max_length=300)

@@ -399,6 +399,8 @@ async def update_item(
     """Change an item not yet booked; a changed link is checked again. An expert's change makes
     the item theirs, to be approved by the owner again."""
     changes = request.model_dump(exclude_unset=True)
+    if request.party is not None:
+        changes["party"] = request.party.model_dump()  # the whole party, its defaults too
     trip = await get_trip(session, trip_id=trip_id, viewer=actor)
     await _editor(session, trip, actor)
     _check_not_cancelled(trip)
