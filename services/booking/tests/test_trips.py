@@ -408,6 +408,7 @@ async def test_checkout_books_the_bookable_items_through_the_cart_and_lands_each
             trip["id"],
             owner,
             day=1,
+            order=1,
             type="accommodation",
             title="Hotel",
             listing_id=str(hotel),
@@ -768,3 +769,34 @@ async def test_a_handoffs_itinerary_moves_onto_a_trip_of_its_own_on_upgrade(
         (4, "Kayak", None, str(listing_id), "vests", "expert"),
     ]
     assert {(item["awaiting_approval"], item["handoff_id"]) for item in trip["items"]} == {(True, str(handoff_id))}
+
+
+async def test_a_booking_made_by_a_checkout_that_died_before_landing_it_finds_its_item_from_its_event(
+    booking_app: BookingApp, bootstrap_servers: str
+) -> None:
+    owner = make_identity("traveler")
+    inventory = Inventory(booking_app)
+    trip = await _trip(booking_app, owner)
+    async with _upstreams_for(inventory, owner) as upstreams:
+        slot = inventory.slot(mode="instant", day=1)
+        await _add(booking_app, upstreams, trip["id"], owner, day=1, type="activity", title="Tour", slot_id=str(slot))
+        slot = inventory.slot(mode="request", day=2)
+        await _add(booking_app, upstreams, trip["id"], owner, day=2, type="meal", title="Dinner", slot_id=str(slot))
+        checked_out = await _checkout(booking_app, upstreams, trip["id"], owner)
+    tour, dinner = checked_out.trip.items
+    assert tour.booking_id is not None
+    assert dinner.booking_request_id is not None
+    async with booking_app.sessions() as session, session.begin():
+        for item_id in (tour.id, dinner.id):
+            item = await session.get_one(TripItem, item_id)
+            item.booking_id, item.booking_request_id, item.booking_status = None, None, "unbooked"
+
+    await _consume(
+        booking_app,
+        bootstrap_servers,
+        await _envelope(booking_app, tour.booking_id, "booking.created"),
+        await _envelope(booking_app, dinner.booking_request_id, "booking_request.created"),
+    )
+    found_tour, found_dinner = await _item(booking_app, tour.id), await _item(booking_app, dinner.id)
+    assert (found_tour.booking_id, found_tour.booking_status) == (tour.booking_id, "pending_payment")
+    assert (found_dinner.booking_request_id, found_dinner.booking_status) == (dinner.booking_request_id, "requested")

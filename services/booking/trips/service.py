@@ -3,6 +3,7 @@ owner to approve, checkout books the bookable items through the mixed cart, and 
 shows the live status of what it booked (kept current from booking's own events)."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -237,12 +238,12 @@ def _date_of(trip: Trip, day: int) -> date:
     return trip.start_date + timedelta(days=day - 1)
 
 
+@dataclass(frozen=True)
 class _Link:
     """What inventory says an item links: the listing's booking mode and the listing."""
 
-    def __init__(self, *, listing_mode: str | None, listing_id: UUID | None) -> None:
-        self.listing_mode = listing_mode
-        self.listing_id = listing_id
+    listing_mode: str | None
+    listing_id: UUID | None
 
 
 async def _resolve_link(
@@ -686,27 +687,23 @@ async def _sync_item(session: AsyncSession, item: TripItem, *, now: datetime) ->
 async def sync_booking(session: AsyncSession, *, booking_id: UUID, now: datetime) -> None:
     """A booking moved: its item (found by the booking, by the request it came from, or by the
     cart item checkout made it of) shows its status, and the item's trip its status."""
-    item = await session.scalar(select(TripItem).where(TripItem.booking_id == booking_id).with_for_update())
-    if item is None:
+    item_id = await session.scalar(select(TripItem.id).where(TripItem.booking_id == booking_id))
+    if item_id is None:
         request_id = await session.scalar(select(BookingRequest.id).where(BookingRequest.booking_id == booking_id))
-        item = await _item_by_request(session, request_id) if request_id is not None else None
-    if item is None:
-        item = await _item_by_outcome(session, "booking_id", booking_id)
-        if item is not None:
-            item.booking_id = booking_id
-    if item is not None:
-        await _sync_and_refresh(session, item, now=now)
+        item_id = await _item_by_request(session, request_id) if request_id is not None else None
+    if item_id is not None:
+        await _sync_and_refresh(session, item_id, link={}, now=now)
+    elif (made_of := await _item_by_outcome(session, "booking_id", booking_id)) is not None:
+        await _sync_and_refresh(session, made_of, link={"booking_id": booking_id}, now=now)
 
 
 async def sync_request(session: AsyncSession, *, request_id: UUID, now: datetime) -> None:
     """A booking request moved: its item shows the request's status, or its booking's."""
-    item = await _item_by_request(session, request_id)
-    if item is None:
-        item = await _item_by_outcome(session, "request_id", request_id)
-        if item is not None:
-            item.booking_request_id = request_id
-    if item is not None:
-        await _sync_and_refresh(session, item, now=now)
+    item_id = await _item_by_request(session, request_id)
+    if item_id is not None:
+        await _sync_and_refresh(session, item_id, link={}, now=now)
+    elif (made_of := await _item_by_outcome(session, "request_id", request_id)) is not None:
+        await _sync_and_refresh(session, made_of, link={"booking_request_id": request_id}, now=now)
 
 
 async def sync_trip_of_handoff(session: AsyncSession, *, handoff_id: UUID, now: datetime) -> None:
@@ -717,26 +714,36 @@ async def sync_trip_of_handoff(session: AsyncSession, *, handoff_id: UUID, now: 
         await refresh_status(session, trip, now=now)
 
 
-async def _item_by_request(session: AsyncSession, request_id: UUID) -> TripItem | None:
-    return await session.scalar(select(TripItem).where(TripItem.booking_request_id == request_id).with_for_update())
+async def _item_by_request(session: AsyncSession, request_id: UUID) -> UUID | None:
+    return await session.scalar(select(TripItem.id).where(TripItem.booking_request_id == request_id))
 
 
-async def _item_by_outcome(session: AsyncSession, key: str, made_id: UUID) -> TripItem | None:
+async def _item_by_outcome(session: AsyncSession, key: str, made_id: UUID) -> UUID | None:
     """The item whose cart item made `made_id`, before checkout wrote it on the item."""
     return await session.scalar(
-        select(TripItem)
+        select(TripItem.id)
         .join(CartItem, CartItem.id == TripItem.cart_item_id)
         .where(CartItem.outcome[key].astext == str(made_id))
-        .with_for_update(of=TripItem)
     )
 
 
-async def _sync_and_refresh(session: AsyncSession, item: TripItem, *, now: datetime) -> None:
-    trip = await _trip(session, item.trip_id, lock=True)
+async def _sync_and_refresh(session: AsyncSession, item_id: UUID, *, link: dict[str, UUID], now: datetime) -> None:
+    """Write `link` on the item and its status, then the trip's: the trip locked before the
+    item, in the order every change of a trip's items takes them."""
+    trip_id = await session.scalar(select(TripItem.trip_id).where(TripItem.id == item_id))
+    trip = await session.scalar(
+        select(Trip).where(Trip.id == trip_id).with_for_update().execution_options(populate_existing=True)
+    )
+    item = await session.scalar(
+        select(TripItem).where(TripItem.id == item_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if trip is None or item is None:
+        return  # deleted with its trip meanwhile
+    for name, value in link.items():
+        setattr(item, name, value)
     if await _sync_item(session, item, now=now):
         item.updated_at = now
-    if trip is not None:
-        await refresh_status(session, trip, now=now)
+    await refresh_status(session, trip, now=now)
 
 
 # Answers
