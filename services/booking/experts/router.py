@@ -32,6 +32,7 @@ from shared.error_codes import (
     HOLD_REFUSALS,
     IDEMPOTENCY_REFUSALS,
     INVALID_TRANSITION,
+    NOT_FOUND,
     PAYMENT_REFUSALS,
     REFERENCE_EXHAUSTED,
 )
@@ -46,7 +47,9 @@ Admin = Annotated[Identity, Depends(require_role("admin"))]
 
 
 @router.post(
-    "/expert-handoffs", status_code=status.HTTP_201_CREATED, responses=problems(*IDEMPOTENCY_REFUSALS, BAD_GATEWAY)
+    "/expert-handoffs",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(NOT_FOUND, *IDEMPOTENCY_REFUSALS, BAD_GATEWAY),
 )
 async def request_handoff(body: HandoffCreate, traveler: Traveler, session: SessionDep, request: Request) -> HandoffOut:
     handoff = await service.request_handoff(session, traveler=traveler, request=body, clock=request.app.state.clock)
