@@ -800,3 +800,29 @@ async def test_a_booking_made_by_a_checkout_that_died_before_landing_it_finds_it
     found_tour, found_dinner = await _item(booking_app, tour.id), await _item(booking_app, dinner.id)
     assert (found_tour.booking_id, found_tour.booking_status) == (tour.booking_id, "pending_payment")
     assert (found_dinner.booking_request_id, found_dinner.booking_status) == (dinner.booking_request_id, "requested")
+
+
+async def test_two_checkouts_of_one_trip_at_once_book_each_item_once(booking_app: BookingApp) -> None:
+    owner = make_identity("traveler")
+    inventory = Inventory(booking_app)
+    trip = await _trip(booking_app, owner)
+    async with _upstreams_for(inventory, owner) as upstreams:
+        for day in (1, 2):
+            slot = inventory.slot(mode="instant", day=day)
+            await _add(
+                booking_app, upstreams, trip["id"], owner, day=day, type="activity", title="Tour", slot_id=str(slot)
+            )
+        answers = await asyncio.gather(
+            *(_checkout(booking_app, upstreams, trip["id"], owner) for _ in range(2)), return_exceptions=True
+        )
+    done = [answer for answer in answers if isinstance(answer, TripCheckoutOut)]
+    refused = [answer for answer in answers if isinstance(answer, AppError)]
+    assert len(done) + len(refused) == 2, answers
+    assert [error.error_code for error in refused] in ([], ["CHECKOUT_IN_PROGRESS"])
+    assert done
+    async with booking_app.sessions() as session:
+        bookings = (await session.scalars(select(Booking.id).where(Booking.traveler_id == owner.user_id))).all()
+        carts = (await session.scalars(select(Cart.id).where(Cart.traveler_id == owner.user_id))).all()
+        items = await service.items_of(session, UUID(trip["id"]))
+    assert (len(bookings), len(carts)) == (2, 1)
+    assert {item.booking_id for item in items} == set(bookings)

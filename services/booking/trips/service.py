@@ -200,10 +200,13 @@ async def delete_trip(session: AsyncSession, *, trip_id: UUID, owner: Identity, 
 
 
 async def items_of(session: AsyncSession, trip_id: UUID) -> list[TripItem]:
+    """The trip's items in order, as stored now: another request may have changed them since
+    this session last read them (sessions keep what they read past a commit)."""
     rows = await session.scalars(
         select(TripItem)
         .where(TripItem.trip_id == trip_id)
         .order_by(TripItem.day, TripItem.position, TripItem.created_at, TripItem.id)
+        .execution_options(populate_existing=True)
     )
     return list(rows.all())
 
@@ -618,7 +621,11 @@ async def _fill_cart(
             )
         await session.commit()
         return trip.checkout_cart_id
-    cart = await session.get(Cart, trip.checkout_cart_id, with_for_update=True) if trip.checkout_cart_id else None
+    cart = (
+        await session.get(Cart, trip.checkout_cart_id, with_for_update=True, populate_existing=True)
+        if trip.checkout_cart_id
+        else None
+    )
     if cart is None or cart.status != "open":
         cart = Cart(traveler_id=owner.user_id, status="open", created_at=now)
         session.add(cart)
