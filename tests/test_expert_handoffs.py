@@ -1,5 +1,5 @@
 """Expert-assisted trips through the gateway: a traveler hands a trip to an expert, who accepts,
-plans, completes it for the traveler to approve; an expert with the personal-assistant privilege
+plans the trip's items, completes it for the traveler to approve; an expert with the personal-assistant privilege
 and the traveler's grant books for them on their saved card, logged as the expert acting for
 the traveler; every other expert is refused."""
 
@@ -103,18 +103,30 @@ def test_a_trip_handed_to_an_expert_is_accepted_planned_completed_and_approved(g
     assert gateway.post(f"{path}/accept", headers=other_expert).status_code == 404
     assert gateway.post(f"{path}/accept", headers=traveler).status_code == 403
     assert gateway.post(f"{path}/accept", headers=expert).json()["status"] == "accepted"
-    items = [
-        {"title": "Sunset kayak tour", "date": "2031-06-02", "start_time": "18:30"},
-        {"title": "Sintra day trip", "date": "2031-06-03"},
+    accepted = gateway.get(path, headers=traveler).json()
+    trip_path = f"/api/v1/trips/{accepted['trip_id']}"
+    for day, title, start_time in ((2, "Sunset kayak tour", "18:30"), (3, "Sintra day trip", None)):
+        planned = gateway.post(
+            f"{trip_path}/items",
+            json={"day": day, "type": "activity", "title": title, "start_time": start_time},
+            headers=expert,
+        )
+        assert planned.status_code == 201, planned.text
+    assert [(item["title"], item["date"], item["awaiting_approval"]) for item in planned.json()["items"]] == [
+        ("Sunset kayak tour", "2031-06-02", True),
+        ("Sintra day trip", "2031-06-03", True),
     ]
-    planned = gateway.patch(f"{path}/itinerary", json={"items": items}, headers=expert)
-    assert planned.status_code == 200, planned.text
-    assert [item["title"] for item in planned.json()["itinerary"]] == ["Sunset kayak tour", "Sintra day trip"]
-    assert gateway.patch(f"{path}/itinerary", json={"items": []}, headers=traveler).status_code == 403
+    assert planned.json()["status"] == "expert_review"
+    assert gateway.get(trip_path, headers=other_expert).status_code == 404
+    refused = gateway.post(f"{trip_path}/items", json={"day": 1, "type": "meal", "title": "x"}, headers=other_expert)
+    assert refused.status_code == 404
     assert gateway.post(f"{path}/complete", headers=expert).json()["status"] == "completed"
     approved = gateway.post(f"{path}/approve", headers=traveler)
     assert approved.status_code == 200, approved.text
     assert (approved.json()["status"], approved.json()["fee_percentage"]) == ("approved", "10.00")
+    trip = gateway.get(trip_path, headers=traveler).json()
+    assert [item["awaiting_approval"] for item in trip["items"]] == [False, False]
+    assert trip["status"] == "draft"
 
     mine = gateway.get("/api/v1/expert-handoffs", headers=traveler).json()["items"]
     assert [(handoff["id"], handoff["status"]) for handoff in mine] == [(requested.json()["id"], "approved")]

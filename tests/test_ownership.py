@@ -1,6 +1,6 @@
 """Ownership of every kind of thing, through the gateway: each role tries the others' listings,
-holds, bookings, carts, requests, waitlist entries, handoffs, grants, saved cards, earnings and
-admin routes. A thing that exists but is not the caller's is 404 (its existence is not told);
+holds, bookings, carts, requests, waitlist entries, handoffs, trips, grants, saved cards,
+earnings and admin routes. A thing that exists but is not the caller's is 404 (its existence is not told);
 a route of another role is 403; and what a caller lists never holds another's things."""
 
 from dataclasses import dataclass
@@ -90,6 +90,15 @@ def world(platform: PlatformPorts) -> World:
         )
     )
     card = _created(gateway.post("/api/v1/payments/methods", json={"payment_method": "pm_card_visa"}, headers=traveler))
+    day = tomorrow().isoformat()
+    trip = _created(
+        gateway.post("/api/v1/trips", json={"title": "Lisbon", "start_date": day, "end_date": day}, headers=traveler)
+    )
+    planned = _created(
+        gateway.post(
+            f"/api/v1/trips/{trip['id']}/items", json={"day": 1, "type": "meal", "title": "Dinner"}, headers=traveler
+        )
+    )
     ids = {
         "listing": listing_id,
         "slot": slot_id,
@@ -105,6 +114,8 @@ def world(platform: PlatformPorts) -> World:
         "grant": grant["id"],
         "card": card["id"],
         "expert": expert_id,
+        "trip": trip["id"],
+        "trip_item": planned["items"][0]["id"],
     }
     return World(ids=ids, callers=callers)
 
@@ -190,6 +201,18 @@ NOT_YOURS = [
     ("traveler2", "POST", "/expert-handoffs/{handoff}/cancel", None, 404),
     ("traveler2", "POST", "/expert-handoffs/{handoff}/approve", None, 404),
     ("traveler", "POST", "/expert-handoffs/{handoff}/accept", None, 403),
+    # a traveler's trip, by another traveler, an expert not on its handoff and a provider
+    ("traveler2", "GET", "/trips/{trip}", None, 404),
+    ("traveler2", "PATCH", "/trips/{trip}", {"title": "Mine now"}, 404),
+    ("traveler2", "DELETE", "/trips/{trip}", None, 404),
+    ("traveler2", "POST", "/trips/{trip}/items", {"day": 1, "type": "meal", "title": "x"}, 404),
+    ("traveler2", "PATCH", "/trips/{trip}/items/{trip_item}", {"title": "x"}, 404),
+    ("traveler2", "DELETE", "/trips/{trip}/items/{trip_item}", None, 404),
+    ("traveler2", "POST", "/trips/{trip}/checkout", {"contact": CONTACT}, 404),
+    ("expert", "GET", "/trips/{trip}", None, 404),
+    ("expert", "POST", "/trips/{trip}/items", {"day": 1, "type": "meal", "title": "x"}, 404),
+    ("expert", "PATCH", "/trips/{trip}", {"title": "Mine now"}, 403),
+    ("provider", "GET", "/trips/{trip}", None, 403),
     # a traveler's grant to an expert, and their saved card
     ("traveler2", "DELETE", "/expert-grants/{grant}", None, 404),
     ("traveler2", "DELETE", "/payments/methods/{card}", None, 404),
@@ -243,6 +266,7 @@ def test_the_owners_still_reach_their_own_things(gateway: httpx.Client, world: W
         ("traveler", f"/bookings/reference/{ids['reference']}"),
         ("provider", f"/bookings/{ids['booking']}"),
         ("traveler", f"/carts/{ids['cart']}"),
+        ("traveler", f"/trips/{ids['trip']}"),
         ("traveler", f"/booking-requests/{ids['request']}"),
         ("provider", f"/booking-requests/{ids['request']}"),
         ("traveler", f"/expert-handoffs/{ids['handoff']}"),
@@ -274,6 +298,8 @@ def test_what_a_caller_lists_never_holds_anothers_things(gateway: httpx.Client, 
     assert ids["waitlist"] not in listed("traveler2", "/waitlist/me")
     assert ids["handoff"] not in listed("expert2", "/expert-handoffs")
     assert ids["handoff"] not in listed("traveler2", "/expert-handoffs")
+    assert ids["trip"] in listed("traveler", "/trips")
+    assert ids["trip"] not in listed("traveler2", "/trips")
     assert ids["grant"] not in listed("expert2", "/expert-grants")
     assert ids["grant"] not in listed("traveler2", "/expert-grants")
     assert ids["card"] not in listed("traveler2", "/payments/methods")

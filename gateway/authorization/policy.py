@@ -33,6 +33,8 @@ def only(*roles: Role) -> Access:
 
 
 TRAVELER, PROVIDER, EXPERT, ADMIN = only("traveler"), only("provider"), only("expert"), only("admin")
+# A trip's owner, or the expert planning it on its handoff.
+PLANNER = only("traveler", "expert")
 
 # (method, path below /api/v1 with {placeholders}, who). Reads a service filters by the caller
 # (their bookings, their requests) are SIGNED_IN.
@@ -117,10 +119,19 @@ ROUTE_POLICY: tuple[tuple[str, str, Access], ...] = (
     ("POST", "/expert-handoffs/{handoff_id}/accept", EXPERT),
     ("POST", "/expert-handoffs/{handoff_id}/decline", EXPERT),
     ("POST", "/expert-handoffs/{handoff_id}/complete", EXPERT),
-    ("PATCH", "/expert-handoffs/{handoff_id}/itinerary", EXPERT),
     ("POST", "/expert-handoffs/{handoff_id}/book-on-behalf", EXPERT),
     ("POST", "/expert-handoffs/{handoff_id}/approve", TRAVELER),
     ("POST", "/expert-handoffs/{handoff_id}/cancel", SIGNED_IN),
+    # trips: the owner's, and (its items) the expert's on the trip's handoff
+    ("POST", "/trips", TRAVELER),
+    ("GET", "/trips", TRAVELER),
+    ("GET", "/trips/{trip_id}", PLANNER),
+    ("PATCH", "/trips/{trip_id}", TRAVELER),
+    ("DELETE", "/trips/{trip_id}", TRAVELER),
+    ("POST", "/trips/{trip_id}/items", PLANNER),
+    ("PATCH", "/trips/{trip_id}/items/{item_id}", PLANNER),
+    ("DELETE", "/trips/{trip_id}/items/{item_id}", PLANNER),
+    ("POST", "/trips/{trip_id}/checkout", TRAVELER),
     ("POST", "/expert-grants", TRAVELER),
     ("GET", "/expert-grants", SIGNED_IN),
     ("DELETE", "/expert-grants/{grant_id}", TRAVELER),

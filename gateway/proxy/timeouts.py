@@ -23,6 +23,7 @@ ROUTE_PATIENCE: tuple[tuple[str, str, Patience], ...] = (
     ("POST", "/bookings/*/cancel", Patience.SLOW),
     ("POST", "/bookings/*/pay-balance", Patience.SLOW),
     ("POST", "/carts/*/checkout", Patience.SLOW),
+    ("POST", "/trips/*/checkout", Patience.SLOW),
     ("POST", "/booking-requests/*/accept-counter", Patience.SLOW),
     ("POST", "/expert-handoffs/*/book-on-behalf", Patience.SLOW),
     (ANY_METHOD, "/payments/**", Patience.SLOW),

@@ -67,6 +67,7 @@ ROUTES: tuple[tuple[frozenset[str], str, RateClassName], ...] = (
     (_WRITE_METHODS, "/holds", "booking"),
     (_WRITE_METHODS, "/bookings", "booking"),
     (_WRITE_METHODS, "/carts", "booking"),
+    (frozenset({"POST"}), "/trips/{trip_id}/checkout", "booking"),
     (_WRITE_METHODS, "/booking-requests", "booking"),
     (_READ_METHODS, "/shared/trips", "shared_link"),
     (_READ_METHODS, "/trips/{trip_id}/calendar.ics", "shared_link"),

@@ -147,6 +147,7 @@ def test_a_later_version_is_read_for_the_fields_this_one_knows() -> None:
         ("PATCH", "/bookings/b-1", Patience.SLOW),
         ("POST", "/bookings/b-1/cancel", Patience.SLOW),
         ("POST", "/carts/c-1/checkout", Patience.SLOW),
+        ("POST", "/trips/t-1/checkout", Patience.SLOW),
         ("POST", "/expert-handoffs/h-1/book-on-behalf", Patience.SLOW),
         ("GET", "/payments/methods", Patience.SLOW),
         ("POST", "/payments/webhooks/stripe", Patience.SLOW),

@@ -65,6 +65,8 @@ def _listings_double() -> FastAPI:
         ("POST", "/api/v1/bookings/b-1/cancel", "booking"),
         ("PATCH", "/api/v1/bookings/b-1", "booking"),
         ("POST", "/api/v1/carts/c-1/checkout", "booking"),
+        ("POST", "/api/v1/trips/t-1/checkout", "booking"),
+        ("POST", "/api/v1/trips/t-1/items", "default"),
         ("POST", "/api/v1/booking-requests", "booking"),
         ("GET", "/api/v1/bookings/b-1", "read"),
         ("GET", "/api/v1/shared/trips/t0k3n", "shared_link"),

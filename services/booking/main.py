@@ -4,7 +4,6 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-import services.booking.trips.models  # noqa: F401  (the trip tables, before their routes)
 from services.booking.affiliate.router import router as affiliate_router
 from services.booking.balances.consumers import balances_consumer
 from services.booking.balances.router import router as balances_router
@@ -26,6 +25,8 @@ from services.booking.modifications.consumers import modifications_consumer
 from services.booking.modifications.router import router as modifications_router
 from services.booking.requests.router import router as requests_router
 from services.booking.settings import BookingSettings, get_settings
+from services.booking.trips.consumers import trips_consumer
+from services.booking.trips.router import router as trips_router
 from services.booking.trips.sharing.router import router as trip_sharing_router
 from services.booking.upstreams.binding import UpstreamPools
 from services.booking.waitlist.consumers import waitlist_consumer
@@ -113,6 +114,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             waitlist_admin_router,
             requests_router,
             experts_router,
+            trips_router,
             trip_sharing_router,
             calendars_router,
             webhooks_router,
@@ -123,6 +125,7 @@ def build_app(settings: BookingSettings | None = None, *, clock: Clock | None = 
             balances_consumer(clock, settings.balance_schedule()),
             waitlist_consumer(claim_seconds=settings.waitlist_claim_seconds, clock=clock),
             blackouts_consumer(settings, clock),
+            trips_consumer(clock),
             webhooks_consumer(clock),
         ],
         background_jobs=[

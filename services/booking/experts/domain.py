@@ -41,7 +41,7 @@ ACTIONS: dict[HandoffAction, tuple[Party, HandoffStatus]] = {
     "cancel": ("traveler", "cancelled"),
 }
 
-# The expert edits the itinerary while working on it.
+# The expert edits the trip's items while working on it.
 EDITABLE: frozenset[str] = frozenset({"accepted"})
 # Booking for the traveler is part of the work once accepted, and of carrying out what the
 # traveler approved.

@@ -1,10 +1,8 @@
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String, Text, text
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.booking.db import Base
@@ -63,14 +61,14 @@ class ExpertHandoff(Base):
     # The identity booking vouches for when it holds seats and charges for the traveler.
     traveler_email: Mapped[str] = mapped_column(String(320))
     expert_id: Mapped[UUID] = mapped_column(index=True)
-    # The trip the expert plans: they edit its items and the traveler approves them.
+    # The trip the expert plans: they edit its items and the traveler approves them (one is
+    # made from the handoff's details when the expert accepts a handoff without one).
     trip_id: Mapped[UUID | None] = mapped_column(ForeignKey("trip.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     budget: Mapped[Decimal | None] = mapped_column(MoneyAmount())
     currency: Mapped[str | None] = mapped_column(String(3))
-    itinerary: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     status: Mapped[str] = mapped_column(String(20), default="requested")
     status_reason: Mapped[str | None] = mapped_column(String(500))
     # The expert's fee on bookings made through the handoff, fixed when the expert accepts.
@@ -80,7 +78,6 @@ class ExpertHandoff(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    itinerary_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ExpertBooking(Base):

@@ -18,7 +18,6 @@ from services.booking.experts.schemas import (
     HandoffCreate,
     HandoffOut,
     HandoffPage,
-    ItineraryUpdate,
 )
 from services.booking.history.service import Origin
 from services.booking.idempotency.router import IdempotencyKey, answer_once
@@ -30,10 +29,10 @@ from shared.error_codes import (
     FORBIDDEN,
     GRANT_REFUSALS,
     HANDOFF_NOT_BOOKABLE,
-    HANDOFF_NOT_EDITABLE,
     HOLD_REFUSALS,
     IDEMPOTENCY_REFUSALS,
     INVALID_TRANSITION,
+    NOT_FOUND,
     PAYMENT_REFUSALS,
     REFERENCE_EXHAUSTED,
 )
@@ -48,7 +47,9 @@ Admin = Annotated[Identity, Depends(require_role("admin"))]
 
 
 @router.post(
-    "/expert-handoffs", status_code=status.HTTP_201_CREATED, responses=problems(*IDEMPOTENCY_REFUSALS, BAD_GATEWAY)
+    "/expert-handoffs",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(NOT_FOUND, *IDEMPOTENCY_REFUSALS, BAD_GATEWAY),
 )
 async def request_handoff(body: HandoffCreate, traveler: Traveler, session: SessionDep, request: Request) -> HandoffOut:
     handoff = await service.request_handoff(session, traveler=traveler, request=body, clock=request.app.state.clock)
@@ -142,19 +143,6 @@ async def cancel_handoff(
     body: HandoffClose | None = None,
 ) -> HandoffOut:
     return await _act("cancel", handoff_id, actor, session, request, settings, body.reason if body else None)
-
-
-@router.patch(
-    "/expert-handoffs/{handoff_id}/itinerary", responses=problems(FORBIDDEN, HANDOFF_NOT_EDITABLE, INVALID_TRANSITION)
-)
-async def update_itinerary(
-    handoff_id: UUID, body: ItineraryUpdate, actor: CurrentIdentity, session: SessionDep, request: Request
-) -> HandoffOut:
-    handoff = await service.update_itinerary(
-        session, handoff_id=handoff_id, expert=actor, request=body, clock=request.app.state.clock
-    )
-    [answer] = await service.handoffs_out(session, [handoff])
-    return answer
 
 
 @router.post(

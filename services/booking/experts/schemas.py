@@ -21,18 +21,6 @@ class MoneyIn(BaseModel):
         return self
 
 
-class ItineraryItem(BaseModel):
-    """One step of the trip the expert plans: what, when, and the listing when there is one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str = Field(min_length=1, max_length=200)
-    date: datetime.date | None = None
-    start_time: datetime.time | None = None
-    listing_id: UUID | None = None
-    notes: str | None = Field(default=None, max_length=2000)
-
-
 class HandoffCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,20 +29,14 @@ class HandoffCreate(BaseModel):
     start_date: datetime.date | None = None
     end_date: datetime.date | None = None
     budget: MoneyIn | None = None
+    # The traveler's trip for the expert to plan; one is made from the above when accepted.
+    trip_id: UUID | None = None
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> "HandoffCreate":
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValueError("end_date is before start_date")
         return self
-
-
-class ItineraryUpdate(BaseModel):
-    """The whole itinerary, replacing the one before."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    items: list[ItineraryItem] = Field(max_length=100)
 
 
 class HandoffClose(BaseModel):
@@ -97,7 +79,8 @@ class HandoffOut(BaseModel):
     budget: Money | None
     status: str
     status_reason: str | None
-    itinerary: list[ItineraryItem]
+    # The trip the expert plans: they edit its items, which the traveler's approval makes bookable.
+    trip_id: UUID | None
     # The expert's share of each booking made through the handoff, once accepted.
     fee_percentage: Decimal | None
     requested_at: datetime.datetime
@@ -105,7 +88,6 @@ class HandoffOut(BaseModel):
     completed_at: datetime.datetime | None
     approved_at: datetime.datetime | None
     closed_at: datetime.datetime | None
-    itinerary_updated_at: datetime.datetime | None
     bookings: list[HandoffBookingOut]
 
 

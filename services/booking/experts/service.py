@@ -1,6 +1,7 @@
 """Expert-assisted trips: a traveler hands a trip to an expert, who accepts it, plans the
-itinerary and completes it for the traveler to approve; an expert with the personal-assistant
-privilege and the traveler's grant books for them, charged to the traveler's saved card."""
+trip's items and completes it for the traveler to approve (which makes those items bookable);
+an expert with the personal-assistant privilege and the traveler's grant books for them,
+charged to the traveler's saved card."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -8,7 +9,7 @@ from decimal import Decimal
 from typing import TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +28,6 @@ from services.booking.bookings.service import (
 from services.booking.experts.domain import (
     ACTIONS,
     BOOKABLE,
-    EDITABLE,
     Charge,
     GrantTerms,
     HandoffAction,
@@ -45,10 +45,9 @@ from services.booking.experts.schemas import (
     HandoffBookingOut,
     HandoffCreate,
     HandoffOut,
-    ItineraryItem,
-    ItineraryUpdate,
 )
 from services.booking.history.service import SYSTEM, Actor, Origin, move
+from services.booking.trips.models import Trip, TripItem
 from services.booking.upstreams.binding import UpstreamPools
 from shared.clock import Clock
 from shared.contracts.booking import (
@@ -237,6 +236,10 @@ async def request_handoff(
 ) -> ExpertHandoff:
     if request.expert_id == traveler.user_id:
         raise InvalidInput("A trip is handed to someone else.", details={"expert_id": str(request.expert_id)})
+    if request.trip_id is not None:
+        trip = await session.get(Trip, request.trip_id)
+        if trip is None or trip.traveler_id != traveler.user_id or trip.deleted_at is not None:
+            raise NotFound("No such trip.")
     now = clock.now()
     handoff = ExpertHandoff(
         traveler_id=traveler.user_id,
@@ -247,7 +250,7 @@ async def request_handoff(
         end_date=request.end_date,
         budget=request.budget.amount if request.budget else None,
         currency=request.budget.currency if request.budget else None,
-        itinerary=[],
+        trip_id=request.trip_id,
         status="requested",
         requested_at=now,
     )
@@ -328,37 +331,59 @@ async def act_on_handoff(
         profile = await session.get(ExpertProfile, handoff.expert_id)
         handoff.fee_percentage = _fee_of(profile, default_fee_percentage)
         handoff.accepted_at = now
+        if handoff.trip_id is None:
+            handoff.trip_id = await _trip_for(session, handoff, now=now)
         _emit(session, handoff, HandoffAccepted, at=now, fee_percentage=handoff.fee_percentage)
     elif action == "complete":
         handoff.completed_at = now
         _emit(session, handoff, HandoffCompleted, at=now)
     elif action == "approve":
         handoff.approved_at = now
+        # The traveler approves the expert's items with the handoff: checkout may book them now.
+        await session.execute(
+            update(TripItem)
+            .where(TripItem.handoff_id == handoff.id, TripItem.added_by == "expert", TripItem.approved_at.is_(None))
+            .values(approved_at=now, updated_at=now)
+        )
         _emit(session, handoff, HandoffApproved, at=now)
     else:
         handoff.status_reason, handoff.closed_at = reason, now
+        # What the expert proposed and the traveler did not approve goes with the handoff.
+        await session.execute(
+            delete(TripItem).where(
+                TripItem.handoff_id == handoff.id,
+                TripItem.added_by == "expert",
+                TripItem.approved_at.is_(None),
+                TripItem.cart_item_id.is_(None),
+            )
+        )
         _emit(session, handoff, HandoffDeclined if action == "decline" else HandoffCancelled, at=now, reason=reason)
     await session.commit()
     return handoff
 
 
-async def update_itinerary(
-    session: AsyncSession, *, handoff_id: UUID, expert: Identity, request: ItineraryUpdate, clock: Clock
-) -> ExpertHandoff:
-    """The expert replaces the itinerary while working on the trip (accepted)."""
-    handoff = await _locked_handoff(session, handoff_id=handoff_id, viewer=expert)
-    if expert.user_id != handoff.expert_id:
-        raise Forbidden("Only the handoff's expert edits its itinerary.")
-    if handoff.status not in EDITABLE:
-        raise Conflict(
-            f"The itinerary of a {handoff.status} handoff is not edited.",
-            error_code="HANDOFF_NOT_EDITABLE",
-            details={"status": handoff.status},
-        )
-    handoff.itinerary = [item.model_dump(mode="json") for item in request.items]
-    handoff.itinerary_updated_at = clock.now()
-    await session.commit()
-    return handoff
+async def _trip_for(session: AsyncSession, handoff: ExpertHandoff, *, now: datetime) -> UUID:
+    """A trip for the expert to plan, made from the handoff's details: its dates (from the day
+    it is accepted when it names none) and the first line of its description as the title."""
+    start = handoff.start_date or now.date()
+    trip = Trip(
+        traveler_id=handoff.traveler_id,
+        traveler_email=handoff.traveler_email,
+        title=handoff.description.strip().splitlines()[0][:200],
+        destinations=[],
+        start_date=start,
+        end_date=max(handoff.end_date or start, start),
+        travelers=1,
+        timezone="UTC",
+        status="expert_review",
+        share_shows_prices=True,
+        calendar_token_version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(trip)
+    await session.flush()
+    return trip.id
 
 
 async def handoffs_out(session: AsyncSession, handoffs: Sequence[ExpertHandoff]) -> list[HandoffOut]:
@@ -395,14 +420,13 @@ async def handoffs_out(session: AsyncSession, handoffs: Sequence[ExpertHandoff])
             else None,
             status=handoff.status,
             status_reason=handoff.status_reason,
-            itinerary=[ItineraryItem.model_validate(item) for item in handoff.itinerary],
+            trip_id=handoff.trip_id,
             fee_percentage=handoff.fee_percentage,
             requested_at=handoff.requested_at,
             accepted_at=handoff.accepted_at,
             completed_at=handoff.completed_at,
             approved_at=handoff.approved_at,
             closed_at=handoff.closed_at,
-            itinerary_updated_at=handoff.itinerary_updated_at,
             bookings=bookings[handoff.id],
         )
         for handoff in handoffs

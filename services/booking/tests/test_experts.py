@@ -75,9 +75,9 @@ async def test_a_handoff_is_accepted_planned_completed_and_approved_with_an_even
     traveler, expert = make_identity("traveler"), make_identity("expert")
     await _set_up_expert(booking_app, expert, personal_assistant=False, fee="12.50")
     handoff = await _handoff(booking_app, traveler, expert)
-    assert (handoff["status"], handoff["itinerary"], handoff["budget"]) == (
+    assert (handoff["status"], handoff["trip_id"], handoff["budget"]) == (
         "requested",
-        [],
+        None,
         {"amount": "1200.00", "currency": "EUR"},
     )
     path = f"/expert-handoffs/{handoff['id']}"
@@ -85,24 +85,35 @@ async def test_a_handoff_is_accepted_planned_completed_and_approved_with_an_even
     accepted = await _post(booking_app, f"{path}/accept", expert)
     assert accepted.status_code == 200, accepted.text
     assert (accepted.json()["status"], accepted.json()["fee_percentage"]) == ("accepted", "12.50")
-    itinerary = [
-        {"title": "Tram 28 and the castle", "date": "2031-06-01", "start_time": "10:00"},
-        {"title": "Sunset kayak tour", "date": "2031-06-02", "listing_id": str(uuid.uuid4()), "notes": "life vests"},
-    ]
-    edited = await booking_app.client.patch(
-        f"{path}/itinerary", json={"items": itinerary}, headers=booking_app.as_(expert)
+    trip_path = f"/trips/{accepted.json()['trip_id']}"
+    trip = (await booking_app.client.get(trip_path, headers=booking_app.as_(traveler))).json()
+    assert (trip["title"], trip["start_date"], trip["end_date"], trip["status"]) == (
+        "Four days in Lisbon with the kids",
+        "2031-06-01",
+        "2031-06-04",
+        "expert_review",
     )
-    assert edited.status_code == 200, edited.text
-    assert [item["title"] for item in edited.json()["itinerary"]] == ["Tram 28 and the castle", "Sunset kayak tour"]
-    assert edited.json()["itinerary"][0]["start_time"] == "10:00:00"
+    for day, title in ((1, "Tram 28 and the castle"), (2, "Sintra day trip")):
+        planned = await _post(
+            booking_app, f"{trip_path}/items", expert, {"day": day, "type": "activity", "title": title}
+        )
+        assert planned.status_code == 201, planned.text
+    items = planned.json()["items"]
+    assert [(item["title"], item["added_by"], item["awaiting_approval"]) for item in items] == [
+        ("Tram 28 and the castle", "expert", True),
+        ("Sintra day trip", "expert", True),
+    ]
     completed = await _post(booking_app, f"{path}/complete", expert)
     assert completed.json()["status"] == "completed"
-    late_edit = await booking_app.client.patch(f"{path}/itinerary", json={"items": []}, headers=booking_app.as_(expert))
+    late_edit = await _post(booking_app, f"{trip_path}/items", expert, {"day": 3, "type": "meal", "title": "x"})
     assert (late_edit.status_code, late_edit.json()["error_code"]) == (409, "HANDOFF_NOT_EDITABLE")
     approved = await _post(booking_app, f"{path}/approve", traveler)
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
     assert approved.json()["approved_at"] == booking_app.clock.now().isoformat().replace("+00:00", "Z")
+    trip = (await booking_app.client.get(trip_path, headers=booking_app.as_(traveler))).json()
+    assert [item["awaiting_approval"] for item in trip["items"]] == [False, False]
+    assert trip["status"] == "draft"
 
     assert await _events_of(booking_app, handoff["id"]) == [
         "expert_handoff.requested",
@@ -154,10 +165,8 @@ async def test_only_the_handoffs_parties_see_it_and_each_takes_only_their_own_st
     assert by_expert.status_code == 403
     too_early = await _post(booking_app, f"{path}/complete", expert)
     assert (too_early.status_code, too_early.json()["error_code"]) == (409, "INVALID_TRANSITION")
-    unplanned = await booking_app.client.patch(
-        f"{path}/itinerary", json={"items": [{"title": "x"}]}, headers=booking_app.as_(expert)
-    )
-    assert unplanned.status_code == 409
+    # Nothing to plan before the expert accepts: the handoff has no trip yet.
+    assert (await booking_app.client.get(path, headers=booking_app.as_(expert))).json()["trip_id"] is None
 
     for party in (traveler, expert, make_identity("admin")):
         seen = await booking_app.client.get("/expert-handoffs", headers=booking_app.as_(party))
