@@ -15,7 +15,8 @@ from services.booking.bookings.models import Booking
 from services.booking.calendars import domain
 from services.booking.calendars.schemas import FeedOut
 from services.booking.settings import BookingSettings
-from services.booking.trips.models import ProviderCalendar, Trip, TripItem
+from services.booking.trips import service as trips
+from services.booking.trips.models import ProviderCalendar, Trip
 from shared.clock import Clock
 from shared.errors import NotFound
 from shared.identity import Identity
@@ -89,14 +90,7 @@ async def trip_calendar(session: AsyncSession, *, trip_id: UUID, token: str, fee
     expected = domain.trip_feed_token(feeds.secret, trip_id=trip_id, version=trip.calendar_token_version if trip else 0)
     if trip is None or not domain.same_token(expected, token):
         raise _not_found()
-    items = (
-        await session.scalars(
-            select(TripItem)
-            .where(TripItem.trip_id == trip.id)
-            .order_by(TripItem.day, TripItem.position, TripItem.id)
-            .limit(MAX_EVENTS)
-        )
-    ).all()
+    items = [item for item in await trips.items_of(session, trip.id) if trips.in_plan(item)][:MAX_EVENTS]
     events = domain.trip_events(trip, items, zone=ZoneInfo(trip.timezone), host=feeds.host)
     return domain.calendar_of(
         events, uid=f"trip-{trip.id}@{feeds.host}", name=trip.title, refresh=feeds.refresh, timezone=trip.timezone

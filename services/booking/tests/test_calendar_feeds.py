@@ -64,6 +64,7 @@ async def test_a_trip_feed_has_an_event_per_item_in_the_trips_zone(booking_app: 
     await add_item(booking_app, trip, day=3, type="accommodation", title="Quinta in Sintra")
     await add_item(booking_app, trip, day=2, position=1, type="meal", title="Dinner", booking_status="pending")
     await add_item(booking_app, trip, day=4, title="Palace visit", booking_status="declined")
+    await add_item(booking_app, trip, day=4, title="Proposed: fado night", added_by="expert", expert_id=uuid.uuid4())
 
     answer = await booking_app.client.get(await _feed_url(booking_app, trip, owner))  # nobody signed in
     calendar = _parsed(answer)
@@ -76,6 +77,7 @@ async def test_a_trip_feed_has_an_event_per_item_in_the_trips_zone(booking_app: 
     assert [zone.get("TZID") for zone in calendar.timezones] == ["Europe/Lisbon"]
 
     events = _events(calendar)
+    # An expert's proposal joins the calendar once the owner approves it.
     assert set(events) == {"Alfama walking tour", "Hotel in Baixa", "Quinta in Sintra", "Dinner", "Palace visit"}
     walk = events["Alfama walking tour"]
     assert walk.uid == f"{tour.id}@localhost"

@@ -48,6 +48,7 @@ async def _planned_trip(app: BookingApp) -> tuple[Any, Trip]:
         added_by="expert",
         expert_id=uuid.uuid4(),
         handoff_id=uuid.uuid4(),
+        approved_at=app.clock.now(),
         price=Decimal("60"),
         currency="EUR",
     )
@@ -62,7 +63,7 @@ def _expected_view(*, prices: bool) -> dict[str, Any]:
         "start_date": "2031-06-12",
         "end_date": "2031-06-15",
         "timezone": "Europe/Lisbon",
-        "status": "draft",
+        "status": "confirmed",
         "prices_shown": prices,
         "days": [
             {
@@ -124,6 +125,27 @@ async def test_a_share_link_shows_the_plan_by_day_and_nothing_of_who_booked_or_p
     assert view.json() == _expected_view(prices=True)
     for secret in (owner.email, str(owner.user_id), "+351", "pi_", str(trip.id)):
         assert secret not in view.text
+
+
+async def test_an_experts_proposal_is_not_shared_until_the_owner_approves_it(booking_app: BookingApp) -> None:
+    owner, trip = await _planned_trip(booking_app)
+    await add_item(
+        booking_app,
+        trip,
+        day=2,
+        type="activity",
+        title="Proposed: tile museum",
+        added_by="expert",
+        expert_id=uuid.uuid4(),
+        handoff_id=uuid.uuid4(),
+    )
+    shared = await booking_app.client.post(f"/trips/{trip.id}/share", headers=booking_app.as_(owner))
+
+    view = await booking_app.client.get(f"/shared/trips/{shared.json()['token']}")
+
+    assert view.status_code == 200, view.text
+    assert "tile museum" not in view.text
+    assert view.json()["status"] == "expert_review", "the trip says it is still being planned"
 
 
 async def test_prices_are_left_out_when_the_owner_shares_without_them(booking_app: BookingApp) -> None:

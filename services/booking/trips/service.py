@@ -124,7 +124,8 @@ def _owns(trip: Trip, viewer: Identity) -> bool:
     return trip.traveler_id == viewer.user_id or viewer.is_admin
 
 
-async def _owned_trip(session: AsyncSession, *, trip_id: UUID, owner: Identity, lock: bool = False) -> Trip:
+async def owned_trip(session: AsyncSession, *, trip_id: UUID, owner: Identity, lock: bool = False) -> Trip:
+    """The trip for its owner (and admins); 404 for anyone else, as for a missing or deleted one."""
     trip = await _trip(session, trip_id, lock=lock)
     if trip is None or not _owns(trip, owner):
         raise NotFound("No such trip.")
@@ -163,7 +164,7 @@ async def update_trip(
 ) -> Trip:
     """Change the trip's details; its days still hold every item, and a trip with an item on a
     slot keeps its start date (the slot is on a date, not on a day)."""
-    trip = await _owned_trip(session, trip_id=trip_id, owner=owner, lock=True)
+    trip = await owned_trip(session, trip_id=trip_id, owner=owner, lock=True)
     _check_not_cancelled(trip)
     changes = request.model_dump(exclude_unset=True)
     start, end = changes.get("start_date", trip.start_date), changes.get("end_date", trip.end_date)
@@ -190,7 +191,7 @@ async def update_trip(
 
 async def delete_trip(session: AsyncSession, *, trip_id: UUID, owner: Identity, clock: Clock) -> None:
     """Cancel the trip and stop showing it; it is kept, as its bookings still point at it."""
-    trip = await _owned_trip(session, trip_id=trip_id, owner=owner, lock=True)
+    trip = await owned_trip(session, trip_id=trip_id, owner=owner, lock=True)
     now = clock.now()
     trip.status, trip.deleted_at, trip.updated_at = "cancelled", now, now
     await session.commit()
@@ -505,11 +506,21 @@ def _status_of(trip: Trip, items: Sequence[TripItem], handoff_statuses: Sequence
     )
 
 
+async def status_now(session: AsyncSession, trip: Trip, items: Sequence[TripItem], *, now: datetime) -> str:
+    """The trip's status as of `now`, from its items and its handoffs."""
+    handoffs = (await _handoff_statuses(session, [trip.id]))[trip.id]
+    return _status_of(trip, items, [status for _, status in handoffs], now)
+
+
 async def refresh_status(session: AsyncSession, trip: Trip, *, now: datetime) -> None:
     """Set the trip's status from its items and handoffs, in the caller's transaction."""
-    items = await items_of(session, trip.id)
-    handoffs = (await _handoff_statuses(session, [trip.id]))[trip.id]
-    trip.status = _status_of(trip, items, [status for _, status in handoffs], now)
+    trip.status = await status_now(session, trip, await items_of(session, trip.id), now=now)
+
+
+def in_plan(item: TripItem) -> bool:
+    """Whether an item is part of the trip's plan as others see it: an expert's proposal is
+    not, until the owner approves it."""
+    return not _state(item).awaiting_approval
 
 
 # Checkout
@@ -531,7 +542,7 @@ async def checkout(
     """Put the trip's unbooked, bookable (and approved) items in a cart and check it out through
     the mixed cart; each booking or request it makes lands on its item. Partners' items get
     their tracked links. Checking out again with nothing new answers the last checkout."""
-    trip = await _owned_trip(session, trip_id=trip_id, owner=owner)
+    trip = await owned_trip(session, trip_id=trip_id, owner=owner)
     _check_not_cancelled(trip)
     items = await items_of(session, trip.id)
     await session.commit()
@@ -566,7 +577,7 @@ async def checkout(
         max_open_requests=max_open_requests,
         clock=clock,
     )
-    trip = await _owned_trip(session, trip_id=trip_id, owner=owner, lock=True)
+    trip = await owned_trip(session, trip_id=trip_id, owner=owner, lock=True)
     await _land_outcomes(session, trip, cart_id=cart_id, now=clock.now())
     trip.updated_at = clock.now()
     await refresh_status(session, trip, now=trip.updated_at)
@@ -607,7 +618,7 @@ async def _fill_cart(
 ) -> UUID:
     """The cart to check out: the trip's open cart, or a new one, with the ready items put in
     it in one transaction with their links to it. With nothing ready, the last checkout's cart."""
-    trip = await _owned_trip(session, trip_id=trip_id, owner=owner, lock=True)
+    trip = await owned_trip(session, trip_id=trip_id, owner=owner, lock=True)
     now = clock.now()
     items = [
         item

@@ -3,7 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Path, Request, Response, status
 
-from services.booking.deps import SettingsDep
+from services.booking.deps import ClockDep, SettingsDep
 from services.booking.trips.sharing import service
 from services.booking.trips.sharing.schemas import ShareCreate, SharedTripOut, ShareOut
 from shared.auth import require_role
@@ -43,5 +43,7 @@ async def revoke_share(trip_id: UUID, owner: Traveler, session: SessionDep) -> R
 
 
 @router.get("/shared/trips/{token}", responses=problems(NOT_FOUND))
-async def read_shared_trip(token: Annotated[str, Path(max_length=100)], session: SessionDep) -> SharedTripOut:
-    return await service.shared_trip(session, token=token)
+async def read_shared_trip(
+    token: Annotated[str, Path(max_length=100)], session: SessionDep, clock: ClockDep
+) -> SharedTripOut:
+    return await service.shared_trip(session, token=token, clock=clock)

@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.booking.trips import service as trips
 from services.booking.trips.models import Trip, TripItem
 from services.booking.trips.sharing.schemas import SharedDay, SharedItem, SharedPrice, SharedTripOut, ShareOut
 from shared.clock import Clock
@@ -29,22 +30,10 @@ def share_url(public_api_url: str, token: str) -> str:
     return f"{public_api_url.rstrip('/')}/shared/trips/{token}"
 
 
-async def _owned_trip(session: AsyncSession, *, trip_id: UUID, owner: Identity) -> Trip:
-    """The owner's trip, locked; anyone else's, or a deleted one, is not found."""
-    trip = await session.scalar(
-        select(Trip)
-        .where(Trip.id == trip_id, Trip.traveler_id == owner.user_id, Trip.deleted_at.is_(None))
-        .with_for_update()
-    )
-    if trip is None:
-        raise NotFound("No such trip.")
-    return trip
-
-
 async def share_trip(
     session: AsyncSession, *, trip_id: UUID, owner: Identity, show_prices: bool, public_api_url: str, clock: Clock
 ) -> ShareOut:
-    trip = await _owned_trip(session, trip_id=trip_id, owner=owner)
+    trip = await trips.owned_trip(session, trip_id=trip_id, owner=owner, lock=True)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     trip.share_token_hash = token_hash(token)
     trip.share_shows_prices = show_prices
@@ -60,28 +49,26 @@ async def share_trip(
 
 
 async def revoke_share(session: AsyncSession, *, trip_id: UUID, owner: Identity) -> None:
-    trip = await _owned_trip(session, trip_id=trip_id, owner=owner)
+    trip = await trips.owned_trip(session, trip_id=trip_id, owner=owner, lock=True)
     trip.share_token_hash = None
     trip.shared_at = None
     await session.commit()
 
 
-async def shared_trip(session: AsyncSession, *, token: str) -> SharedTripOut:
-    """The trip a share link leads to; an unknown or revoked token, or a deleted trip, is not found."""
+async def shared_trip(session: AsyncSession, *, token: str, clock: Clock) -> SharedTripOut:
+    """The trip a share link leads to, as planned (an expert's proposals wait for the owner's
+    approval); an unknown or revoked token, or a deleted trip, is not found."""
     trip = await session.scalar(
         select(Trip).where(Trip.share_token_hash == token_hash(token), Trip.deleted_at.is_(None))
     )
     if trip is None:
         raise NotFound("No trip is shared at this link.")
-    items = (
-        await session.scalars(
-            select(TripItem).where(TripItem.trip_id == trip.id).order_by(TripItem.day, TripItem.position, TripItem.id)
-        )
-    ).all()
-    return shared_view(trip, items)
+    items = await trips.items_of(session, trip.id)
+    status = await trips.status_now(session, trip, items, now=clock.now())
+    return shared_view(trip, [item for item in items if trips.in_plan(item)], status=status)
 
 
-def shared_view(trip: Trip, items: Sequence[TripItem]) -> SharedTripOut:
+def shared_view(trip: Trip, items: Sequence[TripItem], *, status: str) -> SharedTripOut:
     trip_days = (trip.end_date - trip.start_date).days + 1
     by_day: dict[int, list[SharedItem]] = {day: [] for day in range(1, trip_days + 1)}
     for item in items:
@@ -92,7 +79,7 @@ def shared_view(trip: Trip, items: Sequence[TripItem]) -> SharedTripOut:
         start_date=trip.start_date,
         end_date=trip.end_date,
         timezone=trip.timezone,
-        status=trip.status,
+        status=status,
         prices_shown=trip.share_shows_prices,
         days=[
             SharedDay(day=day, date=trip.start_date + timedelta(days=day - 1), items=day_items)
