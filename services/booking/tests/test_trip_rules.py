@@ -1,7 +1,8 @@
 """The trip status rule and how an item is booked, as pure rules: properties over any trip."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from random import Random
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from services.booking.trips.domain import (
     ItemState,
     booking_mode,
     is_checkout_ready,
+    placement_of_booking,
     trip_status,
 )
 
@@ -138,3 +140,32 @@ def test_an_item_is_booked_as_its_slot_then_its_partner_then_its_expert(
 def test_checkout_takes_only_unbooked_bookable_approved_items(mode: str, status: str, awaiting: bool) -> None:
     ready = is_checkout_ready(ItemState(booking_mode=mode, booking_status=status, awaiting_approval=awaiting))
     assert ready == (mode in BOOKABLE_MODES and status == "unbooked" and not awaiting)
+
+
+@given(
+    start=st.dates(min_value=date(2030, 1, 1), max_value=date(2035, 1, 1)),
+    length=st.integers(min_value=0, max_value=20),
+    offset_minutes=st.integers(min_value=-3 * 24 * 60, max_value=25 * 24 * 60),
+    duration=st.integers(min_value=0, max_value=3 * 24 * 60),
+    zone=st.sampled_from(["Europe/Lisbon", "America/New_York", "Asia/Kathmandu", "Pacific/Auckland", "UTC"]),
+)
+def test_a_booked_item_sits_on_the_day_and_local_time_its_booking_starts_or_keeps_its_place_outside_the_trip(
+    start: date, length: int, offset_minutes: int, duration: int, zone: str
+) -> None:
+    tz = ZoneInfo(zone)
+    end = start + timedelta(days=length)
+    starts_at = (datetime.combine(start, time(0), tzinfo=tz) + timedelta(minutes=offset_minutes)).astimezone(UTC)
+
+    placement = placement_of_booking(
+        start_date=start, end_date=end, zone=tz, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=duration)
+    )
+
+    local = starts_at.astimezone(tz)
+    if not start <= local.date() <= end:
+        assert placement is None
+        return
+    assert placement is not None
+    assert start + timedelta(days=placement.day - 1) == local.date()
+    assert 1 <= placement.day <= length + 1
+    assert placement.start_time == local.time().replace(tzinfo=None)
+    assert placement.duration_minutes == duration

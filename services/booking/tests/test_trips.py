@@ -9,16 +9,18 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from alembic import command
+from icalendar import Calendar
 from sqlalchemy import select, text
 
 from services.booking.bookings.models import Booking
@@ -32,7 +34,7 @@ from services.booking.trips.consumers import trips_consumer
 from services.booking.trips.models import Trip, TripItem
 from services.booking.trips.schemas import TripCheckoutOut, TripItemCreate, TripItemUpdate
 from services.booking.upstreams.binding import Upstreams
-from shared.contracts.booking import BookingCreated
+from shared.contracts.booking import BookingCreated, BookingModified
 from shared.contracts.inventory_api import (
     CancellationPolicy,
     HoldDetails,
@@ -590,6 +592,66 @@ async def test_items_follow_their_bookings_and_requests_once_per_event_in_any_or
     assert (await _read(booking_app, trip["id"], owner))["status"] == "confirmed"
     booking_app.clock.advance(timedelta(days=40))
     assert (await _read(booking_app, trip["id"], owner))["status"] == "completed"
+
+
+async def test_a_booked_item_moves_with_its_booking_and_its_calendar_event_with_it(
+    booking_app: BookingApp, bootstrap_servers: str
+) -> None:
+    owner = make_identity("traveler")
+    inventory = Inventory(booking_app)
+    trip = await _trip(booking_app, owner)
+    async with _upstreams_for(inventory, owner) as upstreams:
+        slot = inventory.slot(mode="instant", day=1)
+        await _add(booking_app, upstreams, trip["id"], owner, day=1, type="activity", title="Tour", slot_id=str(slot))
+        checked_out = await _checkout(booking_app, upstreams, trip["id"], owner)
+    (tour,) = checked_out.trip.items
+    assert tour.booking_id is not None
+    feed = (await booking_app.client.get(f"/trips/{trip['id']}/calendar", headers=booking_app.as_(owner))).json()
+    feed_path = feed["url"].removeprefix(booking_app.settings.public_api_url)
+
+    # The traveler moved the tour to the next afternoon (a modification): booking's row says so
+    # and booking.modified follows.
+    new_slot = uuid.uuid4()
+    lisbon = ZoneInfo("Europe/Lisbon")
+    starts_at = datetime(2031, 6, 2, 15, 0, tzinfo=lisbon)
+    async with booking_app.sessions() as session, session.begin():
+        booking = await session.get_one(Booking, tour.booking_id)
+        old_slot = booking.slot_id
+        booking.slot_id, booking.starts_at, booking.ends_at = new_slot, starts_at, starts_at + timedelta(hours=2)
+        modified = BookingModified(
+            booking_id=booking.id,
+            modification_id=uuid.uuid4(),
+            reference=booking.reference,
+            traveler_id=booking.traveler_id,
+            provider_id=booking.provider_id,
+            listing_id=booking.listing_id,
+            listing_title=booking.listing_title,
+            old_slot_id=old_slot,
+            slot_id=new_slot,
+            starts_at=starts_at.astimezone(UTC),
+            ends_at=(starts_at + timedelta(hours=2)).astimezone(UTC),
+            timezone="Europe/Lisbon",
+            seats=booking.seats,
+            total=booking.total,
+            difference=Decimal("0"),
+            currency=booking.currency,
+            contact_name="Ana",
+            contact_email="ana@example.com",
+            modified_at=booking_app.clock.now(),
+            calendar_sequence=1,
+        )
+    booking_app.clock.advance(timedelta(minutes=5))
+    envelope = EventEnvelope.wrap(modified, producer="booking", key=str(booking.id))
+    await _consume(booking_app, bootstrap_servers, envelope)
+
+    moved = await _item(booking_app, tour.id)
+    assert (moved.slot_id, moved.day, moved.start_time, moved.duration_minutes) == (new_slot, 2, time(15, 0), 120)
+    assert moved.updated_at == booking_app.clock.now()
+    answer = await booking_app.client.get(feed_path)
+    assert answer.status_code == 200, answer.text
+    (event,) = Calendar.from_ical(answer.content).events
+    assert event.start == starts_at
+    assert event.end == starts_at + timedelta(hours=2)
 
 
 def _booking_created_like(envelope: EventEnvelope, booking_id: UUID) -> BookingCreated:

@@ -12,6 +12,7 @@ from shared.contracts.booking import (
     BookingConfirmed,
     BookingCreated,
     BookingExpired,
+    BookingModified,
     BookingNoShow,
     BookingPaymentFailed,
     BookingRequestAccepted,
@@ -39,6 +40,7 @@ BookingMoved = (
     | BookingCancelled
     | BookingCompleted
     | BookingNoShow
+    | BookingModified
 )
 RequestMoved = (
     BookingRequestCreated
@@ -71,6 +73,7 @@ def trips_consumer(clock: Clock) -> ConsumerSpec:
         BookingCancelled,
         BookingCompleted,
         BookingNoShow,
+        BookingModified,
     )
     request_events: tuple[type[RequestMoved], ...] = (
         BookingRequestCreated,

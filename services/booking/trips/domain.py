@@ -13,8 +13,9 @@ has a bookable item and every one is booked and confirmed, and a draft otherwise
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 BookingMode = Literal["instant", "request", "external", "expert", "none"]
 TripStatus = Literal["draft", "expert_review", "confirmed", "completed", "cancelled"]
@@ -91,3 +92,28 @@ def day_of(start_date: date, on: date) -> int:
 
 def days_in(start_date: date, end_date: date) -> int:
     return (end_date - start_date).days + 1
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an item sits on its trip: its day, its local start time and how long it lasts."""
+
+    day: int
+    start_time: time
+    duration_minutes: int
+
+
+def placement_of_booking(
+    *, start_date: date, end_date: date, zone: ZoneInfo, starts_at: datetime, ends_at: datetime
+) -> Placement | None:
+    """Where a booked item belongs: the day and local time its booking starts (moved with the
+    booking when it is modified), for as long as it lasts; None when the booking falls outside
+    the trip's days, where the item keeps the place its owner gave it."""
+    local_start = starts_at.astimezone(zone)
+    if not start_date <= local_start.date() <= end_date:
+        return None
+    return Placement(
+        day=day_of(start_date, local_start.date()),
+        start_time=local_start.time().replace(tzinfo=None),
+        duration_minutes=max(int((ends_at - starts_at).total_seconds() // 60), 0),
+    )

@@ -32,6 +32,7 @@ from services.booking.trips.domain import (
     booking_mode,
     days_in,
     is_checkout_ready,
+    placement_of_booking,
     trip_status,
 )
 from services.booking.trips.models import Trip, TripItem
@@ -674,15 +675,17 @@ async def _land_outcomes(session: AsyncSession, trip: Trip, *, cart_id: UUID, no
             item.booking_request_id = UUID(outcome["request_id"])
         elif outcome.get("status") == "unavailable":
             item.cart_item_id = None
-        await _sync_item(session, item, now=now)
+        await _sync_item(session, trip, item, now=now)
 
 
 # Live status
 
 
-async def _sync_item(session: AsyncSession, item: TripItem, *, now: datetime) -> bool:
-    """Show on the item the status of what it is linked to, read as it is now (so events that
-    come twice or out of order leave it right); True if it changed."""
+async def _sync_item(session: AsyncSession, trip: Trip, item: TripItem, *, now: datetime) -> bool:
+    """Show on the item the status of what it is linked to, and the slot and time of its
+    booking, read as they are now (so events that come twice or out of order leave it right);
+    True if it changed."""
+    changed = False
     status = UNBOOKED
     if item.booking_request_id is not None:
         booking_request = await session.get(BookingRequest, item.booking_request_id, populate_existing=True)
@@ -694,12 +697,32 @@ async def _sync_item(session: AsyncSession, item: TripItem, *, now: datetime) ->
         booking = await session.get(Booking, item.booking_id, populate_existing=True)
         if booking is not None:
             status = booking.status
+            changed = _follow_booking(trip, item, booking)
     if item.booking_mode == "external":
         status = EXTERNAL
     if status == item.booking_status:
-        return False
+        return changed
     item.booking_status, item.status_changed_at = status, now
     return True
+
+
+def _follow_booking(trip: Trip, item: TripItem, booking: Booking) -> bool:
+    """Move the item to its booking's slot, day and time (a modification moves the booking);
+    True if it moved."""
+    placement = placement_of_booking(
+        start_date=trip.start_date,
+        end_date=trip.end_date,
+        zone=ZoneInfo(trip.timezone),
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+    )
+    now_at = (item.slot_id, item.day, item.start_time, item.duration_minutes)
+    if placement is None:
+        item.slot_id = booking.slot_id
+    else:
+        item.slot_id, item.day = booking.slot_id, placement.day
+        item.start_time, item.duration_minutes = placement.start_time, placement.duration_minutes
+    return (item.slot_id, item.day, item.start_time, item.duration_minutes) != now_at
 
 
 async def sync_booking(session: AsyncSession, *, booking_id: UUID, now: datetime) -> None:
@@ -759,7 +782,7 @@ async def _sync_and_refresh(session: AsyncSession, item_id: UUID, *, link: dict[
         return  # deleted with its trip meanwhile
     for name, value in link.items():
         setattr(item, name, value)
-    if await _sync_item(session, item, now=now):
+    if await _sync_item(session, trip, item, now=now):
         item.updated_at = now
     await refresh_status(session, trip, now=now)
 
