@@ -5,11 +5,12 @@ payments land at Stripe, each item's status moves, and the trip becomes confirme
 
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from icalendar import Calendar
 
 from tests.flows import LISTING, listing_with_slot, pay, sign_up
 from tests.running_platform import PlatformPorts
@@ -184,3 +185,60 @@ def test_a_three_day_trip_is_planned_reviewed_checked_out_paid_and_confirmed(
     )
     mine = _ok(gateway.get("/api/v1/trips", headers=traveler))["items"]
     assert [(listed["id"], listed["status"]) for listed in mine] == [(trip["id"], "confirmed")]
+
+
+def test_a_shared_trip_and_its_calendar_are_read_without_signing_in_and_a_revoked_link_leads_nowhere(
+    platform: PlatformPorts, gateway: httpx.Client
+) -> None:
+    guide, traveler = sign_up(gateway, "provider"), sign_up(gateway, "traveler")
+    first = date.today() + timedelta(days=20)
+    _, tour_slot = listing_with_slot(gateway, guide, capacity=6, on=first)
+    trip = _ok(
+        gateway.post(
+            "/api/v1/trips",
+            json={
+                "title": "Porto weekend",
+                "destinations": ["Porto"],
+                "start_date": first.isoformat(),
+                "end_date": (first + timedelta(days=1)).isoformat(),
+                "travelers": 2,
+                "timezone": "Europe/Lisbon",
+            },
+            headers=traveler,
+        ),
+        201,
+    )
+    path = f"/api/v1/trips/{trip['id']}"
+    _ok(
+        gateway.post(
+            f"{path}/items",
+            json={"day": 1, "order": 0, "type": "activity", "title": "River tour", "slot_id": tour_slot},
+            headers=traveler,
+        ),
+        201,
+    )
+    checkout = _ok(gateway.post(f"{path}/checkout", json={"contact": CONTACT}, headers=traveler))["checkout"]
+    payment_intent_id = checkout["payment"]["payment_intent_id"]
+    assert pay(f"http://127.0.0.1:{platform.stripe}", payment_intent_id, "pm_card_visa").json()["status"] == "succeeded"
+    _trip_when(gateway, path, traveler, lambda trip: trip["status"] == "confirmed")
+
+    share = _ok(gateway.post(f"{path}/share", json={"show_prices": False}, headers=traveler), 201)
+    shared = gateway.get(f"/api/v1/shared/trips/{share['token']}")  # nobody signed in
+    view = _ok(shared)
+    assert (view["title"], view["status"]) == ("Porto weekend", "confirmed")
+    assert [item["title"] for day in view["days"] for item in day["items"]] == ["River tour"]
+    [booked] = checkout["bookings"]
+    for private in (CONTACT["email"], CONTACT["name"], payment_intent_id, booked["booking"]["id"], trip["id"]):
+        assert private not in shared.text
+
+    feed = _ok(gateway.get(f"{path}/calendar", headers=traveler))
+    ics = gateway.get(f"{path}/calendar.ics", params={"token": feed["token"]})  # nobody signed in
+    assert ics.status_code == 200, ics.text
+    [event] = Calendar.from_ical(ics.content).events
+    assert (str(event.summary), event.status) == ("River tour", "CONFIRMED")
+    assert isinstance(event.start, datetime)
+    assert event.start.date() == first
+
+    assert gateway.delete(f"{path}/share", headers=traveler).status_code == 204
+    revoked = gateway.get(f"/api/v1/shared/trips/{share['token']}")
+    assert (revoked.status_code, revoked.json()["error_code"]) == (404, "NOT_FOUND")
