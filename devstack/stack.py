@@ -6,7 +6,7 @@ Ports and addresses come from the environment (each with a default): the gateway
 `STRIPE_API_BASE` (localstripe, default http://127.0.0.1:8420; payment reaches it through the
 Stripe Connect test double on `STRIPE_CONNECT_DOUBLE_PORT`, default a free port), the mail sink on
 `MAIL_SINK_SMTP_PORT` (1025) and `MAIL_SINK_HTTP_PORT` (8025), the Twilio-compatible SMS sink on
-`TWILIO_SINK_PORT` (8030).
+`TWILIO_SINK_PORT` (8030), Prometheus on `PROMETHEUS_PORT` (default a free port) scraping every app.
 """
 
 import asyncio
@@ -35,6 +35,8 @@ from devstack.infra import (
     stripe_connect_double_command,
     twilio_sink_command,
 )
+from devstack.prometheus import ensure_prometheus_installed, new_workdir
+from devstack.prometheus import prepare as prepare_prometheus
 from devstack.supervisor import Supervisor
 from gateway.proxy.routes import PUBLIC_PREFIX
 from gateway.settings import GatewaySettings
@@ -60,6 +62,9 @@ class StackPlan:
     apps: list[tuple[AppSpec, Command]]
     app_environment: dict[str, str]
     endpoints: dict[str, str]
+    # What Prometheus scrapes (app name -> host:port) and where it listens.
+    scrape_targets: dict[str, str]
+    prometheus_port: int
 
 
 def plan_stack(env: dict[str, str]) -> StackPlan:
@@ -130,6 +135,7 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
             )
 
     apps = [(spec, _app_command(spec, ports[spec.name])) for spec in ALL_APPS]
+    prometheus_port = int(env.get("PROMETHEUS_PORT") or free_port())
     endpoints = {
         "gateway": f"http://127.0.0.1:{ports[GATEWAY.name]}",
         **{spec.name: f"http://127.0.0.1:{ports[spec.name]}" for spec in SERVICES},
@@ -141,8 +147,10 @@ def plan_stack(env: dict[str, str]) -> StackPlan:
         "sms sink (messages)": f"http://127.0.0.1:{twilio_sink_port}/messages",
         "database": database_url,
         "redis": redis_url,
+        "prometheus": f"http://127.0.0.1:{prometheus_port}",
     }
-    return StackPlan(infrastructure, apps, app_environment, endpoints)
+    scrape_targets = {spec.name: f"127.0.0.1:{ports[spec.name]}" for spec in ALL_APPS}
+    return StackPlan(infrastructure, apps, app_environment, endpoints, scrape_targets, prometheus_port)
 
 
 def _app_command(spec: AppSpec, port: int) -> Command:
@@ -203,12 +211,14 @@ async def run_stack(plan: StackPlan, *, output: IO[str] | None = None) -> None:
         loop.add_signal_handler(signum, stop_requested.set)
 
     await prepare_data_stores(plan)
+    await asyncio.to_thread(ensure_prometheus_installed)
+    prometheus = prepare_prometheus(new_workdir(), plan.scrape_targets, port=plan.prometheus_port)
     supervisor = Supervisor(output=output)
     os.environ.update(plan.app_environment)
     try:
-        for command in plan.infrastructure:
+        for command in [*plan.infrastructure, prometheus]:
             await supervisor.start(command)
-        await asyncio.gather(*(supervisor.wait_ready(command) for command in plan.infrastructure))
+        await asyncio.gather(*(supervisor.wait_ready(command) for command in [*plan.infrastructure, prometheus]))
         for _, command in plan.apps:
             await supervisor.start(command)
         await asyncio.gather(*(supervisor.wait_ready(command, within_seconds=90) for _, command in plan.apps))
