@@ -33,17 +33,21 @@ def ensure_prometheus_installed() -> None:
             "apt-get install -y --no-install-recommends prometheus"
         )
     install = ["apt-get", "install", "-y", "--no-install-recommends", "prometheus"]
-    quiet = {"env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, "capture_output": True, "check": False}
-    result = subprocess.run(install, **quiet)  # type: ignore[call-overload]  # noqa: S603
+    result = _apt(install)
     if result.returncode != 0:
         # A fresh machine's package lists may not know the package yet.
-        subprocess.run(["apt-get", "update"], **quiet)  # type: ignore[call-overload]  # noqa: S603, S607
-        result = subprocess.run(install, **quiet)  # type: ignore[call-overload]  # noqa: S603
+        _apt(["apt-get", "update"])
+        result = _apt(install)
     if result.returncode != 0 or not shutil.which("prometheus"):
         raise InfrastructureMissing(
             "Installing Prometheus failed (apt-get install prometheus): "
             f"{result.stderr.decode(errors='replace')[-500:]}"
         )
+
+
+def _apt(argv: list[str]) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(argv, env=env, capture_output=True, check=False)
 
 
 def render_config(*, targets_dir: Path, scrape_interval: str, evaluation_interval: str) -> dict[str, Any]:
@@ -71,7 +75,9 @@ def prepare(
     """Write the config and targets under `workdir` and say how to run Prometheus on `port`."""
     workdir.mkdir(parents=True, exist_ok=True)
     write_targets(workdir, apps)
-    config = render_config(targets_dir=workdir, scrape_interval=scrape_interval, evaluation_interval=evaluation_interval)
+    config = render_config(
+        targets_dir=workdir, scrape_interval=scrape_interval, evaluation_interval=evaluation_interval
+    )
     config_path = workdir / "prometheus.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     return Command(
@@ -111,9 +117,7 @@ class PrometheusProcess:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, within_seconds: float = 30) -> None:
-        self._process = subprocess.Popen(  # noqa: S603
-            self._command.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        self._process = subprocess.Popen(self._command.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + within_seconds
         while time.monotonic() < deadline:
             try:
