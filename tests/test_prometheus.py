@@ -38,25 +38,24 @@ def _recording_rules() -> list[str]:
     ]
 
 
-def _panel_queries() -> list[str]:
-    return [
-        f"{path.stem} / {title}: {expr}"
+def _panel_queries() -> dict[str, str]:
+    return {
+        f"panel {path.stem} / {title}: {expr}": expr
         for path in sorted(DASHBOARDS_DIR.glob("*.json"))
         for title, expr in panel_queries(json.loads(path.read_text()))
-    ]
+    }
 
 
 def _drive_traffic(platform: PlatformPorts) -> None:
-    """Listing reads, holds (one left to expire on its own), and a booking paid at localstripe."""
+    """Listing reads, two travelers' holds (one left to expire on its own), and a booking paid at
+    localstripe."""
     with httpx.Client(base_url=platform.gateway_url, timeout=30) as gateway:
-        provider, traveler = sign_up(gateway, "provider"), sign_up(gateway, "traveler")
+        provider, traveler, browser = (sign_up(gateway, role) for role in ("provider", "traveler", "traveler"))
         listing_id, slot_id = listing_with_slot(gateway, provider, capacity=8)
         for _ in range(3):
             assert gateway.get(f"/api/v1/listings/{listing_id}").status_code == 200
             available_seats(gateway, listing_id)
-        assert (
-            gateway.post("/api/v1/holds", json={"slot_id": slot_id, "adults": 1}, headers=traveler).status_code == 201
-        )
+        assert gateway.post("/api/v1/holds", json={"slot_id": slot_id, "adults": 1}, headers=browser).status_code == 201
         hold = gateway.post("/api/v1/holds", json={"slot_id": slot_id, "adults": 2}, headers=traveler)
         assert hold.status_code == 201, hold.text
         body = {
@@ -87,7 +86,7 @@ def test_every_recording_rule_and_dashboard_panel_returns_data_from_the_running_
 ) -> None:
     _drive_traffic(platform)
     queries = {f"rule {record}": record for record in _recording_rules()}
-    queries |= {f"panel {panel}": panel.split(": ", 1)[1] for panel in _panel_queries()}
+    queries |= _panel_queries()
 
     deadline = time.monotonic() + WITHIN_SECONDS
     with httpx.Client(base_url=prometheus.url, timeout=5) as client:
