@@ -1,4 +1,5 @@
-"""`make up` on this machine: every app ready, a crashed app restarted, SIGTERM stops it all."""
+"""`make up` on this machine: every app ready and scraped by Prometheus, a crashed app restarted,
+SIGTERM stops it all."""
 
 import asyncio
 import os
@@ -10,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack.infra import ensure_database
+from devstack.apps import ALL_APPS
+from devstack.infra import ensure_database, free_port
 from tests.running_platform import (
     SMALL_DATABASE_POOLS,
     PlatformPorts,
@@ -26,6 +28,17 @@ def _listens(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _scraped_apps(client: httpx.Client, prometheus_port: int) -> set[str]:
+    """The apps Prometheus has scraped successfully (it scrapes every 15 s: wait for one round)."""
+    deadline = time.monotonic() + 30
+    healthy: set[str] = set()
+    while time.monotonic() < deadline and len(healthy) < len(ALL_APPS):
+        targets = client.get(f"http://127.0.0.1:{prometheus_port}/api/v1/targets").json()["data"]["activeTargets"]
+        healthy = {target["labels"]["app"] for target in targets if target["health"] == "up"}
+        time.sleep(0.5)
+    return healthy
+
+
 def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
     tmp_path: Path, database_url: str, spare_redis_url: str
 ) -> None:
@@ -33,7 +46,9 @@ def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
     own_database = f"{database_url}_make_up"
     asyncio.run(ensure_database(own_database, recreate=True))
     ports = PlatformPorts.free()
+    prometheus_port = free_port()
     env = {
+        "PROMETHEUS_PORT": str(prometheus_port),
         "DATABASE_URL": own_database,
         "REDIS_URL": spare_redis_url,
         "KAFKA_BOOTSTRAP_SERVERS": "",
@@ -51,6 +66,7 @@ def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
                     time.sleep(0.2)
                 demo = client.get(f"{ports.gateway_url}/api/v1/listings", params={"city": "Lisbon", "limit": 100})
                 assert "Alfama walking tour" in {listing["title"] for listing in demo.json()["items"]}
+                assert _scraped_apps(client, prometheus_port) == {spec.name for spec in ALL_APPS}
 
                 crashed = pid_serving(ports.apps["booking"])
                 os.kill(crashed, signal.SIGKILL)
@@ -74,7 +90,8 @@ def test_make_up_runs_every_app_restarts_a_crashed_one_and_stops_cleanly(
     assert "The platform is up" in output
     assert "admin@travel.example" in output, "make up prints the development accounts"
     assert ports.gateway_url in output
-    for port in [*ports.apps.values(), ports.stripe, ports.mail_http, ports.smtp, ports.twilio_sink]:
+    assert f"http://127.0.0.1:{prometheus_port}" in output, "make up prints where Prometheus is"
+    for port in [*ports.apps.values(), prometheus_port, ports.stripe, ports.mail_http, ports.smtp, ports.twilio_sink]:
         assert not _listens(port), f"port {port} still served after make up stopped"
 
 
