@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 from dataclasses import dataclass
@@ -212,7 +213,9 @@ async def run_stack(plan: StackPlan, *, output: IO[str] | None = None) -> None:
 
     await prepare_data_stores(plan)
     await asyncio.to_thread(ensure_prometheus_installed)
-    prometheus = prepare_prometheus(new_workdir(), plan.scrape_targets, port=plan.prometheus_port)
+    # Its config and samples live for this run only, in a folder of their own.
+    prometheus_dir = new_workdir()
+    prometheus = prepare_prometheus(prometheus_dir, plan.scrape_targets, port=plan.prometheus_port)
     supervisor = Supervisor(output=output)
     os.environ.update(plan.app_environment)
     try:
@@ -237,6 +240,7 @@ async def run_stack(plan: StackPlan, *, output: IO[str] | None = None) -> None:
         print("Stopping the platform...", flush=True)
     finally:
         await supervisor.stop_all()
+        shutil.rmtree(prometheus_dir, ignore_errors=True)
     print("Stopped.", flush=True)
 
 
