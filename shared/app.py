@@ -32,7 +32,7 @@ from shared.events.kafka import create_producer, ensure_topics
 from shared.events.outbox import OutboxRelay, outbox_lag
 from shared.health import BrokerProbe, database_check, health_router, redis_check
 from shared.logging import configure_logging
-from shared.metrics import AppMetrics, HttpMetricsMiddleware, JobMetrics, metrics_endpoint
+from shared.metrics import SESSION_METRICS_KEY, AppMetrics, HttpMetricsMiddleware, JobMetrics, metrics_endpoint
 from shared.openapi import install_problem_openapi, operation_id
 from shared.requests import RequestContextMiddleware
 from shared.settings import AppSettings
@@ -184,7 +184,9 @@ def create_app(
             stack.push_async_callback(redis.aclose)
             producer = create_producer(settings.kafka_bootstrap_servers, client_id=settings.service_name)
             relay_holder: list[OutboxRelay] = []
-            session_factory = create_session_factory(engine, after_outbox_commit=lambda: relay_holder[0].notify())
+            session_factory = create_session_factory(
+                engine, after_outbox_commit=lambda: relay_holder[0].notify(), info={SESSION_METRICS_KEY: metrics}
+            )
             relay = OutboxRelay(
                 session_factory=session_factory,
                 producer=producer,

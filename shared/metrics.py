@@ -6,8 +6,9 @@ without their series mixing.
 """
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,12 +23,18 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import Pool, QueuePool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.db import after_commit
+
 UNMATCHED_ROUTE = "__unmatched__"
+# The key of the app's `AppMetrics` in every session's `info` (shared.db.create_session_factory).
+SESSION_METRICS_KEY = "app_metrics"
+DomainMetrics = TypeVar("DomainMetrics")
 # Shared with the gateway's upstream latency, so the two compare bucket for bucket.
 HTTP_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -152,6 +159,15 @@ class AppMetrics:
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
         self.service = service
+        self._domains: dict[Callable[[CollectorRegistry], Any], Any] = {}
+
+    def of(self, register: Callable[[CollectorRegistry], DomainMetrics]) -> DomainMetrics:
+        """The app's one instance of a domain's metrics (`HoldMetrics.register`, say), registered
+        on the app's registry the first time it is asked for."""
+        if register not in self._domains:
+            self._domains[register] = register(self.registry)
+        metrics: DomainMetrics = self._domains[register]
+        return metrics
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
@@ -199,3 +215,22 @@ class HttpMetricsMiddleware:
 async def metrics_endpoint(request: Request) -> Response:
     metrics: AppMetrics = request.app.state.metrics
     return metrics.render()
+
+
+def session_metrics(
+    session: AsyncSession, register: Callable[[CollectorRegistry], DomainMetrics]
+) -> DomainMetrics | None:
+    """A domain's metrics of the app whose session this is; None for a session made outside an
+    app (a test's own factory), whose work nobody scrapes."""
+    app_metrics: AppMetrics | None = session.info.get(SESSION_METRICS_KEY)
+    return None if app_metrics is None else app_metrics.of(register)
+
+
+def count_on_commit(session: AsyncSession, count: Callable[[], None]) -> None:
+    """Count what the session's transaction does once it commits, and never if it rolls back:
+    a series then agrees with the rows and the events the outbox publishes."""
+
+    async def counted() -> None:
+        count()
+
+    after_commit(session, counted)
