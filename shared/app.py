@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -27,6 +27,7 @@ from shared.auth import SERVICE_JWKS_PATH, IdentityVerifier, ServiceSigner
 from shared.db import create_engine, create_session_factory
 from shared.error_handlers import install_error_handlers
 from shared.events.consumer import ConsumerSpec, EventConsumer
+from shared.events.dead_letters import dead_letter_depths
 from shared.events.envelope import dead_letter_topic_for
 from shared.events.kafka import create_producer, ensure_topics
 from shared.events.outbox import OutboxRelay, outbox_lag
@@ -275,8 +276,15 @@ async def _run_event_plumbing(resources: AppResources, sources: Sequence[Consume
 
     await run_with_restarts(f"{settings.service_name} broker connection", connect)
 
+    dead_letter_topics = [dead_letter_topic_for(spec.name) for spec in consumers]
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(run_with_restarts("outbox lag metrics", lambda: _record_outbox_lag(resources)))
+        if dead_letter_topics:
+            tasks.create_task(
+                run_with_restarts(
+                    "dead-letter depth metrics", lambda: _record_dead_letter_depth(resources, dead_letter_topics)
+                )
+            )
         if settings.relay_enabled:
             tasks.create_task(run_with_restarts("outbox relay", resources.relay.run))
         if settings.consumers_enabled:
@@ -299,3 +307,20 @@ async def _record_outbox_lag(resources: AppResources) -> None:
         resources.metrics.outbox.pending.set(pending)
         resources.metrics.outbox.oldest_age.set(oldest_age)
         await asyncio.sleep(resources.settings.metrics_lag_interval_seconds)
+
+
+async def _record_dead_letter_depth(resources: AppResources, topics: list[str]) -> None:
+    settings = resources.settings
+    client = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-dead-letter-depth",
+        enable_auto_commit=False,
+    )
+    await client.start()
+    try:
+        while True:
+            for topic, depth in (await dead_letter_depths(client, topics)).items():
+                resources.metrics.dead_letter_depth.labels(topic).set(depth)
+            await asyncio.sleep(settings.metrics_lag_interval_seconds)
+    finally:
+        await client.stop()

@@ -139,6 +139,12 @@ class AppMetrics:
                 "outbox_oldest_pending_age_seconds", "Age of the oldest unpublished event.", registry=self.registry
             ),
         )
+        self.dead_letter_depth = Gauge(
+            "dead_letter_topic_messages",
+            "Messages kept in each of the app's dead-letter topics.",
+            ["topic"],
+            registry=self.registry,
+        )
         self.jobs = JobMetrics(
             runs=Counter(
                 "background_job_runs_total",

@@ -1,13 +1,17 @@
-"""Every app's `/metrics` carries the process and GC series, its database pool, and each
-background job's passes and heartbeat."""
+"""Every app's `/metrics` carries the process and GC series, its database pool, each
+background job's passes and heartbeat, and the depth of its dead-letter topics."""
 
 import asyncio
+import uuid
 from typing import ClassVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.app import AppResources, BackgroundJob, create_app, job_pass
+from shared.events.consumer import ConsumerSpec
+from shared.events.envelope import dead_letter_topic_for
+from shared.events.kafka import create_producer
 from shared.settings import AppSettings
 
 
@@ -81,3 +85,41 @@ async def test_metrics_show_the_process_the_pool_and_each_jobs_passes_and_heartb
 
 def _names(text: str) -> set[str]:
     return {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+async def test_metrics_show_how_many_messages_wait_in_each_dead_letter_topic(
+    database_url: str, redis_url: str, bootstrap_servers: str
+) -> None:
+    spec = ConsumerSpec(name=f"demo-{uuid.uuid4().hex[:8]}", topics=("demo.events",), handlers={})
+    dead_letters = dead_letter_topic_for(spec.name)
+    settings = DemoSettings(
+        database_url=database_url,
+        redis_url=redis_url,
+        kafka_bootstrap_servers=bootstrap_servers,
+        relay_enabled=False,
+        consumers_enabled=False,
+        metrics_lag_interval_seconds=0.1,
+    )
+    app = create_app(settings, title="Demo", consumers=[spec])
+    producer = create_producer(bootstrap_servers, client_id="dead-letter-test")
+
+    async def depth(client: httpx.AsyncClient) -> float | None:
+        return _samples((await client.get("/metrics")).text, "dead_letter_topic_messages").get(
+            (("topic", dead_letters),)
+        )
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client,
+    ):
+        async with asyncio.timeout(20):
+            while await depth(client) != 0:  # the app made the topic, and found it empty
+                await asyncio.sleep(0.1)
+            await producer.start()
+            try:
+                for _ in range(2):
+                    await producer.send_and_wait(dead_letters, b"poison")
+            finally:
+                await producer.stop()
+            while await depth(client) != 2:
+                await asyncio.sleep(0.1)
