@@ -1,5 +1,7 @@
-"""Prometheus metrics: HTTP traffic by route template, outbox lag and consumer lag, background
-job runs, the database pool, and the process itself (CPU, memory, file descriptors, GC).
+"""Prometheus metrics: HTTP traffic by route template, outbox lag and consumer lag, dead-letter
+depth, background job runs, the database pool, and the process itself (CPU, memory, file
+descriptors, GC); and the way a domain's own series are reached from its work (through the
+session) and counted only once that work commits.
 
 Each app has its own registry, so several apps can live in one process (as in tests)
 without their series mixing.
