@@ -11,6 +11,7 @@ from gateway.identity.router import well_known_router
 from gateway.identity.service import ensure_bootstrap_admin
 from gateway.openapi.router import router as openapi_router
 from gateway.openapi.service import OpenApiCache
+from gateway.proxy.metrics import UpstreamMetrics
 from gateway.proxy.paths import PathCheckMiddleware
 from gateway.proxy.router import router as proxy_router
 from gateway.proxy.security import install_edge_middleware
@@ -52,6 +53,7 @@ def build_app(settings: GatewaySettings | None = None, *, clock: Clock | None = 
             failure_threshold=settings.circuit_failure_threshold,
             cooldown=timedelta(seconds=settings.circuit_cooldown_seconds),
             clock=clock,
+            metrics=upstream_metrics,
         )
         app.state.upstreams = upstreams
         try:
@@ -70,6 +72,7 @@ def build_app(settings: GatewaySettings | None = None, *, clock: Clock | None = 
         inner_middleware=[Middleware(PathCheckMiddleware), Middleware(RateLimitMiddleware)],
     )
     install_edge_middleware(app, cors_origins=settings.cors_origins)
+    upstream_metrics = UpstreamMetrics.register(app.state.metrics.registry)
     app.state.clock = clock
     app.state.trusted_proxies = tuple(settings.trusted_proxies)
     app.state.openapi_cache = OpenApiCache(ttl_seconds=settings.openapi_cache_seconds)

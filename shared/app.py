@@ -10,10 +10,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -26,12 +27,13 @@ from shared.auth import SERVICE_JWKS_PATH, IdentityVerifier, ServiceSigner
 from shared.db import create_engine, create_session_factory
 from shared.error_handlers import install_error_handlers
 from shared.events.consumer import ConsumerSpec, EventConsumer
+from shared.events.dead_letters import dead_letter_depths
 from shared.events.envelope import dead_letter_topic_for
 from shared.events.kafka import create_producer, ensure_topics
 from shared.events.outbox import OutboxRelay, outbox_lag
 from shared.health import BrokerProbe, database_check, health_router, redis_check
 from shared.logging import configure_logging
-from shared.metrics import AppMetrics, HttpMetricsMiddleware, metrics_endpoint
+from shared.metrics import SESSION_METRICS_KEY, AppMetrics, HttpMetricsMiddleware, JobMetrics, metrics_endpoint
 from shared.openapi import install_problem_openapi, operation_id
 from shared.requests import RequestContextMiddleware
 from shared.settings import AppSettings
@@ -104,6 +106,38 @@ class BackgroundJob:
     run: Callable[["AppResources"], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class _RunningJob:
+    name: str
+    metrics: JobMetrics
+
+
+# Set inside each background job's own task, so its passes are counted under its name.
+_running_job: ContextVar[_RunningJob | None] = ContextVar("running_job", default=None)
+
+
+async def _run_job(job: BackgroundJob, resources: "AppResources") -> None:
+    _running_job.set(_RunningJob(job.name, resources.metrics.jobs))
+    await job.run(resources)
+
+
+@asynccontextmanager
+async def job_pass() -> AsyncIterator[None]:
+    """One pass of the running background job (a sweep, a batch): counted ok or failed under
+    the job's name, and an ok pass is its heartbeat (the time of its last success). Wrap the
+    work, not the sleep between passes. Outside a job (a test calling the work) it only runs
+    the body."""
+    job = _running_job.get()
+    try:
+        yield
+    except Exception:
+        if job is not None:
+            job.metrics.record(job.name, ok=False)
+        raise
+    if job is not None:
+        job.metrics.record(job.name, ok=True)
+
+
 async def cancel_and_wait(tasks: Sequence[asyncio.Task[None]]) -> None:
     """Cancel the tasks and wait until they have ended. A cancellation that a library absorbs
     (a database session's cleanup can swallow one, and the job then loops on) is delivered
@@ -146,11 +180,14 @@ def create_app(
                 database_url=settings.database_url, schema=settings.db_schema, pool_size=settings.database_pool_size
             )
             stack.push_async_callback(engine.dispose)
+            metrics.db_pool.pool = engine.sync_engine.pool
             redis = connect_redis(settings.redis_url, timeout_seconds=settings.readiness_timeout_seconds)
             stack.push_async_callback(redis.aclose)
             producer = create_producer(settings.kafka_bootstrap_servers, client_id=settings.service_name)
             relay_holder: list[OutboxRelay] = []
-            session_factory = create_session_factory(engine, after_outbox_commit=lambda: relay_holder[0].notify())
+            session_factory = create_session_factory(
+                engine, after_outbox_commit=lambda: relay_holder[0].notify(), info={SESSION_METRICS_KEY: metrics}
+            )
             relay = OutboxRelay(
                 session_factory=session_factory,
                 producer=producer,
@@ -182,7 +219,7 @@ def create_app(
                 await stack.enter_async_context(lifespan_hook(app, resources))
             tasks = [asyncio.create_task(_run_event_plumbing(resources, consumers), name="event-plumbing")]
             tasks += [
-                asyncio.create_task(run_with_restarts(job.name, partial(job.run, resources)), name=job.name)
+                asyncio.create_task(run_with_restarts(job.name, partial(_run_job, job, resources)), name=job.name)
                 for job in background_jobs
             ]
             try:
@@ -239,8 +276,15 @@ async def _run_event_plumbing(resources: AppResources, sources: Sequence[Consume
 
     await run_with_restarts(f"{settings.service_name} broker connection", connect)
 
+    dead_letter_topics = [dead_letter_topic_for(spec.name) for spec in consumers]
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(run_with_restarts("outbox lag metrics", lambda: _record_outbox_lag(resources)))
+        if dead_letter_topics:
+            tasks.create_task(
+                run_with_restarts(
+                    "dead-letter depth metrics", lambda: _record_dead_letter_depth(resources, dead_letter_topics)
+                )
+            )
         if settings.relay_enabled:
             tasks.create_task(run_with_restarts("outbox relay", resources.relay.run))
         if settings.consumers_enabled:
@@ -263,3 +307,20 @@ async def _record_outbox_lag(resources: AppResources) -> None:
         resources.metrics.outbox.pending.set(pending)
         resources.metrics.outbox.oldest_age.set(oldest_age)
         await asyncio.sleep(resources.settings.metrics_lag_interval_seconds)
+
+
+async def _record_dead_letter_depth(resources: AppResources, topics: list[str]) -> None:
+    settings = resources.settings
+    client = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-dead-letter-depth",
+        enable_auto_commit=False,
+    )
+    await client.start()
+    try:
+        while True:
+            for topic, depth in (await dead_letter_depths(client, topics)).items():
+                resources.metrics.dead_letter_depth.labels(topic).set(depth)
+            await asyncio.sleep(settings.metrics_lag_interval_seconds)
+    finally:
+        await client.stop()

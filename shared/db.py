@@ -6,7 +6,7 @@ the shared outbox and inbox tables) resolve inside it and no app can see another
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -94,10 +94,15 @@ async def _run_after_commit(action: AfterCommit) -> None:
 
 
 def create_session_factory(
-    engine: AsyncEngine, *, after_outbox_commit: Callable[[], None] | None = None
+    engine: AsyncEngine,
+    *,
+    after_outbox_commit: Callable[[], None] | None = None,
+    info: Mapping[str, object] | None = None,
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions for one app; `after_outbox_commit` runs after a commit that queued events, and
-    the actions given to `after_commit` after the commit of their transaction."""
+    the actions given to `after_commit` after the commit of their transaction. Each session's
+    `info` starts with a copy of `info` (what the app's code reaches through any session, such
+    as its metrics)."""
 
     class AppSession(Session):
         pass
@@ -125,7 +130,7 @@ def create_session_factory(
         def _forget_outbox_write(session: Session) -> None:
             session.info.pop("outbox_written", None)
 
-    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=AppSession)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=AppSession, info=dict(info or {}))
 
 
 @asynccontextmanager

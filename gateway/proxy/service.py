@@ -17,6 +17,7 @@
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +32,7 @@ from gateway.identity.authenticator import Authenticator
 from gateway.proxy.breaker import CircuitBreaker, CircuitOpen
 from gateway.proxy.caller import identify_caller
 from gateway.proxy.forwarding import client_of
+from gateway.proxy.metrics import UpstreamMetrics
 from gateway.proxy.routes import PUBLIC_PREFIX, Upstream, owner_of
 from gateway.proxy.timeouts import RouteTimeouts
 from gateway.proxy.tracing import TRACEPARENT_HEADER, TRACESTATE_HEADER, trace_headers
@@ -115,18 +117,29 @@ class Upstreams:
     urls: dict[str, str]
     clients: dict[str, httpx.AsyncClient]
     breakers: dict[str, CircuitBreaker]
+    metrics: UpstreamMetrics
 
     @classmethod
     def open(
-        cls, urls: dict[str, str], *, timeout_seconds: float, failure_threshold: int, cooldown: timedelta, clock: Clock
+        cls,
+        urls: dict[str, str],
+        *,
+        timeout_seconds: float,
+        failure_threshold: int,
+        cooldown: timedelta,
+        clock: Clock,
+        metrics: UpstreamMetrics,
     ) -> "Upstreams":
+        breakers = {
+            name: CircuitBreaker(name, failure_threshold=failure_threshold, cooldown=cooldown, clock=clock)
+            for name in urls
+        }
+        metrics.breakers.breakers = breakers
         return cls(
             urls=dict(urls),
             clients={name: service_client(base_url=url, timeout_seconds=timeout_seconds) for name, url in urls.items()},
-            breakers={
-                name: CircuitBreaker(name, failure_threshold=failure_threshold, cooldown=cooldown, clock=clock)
-                for name in urls
-            },
+            breakers=breakers,
+            metrics=metrics,
         )
 
     async def close(self) -> None:
@@ -213,16 +226,22 @@ def _wait_before_retrying(response: httpx.Response, retry: int) -> float | None:
     return max(backoff, float(retry_after))
 
 
-async def _send_once(client: httpx.AsyncClient, request: httpx.Request, breaker: CircuitBreaker) -> httpx.Response:
+async def _send_once(
+    client: httpx.AsyncClient, request: httpx.Request, breaker: CircuitBreaker, metrics: UpstreamMetrics
+) -> httpx.Response:
     with breaker.call() as call:
+        started = time.perf_counter()
         try:
             response = await client.send(request, stream=True)
         except httpx.PoolTimeout:
             # The gateway's own queue for a connection: no verdict on the service.
             raise
-        except httpx.TransportError:
+        except httpx.TransportError as error:
             call.failed()
+            status = 504 if isinstance(error, httpx.TimeoutException) else 502
+            metrics.record(breaker.name, request.method, status, time.perf_counter() - started)
             raise
+        metrics.record(breaker.name, request.method, response.status_code, time.perf_counter() - started)
         if response.status_code == 503:
             call.failed()
         else:
@@ -231,14 +250,19 @@ async def _send_once(client: httpx.AsyncClient, request: httpx.Request, breaker:
 
 
 async def _send(
-    client: httpx.AsyncClient, request: httpx.Request, breaker: CircuitBreaker, policy: ProxyPolicy, upstream: Upstream
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    breaker: CircuitBreaker,
+    metrics: UpstreamMetrics,
+    policy: ProxyPolicy,
+    upstream: Upstream,
 ) -> httpx.Response:
     service = upstream.service
     retries = policy.retries if request.method in IDEMPOTENT_METHODS else 0
     retry = 0
     while True:
         try:
-            response = await _send_once(client, request, breaker)
+            response = await _send_once(client, request, breaker, metrics)
         except CircuitOpen as circuit:
             raise circuit_open_error(service, circuit) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
@@ -287,7 +311,7 @@ async def forward(request: Request, upstreams: Upstreams, policy: ProxyPolicy) -
             seconds, connect=min(seconds, CONNECT_TIMEOUT_SECONDS), pool=max(seconds, POOL_TIMEOUT_SECONDS)
         ),
     )
-    response = await _send(client, outgoing, upstreams.breakers[upstream.service], policy, upstream)
+    response = await _send(client, outgoing, upstreams.breakers[upstream.service], upstreams.metrics, policy, upstream)
     headers = {name: value for name, value in response.headers.items() if name.lower() not in STRIPPED_RESPONSE_HEADERS}
     return StreamingResponse(
         _raw_chunks(response),

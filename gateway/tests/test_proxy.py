@@ -19,6 +19,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 from starlette.types import Message
 
@@ -364,6 +365,42 @@ async def test_a_service_that_hangs_is_504_after_its_route_timeout_and_then_its_
     assert (await gateway.client.get("/api/v1/listings")).status_code == 200
     assert (await gateway.client.get("/api/v1/listings")).status_code == 200
     assert gateway.calls["listings"] == 2
+
+
+async def _scraped(gateway: Gateway, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    text = (await gateway.client.get("/metrics")).text
+    return {
+        tuple(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+async def test_metrics_count_tries_at_each_upstream_by_status_and_show_its_circuit_state(gateway: Gateway) -> None:
+    def state(states: dict[tuple[tuple[str, str], ...], float], upstream: str) -> float:
+        return states[(("upstream", upstream),)]
+
+    assert state(await _scraped(gateway, "gateway_circuit_breaker_state"), "inventory") == 0
+    assert (await gateway.client.get("/api/v1/listings")).status_code == 200
+    async with asyncio.timeout(30):
+        for _ in range(FAILURE_THRESHOLD):
+            _problem(await gateway.client.get("/api/v1/holds/h-9"), 504, "GATEWAY_TIMEOUT")
+    _problem(await gateway.client.get("/api/v1/listings"), 503, "SERVICE_UNAVAILABLE")
+
+    tries = await _scraped(gateway, "gateway_upstream_requests_total")
+    assert tries[(("method", "GET"), ("status", "200"), ("upstream", "inventory"))] == 1
+    # The refusal of the open circuit never reached inventory: only the timeouts are 504s.
+    assert tries[(("method", "GET"), ("status", "504"), ("upstream", "inventory"))] == FAILURE_THRESHOLD
+    latency = await _scraped(gateway, "gateway_upstream_request_duration_seconds_count")
+    assert latency[(("upstream", "inventory"),)] == FAILURE_THRESHOLD + 1
+    states = await _scraped(gateway, "gateway_circuit_breaker_state")
+    assert (state(states, "inventory"), state(states, "booking")) == (2, 0)
+
+    gateway.clock.advance(COOLDOWN)
+    assert state(await _scraped(gateway, "gateway_circuit_breaker_state"), "inventory") == 1
+    assert (await gateway.client.get("/api/v1/listings")).status_code == 200
+    assert state(await _scraped(gateway, "gateway_circuit_breaker_state"), "inventory") == 0
 
 
 async def test_a_get_is_tried_again_after_a_connect_error_and_succeeds(gateway: Gateway) -> None:

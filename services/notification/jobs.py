@@ -10,7 +10,7 @@ from services.notification.notifications.metrics import DeliveryMetrics
 from services.notification.notifications.service import DeliveryPolicy, deliver_due
 from services.notification.reminders.service import send_due_reminders
 from services.notification.settings import NotificationSettings
-from shared.app import AppResources
+from shared.app import AppResources, job_pass
 from shared.clock import Clock
 
 
@@ -25,27 +25,32 @@ async def deliver_forever(
 ) -> None:
     rng = random.Random()  # noqa: S311  (jitter spreads retries; it guards nothing)
     while True:
-        claimed = await deliver_due(
-            resources.session_factory, senders=senders, clock=clock, policy=policy, metrics=metrics, rng=rng
-        )
+        async with job_pass():
+            claimed = await deliver_due(
+                resources.session_factory, senders=senders, clock=clock, policy=policy, metrics=metrics, rng=rng
+            )
         if not claimed:
             await asyncio.sleep(interval_seconds)
 
 
 async def remind_forever(resources: AppResources, *, settings: NotificationSettings, clock: Clock) -> None:
     while True:
-        taken = await send_due_reminders(
-            resources.session_factory,
-            now=clock.now(),
-            settings=settings,
-            redis=resources.redis,
-            limit=settings.delivery_batch_size,
-        )
+        async with job_pass():
+            taken = await send_due_reminders(
+                resources.session_factory,
+                now=clock.now(),
+                settings=settings,
+                redis=resources.redis,
+                limit=settings.delivery_batch_size,
+            )
         if not taken:
             await asyncio.sleep(settings.reminder_interval_seconds)
 
 
 async def send_manifests_forever(resources: AppResources, *, settings: NotificationSettings, clock: Clock) -> None:
     while True:
-        await send_due_manifests(resources.session_factory, now=clock.now(), settings=settings, redis=resources.redis)
+        async with job_pass():
+            await send_due_manifests(
+                resources.session_factory, now=clock.now(), settings=settings, redis=resources.redis
+            )
         await asyncio.sleep(settings.manifest_interval_seconds)

@@ -22,7 +22,7 @@ from services.payment.reconciliation.router import router as reconciliation_rout
 from services.payment.settings import PaymentSettings, get_settings
 from services.payment.stripe_gateway import create_stripe_client
 from services.payment.webhooks.router import router as webhooks_router
-from shared.app import AppResources, BackgroundJob, create_app
+from shared.app import AppResources, BackgroundJob, create_app, job_pass
 from shared.clock import Clock, SystemClock
 from shared.http_client import service_client
 
@@ -44,13 +44,14 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
 
     async def make_stripe_calls(resources: AppResources) -> None:
         while True:
-            done = await run_pending_stripe_commands(
-                resources.session_factory,
-                stripe_client=stripe_client,
-                now=clock.now(),
-                first_retry=timedelta(seconds=settings.stripe_retry_first_seconds),
-                longest_retry=timedelta(seconds=settings.stripe_retry_longest_seconds),
-            )
+            async with job_pass():
+                done = await run_pending_stripe_commands(
+                    resources.session_factory,
+                    stripe_client=stripe_client,
+                    now=clock.now(),
+                    first_retry=timedelta(seconds=settings.stripe_retry_first_seconds),
+                    longest_retry=timedelta(seconds=settings.stripe_retry_longest_seconds),
+                )
             if not done:
                 await asyncio.sleep(settings.stripe_command_interval_seconds)
 
@@ -60,9 +61,10 @@ def build_app(settings: PaymentSettings | None = None, *, clock: Clock | None = 
             longest=timedelta(seconds=settings.stripe_retry_longest_seconds),
         )
         while True:
-            done = await pay_due_payouts(
-                resources.session_factory, stripe_client=stripe_client, now=clock.now(), retry=retry
-            )
+            async with job_pass():
+                done = await pay_due_payouts(
+                    resources.session_factory, stripe_client=stripe_client, now=clock.now(), retry=retry
+                )
             if not done:
                 await asyncio.sleep(settings.payout_interval_seconds)
 

@@ -1,5 +1,6 @@
 """The booking saga on events: paid → seats sold → confirmed; or failed, expired, refunded."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -9,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.balances.domain import is_balance_payment
+from services.booking.bookings.metrics import time_confirmation
 from services.booking.bookings.models import Booking, BookingRefund
 from services.booking.bookings.service import PRODUCER
 from services.booking.history.service import SYSTEM, move, record_change
@@ -67,7 +69,8 @@ def _unpaid_booking_facts(booking: Booking) -> dict[str, Any]:
 
 
 def saga_consumer(clock: Clock) -> ConsumerSpec:
-    async def on_payment_succeeded(session: AsyncSession, event: PaymentSucceeded) -> None:
+    async def on_payment_succeeded(session: AsyncSession, envelope: EventEnvelope) -> None:
+        event = PaymentSucceeded.model_validate(envelope.payload)
         if is_change_payment(event.purpose) or is_balance_payment(event.purpose):
             return  # a modification's difference or a deposit's balance: see their consumers
         paid_by_it = await _paid_by(session, event.booking_id, event.payment_intent_id)
@@ -76,10 +79,19 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
                 continue
             # A cart's one payment: each booking carries its share of the platform fee.
             share = booking.amount_due_now / event.amount if len(paid_by_it) > 1 else Decimal(1)
-            _take_payment(session, booking, event, fee=money(event.platform_fee * share, event.currency))
+            _take_payment(
+                session,
+                booking,
+                event,
+                fee=money(event.platform_fee * share, event.currency),
+                received_at=envelope.occurred_at,
+            )
 
-    def _take_payment(session: AsyncSession, booking: Booking, event: PaymentSucceeded, *, fee: Decimal) -> None:
+    def _take_payment(
+        session: AsyncSession, booking: Booking, event: PaymentSucceeded, *, fee: Decimal, received_at: datetime
+    ) -> None:
         booking.paid_at = clock.now()
+        booking.payment_received_at = received_at
         booking.platform_fee = fee
         record_change(
             session,
@@ -169,6 +181,8 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
         ):
             return
         move(session, booking, "confirmed", actor=SYSTEM, at=clock.now())
+        if booking.payment_received_at is not None:
+            time_confirmation(session, payment_received_at=booking.payment_received_at, confirmed_at=clock.now())
         contact = booking.contact
         _emit(
             session,
@@ -280,7 +294,7 @@ def saga_consumer(clock: Clock) -> ConsumerSpec:
         topics=(topic_for("payment"), topic_for("inventory")),
         handlers=dict(
             [
-                handles(PaymentSucceeded, on_payment_succeeded),
+                ((PaymentSucceeded.event_type, PaymentSucceeded.event_version), on_payment_succeeded),
                 handles(PaymentFailed, on_payment_failed),
                 ((PaymentRefunded.event_type, PaymentRefunded.event_version), on_payment_refunded),
                 handles(HoldExpired, on_hold_expired),

@@ -55,6 +55,9 @@ class Booking(Base):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When payment received the payment (its event's time, on payment's clock), to time how
+    # long the booking then took to confirm.
+    payment_received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A deposit booking's rest: charged off-session on the saved card from its due date, each
     # failed attempt retried later until the last, unless the traveler pays it first.
     balance_amount: Mapped[Decimal | None] = mapped_column(MoneyAmount())

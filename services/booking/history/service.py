@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.bookings.domain import check_transition, may_see
+from services.booking.bookings.metrics import count_status
 from services.booking.bookings.models import Booking
 from services.booking.history.models import BookingChange
 from services.booking.history.schemas import ActorOut, BookingChangeOut, BookingHistory
@@ -72,6 +73,8 @@ def record_change(
     at: datetime,
     reason: str | None = None,
 ) -> None:
+    if "status" in changes:
+        count_status(session, str(changes["status"][1]))
     session.add(
         BookingChange(
             booking_id=booking.id,

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +33,7 @@ class BookingApp:
     clock: FrozenClock
     settings: BookingSettings
     sessions: async_sessionmaker[AsyncSession]
+    app: FastAPI
 
     def as_(self, identity: Identity) -> dict[str, str]:
         return identity_headers(identity, audience=self.settings.service_name)
@@ -138,7 +140,9 @@ async def running_booking(
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://booking") as client:
-                yield BookingApp(client=client, clock=clock, settings=settings, sessions=create_session_factory(engine))
+                yield BookingApp(
+                    client=client, clock=clock, settings=settings, sessions=create_session_factory(engine), app=app
+                )
     finally:
         await engine.dispose()
 

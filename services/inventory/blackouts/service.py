@@ -14,6 +14,7 @@ from services.inventory.blackouts.repository import slot_blacked_out
 from services.inventory.blackouts.schemas import BlackoutCreate, BlackoutOut, BlackoutPage, BlackoutSlotOut
 from services.inventory.calendar.cache import calendar_changed
 from services.inventory.feed.publisher import slot_changed
+from services.inventory.holds.metrics import count_hold
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.seats import RedisSeats
 from services.inventory.holds.service import PRODUCER, available_seats, release_seats
@@ -125,6 +126,7 @@ async def create_blackout(
 
 async def _release(session: AsyncSession, *, seats: RedisSeats, hold: SeatHold, slot: Slot, clock: Clock) -> None:
     hold.status, hold.ended_at = "released", clock.now()
+    count_hold(session, "released")
     add_event(
         session,
         HoldReleased(

@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.inventory.holds.metrics import count_hold
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.seats import RedisSeats, SeatChange
 from services.inventory.holds.service import (
@@ -74,6 +75,7 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
         if confirmed:
             await announce_hold_change(session, seats=seats, hold=hold, change="seats_confirmed", clock=clock)
             hold.status, hold.booking_id, hold.ended_at = "confirmed", event.booking_id, clock.now()
+            count_hold(session, "converted")
             add_event(
                 session,
                 SeatsConfirmed(
@@ -109,6 +111,7 @@ def booking_events_consumer(*, seats: RedisSeats, clock: Clock) -> ConsumerSpec:
         if hold is None:
             return
         hold.status, hold.ended_at = "released", clock.now()
+        count_hold(session, "released")
         slot = await session.get_one(Slot, hold.slot_id)
         add_event(
             session,

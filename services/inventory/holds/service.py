@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inventory.feed.publisher import slot_changed
+from services.inventory.holds.metrics import count_hold, counting_sold_out
 from services.inventory.holds.models import SeatHold
 from services.inventory.holds.schemas import HoldCreate, HoldOut, InternalHoldCreate
 from services.inventory.holds.seats import RedisSeats, SeatChange, SlotNotLoaded
@@ -202,17 +203,18 @@ async def place_hold(
     check_party_size(party, listing)
     await _one_hold_per_traveler(session, holder_id=holder.user_id, slot=slot, now=now)
     expires_at = now + timedelta(seconds=listing.hold_ttl_seconds)
-    hold = await reserve_and_record(
-        session,
-        seats=seats,
-        slot=slot,
-        listing=listing,
-        holder_id=holder.user_id,
-        party=party,
-        hold_id=uuid4(),
-        expires_at=expires_at,
-        clock=clock,
-    )
+    with counting_sold_out(session):
+        hold = await reserve_and_record(
+            session,
+            seats=seats,
+            slot=slot,
+            listing=listing,
+            holder_id=holder.user_id,
+            party=party,
+            hold_id=uuid4(),
+            expires_at=expires_at,
+            clock=clock,
+        )
     try:
         await session.commit()
     except Exception:
@@ -295,18 +297,19 @@ async def place_hold_for(
     if request.agreed_total is not None:
         listed = None if listing_rules(listing).quote_only else price_party(listing, slot, party)
         price = agreed_quote(request.agreed_total, currency=listing.currency, listed=listed)
-    hold = await reserve_and_record(
-        session,
-        seats=seats,
-        slot=slot,
-        listing=listing,
-        holder_id=request.holder_id,
-        party=party,
-        hold_id=request.hold_id,
-        expires_at=now + timedelta(seconds=request.ttl_seconds),
-        clock=clock,
-        price=price,
-    )
+    with counting_sold_out(session):
+        hold = await reserve_and_record(
+            session,
+            seats=seats,
+            slot=slot,
+            listing=listing,
+            holder_id=request.holder_id,
+            party=party,
+            hold_id=request.hold_id,
+            expires_at=now + timedelta(seconds=request.ttl_seconds),
+            clock=clock,
+            price=price,
+        )
     try:
         await session.commit()
     except IntegrityError:
@@ -387,6 +390,7 @@ async def reserve_and_record(
         producer=PRODUCER,
         key=str(slot.id),
     )
+    count_hold(session, "placed")
     return hold
 
 
@@ -475,6 +479,7 @@ async def release_hold(
         return
     hold.status = "released"
     hold.ended_at = clock.now()
+    count_hold(session, "released")
     slot = await session.get_one(Slot, hold.slot_id)
     add_event(
         session,
@@ -523,6 +528,7 @@ async def release_expired_holds(
         for hold in expired:
             hold.status = "expired"
             hold.ended_at = now
+            count_hold(session, "expired")
             slot = await session.get_one(Slot, hold.slot_id)
             add_event(
                 session,

@@ -16,6 +16,7 @@ from services.payment.connect.service import charge_destination
 from services.payment.credits import service as credits
 from services.payment.credits.domain import PaidSoFar, credit_to_use, split_refund
 from services.payment.fees.service import fee_for
+from services.payment.intents.metrics import count_payment, count_refund
 from services.payment.intents.models import Payment, StripeCommand
 from services.payment.intents.schemas import PaymentIntentRequest, PaymentPart
 from services.payment.ledger.service import (
@@ -197,6 +198,7 @@ async def record_capture(session: AsyncSession, *, payment: Payment, now: dateti
     """The payment is paid: each provider's share is posted (the credit part from the traveler's
     credit, which is spent), and `payment.succeeded` tells booking."""
     payment.status = "succeeded"
+    count_payment(session, "succeeded")
     postings = [
         posting
         for share in shares(payment)
@@ -318,6 +320,8 @@ async def run_pending_stripe_commands(
             try:
                 await _call_stripe(stripe_client, locked, payment)
             except stripe.StripeError as error:
+                if locked.kind == "refund":
+                    count_refund(session, "failed")
                 locked.last_error = str(error)[:1000]
                 locked.next_attempt_at = now + retry_delay(locked.attempts, first=first_retry, longest=longest_retry)
                 logger.warning(
@@ -386,6 +390,7 @@ def _record_refund(session: AsyncSession, *, payment: Payment, command: StripeCo
     assert command.amount is not None
     amount = command.amount
     payment.amount_refunded += amount
+    count_refund(session, "succeeded")
     booking_id = command.booking_id or payment.booking_id
     share = _share_of(payment, booking_id)
     record(
@@ -460,6 +465,7 @@ async def _refund_to_credit(
 ) -> None:
     payment.credit_refunded += amount
     payment.amount_refunded += amount
+    count_refund(session, "succeeded")
     share = _share_of(payment, booking_id)
     refund_id = f"refund-to-credit:{payment.id}:{booking_id}:{reason}"
     record(

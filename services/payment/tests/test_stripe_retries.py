@@ -16,6 +16,7 @@ import pytest
 import stripe
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -34,7 +35,6 @@ from services.payment.stripe_gateway import create_stripe_client
 from services.payment.webhooks.service import handle_event
 from shared.clock import FrozenClock
 from shared.contracts.booking import BookingRefundRequested
-from shared.db import create_engine, create_session_factory
 from shared.migrations import upgrade_to_head
 from shared.testing import development_signer, make_identity, trust_test_keys
 from shared.tests.servers import served
@@ -100,38 +100,35 @@ async def flaky_app(
     once at start and then waits an hour, so the test drives each try on its own clock."""
     await asyncio.to_thread(upgrade_to_head, Path("services/payment/migrations"), database_url=database_url)
     flaky = FlakyStripe(upstream=stripe_api_base)
-    engine = create_engine(database_url=database_url, schema="payment")
-    try:
-        async with served(flaky.app()) as flaky_server:
-            settings = PaymentSettings(
-                database_url=database_url,
-                redis_url=redis_url,
-                kafka_bootstrap_servers=bootstrap_servers,
-                consumers_enabled=False,
-                stripe_api_base=flaky_server.url,
-                stripe_command_interval_seconds=3600,
-                stripe_max_network_retries=2,
+    async with served(flaky.app()) as flaky_server:
+        settings = PaymentSettings(
+            database_url=database_url,
+            redis_url=redis_url,
+            kafka_bootstrap_servers=bootstrap_servers,
+            consumers_enabled=False,
+            stripe_api_base=flaky_server.url,
+            stripe_command_interval_seconds=3600,
+            stripe_max_network_retries=2,
+        )
+        app = build_app(settings, clock=FrozenClock(T0))
+        trust_test_keys(app, settings)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://payment") as client,
+            httpx.AsyncClient(base_url=stripe_api_base, auth=(settings.stripe_api_key, ""), timeout=10) as ls,
+        ):
+            # The app's own sessions: what the test drives through them is counted in its metrics.
+            sessions = app.state.resources.session_factory
+            yield FlakyPaymentApp(
+                client=client,
+                localstripe=ls,
+                flaky=flaky,
+                settings=settings,
+                stripe_client=create_stripe_client(settings),
+                sessions=sessions,
             )
-            app = build_app(settings, clock=FrozenClock(T0))
-            trust_test_keys(app, settings)
-            async with (
-                app.router.lifespan_context(app),
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://payment") as client,
-                httpx.AsyncClient(base_url=stripe_api_base, auth=(settings.stripe_api_key, ""), timeout=10) as ls,
-            ):
-                sessions = create_session_factory(engine)
-                yield FlakyPaymentApp(
-                    client=client,
-                    localstripe=ls,
-                    flaky=flaky,
-                    settings=settings,
-                    stripe_client=create_stripe_client(settings),
-                    sessions=sessions,
-                )
-                async with sessions() as session:
-                    assert await unbalanced_transactions(session) == []
-    finally:
-        await engine.dispose()
+            async with sessions() as session:
+                assert await unbalanced_transactions(session) == []
 
 
 async def _intent_for(app: FlakyPaymentApp, booking_id: uuid.UUID, amount: str) -> httpx.Response:
@@ -259,6 +256,14 @@ async def test_a_refund_stripe_keeps_refusing_is_tried_after_growing_waits_and_m
             select(func.count()).where(LedgerTransaction.booking_id == booking_id, LedgerTransaction.kind == "refund")
         )
         assert refunds_posted == 1
+    metrics = (await flaky_app.client.get("/metrics")).text
+    refund_outcomes = {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "payment_refunds_total"
+    }
+    assert refund_outcomes == {"failed": 2, "succeeded": 1}
 
 
 async def test_refunds_decided_before_stripe_made_any_never_exceed_what_was_captured(

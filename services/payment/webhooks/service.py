@@ -12,9 +12,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payment.connect.service import apply_account_status
+from services.payment.intents.metrics import count_payment
 from services.payment.intents.models import Payment
 from services.payment.intents.service import record_capture
 from services.payment.payouts.service import after_capture, record_payout_failure
+from services.payment.webhooks.metrics import WebhookOutcome
 from services.payment.webhooks.models import StripeEvent
 from shared.contracts.payment import PaymentFailed
 from shared.errors import AppError
@@ -49,6 +51,16 @@ def verify(payload: bytes, signature: str | None, *, secrets: Sequence[str], tol
             break
         return event
     raise InvalidSignature("The webhook signature does not verify.")
+
+
+def webhook_outcome(outcome: str) -> WebhookOutcome:
+    """What `handle_event`'s answer counts as: anything it acted on (or looked up and found
+    nothing to do) is processed."""
+    if outcome == "ignored":
+        return "ignored"
+    if outcome == "duplicate":
+        return "duplicate"
+    return "processed"
 
 
 async def handle_event(
@@ -129,6 +141,7 @@ async def _apply_intent_status(
     if intent.status == "requires_payment_method" and payment.status == "requires_payment":
         error = intent.last_payment_error
         payment.status = "failed"
+        count_payment(session, "failed")
         add_event(
             session,
             PaymentFailed(
