@@ -143,7 +143,10 @@ def create_app(
         configure_logging(service_name=settings.service_name, level=settings.log_level)
         async with AsyncExitStack() as stack:
             engine = create_engine(
-                database_url=settings.database_url, schema=settings.db_schema, pool_size=settings.database_pool_size
+                database_url=settings.database_url,
+                schema=settings.db_schema,
+                pool_size=settings.database_pool_size,
+                max_overflow=settings.database_max_overflow,
             )
             stack.push_async_callback(engine.dispose)
             redis = connect_redis(settings.redis_url, timeout_seconds=settings.readiness_timeout_seconds)

@@ -55,7 +55,11 @@ class AppSettings(BaseSettings):
     port: int = 8000
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel"
+    # Connections per process: the pool keeps `database_pool_size` open and opens up to
+    # `database_max_overflow` more under load (unset: as many again). k8s/platform-config.yaml
+    # budgets them against PostgreSQL's max_connections.
     database_pool_size: int = 10
+    database_max_overflow: int | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Whether the app creates its topic and dead-letter topics at startup, with the two settings
