@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -16,7 +17,7 @@ from shared.events.consumer import ConsumerSpec
 from shared.events.envelope import dead_letter_topic_for
 from shared.events.kafka import create_producer
 from shared.events.outbox import OutboxRelay
-from shared.events.topics import TOPICS, render
+from shared.events.topics import TOPICS, create, render
 from shared.metrics import AppMetrics
 from shared.settings import AppSettings
 from tests.deploy.manifests import REPO_ROOT
@@ -32,7 +33,7 @@ def _cluster_min_insync_replicas() -> int:
 
 
 def test_the_topic_manifests_are_rendered_from_the_declarations() -> None:
-    assert Path(K8S / "kafka-topics.yaml").read_text() == render(), "run: python -m shared.events.topics"
+    assert Path(K8S / "kafka-topics.yaml").read_text() == render(), "run: python -m shared.events.topics render"
 
 
 def test_every_topic_survives_a_broker_down_with_the_clusters_min_insync_replicas() -> None:
@@ -88,3 +89,17 @@ def test_apps_create_topics_in_development_and_test_but_never_in_production() ->
     assert not settings_class(environment="development", kafka_create_topics=False).creates_topics
     with pytest.raises(ValidationError, match="kafka_create_topics"):
         settings_class(environment="production", kafka_create_topics=True)
+
+
+async def test_creating_the_declared_topics_on_a_broker_makes_every_one_and_can_run_again(
+    bootstrap_servers: str,
+) -> None:
+    await create(bootstrap_servers, replication_factor=1)
+    await create(bootstrap_servers, replication_factor=1)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    assert {topic.name for topic in TOPICS} <= existing
