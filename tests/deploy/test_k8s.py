@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
+from devstack import k8s_rules
 from devstack.apps import ALL_APPS, AppSpec
 from tests.deploy.manifests import (
     REPO_ROOT,
@@ -217,3 +218,28 @@ def test_the_database_connections_of_every_pod_at_full_scale_fit_postgresqls_bud
         migrate = len(deployment["spec"]["template"]["spec"].get("initContainers", []))
         needed += (replicas + surge) * (settings.database_pool_size + overflow + migrate)
     assert needed <= budget, f"{needed} connections at full scale, PostgreSQL budgets {budget}"
+
+
+def test_kubernetes_runs_exactly_the_tested_prometheus_rules() -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    if not k8s_rules.rule_files():
+        # No ops rules yet: no generated object either, only monitoring.yaml's own.
+        assert not k8s_rules.MANIFEST.exists()
+        return
+    assert k8s_rules.MANIFEST.name in kustomization["resources"]
+    assert k8s_rules.MANIFEST.read_text() == k8s_rules.render(), "run: python -m devstack.k8s_rules"
+
+
+def test_prometheus_scrapes_every_app_labelled_by_its_name(resources: dict[tuple[str, str], dict[str, Any]]) -> None:
+    monitor = resources[("PodMonitor", "travel-platform")]["spec"]
+    assert monitor["selector"] == {"matchLabels": {"app.kubernetes.io/part-of": "travel-platform"}}
+    [endpoint] = monitor["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
+    assert {"sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], "targetLabel": "app"} in endpoint[
+        "relabelings"
+    ]
+    for spec in ALL_APPS:
+        deployment = resources[("Deployment", spec.name)]
+        pod = deployment["spec"]["template"]
+        assert pod["metadata"]["labels"]["app.kubernetes.io/part-of"] == "travel-platform"
+        assert pod["spec"]["containers"][0]["ports"][0]["name"] == "http"
