@@ -22,4 +22,5 @@ COPY gateway ./gateway
 COPY services ./services
 USER 10001
 EXPOSE 8000 8001 8002 8003 8004 8005
-CMD ["uvicorn", "--factory", "gateway.main:build_app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "--factory", "gateway.main:build_app", "--host", "0.0.0.0", "--port", "8000", \
+     "--no-proxy-headers", "--timeout-graceful-shutdown", "20"]

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, AuthenticationWrongNumberOfArgsError, ResponseError
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -60,9 +61,16 @@ def database_name(database_url: str) -> str:
     return urlsplit(database_url).path.lstrip("/")
 
 
+class _Refused(Exception):
+    """The server answered and turned us away: waiting or starting it will not help."""
+
+
 async def _postgres_answers(database_url: str) -> bool:
+    """Whether PostgreSQL lets us in; `_Refused` if it answers but refuses the user."""
     try:
         connection = await asyncpg.connect(_asyncpg_dsn(database_url, database="postgres"), timeout=3)
+    except asyncpg.InvalidAuthorizationSpecificationError as error:
+        raise _Refused(str(error)) from error
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     await connection.close()
@@ -70,15 +78,42 @@ async def _postgres_answers(database_url: str) -> bool:
 
 
 async def _redis_answers(redis_url: str) -> bool:
+    """Whether Redis answers a PING; `_Refused` if it wants a password we did not give."""
     client = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
     try:
         return bool(await client.ping())
-    except (OSError, ConnectionError, TimeoutError):
+    except (AuthenticationError, AuthenticationWrongNumberOfArgsError) as error:
+        raise _Refused(str(error)) from error
+    except ResponseError as error:
+        if "NOAUTH" in str(error) or "WRONGPASS" in str(error):
+            raise _Refused(str(error)) from error
         return False
     except Exception:
         return False
     finally:
         await client.aclose()
+
+
+def postgres_refused_message(database_url: str, reason: str) -> str:
+    parts = urlsplit(database_url)
+    where = f"{parts.hostname}:{parts.port or 5432}"
+    return (
+        f"PostgreSQL at {where} refuses user {parts.username!r}: {reason}\n"
+        "A stock Debian PostgreSQL wants a password on 127.0.0.1. Either put one in DATABASE_URL\n"
+        f"  (set it with: sudo -u postgres psql -c \"ALTER USER {parts.username} PASSWORD 'secret'\"; then\n"
+        f"   DATABASE_URL=postgresql+asyncpg://{parts.username}:secret@{where}/{database_name(database_url)} make up)\n"
+        "or let local connections in without one, for a development machine only: in\n"
+        "  /etc/postgresql/15/main/pg_hba.conf set the method of the `host all all 127.0.0.1/32` and\n"
+        "  `host all all ::1/128` lines to trust, then: sudo systemctl reload postgresql"
+    )
+
+
+def redis_refused_message(redis_url: str, reason: str) -> str:
+    parts = urlsplit(redis_url)
+    return (
+        f"Redis at {parts.hostname}:{parts.port or 6379} refuses us: {reason}\n"
+        f"It wants a password: give it in REDIS_URL (redis://:PASSWORD@{parts.hostname}:{parts.port or 6379}/0)."
+    )
 
 
 def _start_local_postgres() -> bool:
@@ -117,27 +152,55 @@ def _start_local_redis(port: int) -> bool:
 
 
 async def ensure_postgres(database_url: str) -> None:
-    """PostgreSQL answers at `database_url`, starting the local server if it is only stopped."""
+    """PostgreSQL answers at `database_url`, starting the local server if it is only stopped.
+    A server that answers but refuses the user fails at once, with the fix."""
+    try:
+        await _ensure_postgres(database_url)
+    except _Refused as refused:
+        raise InfrastructureMissing(postgres_refused_message(database_url, str(refused))) from refused
+
+
+async def _ensure_postgres(database_url: str) -> None:
     if await _postgres_answers(database_url):
         return
-    host = urlsplit(database_url).hostname or ""
-    if host in LOCAL_HOSTS and _start_local_postgres():
+    parts = urlsplit(database_url)
+    host = parts.hostname or ""
+    if host in LOCAL_HOSTS:
+        if not _start_local_postgres():
+            raise InfrastructureMissing(
+                f"PostgreSQL does not answer at {host}:{parts.port or 5432} and is not installed here.\n"
+                "Install it: sudo apt-get install postgresql-15 (see the README), "
+                "or set DATABASE_URL to a PostgreSQL 15 server."
+            )
         for _ in range(60):
             if await _postgres_answers(database_url):
                 return
             await asyncio.sleep(0.5)
     raise InfrastructureMissing(
-        f"PostgreSQL does not answer at {host}. Set DATABASE_URL to a PostgreSQL 15 server "
+        f"PostgreSQL does not answer at {host}:{parts.port or 5432}. Set DATABASE_URL to a PostgreSQL 15 server "
         "(postgresql+asyncpg://user@host:port/database), or install PostgreSQL 15 on this machine."
     )
 
 
 async def ensure_redis(redis_url: str) -> None:
-    """Redis answers at `redis_url`, starting the local server if it is only stopped."""
+    """Redis answers at `redis_url`, starting the local server if it is only stopped. Redis
+    absent, or wanting a password, fails at once, with the fix."""
+    try:
+        await _ensure_redis(redis_url)
+    except _Refused as refused:
+        raise InfrastructureMissing(redis_refused_message(redis_url, str(refused))) from refused
+
+
+async def _ensure_redis(redis_url: str) -> None:
     if await _redis_answers(redis_url):
         return
     parts = urlsplit(redis_url)
-    if (parts.hostname or "") in LOCAL_HOSTS and _start_local_redis(parts.port or 6379):
+    if (parts.hostname or "") in LOCAL_HOSTS:
+        if not _start_local_redis(parts.port or 6379):
+            raise InfrastructureMissing(
+                f"Redis does not answer at {parts.hostname}:{parts.port or 6379} and redis-server is not installed.\n"
+                "Install it: sudo apt-get install redis-server (see the README), or set REDIS_URL to a Redis 7 server."
+            )
         for _ in range(40):
             if await _redis_answers(redis_url):
                 return

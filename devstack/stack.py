@@ -171,6 +171,10 @@ def _app_command(spec: AppSpec, port: int) -> Command:
             # Who the client is behind a proxy is the gateway's to say (GATEWAY_TRUSTED_PROXIES),
             # never uvicorn's, which would trust X-Forwarded-For from 127.0.0.1.
             "--no-proxy-headers",
+            # On SIGTERM: stop accepting, let in-flight requests finish, then run the lifespan's
+            # shutdown (the consumers and jobs); production gives it longer (k8s/).
+            "--timeout-graceful-shutdown",
+            "5",
             "--log-level",
             "warning",
         ],

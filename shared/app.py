@@ -31,7 +31,7 @@ from shared.events.dead_letters import dead_letter_depths
 from shared.events.envelope import dead_letter_topic_for
 from shared.events.kafka import create_producer, ensure_topics
 from shared.events.outbox import OutboxRelay, outbox_lag
-from shared.health import BrokerProbe, database_check, health_router, redis_check
+from shared.health import BrokerProbe, Lifecycle, database_check, dependency_gauge, health_router, redis_check
 from shared.logging import configure_logging
 from shared.metrics import SESSION_METRICS_KEY, AppMetrics, HttpMetricsMiddleware, JobMetrics, metrics_endpoint
 from shared.openapi import install_problem_openapi, operation_id
@@ -177,7 +177,10 @@ def create_app(
         configure_logging(service_name=settings.service_name, level=settings.log_level)
         async with AsyncExitStack() as stack:
             engine = create_engine(
-                database_url=settings.database_url, schema=settings.db_schema, pool_size=settings.database_pool_size
+                database_url=settings.database_url,
+                schema=settings.db_schema,
+                pool_size=settings.database_pool_size,
+                max_overflow=settings.database_max_overflow,
             )
             stack.push_async_callback(engine.dispose)
             metrics.db_pool.pool = engine.sync_engine.pool
@@ -222,9 +225,13 @@ def create_app(
                 asyncio.create_task(run_with_restarts(job.name, partial(_run_job, job, resources)), name=job.name)
                 for job in background_jobs
             ]
+            app.state.lifecycle = Lifecycle.SERVING
             try:
                 yield
             finally:
+                # uvicorn has stopped accepting and drained in-flight requests by now
+                # (--timeout-graceful-shutdown); what is left is the background work.
+                app.state.lifecycle = Lifecycle.STOPPING
                 await cancel_and_wait(tasks)
                 await producer.stop()
 
@@ -238,6 +245,8 @@ def create_app(
     )
     install_problem_openapi(app)
     app.state.metrics = metrics
+    app.state.lifecycle = Lifecycle.STARTING
+    app.state.dependency_up = dependency_gauge(metrics.registry)
     app.state.identity_verifier = IdentityVerifier.for_service(
         settings.service_name, gateway_jwks_url=settings.gateway_jwks_url, caller_jwks_urls=settings.caller_jwks_urls
     )
@@ -266,12 +275,13 @@ async def _run_event_plumbing(resources: AppResources, sources: Sequence[Consume
     consumers = [source if isinstance(source, ConsumerSpec) else source(resources) for source in sources]
 
     async def connect() -> None:
-        await ensure_topics(
-            settings.kafka_bootstrap_servers,
-            [settings.events_topic, *(dead_letter_topic_for(spec.name) for spec in consumers)],
-            partitions=settings.kafka_topic_partitions,
-            replication_factor=settings.kafka_replication_factor,
-        )
+        if settings.creates_topics:
+            await ensure_topics(
+                settings.kafka_bootstrap_servers,
+                [settings.events_topic, *(dead_letter_topic_for(spec.name) for spec in consumers)],
+                partitions=settings.kafka_topic_partitions,
+                replication_factor=settings.kafka_replication_factor,
+            )
         await resources.producer.start()
 
     await run_with_restarts(f"{settings.service_name} broker connection", connect)

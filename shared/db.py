@@ -63,11 +63,13 @@ class MoneyAmount(TypeDecorator[Decimal]):
         return two_places if two_places == value else value
 
 
-def create_engine(*, database_url: str, schema: str, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    *, database_url: str, schema: str, pool_size: int = 10, max_overflow: int | None = None
+) -> AsyncEngine:
     return create_async_engine(
         database_url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         connect_args={"server_settings": {"search_path": schema, "timezone": "UTC"}},
     )

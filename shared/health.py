@@ -1,10 +1,28 @@
-"""`/healthz` (the process is alive) and `/readyz` (its database, Redis and broker answer)."""
+"""`/healthz` (liveness) and `/readyz` (readiness), and why readiness ignores shared dependencies.
+
+- `/healthz`: the process is alive and its event loop answers. Kubernetes restarts the pod
+  when it fails (livenessProbe), so it checks nothing that a restart would not fix.
+- `/readyz`: this pod can serve. It answers 503 `NOT_READY` only for reasons of the pod's
+  own: its startup has not finished (the lifespan has not opened the engine, Redis and broker
+  clients and started its consumers and jobs) or it is shutting down. Kubernetes takes a pod
+  that is not ready out of its Service.
+
+PostgreSQL, Redis and Kafka are shared by every pod. Were they part of readiness, a blip of
+one would take every pod of every service out of its Service at once, and requests that need
+nothing of the missing dependency would find no endpoint at all. So `/readyz` reports each
+dependency (in its body, `checks`, and as the gauge `dependency_up{dependency}`) but stays 200
+while one is down: a request that needs it answers 503 `DEPENDENCY_UNAVAILABLE` with
+`Retry-After` (shared.requests), and the others keep working. The checks are bounded by
+`readiness_timeout_seconds`, which the probes' `timeoutSeconds` exceed (tests/deploy).
+"""
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 
 from aiokafka import AIOKafkaClient
 from fastapi import APIRouter, Request
+from prometheus_client import CollectorRegistry, Gauge
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,6 +31,23 @@ from starlette.responses import JSONResponse
 from shared.error_handlers import problem_response
 
 DependencyCheck = Callable[[], Awaitable[None]]
+
+
+class Lifecycle(StrEnum):
+    """Where the app is in its life; only `serving` is ready."""
+
+    STARTING = "starting"
+    SERVING = "serving"
+    STOPPING = "stopping"
+
+
+def dependency_gauge(registry: CollectorRegistry) -> Gauge:
+    return Gauge(
+        "dependency_up",
+        "Whether a shared dependency answered the last readiness check (1) or not (0).",
+        ["dependency"],
+        registry=registry,
+    )
 
 
 def database_check(engine: AsyncEngine) -> DependencyCheck:
@@ -73,15 +108,16 @@ async def healthz() -> dict[str, str]:
 
 @health_router.get("/readyz", response_model=None)
 async def readyz(request: Request) -> JSONResponse | dict[str, object]:
-    checks: dict[str, DependencyCheck] = request.app.state.readiness_checks
-    timeout: float = request.app.state.readiness_timeout_seconds
-    results = await run_checks(checks, timeout_seconds=timeout)
-    failing = sorted(name for name, result in results.items() if result != "ok")
-    if failing:
+    state = request.app.state
+    lifecycle: Lifecycle = getattr(state, "lifecycle", Lifecycle.STARTING)
+    if lifecycle is not Lifecycle.SERVING:
         return problem_response(
-            503,
-            f"Not ready: {', '.join(failing)} unavailable.",
-            error_code="NOT_READY",
-            details={"failing": failing, "checks": results},
+            503, f"Not ready: the app is {lifecycle.value}.", error_code="NOT_READY", details={"lifecycle": lifecycle}
         )
-    return {"status": "ready", "checks": results}
+    checks: dict[str, DependencyCheck] = state.readiness_checks
+    results = await run_checks(checks, timeout_seconds=state.readiness_timeout_seconds)
+    gauge: Gauge = state.dependency_up
+    for name, result in results.items():
+        gauge.labels(dependency=name).set(1 if result == "ok" else 0)
+    degraded = sorted(name for name, result in results.items() if result != "ok")
+    return {"status": "ready", "lifecycle": lifecycle, "degraded": degraded, "checks": results}

@@ -10,7 +10,7 @@ import hashlib
 from typing import Any, ClassVar, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shared.auth import SERVICE_ROLES
@@ -23,6 +23,7 @@ PLATFORM_WIDE_FIELDS = frozenset(
         "database_url",
         "redis_url",
         "kafka_bootstrap_servers",
+        "kafka_create_topics",
         "log_level",
         "gateway_jwks_url",
     }
@@ -54,9 +55,17 @@ class AppSettings(BaseSettings):
     port: int = 8000
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/travel"
+    # Connections per process: the pool keeps `database_pool_size` open and opens up to
+    # `database_max_overflow` more under load (unset: as many again). k8s/platform-config.yaml
+    # budgets them against PostgreSQL's max_connections.
     database_pool_size: int = 10
+    database_max_overflow: int | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Whether the app creates its topic and dead-letter topics at startup, with the two settings
+    # below. Unset: yes in development and test, never in production, where the topics are
+    # declared with the cluster's replication (shared.events.topics, k8s/kafka.yaml).
+    kafka_create_topics: bool | None = None
     kafka_topic_partitions: int = 3
     kafka_replication_factor: int = 1
 
@@ -82,6 +91,18 @@ class AppSettings(BaseSettings):
     consumers_enabled: bool = True
 
     metrics_lag_interval_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _production_declares_its_topics(self) -> "AppSettings":
+        if self.environment == "production" and self.kafka_create_topics:
+            raise ValueError("kafka_create_topics: production declares its topics (k8s/kafka-topics.yaml)")
+        return self
+
+    @property
+    def creates_topics(self) -> bool:
+        if self.kafka_create_topics is None:
+            return self.environment != "production"
+        return self.kafka_create_topics
 
     @field_validator("caller_jwks_urls")
     @classmethod

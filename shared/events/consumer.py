@@ -169,12 +169,17 @@ class EventConsumer:
 
     async def _handle_partition(self, partition: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         assert self._kafka is not None
-        for record in records:
-            await self.handle_record(record)
-        # Committed once per batch: after a crash the batch is read again, and the inbox drops
-        # what was already applied.
-        if records:
-            await self._kafka.commit({partition: records[-1].offset + 1})
+        next_offset: int | None = None
+        try:
+            for record in records:
+                await self.handle_record(record)
+                next_offset = record.offset + 1
+        finally:
+            # Committed once per batch, and when the consumer is stopped (a shutdown cancels it)
+            # or fails mid-batch, up to what was applied. After a crash the rest is read again,
+            # and the inbox drops what was already applied.
+            if next_offset is not None:
+                await self._kafka.commit({partition: next_offset})
 
     async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Apply one message, retrying and finally dead-lettering it; never raises for bad data."""

@@ -14,6 +14,7 @@ from tests.deploy.manifests import (
     assert_runs_the_app,
     assert_the_gateway_alone_says_who_the_client_is,
     assert_trusts_its_callers,
+    command_option,
     upstream_settings,
 )
 
@@ -111,3 +112,44 @@ def test_the_image_is_built_from_the_runtime_lock_as_a_non_root_user() -> None:
     assert "\nUSER 10001" in dockerfile
     for folder in ("shared", "gateway", "services"):
         assert f"COPY {folder} ./{folder}" in dockerfile
+
+
+def test_every_image_is_pinned_to_a_tag_never_latest(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        image = service.get("image") or compose["x-app"]["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository, f"{name}: {image} has no tag"
+        assert tag != "latest", f"{name}: {image}"
+
+
+def test_the_declared_topics_exist_before_any_app_starts(compose: dict[str, Any], app: AppSpec) -> None:
+    services = compose["services"]
+    command = services["topics"]["command"]
+    assert command[:4] == ["python", "-m", "shared.events.topics", "create"]
+    assert (
+        command_option(command, "--bootstrap-servers")
+        == services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"].split("//")[1]
+    )
+    assert services[app.name]["depends_on"]["topics"] == {"condition": "service_completed_successfully"}
+    assert "KAFKA_CREATE_TOPICS" not in services[app.name]["environment"]
+
+
+def test_prometheus_scrapes_every_app_and_grafana_reads_it(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in services["prometheus"]["volumes"]}
+    config = yaml.safe_load((REPO_ROOT / mounts["/etc/prometheus/prometheus.yml"]).read_text())
+    targets = {
+        target for job in config["scrape_configs"] for group in job["static_configs"] for target in group["targets"]
+    }
+    assert targets == {f"{spec.name}:{spec.settings().port}" for spec in ALL_APPS}
+
+    grafana_mounts = [volume.split(":")[0] for volume in services["grafana"]["volumes"] if "provisioning" in volume]
+    datasources = yaml.safe_load((REPO_ROOT / grafana_mounts[0]).read_text())["datasources"]
+    assert [source["url"] for source in datasources] == ["http://prometheus:9090"]
+
+
+def test_notification_sends_email_to_the_mail_sink_unless_told_otherwise(compose: dict[str, Any]) -> None:
+    environment = compose["services"]["notification"]["environment"]
+    assert environment["NOTIFICATION_SMTP_HOST"] == "${SMTP_HOST:-mailpit}"
+    assert compose["services"]["mailpit"]["image"].startswith("axllent/mailpit:v")
+    assert environment["NOTIFICATION_SMTP_PORT"] == "${SMTP_PORT:-1025}"
