@@ -143,9 +143,17 @@ def test_prometheus_scrapes_every_app_and_grafana_reads_it(compose: dict[str, An
     }
     assert targets == {f"{spec.name}:{spec.settings().port}" for spec in ALL_APPS}
 
-    grafana_mounts = [volume.split(":")[0] for volume in services["grafana"]["volumes"] if "provisioning" in volume]
-    datasources = yaml.safe_load((REPO_ROOT / grafana_mounts[0]).read_text())["datasources"]
-    assert [source["url"] for source in datasources] == ["http://prometheus:9090"]
+    assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    assert mounts["/etc/prometheus/rules"] == "./ops/prometheus/rules", "the rules promtool tests"
+
+    grafana = services["grafana"]
+    grafana_mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in grafana["volumes"]}
+    provisioning = REPO_ROOT / grafana_mounts["/etc/grafana/provisioning"]
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
+    assert [source["url"] for source in datasources] == ["${PROMETHEUS_URL}"]
+    assert grafana["environment"]["PROMETHEUS_URL"] == "http://prometheus:9090"
+    dashboards = yaml.safe_load((provisioning / "dashboards" / "travel.yml").read_text())["providers"]
+    assert grafana_mounts[dashboards[0]["options"]["path"]] == "./ops/grafana/dashboards"
 
 
 def test_notification_sends_email_to_the_mail_sink_unless_told_otherwise(compose: dict[str, Any]) -> None:
