@@ -96,7 +96,6 @@ def configure_tracing(
 ) -> bool:
     """Install the SDK and instrument the libraries, once per process (a test process builds
     many apps; the first one's settings win). False if tracing is off."""
-    global _configured
     with _configured_lock:
         if _configured:
             return True
@@ -109,14 +108,22 @@ def configure_tracing(
             sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
         )
         provider.add_span_processor(BatchSpanProcessor(span_out, schedule_delay_millis=500))
-        install_provider(provider)
-        _configured = True
+        _install(provider)
         return True
 
 
 def install_provider(provider: TracerProvider) -> None:
-    """Make `provider` the process's and instrument the libraries every app uses with it."""
+    """Make `provider` the process's and instrument the libraries every app uses with it; the
+    apps built afterwards in this process trace into it whatever their settings say (a test's
+    in-memory spans)."""
+    with _configured_lock:
+        _install(provider)
+
+
+def _install(provider: TracerProvider) -> None:
+    global _configured
     trace.set_tracer_provider(provider)
+    _configured = True
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
     RedisInstrumentor().instrument(tracer_provider=provider)

@@ -31,7 +31,6 @@ from shared.tests.plumbing import ThingHappened, create_schema, running_relay
 from shared.tracing import (
     JsonLinesSpanExporter,
     carrier_from_kafka_headers,
-    configure_tracing,
     current_ids,
     install_provider,
     span_exporter,
@@ -70,9 +69,6 @@ def test_tracing_is_off_unless_an_exporter_is_named(monkeypatch: pytest.MonkeyPa
     settings = _Settings()
     assert settings.tracing_exporter == "none"
     assert span_exporter("none", service_name="x", otlp_endpoint="http://collector:4318", directory=None) is None
-    assert not configure_tracing(
-        service_name="x", exporter="none", sample_ratio=1.0, otlp_endpoint="http://collector:4318"
-    )
 
 
 def test_the_exporter_and_its_endpoint_are_platform_wide_settings(monkeypatch: pytest.MonkeyPatch) -> None:
