@@ -12,6 +12,10 @@ import jwt
 from aiokafka import ConsumerRecord
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared.auth import (
     GATEWAY_ISSUER,
@@ -26,6 +30,7 @@ from shared.auth import (
 from shared.events.envelope import EventEnvelope, topic_for
 from shared.identity import Identity, Role
 from shared.settings import AppSettings, development_service_key, private_key_of
+from shared.tracing import install_provider
 
 # The gateway's key in the services' own tests, which run without a gateway.
 TEST_GATEWAY_KEY = Ed25519PrivateKey.generate()
@@ -137,3 +142,16 @@ def consumer_record(envelope: EventEnvelope, offset: int) -> ConsumerRecord[byte
         serialized_value_size=len(value),
         headers=(),
     )
+
+
+_SPANS = InMemorySpanExporter()
+
+
+def in_memory_spans() -> InMemorySpanExporter:
+    """The finished spans of this test process, from now on: an SDK provider is installed once
+    (OpenTelemetry allows one a process) and the apps built afterwards are traced into it."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(_SPANS))
+        install_provider(provider)
+    return _SPANS

@@ -27,16 +27,14 @@ from shared.events.outbox import add_event
 from shared.logging import configure_logging
 from shared.metrics import AppMetrics
 from shared.settings import AppSettings
+from shared.testing import in_memory_spans
 from shared.tests.plumbing import ThingHappened, create_schema, running_relay
 from shared.tracing import (
     JsonLinesSpanExporter,
     carrier_from_kafka_headers,
     current_ids,
-    install_provider,
     span_exporter,
 )
-
-_EXPORTER = InMemorySpanExporter()
 
 
 class _Settings(AppSettings):
@@ -45,22 +43,12 @@ class _Settings(AppSettings):
     db_schema = "tracingtest"
 
 
-@pytest.fixture(scope="session")
-def _provider() -> TracerProvider:
-    """One SDK provider for the test process (OpenTelemetry allows one), spans kept in memory."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
-        install_provider(provider)
-    return provider
-
-
 @pytest.fixture
-def spans(_provider: TracerProvider) -> Iterator[InMemorySpanExporter]:
-    _EXPORTER.clear()
-    yield _EXPORTER
-    _EXPORTER.clear()
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = in_memory_spans()
+    exporter.clear()
+    yield exporter
+    exporter.clear()
 
 
 def test_tracing_is_off_unless_an_exporter_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
