@@ -27,18 +27,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def span_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where every app of the running platform writes its spans, a file per process."""
-    return tmp_path_factory.mktemp("spans")
-
-
-@pytest.fixture(scope="session")
 def platform(
-    tmp_path_factory: pytest.TempPathFactory,
-    database_url: str,
-    redis_url: str,
-    bootstrap_servers: str,
-    span_directory: Path,
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str, bootstrap_servers: str
 ) -> Iterator[PlatformPorts]:
     ports = PlatformPorts.free()
     log_path: Path = tmp_path_factory.mktemp("platform") / "platform.log"
@@ -61,9 +51,6 @@ def platform(
         "NOTIFICATION_DELIVERY_LEASE_SECONDS": "30",
         # Listing views reach analytics within a second or two, not half a minute.
         "INVENTORY_VIEW_FLUSH_INTERVAL_SECONDS": "1",
-        # The apps run as processes of their own, so their spans reach the tests through files.
-        "TRACING_EXPORTER": "file",
-        "TRACING_DIRECTORY": str(span_directory),
         **SMALL_DATABASE_POOLS,
     }
     with log_path.open("wb") as log:
