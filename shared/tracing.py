@@ -25,6 +25,7 @@ from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -170,6 +171,14 @@ def attached(carrier: Mapping[str, str]) -> Iterator[None]:
         yield
     finally:
         context.detach(token)
+
+
+@contextmanager
+def untraced() -> Iterator[None]:
+    """No spans for the library calls of the block: a loop's polling would otherwise be a trace
+    of its own ten times a second. A carrier `attached` inside it is traced again."""
+    with suppress_instrumentation():
+        yield
 
 
 @contextmanager

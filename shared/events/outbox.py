@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.context import correlation_id_var
 from shared.events.envelope import EventEnvelope, EventPayload, topic_for
 from shared.events.models import OutboxMessage
-from shared.tracing import attached, current_trace_carrier, kafka_headers
+from shared.tracing import attached, current_trace_carrier, kafka_headers, untraced
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +175,8 @@ class OutboxRelay:
         failures = 0
         while True:
             try:
-                published = await self.publish_pending_batch()
+                with untraced():
+                    published = await self.publish_pending_batch()
                 failures = 0
             except asyncio.CancelledError:
                 raise

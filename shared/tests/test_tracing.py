@@ -142,6 +142,7 @@ async def test_an_event_carries_its_trace_from_the_outbox_through_kafka_headers_
         bootstrap_servers, [topic_for(schema), dead_letter_topic_for(consumer_name)], partitions=1, replication_factor=1
     )
     seen: list[tuple[str | None, str | None]] = []
+    spans.clear()
 
     async def continue_the_flow(session: AsyncSession, envelope: EventEnvelope) -> None:
         seen.append(current_ids())
@@ -184,6 +185,12 @@ async def test_an_event_carries_its_trace_from_the_outbox_through_kafka_headers_
     assert process.parent is not None
     assert process.parent.span_id == checkout.get_span_context().span_id
     assert process.kind == trace.SpanKind.CONSUMER
+    untraced_queries = [
+        span.name
+        for span in spans.get_finished_spans()
+        if span.parent is None and (span.attributes or {}).get("db.system")
+    ]
+    assert untraced_queries == [], "the relay's polling makes no traces of its own"
     async with sessions() as session:
         written = await session.scalar(select(OutboxMessage.envelope).where(OutboxMessage.key == "next"))
     assert written is not None
