@@ -13,7 +13,7 @@ from aiokafka import ConsumerRecord
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -144,14 +144,34 @@ def consumer_record(envelope: EventEnvelope, offset: int) -> ConsumerRecord[byte
     )
 
 
+class _WhileCollecting(SimpleSpanProcessor):
+    """Keeps spans only while a test collects them: the provider stays for the rest of the
+    test process, whose other tests' spans would otherwise pile up in memory."""
+
+    collecting = False
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.collecting:
+            super().on_end(span)
+
+
 _SPANS = InMemorySpanExporter()
+_COLLECTOR = _WhileCollecting(_SPANS)
 
 
-def in_memory_spans() -> InMemorySpanExporter:
-    """The finished spans of this test process, from now on: an SDK provider is installed once
-    (OpenTelemetry allows one a process) and the apps built afterwards are traced into it."""
+@contextlib.contextmanager
+def collected_spans() -> Iterator[InMemorySpanExporter]:
+    """The spans finished in this test process during the block. An SDK provider is installed
+    the first time (OpenTelemetry allows one a process), and the apps built after that are
+    traced into it."""
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(_SPANS))
+        provider.add_span_processor(_COLLECTOR)
         install_provider(provider)
-    return _SPANS
+    _SPANS.clear()
+    _COLLECTOR.collecting = True
+    try:
+        yield _SPANS
+    finally:
+        _COLLECTOR.collecting = False
+        _SPANS.clear()

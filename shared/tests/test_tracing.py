@@ -27,7 +27,7 @@ from shared.events.outbox import add_event
 from shared.logging import configure_logging
 from shared.metrics import AppMetrics
 from shared.settings import AppSettings
-from shared.testing import in_memory_spans
+from shared.testing import collected_spans
 from shared.tests.plumbing import ThingHappened, create_schema, running_relay
 from shared.tracing import (
     JsonLinesSpanExporter,
@@ -45,10 +45,8 @@ class _Settings(AppSettings):
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = in_memory_spans()
-    exporter.clear()
-    yield exporter
-    exporter.clear()
+    with collected_spans() as exporter:
+        yield exporter
 
 
 def test_tracing_is_off_unless_an_exporter_is_named(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from devstack.apps import ALL_APPS, AppSpec
 from devstack.stack import StackPlan, plan_stack, prepare_data_stores, register_stripe_webhook
 from devstack.supervisor import Supervisor
-from shared.testing import in_memory_spans
+from shared.testing import collected_spans
 from tests.flows import listing_with_slot, mail_about, pay, sign_up, wait_for_status
 from tests.running_platform import PlatformPorts
 
@@ -91,7 +91,6 @@ async def _ready(ports: PlatformPorts, within_seconds: float = 30) -> None:
 async def platform_in_process(
     database_url: str, redis_url: str, bootstrap_servers: str
 ) -> AsyncIterator[tuple[PlatformPorts, InMemorySpanExporter]]:
-    spans = in_memory_spans()
     ports = PlatformPorts.free()
     plan: StackPlan = plan_stack(
         dict(os.environ)
@@ -105,25 +104,26 @@ async def platform_in_process(
     )
     await prepare_data_stores(plan)
     supervisor = Supervisor()
-    try:
-        for command in plan.infrastructure:
-            await supervisor.start(command)
-        await asyncio.gather(*(supervisor.wait_ready(command) for command in plan.infrastructure))
-        with _environment(ports.environment() | plan.app_environment | {"GATEWAY_RATE_LIMIT_SCALE": "1000"}):
-            apps = [_build(spec) for spec in ALL_APPS]
-        async with contextlib.AsyncExitStack() as serving:
-            for app, port in apps:
-                await serving.enter_async_context(_serving(app, port))
-            await _ready(ports)
-            await register_stripe_webhook(
-                plan.app_environment["PAYMENT_STRIPE_API_BASE"],
-                url=f"{plan.endpoints['gateway']}/api/v1/payments/webhooks/stripe",
-                secret=plan.app_environment["PAYMENT_STRIPE_WEBHOOK_SECRET"],
-            )
-            spans.clear()
-            yield ports, spans
-    finally:
-        await supervisor.stop_all()
+    with collected_spans() as spans:
+        try:
+            for command in plan.infrastructure:
+                await supervisor.start(command)
+            await asyncio.gather(*(supervisor.wait_ready(command) for command in plan.infrastructure))
+            with _environment(ports.environment() | plan.app_environment | {"GATEWAY_RATE_LIMIT_SCALE": "1000"}):
+                apps = [_build(spec) for spec in ALL_APPS]
+            async with contextlib.AsyncExitStack() as serving:
+                for app, port in apps:
+                    await serving.enter_async_context(_serving(app, port))
+                await _ready(ports)
+                await register_stripe_webhook(
+                    plan.app_environment["PAYMENT_STRIPE_API_BASE"],
+                    url=f"{plan.endpoints['gateway']}/api/v1/payments/webhooks/stripe",
+                    secret=plan.app_environment["PAYMENT_STRIPE_WEBHOOK_SECRET"],
+                )
+                spans.clear()
+                yield ports, spans
+        finally:
+            await supervisor.stop_all()
 
 
 def _book_and_pay(ports: PlatformPorts) -> int:

@@ -3,6 +3,7 @@ that made the payment, so the events it writes carry that trace on to booking.""
 
 import secrets
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace
@@ -11,15 +12,14 @@ from sqlalchemy import select
 
 from services.payment.tests.conftest import PaymentApp
 from shared.events.models import OutboxMessage
-from shared.testing import development_signer, in_memory_spans, make_identity
+from shared.testing import collected_spans, development_signer, make_identity
 
 
 @pytest.fixture
-def spans() -> InMemorySpanExporter:
+def spans() -> Iterator[InMemorySpanExporter]:
     """Asked for before `payment_app`, so the app is built traced into these spans."""
-    exporter = in_memory_spans()
-    exporter.clear()
-    return exporter
+    with collected_spans() as exporter:
+        yield exporter
 
 
 async def test_a_webhook_continues_the_trace_of_the_checkout_that_made_the_payment(
