@@ -37,6 +37,7 @@ from shared.metrics import SESSION_METRICS_KEY, AppMetrics, HttpMetricsMiddlewar
 from shared.openapi import install_problem_openapi, operation_id
 from shared.requests import RequestContextMiddleware
 from shared.settings import AppSettings
+from shared.tracing import configure_tracing, instrument_app
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +172,13 @@ def create_app(
     """
     settings.refuse_development_secrets_in_production()
     metrics = AppMetrics(settings.service_name)
+    tracing = configure_tracing(
+        service_name=settings.service_name,
+        exporter=settings.tracing_exporter,
+        sample_ratio=settings.tracing_sample_ratio,
+        otlp_endpoint=settings.tracing_otlp_endpoint,
+        directory=settings.tracing_directory,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -266,6 +274,8 @@ def create_app(
         app.add_api_route(SERVICE_JWKS_PATH, signer.jwks, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router)
+    if tracing:
+        instrument_app(app)
     return app
 
 

@@ -1,4 +1,5 @@
-"""Structured JSON logs that carry the service name, request id and correlation id."""
+"""Structured JSON logs that carry the service name, request id, correlation id, and the trace
+and span ids of the span current when the record was made."""
 
 import logging
 import sys
@@ -6,6 +7,7 @@ import sys
 from pythonjsonlogger.json import JsonFormatter
 
 from shared.context import correlation_id_var, request_id_var
+from shared.tracing import current_ids
 
 
 class _ContextFilter(logging.Filter):
@@ -17,6 +19,7 @@ class _ContextFilter(logging.Filter):
         record.service = self._service_name
         record.request_id = request_id_var.get()
         record.correlation_id = correlation_id_var.get()
+        record.trace_id, record.span_id = current_ids()
         return True
 
 
@@ -26,7 +29,8 @@ def configure_logging(*, service_name: str, level: str = "INFO") -> None:
     handler.addFilter(_ContextFilter(service_name))
     handler.setFormatter(
         JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s %(correlation_id)s",
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s %(correlation_id)s"
+            " %(trace_id)s %(span_id)s",
             rename_fields={"asctime": "timestamp", "levelname": "level", "name": "logger"},
             timestamp=False,
         )

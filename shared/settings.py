@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shared.auth import SERVICE_ROLES
+from shared.tracing import TracingExporter
 
 Environment = Literal["development", "test", "production"]
 
@@ -26,6 +27,10 @@ PLATFORM_WIDE_FIELDS = frozenset(
         "kafka_create_topics",
         "log_level",
         "gateway_jwks_url",
+        "tracing_exporter",
+        "tracing_otlp_endpoint",
+        "tracing_sample_ratio",
+        "tracing_directory",
     }
 )
 
@@ -91,6 +96,13 @@ class AppSettings(BaseSettings):
     consumers_enabled: bool = True
 
     metrics_lag_interval_seconds: float = Field(default=5.0, gt=0)
+
+    # Traces (shared.tracing): off unless an exporter is named, `TRACING_EXPORTER=otlp` with
+    # `TRACING_OTLP_ENDPOINT` in production; the share of new traces kept.
+    tracing_exporter: TracingExporter = "none"
+    tracing_otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    tracing_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    tracing_directory: str | None = None
 
     @model_validator(mode="after")
     def _production_declares_its_topics(self) -> "AppSettings":

@@ -12,6 +12,10 @@ import jwt
 from aiokafka import ConsumerRecord
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared.auth import (
     GATEWAY_ISSUER,
@@ -26,6 +30,7 @@ from shared.auth import (
 from shared.events.envelope import EventEnvelope, topic_for
 from shared.identity import Identity, Role
 from shared.settings import AppSettings, development_service_key, private_key_of
+from shared.tracing import install_provider
 
 # The gateway's key in the services' own tests, which run without a gateway.
 TEST_GATEWAY_KEY = Ed25519PrivateKey.generate()
@@ -137,3 +142,36 @@ def consumer_record(envelope: EventEnvelope, offset: int) -> ConsumerRecord[byte
         serialized_value_size=len(value),
         headers=(),
     )
+
+
+class _WhileCollecting(SimpleSpanProcessor):
+    """Keeps spans only while a test collects them: the provider stays for the rest of the
+    test process, whose other tests' spans would otherwise pile up in memory."""
+
+    collecting = False
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.collecting:
+            super().on_end(span)
+
+
+_SPANS = InMemorySpanExporter()
+_COLLECTOR = _WhileCollecting(_SPANS)
+
+
+@contextlib.contextmanager
+def collected_spans() -> Iterator[InMemorySpanExporter]:
+    """The spans finished in this test process during the block. An SDK provider is installed
+    the first time (OpenTelemetry allows one a process), and the apps built after that are
+    traced into it."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        provider = TracerProvider()
+        provider.add_span_processor(_COLLECTOR)
+        install_provider(provider)
+    _SPANS.clear()
+    _COLLECTOR.collecting = True
+    try:
+        yield _SPANS
+    finally:
+        _COLLECTOR.collecting = False
+        _SPANS.clear()

@@ -43,6 +43,7 @@ from shared.context import correlation_id_var
 from shared.events.envelope import EventEnvelope, EventPayload, dead_letter_topic_for, upcast
 from shared.events.models import InboxMessage
 from shared.metrics import ConsumerMetrics
+from shared.tracing import carrier_from_kafka_headers, continue_trace
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +183,24 @@ class EventConsumer:
                 await self._kafka.commit({partition: next_offset})
 
     async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Apply one message, retrying and finally dead-lettering it; never raises for bad data."""
+        """Apply one message, retrying and finally dead-lettering it; never raises for bad data.
+
+        The message is handled in a span whose parent is the trace context in its headers (the
+        work that wrote the event), so what the handler does, and the events it writes, are part
+        of that trace: one booking is one trace across the services it passes through."""
+        with continue_trace(
+            carrier_from_kafka_headers(record.headers),
+            f"{self._spec.name} process {record.topic}",
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self._group_id,
+            },
+        ):
+            await self._handle_record(record)
+
+    async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         if self._spec.record_handler is not None:
             record_handler = self._spec.record_handler
             await self._apply_with_retries(

@@ -101,6 +101,9 @@ class EventEnvelope(BaseModel):
     producer: str
     key: str
     correlation_id: str | None = None
+    # The W3C trace context (traceparent, tracestate) of the work that wrote the event; the
+    # outbox relay sends it as the message's headers, so its consumers continue that trace.
+    trace_context: dict[str, str] = Field(default_factory=dict)
     payload: dict[str, Any]
 
     @classmethod
@@ -112,6 +115,7 @@ class EventEnvelope(BaseModel):
         key: str,
         occurred_at: datetime | None = None,
         correlation_id: str | None = None,
+        trace_context: dict[str, str] | None = None,
     ) -> "EventEnvelope":
         return cls(
             type=payload.event_type,
@@ -120,6 +124,7 @@ class EventEnvelope(BaseModel):
             producer=producer,
             key=key,
             correlation_id=correlation_id,
+            trace_context=trace_context or {},
             payload=payload.model_dump(mode="json"),
         )
 

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.context import correlation_id_var
 from shared.events.envelope import EventEnvelope, EventPayload, topic_for
 from shared.events.models import OutboxMessage
+from shared.tracing import attached, current_trace_carrier, kafka_headers, untraced
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +35,12 @@ def add_event(
 ) -> EventEnvelope:
     """Queue an event in the caller's transaction; it is published only if that commits."""
     envelope = EventEnvelope.wrap(
-        payload, producer=producer, key=key, occurred_at=occurred_at, correlation_id=correlation_id_var.get()
+        payload,
+        producer=producer,
+        key=key,
+        occurred_at=occurred_at,
+        correlation_id=correlation_id_var.get(),
+        trace_context=current_trace_carrier(),
     )
     session.info[OUTBOX_WRITTEN] = True
     session.add(
@@ -62,7 +69,12 @@ async def add_event_once(
     twice (sent again after a crash) announces it under the same id, so the outbox, or past its
     retention the consumers' inboxes, drop the repeat."""
     envelope = EventEnvelope.wrap(
-        payload, producer=producer, key=key, occurred_at=occurred_at, correlation_id=correlation_id_var.get()
+        payload,
+        producer=producer,
+        key=key,
+        occurred_at=occurred_at,
+        correlation_id=correlation_id_var.get(),
+        trace_context=current_trace_carrier(),
     ).model_copy(update={"event_id": event_id})
     queued = await session.scalar(
         insert(OutboxMessage)
@@ -129,15 +141,7 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            deliveries = [
-                await self._producer.send(
-                    row.topic,
-                    value=json.dumps(row.envelope).encode(),
-                    key=row.key.encode(),
-                    headers=[("event_type", str(row.envelope["type"]).encode())],
-                )
-                for row in rows
-            ]
+            deliveries = [await self._send(row.topic, row.key, row.envelope) for row in rows]
             await asyncio.gather(*deliveries)
             await session.execute(
                 update(OutboxMessage)
@@ -145,6 +149,19 @@ class OutboxRelay:
                 .values(published_at=func.now())
             )
             return len(rows)
+
+    async def _send(self, topic: str, key: str, envelope: dict[str, Any]) -> "asyncio.Future[object]":
+        """Hand one event to the producer, with the trace context it was written in as W3C
+        headers (first, so a consumer reads them before any the Kafka instrumentation adds)."""
+        trace_context: dict[str, str] = envelope.get("trace_context") or {}
+        with attached(trace_context):
+            delivery: asyncio.Future[object] = await self._producer.send(
+                topic,
+                value=json.dumps(envelope).encode(),
+                key=key.encode(),
+                headers=[*kafka_headers(trace_context), ("event_type", str(envelope["type"]).encode())],
+            )
+        return delivery
 
     async def purge_published(self) -> int:
         """Forget events published longer ago than the retention."""
@@ -158,7 +175,8 @@ class OutboxRelay:
         failures = 0
         while True:
             try:
-                published = await self.publish_pending_batch()
+                with untraced():
+                    published = await self.publish_pending_batch()
                 failures = 0
             except asyncio.CancelledError:
                 raise

@@ -56,6 +56,9 @@ class Payment(Base):
     # The expert who booked for the traveler, and their part of `platform_fee`.
     expert_id: Mapped[UUID | None]
     expert_fee: Mapped[Decimal | None] = mapped_column(MoneyAmount())
+    # The W3C trace context of the checkout that made the payment: Stripe's webhook carries
+    # none, so its handling continues this trace (webhooks/service.py).
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

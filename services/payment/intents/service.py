@@ -33,6 +33,7 @@ from shared.errors import BadGateway, Conflict
 from shared.events.outbox import add_event
 from shared.identity import Identity
 from shared.money import from_minor_units, money, to_minor_units
+from shared.tracing import current_trace_carrier
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ async def create_payment_intent(
         destination_account_id=destination,
         expert_id=request.expert.expert_id if request.expert else None,
         expert_fee=min(request.expert.fee, fee) if request.expert else None,
+        trace_context=current_trace_carrier() or None,
     )
     session.add(payment)
     try:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import stripe
+from opentelemetry.trace import SpanKind
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,7 @@ from services.payment.webhooks.models import StripeEvent
 from shared.contracts.payment import PaymentFailed
 from shared.errors import AppError
 from shared.events.outbox import add_event
+from shared.tracing import continue_trace
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +92,21 @@ async def handle_event(
         logger.info("webhook for unknown intent %s", intent_id)
         await session.commit()
         return "unknown intent"
-    outcome = await _apply_intent_status(session, payment=payment, intent=intent, now=now)
-    if outcome == "succeeded":
-        await after_capture(session, payment=payment)
-    await session.commit()
+    # Stripe calls with no trace context, so the webhook's request is a trace of its own. What
+    # it moves belongs to the checkout that made the payment: its span continues the trace kept
+    # on the payment (and links the request's), so the events it writes carry that trace on to
+    # booking, and one booking stays one trace from the traveler's click to the email.
+    with continue_trace(
+        payment.trace_context or {},
+        f"stripe webhook {event.type}",
+        kind=SpanKind.INTERNAL,
+        attributes={"stripe.event_id": event.id, "stripe.payment_intent_id": intent_id},
+        link_current=True,
+    ):
+        outcome = await _apply_intent_status(session, payment=payment, intent=intent, now=now)
+        if outcome == "succeeded":
+            await after_capture(session, payment=payment)
+        await session.commit()
     return outcome
 
 
