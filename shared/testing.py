@@ -30,7 +30,7 @@ from shared.auth import (
 from shared.events.envelope import EventEnvelope, topic_for
 from shared.identity import Identity, Role
 from shared.settings import AppSettings, development_service_key, private_key_of
-from shared.tracing import install_provider
+from shared.tracing import install_provider, instrument_libraries, uninstrument_libraries
 
 # The gateway's key in the services' own tests, which run without a gateway.
 TEST_GATEWAY_KEY = Ed25519PrivateKey.generate()
@@ -164,10 +164,13 @@ def collected_spans() -> Iterator[InMemorySpanExporter]:
     """The spans finished in this test process during the block. An SDK provider is installed
     the first time (OpenTelemetry allows one a process), and the apps built after that are
     traced into it."""
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
         provider = TracerProvider()
         provider.add_span_processor(_COLLECTOR)
         install_provider(provider)
+    else:
+        instrument_libraries(provider)
     _SPANS.clear()
     _COLLECTOR.collecting = True
     try:
@@ -175,3 +178,4 @@ def collected_spans() -> Iterator[InMemorySpanExporter]:
     finally:
         _COLLECTOR.collecting = False
         _SPANS.clear()
+        uninstrument_libraries()

@@ -125,10 +125,24 @@ def _install(provider: TracerProvider) -> None:
     global _configured
     trace.set_tracer_provider(provider)
     _configured = True
+    instrument_libraries(provider)
+
+
+def instrument_libraries(provider: TracerProvider) -> None:
+    """Trace the clients every app uses (and carry the trace in what they send) into `provider`."""
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
     RedisInstrumentor().instrument(tracer_provider=provider)
     AIOKafkaInstrumentor().instrument(tracer_provider=provider)
+
+
+def uninstrument_libraries() -> None:
+    """Leave the clients as they were: a test that traced them leaves no trace headers behind
+    in the tests after it."""
+    HTTPXClientInstrumentor().uninstrument()
+    AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
+    RedisInstrumentor().uninstrument()
+    AIOKafkaInstrumentor().uninstrument()
 
 
 def instrument_app(app: FastAPI) -> None:

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from devstack.apps import ALL_APPS, AppSpec
+from devstack.infra import ensure_database
 from devstack.stack import StackPlan, plan_stack, prepare_data_stores, register_stripe_webhook
 from devstack.supervisor import Supervisor
 from shared.testing import collected_spans
@@ -89,18 +90,19 @@ async def _ready(ports: PlatformPorts, within_seconds: float = 30) -> None:
 
 @pytest.fixture
 async def platform_in_process(
-    database_url: str, redis_url: str, bootstrap_servers: str
+    database_url: str, redis_url: str
 ) -> AsyncIterator[tuple[PlatformPorts, InMemorySpanExporter]]:
+    """The platform in this process, on a database and a broker of its own: its payment's
+    ledger and its events stay apart from the running platform the other tests check."""
     ports = PlatformPorts.free()
+    own_database_url = f"{database_url}_traced"
+    await ensure_database(own_database_url, recreate=True)
+    # No KAFKA_BOOTSTRAP_SERVERS: the plan starts a broker of its own on the ports' broker port.
+    environment = {name: value for name, value in os.environ.items() if name != "KAFKA_BOOTSTRAP_SERVERS"}
     plan: StackPlan = plan_stack(
-        dict(os.environ)
+        environment
         | ports.environment()
-        | {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
-            "ENVIRONMENT": "test",
-        }
+        | {"DATABASE_URL": own_database_url, "REDIS_URL": redis_url, "ENVIRONMENT": "test"}
     )
     await prepare_data_stores(plan)
     supervisor = Supervisor()
